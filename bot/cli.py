@@ -1,0 +1,74 @@
+"""The one entry point: `needtotalk <command>`.
+
+Each command group lives in the module that owns its subject and exposes
+`register(subparsers) -> None`; this file only lists them. Modules are imported lazily, when
+argparse is built, so `needtotalk --help` stays quick and a broken optional part cannot stop
+`needtotalk chat` from starting. Every handler receives the parsed arguments and the Settings
+built here, once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from bot.config import Settings
+
+# Modules that each define `register(subparsers)`; one line per command group.
+COMMAND_MODULES: tuple[str, ...] = (
+    # keep one module per line, sorted
+)
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="needtotalk",
+        description=(
+            "NeedToTalk: an anonymous peer-support bot. Start with `needtotalk chat` to talk to "
+            "it in this terminal (offline, no token needed)."
+        ),
+    )
+    parser.add_argument("--log-level", help="override LOG_LEVEL for this run (DEBUG, INFO, ...)")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def configure_logging(level: str) -> None:
+    """Logs carry event names and pseudonymous ids only; message text never goes above DEBUG."""
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # httpx logs every request URL at INFO, and a Bot API URL carries the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 0 if args.command is None else 2
+    try:
+        settings = Settings()
+    except ValueError as exc:
+        print(f"needtotalk: configuration error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(args.log_level or settings.log_level)
+    try:
+        return handler(args, settings)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""CLI command groups that belong to no single core package (conversation, database)."""

@@ -1,0 +1,175 @@
+"""The product's vocabulary (../shared/DESIGN.md) as enums and small value types.
+
+No I/O lives here: every other module, core or channel, can import this one without pulling in a
+database, a model or a network client.
+
+The classes come from seed 1 (needtotalk-inverse-social-network.txt): user classes (Fig. 2),
+content classes (Fig. 3) and the 16 emotions, four per user class (Fig. 4). Mood levels 0-3 come
+from seed 2 (knapsack-connections-mood-disorders.txt, §V-B1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
+
+
+class UserClass(StrEnum):
+    """Seed 1 Fig. 2: two "feeling good" and two "feeling bad" classes."""
+
+    POTENTIAL_HEALING = "potential_healing"
+    NORMAL = "normal"
+    VULNERABLE = "vulnerable"
+    HARMFUL = "harmful"
+
+    @property
+    def feels_good(self) -> bool:
+        return self in (UserClass.POTENTIAL_HEALING, UserClass.NORMAL)
+
+
+class Emotion(StrEnum):
+    """Seed 1 Fig. 4: the dominant one of these decides a person's user class."""
+
+    EMPATHY = "empathy"
+    COMPASSION = "compassion"
+    ALTRUISM = "altruism"
+    NON_JUDGEMENT = "non_judgement"
+    OPEN_MINDEDNESS = "open_mindedness"
+    AUTHENTICITY = "authenticity"
+    OPTIMISM = "optimism"
+    RECIPROCITY = "reciprocity"
+    IMPULSIVITY = "impulsivity"
+    NARCISSISM = "narcissism"
+    SUPERIORITY = "superiority"
+    HATRED = "hatred"
+    REGRET = "regret"
+    SELF_DOUBT = "self_doubt"
+    NEED_FOR_VALIDATION = "need_for_validation"
+    NEGATIVE_SELF_TALK = "negative_self_talk"
+
+    @property
+    def user_class(self) -> UserClass:
+        return EMOTION_CLASS[self]
+
+
+EMOTION_CLASS: dict[Emotion, UserClass] = {
+    **dict.fromkeys(
+        (Emotion.EMPATHY, Emotion.COMPASSION, Emotion.ALTRUISM, Emotion.NON_JUDGEMENT),
+        UserClass.POTENTIAL_HEALING,
+    ),
+    **dict.fromkeys(
+        (
+            Emotion.OPEN_MINDEDNESS,
+            Emotion.AUTHENTICITY,
+            Emotion.OPTIMISM,
+            Emotion.RECIPROCITY,
+        ),
+        UserClass.NORMAL,
+    ),
+    **dict.fromkeys(
+        (Emotion.IMPULSIVITY, Emotion.NARCISSISM, Emotion.SUPERIORITY, Emotion.HATRED),
+        UserClass.HARMFUL,
+    ),
+    **dict.fromkeys(
+        (
+            Emotion.REGRET,
+            Emotion.SELF_DOUBT,
+            Emotion.NEED_FOR_VALIDATION,
+            Emotion.NEGATIVE_SELF_TALK,
+        ),
+        UserClass.VULNERABLE,
+    ),
+}
+
+EMOTIONS: tuple[Emotion, ...] = tuple(Emotion)
+
+
+class ContentClass(StrEnum):
+    """Seed 1 Fig. 3: what a card is, as far as who may see it is concerned."""
+
+    INSPIRATIONAL = "inspirational"
+    ENTERTAINING = "entertaining"
+    VULNERABLE = "vulnerable"
+    TOXIC = "toxic"
+
+
+class MoodLevel(IntEnum):
+    """Seed 2 §V-B1: 0 none, 1 early, 2 mild, 3 severe tendency. Never shown as a diagnosis."""
+
+    NONE = 0
+    EARLY = 1
+    MILD = 2
+    SEVERE = 3
+
+
+class Language(StrEnum):
+    EN = "en"
+    JA = "ja"
+
+
+@dataclass(frozen=True, slots=True)
+class Polarity:
+    """Positive and negative evidence in [0, 1]; seed 2's Pos() uses their ratio."""
+
+    pos: float
+    neg: float
+
+
+@dataclass(frozen=True, slots=True)
+class EmotionReading:
+    """What the emotion engine reads from one text: evidence, not a verdict about the person."""
+
+    scores: dict[Emotion, float]
+    polarity: Polarity
+    language: Language
+
+    @property
+    def top(self) -> Emotion:
+        return max(self.scores, key=lambda e: self.scores[e])
+
+    @property
+    def user_class(self) -> UserClass:
+        return self.top.user_class
+
+
+class InboundKind(StrEnum):
+    TEXT = "text"
+    COMMAND = "command"
+    CHOICE = "choice"  # a button press; `text` holds the button's data
+    UNSUPPORTED = "unsupported"  # sticker, photo, voice, document, ...
+    EDITED = "edited"  # an edit of an earlier message
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One thing a person did, as any channel sees it.
+
+    `user_ref` is the channel's own opaque key for the person (for Telegram, the chat id as a
+    string). The core seals it before it touches storage and never puts it in an Outbound.
+    """
+
+    user_ref: str
+    kind: InboundKind
+    text: str = ""
+    language_hint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    label: str
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """One message for the channel to send to the person who wrote the Inbound.
+
+    `protect_content` is set on everything that carries another person's words, so Telegram
+    forbids forwarding and saving it (DESIGN.md, anonymity rules).
+    """
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    protect_content: bool = False
+    is_card: bool = False
+    flags: frozenset[str] = field(default_factory=frozenset)
