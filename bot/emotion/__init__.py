@@ -1,0 +1,1 @@
+"""Text -> emotion evidence: sentence embeddings, lexicons, Japanese tokenisation."""
