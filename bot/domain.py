@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
+from typing import Protocol
 
 
 class UserClass(StrEnum):
@@ -173,3 +174,38 @@ class Outbound:
     protect_content: bool = False
     is_card: bool = False
     flags: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """A message addressed to someone other than the sender (DESIGN.md, "outbox").
+
+    `recipient_ref` is the channel key, unsealed only at delivery time.
+    """
+
+    id: int
+    recipient_ref: str
+    message: Outbound
+    attempts: int = 0
+
+
+class Conversation(Protocol):
+    """What a channel needs from the core: one call per thing a person did.
+
+    Synchronous on purpose (database and model work); an async channel runs it in a worker
+    thread and keeps one person's updates in order.
+    """
+
+    def handle(self, inbound: Inbound) -> list[Outbound]: ...
+
+
+class Outbox(Protocol):
+    """What a channel needs to deliver messages that wait in the outbox table."""
+
+    def due(self, channel: str, limit: int = 50) -> list[OutboxItem]: ...
+
+    def delivered(self, item_id: int) -> None: ...
+
+    def failed(self, item_id: int, retry_after_seconds: float | None = None) -> None: ...
+
+    def undeliverable(self, item_id: int) -> None: ...
