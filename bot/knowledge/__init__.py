@@ -1,0 +1,1 @@
+"""kb/ indexed into chromadb; retrieval of coping and cold-start cards."""

@@ -1,0 +1,1 @@
+"""Crisis screen, helplines, flags for counsellors."""

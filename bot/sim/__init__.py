@@ -1,0 +1,1 @@
+"""Synthetic populations for experiments, evaluation and load."""

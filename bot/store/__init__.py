@@ -1,0 +1,1 @@
+"""SQLModel tables, engine, repositories and Alembic migrations."""
