@@ -1,4 +1,4 @@
-"""Schemas for the YAML in policies/ and prompts/, and `check_all` behind `needtotalk policies check`.
+"""Schemas for YAML in policies/ and prompts/, and `check_all` (`needtotalk policies check`).
 
 Rules, card types, questions and prompts are data that developers change without touching code
 (DESIGN.md, "developers of the bot"). A typo there should fail in `needtotalk policies check`
