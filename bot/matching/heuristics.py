@@ -49,11 +49,11 @@ class Packer:
         self.chosen: list[int] = []
 
     def add(self, i: int) -> bool:
-        g = int(self.arrays.group[i])
+        g = self.arrays.group_list[i]
         sets = self.owner.get(i, ())
-        if g in self.groups or any(s in self.sets for s in sets):
+        if g in self.groups or (sets and any(s in self.sets for s in sets)):
             return False
-        load = [a + b for a, b in zip(self.load, self.arrays.weights[i].tolist(), strict=True)]
+        load = [a + b for a, b in zip(self.load, self.arrays.weight_rows[i], strict=True)]
         if any(a > b for a, b in zip(load, self.limit, strict=True)):
             return False
         self.load = load
@@ -75,16 +75,29 @@ def usable_items(arrays: Arrays) -> IntArray:
     return np.flatnonzero((arrays.values > 0) & fits)
 
 
-def simple_bound(arrays: Arrays, usable: IntArray) -> float:
-    """Σ of the best value of each group, over the most groups a count row allows."""
-    best = np.zeros(arrays.n_groups)
-    np.maximum.at(best, arrays.group[usable], arrays.values[usable])
+def count_limit(arrays: Arrays, usable: IntArray) -> int:
+    """The most items any answer can hold: groups, and rows where every item weighs the same."""
     k = arrays.n_groups
     for j in range(arrays.weights.shape[1]):
         w = arrays.weights[usable, j]
         if len(w) and w.max() > 0 and np.ptp(w) == 0:
             k = min(k, int(np.floor(arrays.capacities[j] / w[0] + 1e-9)))
-    return float(np.sort(best)[::-1][: max(k, 0)].sum())
+    return max(k, 0)
+
+
+def simple_bound(arrays: Arrays, usable: IntArray) -> float:
+    """Σ of the best value of each group, over the most groups a count row allows."""
+    best = np.zeros(arrays.n_groups)
+    np.maximum.at(best, arrays.group[usable], arrays.values[usable])
+    return float(np.sort(best)[::-1][: count_limit(arrays, usable)].sum())
+
+
+def fill(packer: Packer, order: IntArray, limit: int) -> None:
+    """Add items in `order` while they fit, stopping once `limit` items are in."""
+    for i in order.tolist():
+        if len(packer.chosen) >= limit:
+            return
+        packer.add(i)
 
 
 def efficiency(arrays: Arrays, items: IntArray) -> FloatArray:
@@ -101,8 +114,11 @@ def solve_greedy(problem: Problem) -> Solution:
         return infeasible("greedy", started)
     usable = usable_items(arrays)
     packer = Packer(arrays)
-    for i in usable[np.argsort(-efficiency(arrays, usable), kind="stable")].tolist():
-        packer.add(i)
+    fill(
+        packer,
+        usable[np.argsort(-efficiency(arrays, usable), kind="stable")],
+        count_limit(arrays, usable),
+    )
     bound = simple_bound(arrays, usable)
     return solution_from_indices(arrays, packer.result(), bound, Status.FEASIBLE, "greedy", started)
 
@@ -116,19 +132,20 @@ def _mckp_dp(
     choice = np.full((len(groups), resolution + 1), -1, dtype=np.int32)
     order = np.argsort(local, kind="stable")
     bounds = np.searchsorted(local[order], np.arange(len(groups) + 1))
+    capacity = np.arange(resolution + 1)
     for g in range(len(groups)):
         members = order[bounds[g] : bounds[g + 1]]
-        new = dp.copy()
-        for m in members.tolist():
-            s = int(size[m])
-            if s > resolution:
-                continue
-            cand = np.full(resolution + 1, -np.inf)
-            cand[s:] = dp[: resolution + 1 - s] + arrays.values[usable[m]]
-            better = cand > new
-            new[better] = cand[better]
-            choice[g, better] = m
-        dp = new
+        offset = capacity[None, :] - size[members][:, None]  # (K, D+1): capacity left before
+        values = np.where(
+            offset >= 0,
+            dp[np.clip(offset, 0, None)] + arrays.values[usable[members]][:, None],
+            -np.inf,
+        )
+        pick = values.argmax(axis=0)
+        best = values[pick, capacity]
+        better = best > dp
+        choice[g] = np.where(better, members[pick], -1)
+        dp = np.where(better, best, dp)
     picked: list[int] = []
     c = resolution
     for g in range(len(groups) - 1, -1, -1):
@@ -176,6 +193,8 @@ def solve_surrogate(
     best: IntArray = np.empty(0, np.int64)
     best_value = -np.inf
     bound = simple_bound(arrays, usable)
+    limit = count_limit(arrays, usable)
+    by_efficiency = usable[np.argsort(-efficiency(arrays, usable), kind="stable")]
     for u in _multipliers(r, multipliers):
         combined = share @ u / u.sum() * resolution
         relaxed_value, _ = _mckp_dp(
@@ -184,10 +203,8 @@ def solve_surrogate(
         bound = min(bound, relaxed_value)
         _, picked = _mckp_dp(arrays, usable, np.ceil(combined - 1e-9).astype(np.int64), resolution)
         packer = Packer(arrays)
-        for i in picked[np.argsort(-arrays.values[picked])].tolist():
-            packer.add(i)
-        for i in usable[np.argsort(-efficiency(arrays, usable), kind="stable")].tolist():
-            packer.add(i)
+        fill(packer, picked[np.argsort(-arrays.values[picked])], limit)
+        fill(packer, by_efficiency, limit)
         value = float(arrays.values[packer.chosen].sum()) if packer.chosen else 0.0
         if value > best_value:
             best, best_value = packer.result(), value

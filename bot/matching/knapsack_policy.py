@@ -50,6 +50,36 @@ class DaysPerPost(_Strict):
     casual: float = Field(0.5, gt=0.0)
 
 
+LevelValues = tuple[float, float, float, float]
+
+
+class GeneratorPolicy(_Strict):
+    """The synthetic Japanese population of the seed-2 experiment (bot.sim.japanese_posts)."""
+
+    positive_share: LevelValues = (0.66, 0.56, 0.48, 0.42)
+    positive_concentration: float = Field(14.0, gt=0.0)
+    neutral_share: float = Field(0.3, ge=0.0, lt=1.0)
+    posts_per_day_median: LevelValues = (1.3, 2.0, 3.0, 4.6)
+    posts_per_day_sigma: float = Field(0.55, ge=0.0)
+    keyword_share: LevelValues = (0.004, 0.12, 0.12, 0.15)
+    medicine_share: LevelValues = (0.0, 0.0, 0.10, 0.16)
+    medicines_named: tuple[int, int, int, int] = (0, 0, 1, 3)
+
+    @field_validator("positive_share", "keyword_share", "medicine_share")
+    @classmethod
+    def _shares(cls, values: LevelValues) -> LevelValues:
+        if any(not 0.0 <= v <= 1.0 for v in values):
+            raise ValueError("shares must be between 0 and 1")
+        return values
+
+    @field_validator("posts_per_day_median")
+    @classmethod
+    def _rates(cls, values: LevelValues) -> LevelValues:
+        if any(v <= 0 for v in values):
+            raise ValueError("posting rates must be positive")
+        return values
+
+
 class ExperimentPolicy(_Strict):
     seed: int = 2
     people_per_level: int = Field(500, ge=1)
@@ -59,6 +89,7 @@ class ExperimentPolicy(_Strict):
     alphas: tuple[float, ...] = (0.25, 1.0 / 6.0)
     b1: tuple[int, ...] = (20, 40, 60, 80)
     days_per_post: DaysPerPost = DaysPerPost()
+    generator: GeneratorPolicy = GeneratorPolicy()
 
     @field_validator("alphas")
     @classmethod
