@@ -25,6 +25,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bot.commands.db_commands",
     "bot.commands.policies_commands",
     "bot.knowledge.commands",
+    "bot.matching.commands",
+    "bot.sim.commands",
 )
 
 Handler = Callable[[argparse.Namespace, Settings], int]
