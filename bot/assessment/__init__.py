@@ -1,1 +1,1 @@
-"""The adaptive pre-assessment: question bank, information-gain policy, LLM refiner (seed 1 §3.6)."""
+"""The adaptive pre-assessment: question bank, information-gain policy, LLM refiner (seed 1)."""
