@@ -20,6 +20,7 @@ from bot.config import Settings
 # Modules that each define `register(subparsers)`; one line per command group.
 COMMAND_MODULES: tuple[str, ...] = (
     # keep one module per line, sorted
+    "bot.channels.telegram.commands",
     "bot.commands.conversation_commands",
     "bot.commands.db_commands",
 )

@@ -15,7 +15,14 @@ from contextlib import asynccontextmanager
 from typing import Any, cast
 
 from telegram import Update
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, ExtBot
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ContextTypes,
+    ExtBot,
+    Updater,
+)
 
 from bot.channels.telegram.command_menu import set_command_menu
 from bot.channels.telegram.handlers import register_handlers
@@ -110,10 +117,52 @@ async def polling(
 ) -> AsyncIterator[TelegramApplication]:
     """Run `app` with long polling inside a running event loop, as `run_polling` does.
 
-    The same start and stop sequence as python-telegram-bot's `run_polling` (initialize,
-    post_init, start polling, start; then the reverse), for callers that own the loop: tests, or
-    a process that serves more than the bot. Updates fetched but not yet handled are handled
-    before it returns.
+    For callers that own the loop: tests, or a process that serves more than the bot. Updates
+    fetched but not yet handled are handled before it returns.
+    """
+    async with _running(app) as updater:
+        await updater.start_polling(
+            timeout=poll_timeout,
+            allowed_updates=ALLOWED_UPDATES,
+            drop_pending_updates=drop_pending_updates,
+        )
+        await app.start()
+        yield app
+
+
+@asynccontextmanager
+async def serving_webhook(
+    app: TelegramApplication,
+    *,
+    webhook_url: str,
+    secret_token: str,
+    listen: str = "127.0.0.1",
+    port: int = 8443,
+    url_path: str = "",
+) -> AsyncIterator[TelegramApplication]:
+    """Run `app` behind a webhook inside a running event loop, as `run_webhook` does.
+
+    Telegram must send `secret_token` in X-Telegram-Bot-Api-Secret-Token; other requests get 403.
+    """
+    async with _running(app) as updater:
+        await updater.start_webhook(
+            listen=listen,
+            port=port,
+            url_path=url_path,
+            webhook_url=webhook_url,
+            secret_token=secret_token,
+            allowed_updates=ALLOWED_UPDATES,
+        )
+        await app.start()
+        yield app
+
+
+@asynccontextmanager
+async def _running(app: TelegramApplication) -> AsyncIterator[Updater]:
+    """python-telegram-bot's own start and stop order (Application.__run), minus the signals.
+
+    initialize, post_init, (the caller starts the updater and the app), then updater.stop,
+    stop, post_stop, shutdown, post_shutdown.
     """
     await app.initialize()
     try:
@@ -121,14 +170,8 @@ async def polling(
             await app.post_init(app)
         updater = app.updater
         assert updater is not None
-        await updater.start_polling(
-            timeout=poll_timeout,
-            allowed_updates=ALLOWED_UPDATES,
-            drop_pending_updates=drop_pending_updates,
-        )
-        await app.start()
         try:
-            yield app
+            yield updater
         finally:
             if updater.running:
                 await updater.stop()
