@@ -269,7 +269,7 @@ class FakeBotApi:
     async def wait_for_reply(
         self,
         chat_id: int,
-        quiet: float = 0.4,
+        quiet: float = 0.25,
         timeout: float = 10.0,  # noqa: ASYNC109
     ) -> list[SentMessage]:
         """At least one new message, then all that follow until `quiet` s pass without one."""

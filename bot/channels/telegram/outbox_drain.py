@@ -31,6 +31,7 @@ class DrainResult:
     delivered: int = 0
     retried: int = 0
     undeliverable: int = 0
+    flood_wait: float = 0.0  # seconds Telegram asked the whole bot to wait
 
 
 async def drain_once(bot: Bot, outbox: Outbox, limit: int = 50) -> DrainResult:
@@ -46,6 +47,7 @@ async def drain_once(bot: Bot, outbox: Outbox, limit: int = 50) -> DrainResult:
             log.info("outbox item %d: flood wait %.0fs", item.id, wait)
             await asyncio.to_thread(outbox.failed, item.id, wait)
             result.retried += 1
+            result.flood_wait = wait
             break  # Telegram asked the whole bot to wait; the rest would fail the same way
         except Forbidden:
             log.info("outbox item %d: recipient blocked the bot", item.id)
@@ -64,8 +66,13 @@ async def drain_once(bot: Bot, outbox: Outbox, limit: int = 50) -> DrainResult:
 async def drain_forever(
     bot: Bot, outbox: Outbox, interval: float = DEFAULT_DRAIN_INTERVAL_SECONDS
 ) -> None:
-    """Drain every `interval` seconds until cancelled; one bad round does not stop the loop."""
+    """Drain every `interval` seconds until cancelled; one bad round does not stop the loop.
+
+    After a 429 the next round waits as long as Telegram asked, so the other items keep their
+    order behind the one that was refused.
+    """
     while True:
+        wait = interval
         try:
             result = await drain_once(bot, outbox)
         except asyncio.CancelledError:
@@ -73,6 +80,7 @@ async def drain_forever(
         except Exception as exc:  # a database hiccup must not end delivery for good
             log.error("outbox drain round failed: %s", type(exc).__name__)
         else:
+            wait = max(interval, result.flood_wait)
             if result.delivered or result.retried or result.undeliverable:
                 log.info(
                     "outbox: %d delivered, %d to retry, %d undeliverable",
@@ -80,7 +88,7 @@ async def drain_forever(
                     result.retried,
                     result.undeliverable,
                 )
-        await asyncio.sleep(interval)
+        await asyncio.sleep(wait)
 
 
 async def stop_task(task: asyncio.Task[None] | None) -> None:
