@@ -8,6 +8,7 @@ test_telegram_e2e.py.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -16,7 +17,12 @@ from dataclasses import dataclass, field
 import pytest
 from telegram.error import InvalidToken
 
-from bot.channels.telegram.application import build_application, polling
+from bot.channels.telegram.application import (
+    build_application,
+    polling,
+    serving_webhook,
+    webhook_secret_token,
+)
 from bot.config import Settings
 from bot.domain import Button, Inbound, InboundKind, Outbound, OutboxItem
 from tests.support.fake_bot_api import FakeBotApi, SimulatedPerson
@@ -248,3 +254,30 @@ async def test_a_wrong_token_is_refused_at_start(server: FakeBotApi) -> None:
     with pytest.raises(InvalidToken):
         async with polling(app, poll_timeout=1):
             pass
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_webhook_mode_accepts_only_telegrams_secret_token(server: FakeBotApi) -> None:
+    settings = settings_for(server)
+    port = free_port()
+    secret = webhook_secret_token(settings)
+    app = build_application(settings, AdapterServices())
+    async with serving_webhook(
+        app,
+        webhook_url=f"http://127.0.0.1:{port}/telegram",
+        secret_token=secret,
+        port=port,
+        url_path="telegram",
+    ):
+        assert server.webhook["secret_token"] == secret
+        assert server.webhook["allowed_updates"] == ["message", "edited_message", "callback_query"]
+        server.user_sends_text(BEN, "via webhook")
+        assert await server.deliver_to_webhook(secret_token="forged") == [403]
+        assert await server.deliver_to_webhook() == [200]
+        reply = (await server.wait_for_messages(BEN.id, 1))[0]
+    assert reply.text == "text:via webhook"

@@ -23,7 +23,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import ClientSession, web
 
 JSONDict = dict[str, Any]
 
@@ -241,6 +241,24 @@ class FakeBotApi:
     def block_bot(self, person: SimulatedPerson) -> None:
         """The person blocked the bot: every sendMessage to them is 403 from now on."""
         self._blocked.add(person.id)
+
+    async def deliver_to_webhook(self, secret_token: str | None = None) -> list[int]:
+        """Post every queued update to the webhook set with setWebhook, as Telegram does.
+
+        Sends the secret token the bot registered unless another is given; an update the bot
+        answers with 200 is forgotten, others stay queued. Returns the HTTP statuses.
+        """
+        url = self.webhook["url"]
+        token = secret_token if secret_token is not None else self.webhook.get("secret_token")
+        headers = {"X-Telegram-Bot-Api-Secret-Token": token} if token else {}
+        statuses = []
+        async with ClientSession() as session:
+            for update in list(self._updates):
+                async with session.post(url, json=update, headers=headers) as response:
+                    statuses.append(response.status)
+                    if response.status == 200:
+                        self._updates.remove(update)
+        return statuses
 
     # ----------------------------------------------------------------- the bot's side
     def sent_messages(self, chat_id: int | None = None) -> list[SentMessage]:
