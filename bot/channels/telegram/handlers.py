@@ -50,7 +50,8 @@ async def relay_choice(update: Update, context: ChannelContext) -> None:
     query = update.callback_query
     if query is None:
         return
-    await query.answer()
+    with contextlib.suppress(TelegramError):  # a query older than Telegram keeps can't be answered
+        await query.answer()
     inbound = inbound_from_update(update)
     if inbound is None:
         return
