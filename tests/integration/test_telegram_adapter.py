@@ -281,3 +281,15 @@ async def test_webhook_mode_accepts_only_telegrams_secret_token(server: FakeBotA
         assert await server.deliver_to_webhook() == [200]
         reply = (await server.wait_for_messages(BEN.id, 1))[0]
     assert reply.text == "text:via webhook"
+
+
+async def test_a_press_on_an_expired_query_still_reaches_the_core(server: FakeBotApi) -> None:
+    services = AdapterServices()
+    app = build_application(settings_for(server), services)
+    async with polling(app, poll_timeout=1):
+        server.user_sends_command(BEN, "/start")
+        welcome = (await server.wait_for_messages(BEN.id, 1))[0]
+        server.fail_next("answerCallbackQuery", 400, "Bad Request: query is too old")
+        server.user_presses_button(BEN, "consent:no", welcome)
+        reply = (await server.wait_for_messages(BEN.id, 1))[0]
+    assert reply.text == "choice:consent:no"
