@@ -40,7 +40,9 @@ def build_flows(settings: Settings, helplines: HelplineDirectory) -> list[Flow]:
     return [frame]
 
 
-def build_services(settings: Settings, *, channel: str, migrate: bool = True) -> Services:
+def build_services(
+    settings: Settings, *, channel: str = "telegram", migrate: bool = True
+) -> Services:
     engine = make_engine(settings.database_url)
     if migrate:
         upgrade(engine)
