@@ -151,7 +151,7 @@ async def test_each_persons_updates_stay_in_order_while_others_go_ahead(
     server: FakeBotApi,
 ) -> None:
     services = AdapterServices()
-    services.conversation.slow_texts = {"a1": 0.8, "a3": 0.3}
+    services.conversation.slow_texts = {"a1": 1.5, "a3": 0.3}
     app = build_application(settings_for(server), services)
     async with polling(app, poll_timeout=1):
         for text in ("a1", "a2", "a3", "a4"):

@@ -21,7 +21,7 @@ from bot.services import Services, build_services
 from bot.store.outbox import enqueue
 from bot.store.tables import DeliveryAddress, Flag, OutboxMessage, Person
 from tests.conftest import make_settings
-from tests.support.fake_bot_api import FakeBotApi, SentMessage, SimulatedPerson
+from tests.support.fake_bot_api import FakeBotApi, SimulatedPerson
 
 AIKO = SimulatedPerson(id=7770001, first_name="Aiko", username="aiko_sato", language_code="ja")
 BEN = SimulatedPerson(id=7770002, first_name="Benedikt", username="ben_w_42", language_code="en")
@@ -59,17 +59,6 @@ async def bot_running(
         yield running
 
 
-def texts(messages: list[SentMessage]) -> str:
-    return "\n".join(m.text for m in messages)
-
-
-def with_button(messages: list[SentMessage], data: str) -> SentMessage:
-    for message in messages:
-        if data in [d for _, d in message.buttons]:
-            return message
-    raise AssertionError(f"no message with a {data!r} button in {[m.buttons for m in messages]}")
-
-
 def person_row(services: Services, who: SimulatedPerson) -> Person | None:
     key = services.sealer.person_key("telegram", str(who.id))
     with Session(services.engine) as session:
@@ -84,30 +73,28 @@ async def test_two_people_talk_through_a_restart_and_one_forgets(
         async with bot_running(settings, services):
             server.user_sends_command(AIKO, "/start")
             server.user_sends_command(BEN, "/start")
-            aiko_welcome = await server.wait_for_reply(AIKO.id)
-            ben_welcome = await server.wait_for_reply(BEN.id)
-            assert "ようこそ" in texts(aiko_welcome)
-            assert "Nobody can see who you are" in texts(ben_welcome)
+            aiko_welcome = await server.wait_for_button(AIKO.id, "consent:yes")
+            ben_welcome = await server.wait_for_button(BEN.id, "consent:yes")
+            assert "ようこそ" in aiko_welcome.text
+            assert "Nobody can see who you are" in ben_welcome.text
 
             for who, welcome in ((AIKO, aiko_welcome), (BEN, ben_welcome)):
-                server.user_presses_button(who, "consent:yes", with_button(welcome, "consent:yes"))
-                after_consent = await server.wait_for_reply(who.id)
-                assert with_button(after_consent, "menu:read")
+                server.user_presses_button(who, "consent:yes", welcome)
+                await server.wait_for_button(who.id, "menu:read")
             assert len(server.callback_answers) == 2
 
             server.user_sends_sticker(BEN)
-            assert "only read text" in texts(await server.wait_for_reply(BEN.id))
+            await server.wait_for_text(BEN.id, "only read text")
 
             server.user_sends_text(BEN, "honestly I don't want to be alive anymore")
-            crisis_reply = texts(await server.wait_for_reply(BEN.id))
-            assert "findahelpline.com" in crisis_reply
+            await server.wait_for_text(BEN.id, "findahelpline.com")
             with Session(services.engine) as session:
                 flags = session.exec(select(Flag)).all()
             assert [f.kind for f in flags] == ["crisis"]
             assert str(BEN.id) not in flags[0].case_ref
 
             server.user_sends_command(BEN, "/forget")
-            confirm = with_button(await server.wait_for_reply(BEN.id), "forget:yes")
+            confirm = await server.wait_for_button(BEN.id, "forget:yes")
     finally:
         services.close()
 
@@ -118,9 +105,9 @@ async def test_two_people_talk_through_a_restart_and_one_forgets(
     services = build_services(settings, channel="telegram")
     try:
         async with bot_running(settings, services):
-            assert "/checkin" in texts(await server.wait_for_reply(AIKO.id))
-            done = texts(await server.wait_for_reply(BEN.id))
-            assert "Done" in done and "deleted" in done  # the confirmation survived the restart
+            await server.wait_for_text(AIKO.id, "/checkin")  # written while the bot was down
+            done = await server.wait_for_text(BEN.id, "Done")  # the confirmation survived
+            assert "deleted" in done[-1].text
 
         assert person_row(services, BEN) is None
         assert person_row(services, AIKO) is not None
@@ -138,16 +125,16 @@ async def test_nobody_receives_another_persons_telegram_identity(
     async with bot_running(settings, services):
         for who in (AIKO, BEN):
             server.user_sends_command(who, "/start")
-            welcome = await server.wait_for_reply(who.id)
-            server.user_presses_button(who, "consent:yes", with_button(welcome, "consent:yes"))
-            await server.wait_for_reply(who.id)
+            welcome = await server.wait_for_button(who.id, "consent:yes")
+            server.user_presses_button(who, "consent:yes", welcome)
+            await server.wait_for_button(who.id, "menu:read")
         for who in (AIKO, BEN):
             # People type their own names and handles; none of it may reach the other one.
             server.user_sends_text(who, f"I'm {who.first_name}, @{who.username}, id {who.id}")
             server.user_sends_text(who, "I want to die")  # a flag: counsellor-facing, not peers
             server.user_sends_command(who, "/help")
-        await server.wait_for_reply(AIKO.id)
-        await server.wait_for_reply(BEN.id)
+        for who in (AIKO, BEN):
+            await server.wait_for_text(who.id, "/checkin")  # the /help reply, sent last
         outbox_id = _enqueue_for(services, BEN, Outbound("A reader was helped by you"))
         await server.wait_for_messages(BEN.id, 1)
     assert outbox_id > 0
@@ -176,7 +163,7 @@ async def test_outbox_delivery_429_retry_and_protect_content(
     async with bot_running(settings, services, drain_interval=0.1):
         for who in (AIKO, BEN):
             server.user_sends_command(who, "/start")
-            await server.wait_for_reply(who.id)
+            await server.wait_for_button(who.id, "consent:yes")
         server.block_bot(BEN)
         server.flood_wait_next(retry_after=1)
         card = Outbound("Someone wrote back: you are not alone", protect_content=True, is_card=True)

@@ -20,6 +20,7 @@ import itertools
 import json
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -283,6 +284,35 @@ class FakeBotApi:
         fresh = self.sent_messages(chat_id)[start:]
         self._read_cursor[chat_id] = start + len(fresh)
         return fresh
+
+    async def wait_for_message(
+        self,
+        chat_id: int,
+        matches: Callable[[SentMessage], bool],
+        timeout: float = 10.0,  # noqa: ASYNC109
+    ) -> list[SentMessage]:
+        """New messages to `chat_id` up to and including the first one that `matches`."""
+        start = self._read_cursor.get(chat_id, 0)
+
+        def found() -> int | None:
+            fresh = self.sent_messages(chat_id)[start:]
+            return next((i for i, m in enumerate(fresh) if matches(m)), None)
+
+        await self._wait(lambda: found() is not None, timeout, chat_id, 1)
+        end = start + (found() or 0) + 1
+        self._read_cursor[chat_id] = end
+        return self.sent_messages(chat_id)[start:end]
+
+    async def wait_for_text(self, chat_id: int, fragment: str) -> list[SentMessage]:
+        """New messages up to the first whose text contains `fragment`."""
+        return await self.wait_for_message(chat_id, lambda m: fragment in m.text)
+
+    async def wait_for_button(self, chat_id: int, callback_data: str) -> SentMessage:
+        """The first new message that carries a button with `callback_data`."""
+        messages = await self.wait_for_message(
+            chat_id, lambda m: callback_data in [d for _, d in m.buttons]
+        )
+        return messages[-1]
 
     async def wait_for_reply(
         self,
