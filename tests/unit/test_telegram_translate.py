@@ -117,13 +117,13 @@ def test_file_url_follows_the_api_url() -> None:
 
 def test_missing_token_is_a_clear_error() -> None:
     with pytest.raises(MissingTokenError, match="TELEGRAM_BOT_TOKEN is not set"):
-        bot_token(Settings(_env_file=None, TELEGRAM_BOT_TOKEN=None))  # type: ignore[call-arg]
+        bot_token(Settings(_env_file=None, TELEGRAM_BOT_TOKEN=None))
     with pytest.raises(MissingTokenError):
-        bot_token(Settings(_env_file=None, TELEGRAM_BOT_TOKEN="  "))  # type: ignore[call-arg]
+        bot_token(Settings(_env_file=None, TELEGRAM_BOT_TOKEN="  "))
 
 
 def test_webhook_secret_is_valid_for_telegram_and_follows_the_server_secret() -> None:
-    one = webhook_secret_token(Settings(_env_file=None, NEEDTOTALK_SECRET_KEY="a" * 32))  # type: ignore[call-arg]
-    two = webhook_secret_token(Settings(_env_file=None, NEEDTOTALK_SECRET_KEY="b" * 32))  # type: ignore[call-arg]
+    one = webhook_secret_token(Settings(_env_file=None, NEEDTOTALK_SECRET_KEY="a" * 32))
+    two = webhook_secret_token(Settings(_env_file=None, NEEDTOTALK_SECRET_KEY="b" * 32))
     assert re.fullmatch(r"[A-Za-z0-9_-]{1,256}", one)
     assert one != two
