@@ -237,16 +237,19 @@ async def test_outbox_item_for_someone_who_blocked_the_bot_is_undeliverable(
     server: FakeBotApi,
 ) -> None:
     services = AdapterServices()
-    services.outbox.items = [OutboxItem(7, str(BEN.id), Outbound("hello"))]
+    services.outbox.items = [
+        OutboxItem(7, str(BEN.id), Outbound("hello")),
+        OutboxItem(8, "not-a-chat-id", Outbound("hello")),
+    ]
     server.block_bot(BEN)
     app = build_application(settings_for(server), services, drain_interval=0.1)
     async with polling(app, poll_timeout=1):
         await server.wait_for_call("sendMessage")
         for _ in range(50):
-            if services.outbox.outcomes:
+            if len(services.outbox.outcomes) == 2:
                 break
             await server.wait_for_call("getUpdates", len(server.calls_to("getUpdates")) + 1)
-    assert services.outbox.outcomes == [("undeliverable", 7, None)]
+    assert services.outbox.outcomes == [("undeliverable", 7, None), ("undeliverable", 8, None)]
 
 
 async def test_a_wrong_token_is_refused_at_start(server: FakeBotApi) -> None:

@@ -53,7 +53,11 @@ async def drain_once(bot: Bot, outbox: Outbox, limit: int = 50) -> DrainResult:
             log.info("outbox item %d: recipient blocked the bot", item.id)
             await asyncio.to_thread(outbox.undeliverable, item.id)
             result.undeliverable += 1
-        except (TelegramError, ValueError) as exc:
+        except ValueError as exc:  # not a chat id, or buttons Telegram would refuse: permanent
+            log.warning("outbox item %d: cannot be sent (%s)", item.id, type(exc).__name__)
+            await asyncio.to_thread(outbox.undeliverable, item.id)
+            result.undeliverable += 1
+        except TelegramError as exc:
             log.warning("outbox item %d: send failed (%s)", item.id, type(exc).__name__)
             await asyncio.to_thread(outbox.failed, item.id, None)
             result.retried += 1
