@@ -21,6 +21,7 @@ from bot.config import Settings
 COMMAND_MODULES: tuple[str, ...] = (
     # keep one module per line, sorted
     "bot.cards.commands",
+    "bot.channels.telegram.commands",
     "bot.commands.conversation_commands",
     "bot.commands.db_commands",
     "bot.commands.policies_commands",
