@@ -44,16 +44,22 @@ def expected_information_gain(prior: np.ndarray, matrix: np.ndarray) -> float:
 
 
 def bounded_log_likelihood(likelihood: np.ndarray, max_log_shift: float) -> np.ndarray:
-    """Log of `likelihood`, centred (its mean removed) and clipped to ±max_log_shift.
+    """Log of `likelihood`, centred (its mean removed) and shrunk so no entry exceeds
+    ±max_log_shift.
 
     Centring makes the bound mean something: adding a constant to every log-likelihood changes
-    nothing, so the clip limits how much this one piece of evidence can move any emotion
-    relative to the others. This is what keeps a free-text reading, or an LLM fooled by text
-    written to fool it, from deciding the assessment on its own.
+    nothing, so the bound limits how much this one piece of evidence can move any emotion
+    relative to the average. Shrinking the whole vector (rather than clipping entries) keeps the
+    evidence's order: the emotion it points to most still gains most. This is what keeps a
+    free-text reading, or an LLM fooled by text written to fool it, from deciding the
+    assessment on its own.
     """
     logs = np.log(np.clip(likelihood, 1e-12, None))
     centred = logs - logs.mean()
-    return np.clip(centred, -max_log_shift, max_log_shift)
+    largest = float(np.abs(centred).max())
+    if largest > max_log_shift:
+        centred = centred * (max_log_shift / largest)
+    return centred
 
 
 def apply_log_evidence(prior: np.ndarray, log_likelihood: np.ndarray) -> np.ndarray:
