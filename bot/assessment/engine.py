@@ -222,7 +222,10 @@ class AssessmentEngine:
         settings = self.policy.revisit
         rejected = new.top_emotion
         belief = temper(_vector(new), settings.temper)
-        belief[EMOTIONS.index(rejected)] *= settings.rejected_factor
+        index = EMOTIONS.index(rejected)
+        # Down-weight it, and never leave it on top: the person has just told us it is wrong.
+        best_other = float(np.delete(belief, index).max())
+        belief[index] = min(belief[index] * settings.rejected_factor, 0.5 * best_other)
         new.posterior = _as_dict(normalise(belief))
         new.rejected.append(rejected)
         new.emotion_budget = new.emotion_questions + settings.extra_questions
