@@ -306,16 +306,22 @@ class AssessmentEngine:
             shift = bounded_log_likelihood(likelihood**settings.weight, settings.max_log_shift)
             state.posterior = _as_dict(apply_log_evidence(_vector(state), shift))
         pos, neg = reading.polarity.pos, reading.polarity.neg
-        if pos + neg > 0.05:
-            # Seed 2 reads mood from the balance of negative and positive words; here only as
-            # a nudge: all-negative text points at level 3, all-positive at level 0.
-            centre = 3.0 * neg / (pos + neg)
-            levels = np.arange(_MOOD_LEVELS)
-            likelihood = np.exp(-((levels - centre) ** 2) / 2.0)
-            shift = bounded_log_likelihood(likelihood, settings.mood_max_log_shift)
-            state.mood_posterior = apply_log_evidence(
-                np.array(state.mood_posterior), shift
-            ).tolist()
+        if pos + neg <= 0.0:
+            return
+        # Seed 2 reads mood from the balance of negative and positive words; here only as a
+        # nudge, as strong as the balance is one-sided: all-negative text points at level 3 with
+        # the full bound, all-positive at level 0, an even balance (the emotion engine's "no
+        # evidence", 0.5 / 0.5) not at all.
+        balance = (neg - pos) / (pos + neg)
+        if abs(balance) < 1e-6:
+            return
+        # Steeper than linear: the emotion engine smooths its shares, so 0.8 / 0.2 is already
+        # a clearly one-sided text.
+        centre = float(np.clip(1.5 + 2.5 * balance, 0.0, 3.0))
+        levels = np.arange(_MOOD_LEVELS)
+        likelihood = np.exp(-((levels - centre) ** 2) / 2.0)
+        shift = abs(balance) * bounded_log_likelihood(likelihood, settings.mood_max_log_shift)
+        state.mood_posterior = apply_log_evidence(np.array(state.mood_posterior), shift).tolist()
 
     def _llm_read(
         self, state: AssessmentState, text: str, question: Question | None

@@ -281,3 +281,16 @@ def test_reassessment_starts_from_a_softened_previous_result() -> None:
     expected = (1 - weight) / 16 + weight * previous.posterior[Emotion.EMPATHY]
     assert fresh.posterior[Emotion.EMPATHY] == pytest.approx(expected)
     assert not fresh.answers and not fresh.finished
+
+
+def test_balanced_polarity_says_nothing_about_mood() -> None:
+    """The emotion engine reports 0.5 / 0.5 when a text carries no polarity evidence."""
+    engine = AssessmentEngine(
+        make_bank(PICK1, PICK2), make_policy(), FixedReader(polarity=Polarity(0.5, 0.5))
+    )
+    state = engine.answer_text(engine.start("en"), "ok")
+    assert state.mood_posterior == pytest.approx([0.25] * 4)
+    cheerful = AssessmentEngine(
+        make_bank(PICK1, PICK2), make_policy(), FixedReader(polarity=Polarity(0.8, 0.2))
+    )
+    assert int(np.argmax(cheerful.answer_text(cheerful.start("en"), "great").mood_posterior)) == 0
