@@ -124,6 +124,9 @@ class Question(BaseModel):
         raw = self._raw_matrix()
         return raw / raw.sum(axis=0, keepdims=True)
 
+    def option_ids(self) -> list[str]:
+        return [o.id for o in self.options]
+
     def option_index(self, option_id: str) -> int:
         for i, option in enumerate(self.options):
             if option.id == option_id:

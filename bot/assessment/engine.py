@@ -16,15 +16,20 @@ The engine never mutates a state it is given; each answer returns a new one.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 
 import numpy as np
 
 from bot.assessment.bank import Question, QuestionBank, QuestionKind, split_option_id
+from bot.assessment.evidence import (
+    MOOD_LEVELS,
+    acceptable_llm_question,
+    llm_shifts,
+    text_emotion_shift,
+    text_mood_shift,
+)
 from bot.assessment.information import (
     apply_log_evidence,
-    bounded_log_likelihood,
     expected_information_gain,
     normalise,
     temper,
@@ -47,30 +52,9 @@ from bot.domain import EMOTIONS, Emotion, EmotionReading, Language, MoodLevel
 
 log = logging.getLogger(__name__)
 
-_MOOD_LEVELS = len(MoodLevel)
-_UNSAFE_IN_LLM_TEXT = re.compile(r"https?:|www\.|://|@|<|>|`|\{|\}|\d{4,}", re.IGNORECASE)
-
 
 class UnknownAnswer(ValueError):
     """An option id that is not in the bank (a forged or corrupted button)."""
-
-
-def acceptable_llm_question(text: str | None, max_chars: int) -> bool:
-    """Whether LLM-written text may be shown to the person as a question.
-
-    The LLM reads the person's words, which may be written to steer it; so whatever it writes for
-    display must look like one short question: no links, handles, markup or long numbers, at most
-    two lines, ending in a question mark.
-    """
-    if not text:
-        return False
-    stripped = text.strip()
-    return (
-        0 < len(stripped) <= max_chars
-        and stripped.count("\n") <= 1
-        and stripped.endswith(("?", "？"))
-        and not _UNSAFE_IN_LLM_TEXT.search(stripped)
-    )
 
 
 class AssessmentEngine:
@@ -107,7 +91,7 @@ class AssessmentEngine:
         return AssessmentState(
             language=language,
             posterior=_as_dict(prior),
-            mood_posterior=[1.0 / _MOOD_LEVELS] * _MOOD_LEVELS,
+            mood_posterior=[1.0 / MOOD_LEVELS] * MOOD_LEVELS,
             emotion_budget=stopping.max_questions,
             emotion_minimum=stopping.min_questions,
         )
@@ -298,30 +282,12 @@ class AssessmentEngine:
         return state
 
     def _apply_text_reading(self, state: AssessmentState, reading: EmotionReading) -> None:
-        settings = self.policy.text
-        scores = np.array([max(float(reading.scores.get(e, 0.0)), 0.0) for e in EMOTIONS])
-        if scores.sum() > 0:
-            uniform = np.full(len(EMOTIONS), 1.0 / len(EMOTIONS))
-            likelihood = (1 - settings.floor) * normalise(scores) + settings.floor * uniform
-            shift = bounded_log_likelihood(likelihood**settings.weight, settings.max_log_shift)
-            state.posterior = _as_dict(apply_log_evidence(_vector(state), shift))
-        pos, neg = reading.polarity.pos, reading.polarity.neg
-        if pos + neg <= 0.0:
-            return
-        # Seed 2 reads mood from the balance of negative and positive words; here only as a
-        # nudge, as strong as the balance is one-sided: all-negative text points at level 3 with
-        # the full bound, all-positive at level 0, an even balance (the emotion engine's "no
-        # evidence", 0.5 / 0.5) not at all.
-        balance = (neg - pos) / (pos + neg)
-        if abs(balance) < 1e-6:
-            return
-        # Steeper than linear: the emotion engine smooths its shares, so 0.8 / 0.2 is already
-        # a clearly one-sided text.
-        centre = float(np.clip(1.5 + 2.5 * balance, 0.0, 3.0))
-        levels = np.arange(_MOOD_LEVELS)
-        likelihood = np.exp(-((levels - centre) ** 2) / 2.0)
-        shift = abs(balance) * bounded_log_likelihood(likelihood, settings.mood_max_log_shift)
-        state.mood_posterior = apply_log_evidence(np.array(state.mood_posterior), shift).tolist()
+        emotion = text_emotion_shift(reading, self.policy.text)
+        if emotion is not None:
+            state.posterior = _as_dict(apply_log_evidence(_vector(state), emotion))
+        mood = text_mood_shift(reading, self.policy.text)
+        if mood is not None:
+            state.mood_posterior = apply_log_evidence(np.array(state.mood_posterior), mood).tolist()
 
     def _llm_read(
         self, state: AssessmentState, text: str, question: Question | None
@@ -344,38 +310,14 @@ class AssessmentEngine:
     def _apply_llm_reading(
         self, state: AssessmentState, reading: LlmReading, question: Question | None
     ) -> None:
-        """LLM evidence, bounded: it can move each emotion by at most `llm.max_log_shift`
-        (centred), and an option it names counts only if it belongs to the current question."""
-        limits = self.policy.llm
-        emotion_log = np.zeros(len(EMOTIONS))
-        if reading.emotions:
-            strengths = np.array(
-                [min(max(reading.emotions.get(e, 0.0), 0.0), 1.0) for e in EMOTIONS]
-            )
-            emotion_log += np.log(0.2 + strengths)
-        mood_log = np.zeros(_MOOD_LEVELS)
-        if reading.mood_level is not None:
-            mood_log += np.log(
-                np.where(np.arange(_MOOD_LEVELS) == reading.mood_level, 0.6, 0.4 / 3)
-            )
-        if question is not None and reading.option_id is not None:
-            option_ids = [o.id for o in question.options]
-            if reading.option_id in option_ids:
-                row = question.matrix[option_ids.index(reading.option_id)]
-                if question.kind is QuestionKind.EMOTION:
-                    emotion_log += limits.option_weight * np.log(row)
-                else:
-                    mood_log += limits.option_weight * np.log(row)
-            else:
-                log.warning("assessment: LLM named an option outside the current question")
-        if emotion_log.any():
-            shift = bounded_log_likelihood(np.exp(emotion_log), limits.max_log_shift)
-            state.posterior = _as_dict(apply_log_evidence(_vector(state), shift))
-        if mood_log.any():
-            shift = bounded_log_likelihood(np.exp(mood_log), limits.max_log_shift)
-            state.mood_posterior = apply_log_evidence(
-                np.array(state.mood_posterior), shift
-            ).tolist()
+        named = reading.option_id
+        if question is not None and named is not None and named not in question.option_ids():
+            log.warning("assessment: LLM named an option outside the current question")
+        emotion, mood = llm_shifts(reading, question, self.policy.llm)
+        if emotion is not None:
+            state.posterior = _as_dict(apply_log_evidence(_vector(state), emotion))
+        if mood is not None:
+            state.mood_posterior = apply_log_evidence(np.array(state.mood_posterior), mood).tolist()
 
     def _context(self, state: AssessmentState) -> tuple[tuple[str, str], ...]:
         """Earlier questions and the labels chosen, in the bank's words (never free text)."""
