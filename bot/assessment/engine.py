@@ -96,6 +96,10 @@ class AssessmentEngine:
             emotion_minimum=stopping.min_questions,
         )
 
+    def phrases_for(self, language: Language | str) -> AssessmentPhrases:
+        """Intro, the "that doesn't sound like me" label, the revisit acknowledgement."""
+        return self.phrases[Language(language)]
+
     def next_question(self, state: AssessmentState) -> Question | None:
         """The bank question to ask next (deterministic given the state), or None."""
         if state.finished:

@@ -214,3 +214,22 @@ def test_injection_cannot_move_the_bot_outside_its_bounds() -> None:
     user = server.requests[0]["messages"][1]["content"]
     assert user.count("</person_text>") == 1
     assert user.rstrip().endswith("</person_text>")
+
+
+def test_japanese_uses_the_japanese_prompts_and_keeps_japanese_output() -> None:
+    rewrite = "最近のあなたに、いちばん近いのはどれでしょう？"
+    replies = {"RewrittenQuestion": ScriptedReply({"text": rewrite})}
+    with FakeOpenAI(replies) as server:
+        online, _ = engines(server)
+        prompt = online.next_prompt(online.start("ja"))
+    assert prompt is not None and prompt.text == rewrite
+    system = server.requests[0]["messages"][0]["content"]
+    assert "日本語" in system
+    # The bank's Japanese labels went to the LLM as context for the wording.
+    assert online.banks[Language.JA].questions[0].options[0].label in str(server.requests[0])
+
+
+def test_no_endpoint_means_no_refiner() -> None:
+    settings = Settings(_env_file=None, OPENAI_API_KEY=None, OPENAI_BASE_URL=None)
+    offline = load_engine(settings, evidence_reader=NeutralReader())
+    assert offline.refiner is None
