@@ -31,9 +31,7 @@ class BankOrderEngine(AssessmentEngine):
             return None
         kind = QuestionKind.MOOD if state.emotion_decided else QuestionKind.EMOTION
         bank = self.banks[state.language]
-        return next(
-            (q for q in bank.questions if q.kind is kind and q.id not in state.asked), None
-        )
+        return next((q for q in bank.questions if q.kind is kind and q.id not in state.asked), None)
 
 
 def timed(engine: AssessmentEngine, repeats: int) -> tuple[Report, float]:
@@ -67,9 +65,7 @@ def main() -> int:
         f"questions to a decision, policy / baseline: {report.mean_questions:.2f} / "
         f"{base.mean_questions:.2f} = {report.mean_questions / base.mean_questions:.2f}x"
     )
-    print(
-        f"class accuracy, policy - baseline: {report.class_accuracy - base.class_accuracy:+.3f}"
-    )
+    print(f"class accuracy, policy - baseline: {report.class_accuracy - base.class_accuracy:+.3f}")
     print(f"TARGET {'PASS' if report.meets_target else 'MISS'}")
     return 0 if report.meets_target else 1
 
