@@ -223,6 +223,15 @@ class AssessmentEngine:
         new.follow_up = None
         return self._advance(new)
 
+    def finish(self, state: AssessmentState) -> AssessmentState:
+        """End now with what we have (the person would rather stop); `result` then reports it,
+        with the "not sure" line if the evidence is thin."""
+        new = state.model_copy(deep=True)
+        if new.decided_after is None:
+            new.decided_after = new.emotion_questions
+        new.mood_done, new.follow_up, new.finished = True, None, True
+        return new
+
     def result(self, state: AssessmentState) -> AssessmentResult | None:
         """The outcome once finished; None before."""
         if not state.finished:

@@ -294,3 +294,22 @@ def test_balanced_polarity_says_nothing_about_mood() -> None:
         make_bank(PICK1, PICK2), make_policy(), FixedReader(polarity=Polarity(0.8, 0.2))
     )
     assert int(np.argmax(cheerful.answer_text(cheerful.start("en"), "great").mood_posterior)) == 0
+
+
+def test_finish_early_reports_what_is_known_and_says_it_is_unsure() -> None:
+    phrases = load_phrases(PROJECT_ROOT / "prompts", "en")
+    engine = AssessmentEngine(
+        make_bank(PICK1, PICK2, mood_question("long")),
+        make_policy(),
+        FixedReader(),
+        phrases={Language.EN: phrases},
+    )
+    state = engine.answer_option(engine.start("en"), "pick1.a")
+    assert engine.result(state) is None
+    done = engine.finish(state)
+    assert done.finished and done.decided_after == 1 and engine.next_prompt(done) is None
+    result = engine.result(done)
+    assert result is not None and result.dominant_emotion is Emotion.EMPATHY
+    assert result.confidence == pytest.approx(0.375, abs=1e-4)
+    assert result.mood_level is MoodLevel.NONE  # no mood evidence: the lowest level
+    assert result.reflection.endswith(phrases.uncertain)
