@@ -204,8 +204,10 @@ class AssessmentEngine:
         return new
 
     def revisit(self, state: AssessmentState) -> AssessmentState:
-        """ "That doesn't sound like me": soften what we believed, push the top emotion down,
-        and ask a few more questions (at least one)."""
+        """The person said "that doesn't sound like me": soften what we believed (keep
+        `revisit.temper` of it), push the top emotion down (times `rejected_factor`, and to at
+        most half the best other one), and ask a few more questions (at least one, if any are
+        left)."""
         new = state.model_copy(deep=True)
         settings = self.policy.revisit
         rejected = new.top_emotion
