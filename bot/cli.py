@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bot.knowledge.commands",
     "bot.matching.commands",
     "bot.sim.commands",
+    "bot.commands.eval_commands",
 )
 
 Handler = Callable[[argparse.Namespace, Settings], int]
