@@ -24,11 +24,11 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bot.channels.telegram.commands",
     "bot.commands.conversation_commands",
     "bot.commands.db_commands",
+    "bot.commands.eval_commands",
     "bot.commands.policies_commands",
     "bot.knowledge.commands",
     "bot.matching.commands",
     "bot.sim.commands",
-    "bot.commands.eval_commands",
 )
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -58,6 +58,7 @@ def configure_logging(level: str) -> None:
     )
     # httpx logs every request URL at INFO, and a Bot API URL carries the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -141,7 +141,7 @@ async def test_command_menu_is_set_in_english_and_japanese(server: FakeBotApi) -
     app = build_application(settings_for(server), AdapterServices())
     async with polling(app, poll_timeout=1):
         pass
-    expected = {"start", "help", "read", "share", "mycards", "checkin", "forget", "cancel"}
+    expected = {"start", "help", "read", "share", "mycards", "assess", "forget", "cancel"}
     assert {c["command"] for c in server.commands[""]} == expected
     assert {c["command"] for c in server.commands["ja"]} == expected
     assert server.commands["ja"][0]["description"] != server.commands[""][0]["description"]

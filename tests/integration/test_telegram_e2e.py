@@ -80,7 +80,7 @@ async def test_two_people_talk_through_a_restart_and_one_forgets(
 
             for who, welcome in ((AIKO, aiko_welcome), (BEN, ben_welcome)):
                 server.user_presses_button(who, "consent:yes", welcome)
-                await server.wait_for_button(who.id, "menu:read")
+                await server.wait_for_button_prefix(who.id, "a:")  # the first question
             assert len(server.callback_answers) == 2
 
             server.user_sends_sticker(BEN)
@@ -105,7 +105,7 @@ async def test_two_people_talk_through_a_restart_and_one_forgets(
     services = build_services(settings, channel="telegram")
     try:
         async with bot_running(settings, services):
-            await server.wait_for_text(AIKO.id, "/checkin")  # written while the bot was down
+            await server.wait_for_text(AIKO.id, "/assess")  # written while the bot was down
             done = await server.wait_for_text(BEN.id, "Done")  # the confirmation survived
             assert "deleted" in done[-1].text
 
@@ -127,14 +127,14 @@ async def test_nobody_receives_another_persons_telegram_identity(
             server.user_sends_command(who, "/start")
             welcome = await server.wait_for_button(who.id, "consent:yes")
             server.user_presses_button(who, "consent:yes", welcome)
-            await server.wait_for_button(who.id, "menu:read")
+            await server.wait_for_button_prefix(who.id, "a:")  # the first question
         for who in (AIKO, BEN):
             # People type their own names and handles; none of it may reach the other one.
             server.user_sends_text(who, f"I'm {who.first_name}, @{who.username}, id {who.id}")
             server.user_sends_text(who, "I want to die")  # a flag: counsellor-facing, not peers
             server.user_sends_command(who, "/help")
         for who in (AIKO, BEN):
-            await server.wait_for_text(who.id, "/checkin")  # the /help reply, sent last
+            await server.wait_for_text(who.id, "/assess")  # the /help reply, sent last
         outbox_id = _enqueue_for(services, BEN, Outbound("A reader was helped by you"))
         await server.wait_for_messages(BEN.id, 1)
     assert outbox_id > 0

@@ -316,6 +316,13 @@ class FakeBotApi:
         )
         return messages[-1]
 
+    async def wait_for_button_prefix(self, chat_id: int, prefix: str) -> SentMessage:
+        """The first new message with a button whose data starts with `prefix` (e.g. "a:")."""
+        messages = await self.wait_for_message(
+            chat_id, lambda m: any(d.startswith(prefix) for _, d in m.buttons)
+        )
+        return messages[-1]
+
     async def wait_for_reply(
         self,
         chat_id: int,
