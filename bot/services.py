@@ -12,8 +12,8 @@ from sqlalchemy.engine import Engine
 
 from bot.assessment.loading import load_engine
 from bot.config import Settings
-from bot.emotion.embeddings import embed
 from bot.conversation import ConversationService, Flow
+from bot.emotion.embeddings import embed
 from bot.flows.assessment import AssessmentFlow
 from bot.flows.frame import FrameFlow
 from bot.safety.crisis_screen import CrisisScreen, load_safety_policy
