@@ -7,56 +7,18 @@ people talk to it; the database is SQLite or PostgreSQL (tests/conftest.py `data
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
-from pathlib import Path
-
-import pytest
 from sqlmodel import Session, select
 
-from bot.channels.telegram.application import TelegramApplication, build_application, polling
 from bot.config import Settings
 from bot.domain import Outbound
 from bot.services import Services, build_services
 from bot.store.outbox import enqueue
 from bot.store.tables import DeliveryAddress, Flag, OutboxMessage, Person
-from tests.conftest import make_settings
 from tests.support.fake_bot_api import FakeBotApi, SimulatedPerson
+from tests.support.telegram_harness import bot_running
 
 AIKO = SimulatedPerson(id=7770001, first_name="Aiko", username="aiko_sato", language_code="ja")
 BEN = SimulatedPerson(id=7770002, first_name="Benedikt", username="ben_w_42", language_code="en")
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FakeBotApi]:
-    async with FakeBotApi() as api:
-        yield api
-
-
-@pytest.fixture
-def settings(server: FakeBotApi, database_url: str, tmp_path: Path) -> Settings:
-    return make_settings(
-        database_url,
-        tmp_path,
-        TELEGRAM_BOT_TOKEN=server.token,
-        TELEGRAM_API_BASE_URL=server.base_url,
-    )
-
-
-@pytest.fixture
-def services(settings: Settings) -> Iterator[Services]:
-    built = build_services(settings, channel="telegram")
-    yield built
-    built.close()
-
-
-@asynccontextmanager
-async def bot_running(
-    settings: Settings, services: Services, drain_interval: float = 0.2
-) -> AsyncIterator[TelegramApplication]:
-    app = build_application(settings, services, drain_interval=drain_interval)
-    async with polling(app, poll_timeout=1) as running:
-        yield running
 
 
 def person_row(services: Services, who: SimulatedPerson) -> Person | None:
