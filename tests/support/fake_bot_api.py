@@ -323,6 +323,15 @@ class FakeBotApi:
         )
         return messages[-1]
 
+    async def wait_for_message_with_any(
+        self, chat_id: int, prefixes: tuple[str, ...]
+    ) -> SentMessage:
+        """The first new message with a button whose data starts with any of `prefixes`."""
+        messages = await self.wait_for_message(
+            chat_id, lambda m: any(d.startswith(prefixes) for _, d in m.buttons)
+        )
+        return messages[-1]
+
     async def wait_for_reply(
         self,
         chat_id: int,
