@@ -20,6 +20,7 @@ from bot.config import Settings
 # Modules that each define `register(subparsers)`; one line per command group.
 COMMAND_MODULES: tuple[str, ...] = (
     # keep one module per line, sorted
+    "bot.emotion.commands",
 )
 
 Handler = Callable[[argparse.Namespace, Settings], int]
