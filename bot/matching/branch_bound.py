@@ -65,10 +65,16 @@ def complete(
     residual0 = arrays.capacities - arrays.weights[fixed_in].sum(axis=0)
     fixed_value = float(arrays.values[fixed_in].sum()) if len(fixed_in) else 0.0
     used_groups = set(arrays.group[fixed_in].tolist())
-    used_sets = {s for i in fixed_in.tolist() for s in owner.get(i, ())}
+    fixed_sets = [s for i in fixed_in.tolist() for s in owner.get(i, ())]
+    used_sets = set(fixed_sets)
     k_left = k - len(fixed_in)
-    if np.any(residual0 < -1e-9 * np.maximum(1.0, np.abs(arrays.capacities))) or k_left < 0:
-        # Nothing that contains every fixed-in item fits: no answer beats the incumbent.
+    clash = len(used_sets) < len(fixed_sets) or len(used_groups) < len(fixed_in)
+    if (
+        clash
+        or k_left < 0
+        or np.any(residual0 < -1e-9 * np.maximum(1.0, np.abs(arrays.capacities)))
+    ):
+        # The fixed-in items do not fit together: no answer beats the incumbent.
         return SearchResult(incumbent, start_value, start_value, True, 0)
 
     budget = NODE_BUDGET if node_budget is None else node_budget
