@@ -153,7 +153,7 @@ def complete(
         nonlocal best_value, best_set, pruned_max, nodes, stopped
         nodes += 1
         if nodes > budget or (
-            deadline is not None and nodes % 256 == 0 and time.perf_counter() > deadline
+            deadline is not None and nodes & 255 == 1 and time.perf_counter() > deadline
         ):
             stopped = True
             return
