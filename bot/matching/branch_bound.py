@@ -22,7 +22,7 @@ from bot.matching.knapsack import Arrays, FloatArray, IntArray
 NODE_BUDGET = 40_000  # ~0.1-0.2 s of search; past it HiGHS (with cuts) does better
 MAX_GROUPS = 600  # recursion depth is one frame per open group
 # Multipliers tried at each node, as multiples of the root's best: a node's bound is the least.
-_LAMBDA_SCALES = (
+LAMBDA_SCALES = (
     1.0, 0.0, 0.35, 0.5, 0.65, 0.8, 0.9, 0.95, 1.05, 1.1, 1.2, 1.35, 1.6, 2.0, 3.0, 5.0
 )  # fmt: skip
 
@@ -79,7 +79,7 @@ def complete(
 
     budget = NODE_BUDGET if node_budget is None else node_budget
     relaxed = np.flatnonzero(lam > 0)
-    scales = np.array(_LAMBDA_SCALES) if len(relaxed) else np.ones(1)
+    scales = np.array(LAMBDA_SCALES) if len(relaxed) else np.ones(1)
     lams = scales[:, None] * lam[None, :]  # (T, r): several valid multipliers, one bound each
     reduced_t = arrays.values[None, :] - lams @ arrays.weights.T if arrays.n else lams[:, :0]
     by_group: dict[int, list[int]] = {}

@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from bot.matching.branch_bound import complete
+from bot.matching.branch_bound import SearchResult, complete
 from bot.matching.highs_direct import build_highs, run_highs
 from bot.matching.knapsack import (
     DEFAULT_GAP,
@@ -29,6 +29,7 @@ from bot.matching.knapsack import (
     solution_from_indices,
 )
 from bot.matching.lagrangian import Relaxation, relax
+from bot.matching.pareto_dp import complete_by_dp, load_row
 
 CORE_SHARE = 4.0  # the core pass aims at a quarter of the bound-incumbent gap
 CORE_NODE_BUDGET = 3_000
@@ -69,22 +70,36 @@ def solve_fast(
         )
     deadline = None if time_limit is None else started + time_limit
     incumbent, lower, upper = relaxation.incumbent, relaxation.lower, relaxation.upper
+    row = load_row(arrays, usable)
+    details["search_kind"] = 0.0 if row is None else 1.0  # 0 depth-first, 1 dynamic programming
+
+    def search(
+        keep: IntArray, fixed_in: IntArray, start: IntArray, node_budget: int | None
+    ) -> SearchResult:
+        """Exact search over `keep` with `fixed_in` taken: DP where it applies, else DFS."""
+        free = np.setdiff1d(keep, fixed_in)
+        if row is not None:
+            return complete_by_dp(
+                arrays, relaxation.lam, relaxation.k, free, fixed_in, start, gap, row, deadline
+            )
+        return complete(
+            arrays,
+            relaxation.lam,
+            relaxation.k,
+            free,
+            fixed_in,
+            start,
+            gap,
+            deadline,
+            node_budget=node_budget,
+        )
+
     # Core pass: search only the items that could reach a value close to the bound. Finding a
     # better incumbent there first makes the exact fixing below far tighter.
     target = upper - max(gap, (upper - lower) / max(abs(upper), 1e-12) / CORE_SHARE) * abs(upper)
     if target > lower:
         core_keep, core_in = relaxation.fix(target, incumbent)
-        core = complete(
-            arrays,
-            relaxation.lam,
-            relaxation.k,
-            np.setdiff1d(core_keep, core_in),
-            core_in,
-            incumbent,
-            gap,
-            deadline,
-            node_budget=CORE_NODE_BUDGET,
-        )
+        core = search(core_keep, core_in, incumbent, CORE_NODE_BUDGET)
         details["core_nodes"] = core.nodes
         if core.value > lower:
             incumbent, lower = core.chosen, core.value
@@ -97,24 +112,15 @@ def solve_fast(
                 )
     keep, fixed_in = relaxation.fix(lower, incumbent)
     details["kept_items"], details["fixed_in"] = len(keep), len(fixed_in)
-    search = complete(
-        arrays,
-        relaxation.lam,
-        relaxation.k,
-        np.setdiff1d(keep, fixed_in),
-        fixed_in,
-        incumbent,
-        gap,
-        deadline,
-    )
-    details["search_nodes"] = search.nodes
+    found = search(keep, fixed_in, incumbent, None)
+    details["search_nodes"] = found.nodes
     details["search_seconds"] = time.perf_counter() - started - details["relax_seconds"]
-    if search.complete:
-        bound = min(relaxation.upper, max(search.bound, search.value))
-        status = Status.OPTIMAL if within_gap(search.value, bound, gap) else Status.FEASIBLE
-        return solution_from_indices(arrays, search.chosen, bound, status, "fast", started, details)
+    if found.complete:
+        bound = min(relaxation.upper, max(found.bound, found.value))
+        status = Status.OPTIMAL if within_gap(found.value, bound, gap) else Status.FEASIBLE
+        return solution_from_indices(arrays, found.chosen, bound, status, "fast", started, details)
     return _finish_with_highs(
-        arrays, relaxation, keep, fixed_in, search.chosen, gap, deadline, started, details
+        arrays, relaxation, keep, fixed_in, found.chosen, gap, deadline, started, details
     )
 
 
