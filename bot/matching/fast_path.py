@@ -1,13 +1,17 @@
-"""The feed's fast path: Lagrangian incumbent and bound, reduced-cost fixing, HiGHS on the rest.
+"""The feed's fast path: Lagrangian incumbent and bound, reduced-cost fixing, exact completion.
 
 A per-request rebuild of the Pyomo model costs ~30 ms and HiGHS with defaults ~300 ms at seed 2's
 scale (200 groups × 10). Persistence barely helps (HiGHS re-solves the MIP from scratch), so the
 speed comes from the method (bot.matching.lagrangian): the Lagrangian bound is the LP bound, the
-repaired subproblem answer is usually within a few hundredths of a percent of it, and fixing
-removes nearly every item. When incumbent and bound are already within `gap`, no MIP is solved.
+repaired subproblem answer is usually within a few tenths of a percent of it, a short search of
+the "core" (items that could come close to the bound) improves it, and reduced-cost fixing then
+removes nearly every item. What is left is searched exactly: by dynamic programming
+(bot.matching.pareto_dp) when there are no author sets and one load row, else depth first
+(bot.matching.branch_bound); HiGHS only if their budgets run out. When incumbent and bound are
+already within `gap`, nothing is searched.
 
-The guarantee is kept: "optimal" means proved within `gap`, by the bound or by HiGHS. At the
-deadline the best known feasible answer is returned with status "feasible".
+The guarantee is kept: "optimal" means proved within `gap`, by the bound, the search or HiGHS.
+At the deadline the best known feasible answer is returned with status "feasible".
 """
 
 from __future__ import annotations
