@@ -20,6 +20,14 @@ from bot.config import Settings
 # Modules that each define `register(subparsers)`; one line per command group.
 COMMAND_MODULES: tuple[str, ...] = (
     # keep one module per line, sorted
+    "bot.cards.commands",
+    "bot.channels.telegram.commands",
+    "bot.commands.conversation_commands",
+    "bot.commands.db_commands",
+    "bot.commands.policies_commands",
+    "bot.knowledge.commands",
+    "bot.matching.commands",
+    "bot.sim.commands",
     "bot.commands.eval_commands",
 )
 

@@ -19,7 +19,11 @@ _PLACEHOLDERS = {"", "changeme", "change-me", "secret", DEVELOPMENT_SECRET}
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+        env_ignore_empty=True,  # `KEY=` in .env means "not set", not an empty value
     )
 
     environment: Literal["development", "test", "production"] = Field(

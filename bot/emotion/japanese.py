@@ -31,6 +31,8 @@ class JaToken:
     surface: str
     base: str  # dictionary form as written (orthBase), falling back to the surface
     pos: str  # unidic pos1, e.g. 名詞, 動詞, 形容詞
+    pos2: str = ""  # unidic pos2, e.g. 固有名詞, 普通名詞, 数詞 ("" where unidic has "*")
+    pos3: str = ""  # unidic pos3, e.g. 人名, 地名, 一般
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +54,24 @@ def _tagger() -> fugashi.Tagger:
     return fugashi.Tagger()  # unidic-lite is found by fugashi on its own
 
 
+def _known(value: str | None) -> str:
+    return "" if value in (None, "*") else value
+
+
 def tokenize(text: str) -> list[JaToken]:
     out: list[JaToken] = []
     for word in _tagger()(text):
         feature = word.feature
         base = getattr(feature, "orthBase", None) or word.surface
-        out.append(JaToken(surface=word.surface, base=base, pos=feature.pos1 or ""))
+        out.append(
+            JaToken(
+                surface=word.surface,
+                base=base,
+                pos=feature.pos1 or "",
+                pos2=_known(feature.pos2),
+                pos3=_known(feature.pos3),
+            )
+        )
     return out
 
 

@@ -1,0 +1,284 @@
+"""The conversation core: one Inbound in, a list of Outbound out, state kept in the database.
+
+Transport-agnostic on purpose (DESIGN.md: the core never imports a channel). Each inbound runs in
+one database transaction, so a crash or restart mid-conversation leaves the person exactly where
+their last completed message put them.
+
+Order of work for every inbound, whatever the state:
+1. the crisis screen, on any text (a hit answers at once with helplines and flags the case);
+2. input that is not a plain message (stickers, edits, empty, huge) gets a short kind answer;
+3. commands and button choices are routed to the flow that owns them;
+4. free text goes to the flow that owns the person's current state.
+
+Features live in flows (bot/flows/): each declares the commands, button prefixes and states it
+handles, so adding a feature is adding a flow, not growing this file.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot.domain import Button, Inbound, InboundKind, Outbound
+from bot.safety.crisis_screen import CrisisScreen
+from bot.safety.helplines import HelplineDirectory, helpline_text
+from bot.store.outbox import enqueue
+from bot.store.people import add_flag, channel_of, get_or_create_person
+from bot.store.sealing import Sealer
+from bot.store.tables import Person
+from bot.texts import Texts, ui_language
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT_CHARS = 4000
+# What a person may do before they have given consent.
+OPEN_COMMANDS = frozenset({"/start", "/help", "/forget", "/cancel"})
+OPEN_CHOICES = frozenset({"consent", "forget"})
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class State(StrEnum):
+    NEW = "new"
+    AWAITING_CONSENT = "awaiting_consent"
+    ASSESSING = "assessing"
+    IDLE = "idle"
+    COMPOSING = "composing"
+    CONFIRMING_CARD = "confirming_card"
+    REPLYING = "replying"
+    CHECKING_IN = "checking_in"
+    CONFIRMING_FORGET = "confirming_forget"
+
+
+def clean_text(text: str) -> str:
+    """Drop control characters and normalise to NFC; keep emoji and all scripts intact."""
+    return unicodedata.normalize("NFC", _CONTROL.sub("", text)).strip()
+
+
+@dataclass
+class Turn:
+    """Everything a flow needs while handling one inbound; collects the replies."""
+
+    session: Session
+    person: Person
+    inbound: Inbound
+    texts: Texts
+    sealer: Sealer
+    channel: str
+    replies: list[Outbound] = field(default_factory=list)
+
+    @property
+    def language(self) -> str:
+        return ui_language(self.person.language)
+
+    @property
+    def state(self) -> State:
+        return State(self.person.state)
+
+    def set_state(self, state: State, **data: object) -> None:
+        self.person.state = state.value
+        self.person.state_data = dict(data)
+
+    @property
+    def data(self) -> dict[str, object]:
+        return dict(self.person.state_data or {})
+
+    def t(self, key: str, **values: object) -> str:
+        return self.texts.get(self.language, key, **values)
+
+    def say(
+        self,
+        text: str,
+        buttons: Sequence[Sequence[Button]] = (),
+        *,
+        protect_content: bool = False,
+        is_card: bool = False,
+    ) -> None:
+        self.replies.append(
+            Outbound(
+                text=text,
+                buttons=tuple(tuple(row) for row in buttons),
+                protect_content=protect_content,
+                is_card=is_card,
+            )
+        )
+
+    def send_to(self, person_id: int, message: Outbound) -> None:
+        """Queue a message for someone else; the running channel delivers it (the outbox)."""
+        channel = channel_of(session=self.session, person_id=person_id) or self.channel
+        enqueue(session=self.session, person_id=person_id, channel=channel, message=message)
+
+    def menu_buttons(self) -> list[list[Button]]:
+        return [
+            [
+                Button(self.t("menu_read"), "menu:read"),
+                Button(self.t("menu_share"), "menu:share"),
+            ],
+            [Button(self.t("menu_checkin"), "menu:checkin")],
+        ]
+
+
+def consent_buttons(turn: Turn) -> list[list[Button]]:
+    return [
+        [
+            Button(turn.t("consent_yes"), "consent:yes"),
+            Button(turn.t("consent_no"), "consent:no"),
+        ]
+    ]
+
+
+TurnHandler = Callable[[Turn], None]
+ChoiceHandler = Callable[[Turn, str], None]
+TextHandler = Callable[[Turn, str], None]
+
+
+class Flow(Protocol):
+    """A feature of the conversation: the commands, button prefixes and states it owns."""
+
+    def commands(self) -> dict[str, TurnHandler]: ...
+
+    def choices(self) -> dict[str, ChoiceHandler]: ...
+
+    def states(self) -> dict[State, TextHandler]: ...
+
+
+class ConversationService:
+    """Implements bot.domain.Conversation for one channel ("telegram", "console", ...)."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        sealer: Sealer,
+        screen: CrisisScreen,
+        helplines: HelplineDirectory,
+        texts: Texts,
+        flows: Iterable[Flow],
+        channel: str,
+    ) -> None:
+        self._engine = engine
+        self._sealer = sealer
+        self._screen = screen
+        self._helplines = helplines
+        self._texts = texts
+        self.channel = channel
+        self._commands: dict[str, TurnHandler] = {}
+        self._choices: dict[str, ChoiceHandler] = {}
+        self._states: dict[State, TextHandler] = {}
+        for flow in flows:
+            self._commands.update(flow.commands())
+            self._choices.update(flow.choices())
+            self._states.update(flow.states())
+
+    def handle(self, inbound: Inbound) -> list[Outbound]:
+        language = ui_language(inbound.language_hint)
+        try:
+            with Session(self._engine) as session:
+                person, _created = get_or_create_person(
+                    session=session,
+                    sealer=self._sealer,
+                    channel=self.channel,
+                    user_ref=inbound.user_ref,
+                    language=(inbound.language_hint or "en").lower(),
+                )
+                language = ui_language(person.language)
+                turn = Turn(
+                    session=session,
+                    person=person,
+                    inbound=inbound,
+                    texts=self._texts,
+                    sealer=self._sealer,
+                    channel=self.channel,
+                )
+                self._dispatch(turn)
+                session.commit()
+                return turn.replies
+        except Exception as exc:
+            # The type only: messages of database errors can carry parameters (hide_parameters
+            # is set on the engine too) and nothing here may leak text or ids.
+            log.error("conversation turn failed: %s", type(exc).__name__, exc_info=False)
+            log.debug("conversation turn failure detail", exc_info=True)
+            return [Outbound(text=self._texts.get(language, "error"))]
+
+    # -- the fixed order of work -------------------------------------------------------------
+    def _dispatch(self, turn: Turn) -> None:
+        inbound = turn.inbound
+        text = clean_text(inbound.text) if inbound.kind is not InboundKind.CHOICE else ""
+        if text and self._answer_crisis(turn, text):
+            return
+        if inbound.kind is InboundKind.UNSUPPORTED:
+            turn.say(turn.t("unsupported"))
+            return
+        if inbound.kind is InboundKind.EDITED:
+            turn.say(turn.t("edited"))
+            return
+        if inbound.kind is InboundKind.COMMAND:
+            self._command(turn, text)
+            return
+        if inbound.kind is InboundKind.CHOICE:
+            self._choice(turn, inbound.text)
+            return
+        if not text:
+            turn.say(turn.t("empty"))
+            return
+        if len(text) > MAX_TEXT_CHARS:
+            turn.say(turn.t("too_long", limit=MAX_TEXT_CHARS))
+            return
+        handler = self._states.get(turn.state)
+        if handler is None:
+            self._states[State.NEW](turn, text)
+        else:
+            handler(turn, text)
+
+    def _answer_crisis(self, turn: Turn, text: str) -> bool:
+        result = self._screen.screen(text)
+        if not result.is_crisis:
+            return False
+        add_flag(
+            session=turn.session,
+            sealer=self._sealer,
+            person=turn.person,
+            kind="crisis",
+            categories=list(result.categories),
+            language=turn.language,
+            text=text,
+        )
+        log.warning("crisis flag raised (categories: %s)", ",".join(result.categories))
+        helplines = helpline_text(self._helplines, turn.person.language)
+        turn.say(turn.t("crisis", helplines=helplines))
+        return True
+
+    def _command(self, turn: Turn, text: str) -> None:
+        name = text.split(maxsplit=1)[0].split("@", 1)[0].lower() if text else "/"
+        if turn.person.consented_at is None and name not in OPEN_COMMANDS:
+            self._ask_consent(turn)
+            return
+        handler = self._commands.get(name)
+        if handler is None:
+            turn.say(turn.t("unknown_command"))
+            return
+        handler(turn)
+
+    def _ask_consent(self, turn: Turn) -> None:
+        turn.say(turn.t("consent_needed"), consent_buttons(turn))
+
+    def _choice(self, turn: Turn, data: str) -> None:
+        prefix, _, rest = data.partition(":")
+        if turn.person.consented_at is None and prefix not in OPEN_CHOICES:
+            self._ask_consent(turn)
+            return
+        if prefix == "menu":  # menu buttons are shortcuts for commands
+            self._command(turn, "/" + rest)
+            return
+        handler = self._choices.get(prefix)
+        if handler is None:
+            turn.say(turn.t("unknown_choice"), turn.menu_buttons())
+            return
+        handler(turn, rest)

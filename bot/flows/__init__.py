@@ -1,0 +1,1 @@
+"""Conversation features, one module each: the commands, buttons and states they own."""

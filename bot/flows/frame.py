@@ -1,0 +1,113 @@
+"""The frame of every conversation: welcome and consent, help, cancel, and /forget."""
+
+from __future__ import annotations
+
+from bot.conversation import (
+    ChoiceHandler,
+    State,
+    TextHandler,
+    Turn,
+    TurnHandler,
+    consent_buttons,
+)
+from bot.domain import Button
+from bot.safety.helplines import HelplineDirectory, helpline_text
+from bot.store.people import forget_person
+from bot.store.tables import utcnow
+
+
+def _forget_buttons(turn: Turn) -> list[list[Button]]:
+    return [[Button(turn.t("forget_yes"), "forget:yes"), Button(turn.t("forget_no"), "forget:no")]]
+
+
+class FrameFlow:
+    def __init__(self, helplines: HelplineDirectory, after_consent: TurnHandler | None = None):
+        self._helplines = helplines
+        # What starts once a person says yes (the pre-assessment, when it is configured).
+        self.after_consent: TurnHandler = after_consent or self.show_menu
+
+    def commands(self) -> dict[str, TurnHandler]:
+        return {
+            "/start": self.start,
+            "/help": self.help,
+            "/cancel": self.cancel,
+            "/forget": self.forget,
+        }
+
+    def choices(self) -> dict[str, ChoiceHandler]:
+        return {"consent": self.consent, "forget": self.forget_answer}
+
+    def states(self) -> dict[State, TextHandler]:
+        return {
+            State.NEW: self.before_consent,
+            State.AWAITING_CONSENT: self.before_consent,
+            State.CONFIRMING_FORGET: self.before_forget_answer,
+            State.IDLE: self.idle_text,
+        }
+
+    def start(self, turn: Turn) -> None:
+        """Welcome: what NeedToTalk is and is not, the anonymity promise, crisis lines, consent."""
+        helplines = helpline_text(self._helplines, turn.person.language, intro=False)
+        turn.say(turn.t("welcome", helplines=helplines), consent_buttons(turn))
+        turn.set_state(State.AWAITING_CONSENT)
+
+    def help(self, turn: Turn) -> None:
+        turn.say(turn.t("help"))
+
+    def show_menu(self, turn: Turn) -> None:
+        turn.set_state(State.IDLE)
+        turn.say(turn.t("menu"), turn.menu_buttons())
+
+    def consent(self, turn: Turn, answer: str) -> None:
+        if answer == "yes":
+            if turn.person.consented_at is None:
+                turn.person.consented_at = utcnow()
+            turn.say(turn.t("consent_given"))
+            self.after_consent(turn)
+        else:
+            turn.set_state(State.NEW)
+            turn.say(turn.t("consent_declined"))
+
+    def before_consent(self, turn: Turn, _text: str) -> None:
+        if turn.person.consented_at is not None:
+            self.show_menu(turn)
+            return
+        if turn.state is State.NEW:
+            self.start(turn)
+        else:
+            turn.say(turn.t("consent_needed"), consent_buttons(turn))
+
+    def idle_text(self, turn: Turn, _text: str) -> None:
+        turn.say(turn.t("idle_text"), turn.menu_buttons())
+
+    def cancel(self, turn: Turn) -> None:
+        if turn.state in (State.NEW, State.IDLE, State.AWAITING_CONSENT):
+            turn.say(turn.t("nothing_to_cancel"))
+            return
+        turn.say(turn.t("cancelled"))
+        if turn.person.consented_at is None:
+            turn.set_state(State.NEW)
+        else:
+            self.show_menu(turn)
+
+    def forget(self, turn: Turn) -> None:
+        """Ask first: /forget deletes everything and cannot be undone."""
+        turn.set_state(State.CONFIRMING_FORGET, previous=turn.state.value)
+        turn.say(turn.t("forget_confirm"), _forget_buttons(turn))
+
+    def forget_answer(self, turn: Turn, answer: str) -> None:
+        if turn.state is not State.CONFIRMING_FORGET:
+            turn.say(turn.t("unknown_choice"))
+            return
+        if answer != "yes":
+            previous = str(turn.data.get("previous", State.IDLE.value))
+            turn.set_state(State(previous) if previous in State._value2member_map_ else State.IDLE)
+            turn.say(turn.t("forget_kept"))
+            return
+        message = turn.t("forget_done")
+        forget_person(session=turn.session, sealer=turn.sealer, person=turn.person)
+        turn.replies.clear()
+        turn.say(message)
+
+    def before_forget_answer(self, turn: Turn, _text: str) -> None:
+        turn.say(turn.t("forget_confirm"), _forget_buttons(turn))

@@ -1,0 +1,135 @@
+"""The crisis screen: the first thing every inbound text meets, in every conversation state.
+
+Deliberately a transparent phrase screen and not a model: it must answer in microseconds, work
+offline from the first second, behave the same on every machine, and be reviewable by the
+counsellors who own `policies/safety.yaml`. Its phrases cover explicit and indirect suicide and
+self-harm language and danger from others, in English and Japanese; idioms ("this homework is
+killing me", "死ぬほど疲れた") are blanked out before the danger phrases look.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, Field, field_validator
+
+from bot.config import PROJECT_ROOT
+
+DEFAULT_POLICY_PATH = PROJECT_ROOT / "policies" / "safety.yaml"
+_ZERO_WIDTH_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+_ZERO_WIDTH = dict.fromkeys(map(ord, _ZERO_WIDTH_CHARS))
+_ZERO_WIDTH_AS_SPACE = dict.fromkeys(map(ord, _ZERO_WIDTH_CHARS), " ")
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"'})
+
+
+class WeightedPattern(BaseModel):
+    pattern: str
+    weight: float = Field(ge=0.0)
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        re.compile(value)
+        return value
+
+
+class CategoryPolicy(BaseModel):
+    label: dict[str, str]
+    patterns: dict[str, list[WeightedPattern]]
+
+
+class SafetyPolicy(BaseModel):
+    threshold: float = Field(gt=0.0)
+    idioms: dict[str, list[str]]
+    softeners: dict[str, list[str]] = Field(default_factory=dict)
+    categories: dict[str, CategoryPolicy]
+
+    @field_validator("idioms", "softeners")
+    @classmethod
+    def _all_compile(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for patterns in value.values():
+            for pattern in patterns:
+                re.compile(pattern)
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class CrisisResult:
+    is_crisis: bool
+    score: float
+    categories: tuple[str, ...]
+
+
+def normalise(text: str, *, zero_width_as_space: bool = False) -> str:
+    """The form every pattern sees: NFKC (full-width → ASCII), lower case, plain quotes.
+
+    Zero-width characters are dropped ("k\u200bill" → "kill") or, for the second reading of a
+    text that has them, read as spaces ("kill\u200bmyself" → "kill myself").
+    """
+    table = _ZERO_WIDTH_AS_SPACE if zero_width_as_space else _ZERO_WIDTH
+    text = unicodedata.normalize("NFKC", text).translate(table).translate(_QUOTES)
+    return re.sub(r"\s+", " ", text.lower()).strip()
+
+
+def _wrap(pattern: str, language: str) -> str:
+    """English patterns match whole words; Japanese has no spaces to mark words."""
+    return rf"(?<![\w'])(?:{pattern})(?![\w'])" if language == "en" else pattern
+
+
+class CrisisScreen:
+    def __init__(self, policy: SafetyPolicy) -> None:
+        self.policy = policy
+        blanks = [
+            _wrap(p, lang)
+            for table in (policy.idioms, policy.softeners)
+            for lang, patterns in table.items()
+            for p in patterns
+        ]
+        self._blank = re.compile("|".join(blanks)) if blanks else None
+        self._danger: list[tuple[str, float, re.Pattern[str]]] = [
+            (name, item.weight, re.compile(_wrap(item.pattern, lang)))
+            for name, category in policy.categories.items()
+            for lang, items in category.patterns.items()
+            for item in items
+        ]
+
+    def screen(self, text: str) -> CrisisResult:
+        readings = [normalise(text)]
+        if any(ch in text for ch in _ZERO_WIDTH_CHARS):
+            readings.append(normalise(text, zero_width_as_space=True))
+        score = 0.0
+        hits: list[str] = []
+        for clean in readings:
+            if self._blank is not None:
+                clean = self._blank.sub(" ", clean)
+            for name, weight, pattern in self._danger:
+                if weight > 0 and pattern.search(clean):
+                    score = max(score, weight)
+                    if name not in hits:
+                        hits.append(name)
+        is_crisis = score >= self.policy.threshold
+        return CrisisResult(is_crisis=is_crisis, score=score, categories=tuple(hits))
+
+    def label(self, category: str, language: str) -> str:
+        labels = self.policy.categories[category].label
+        return labels.get(language) or labels["en"]
+
+
+def load_safety_policy(path: Path | None = None) -> SafetyPolicy:
+    raw = yaml.safe_load((path or DEFAULT_POLICY_PATH).read_text("utf-8"))
+    return SafetyPolicy.model_validate(raw)
+
+
+@cache
+def default_screen() -> CrisisScreen:
+    return CrisisScreen(load_safety_policy())
+
+
+def screen(text: str) -> CrisisResult:
+    """Screen one text with the shipped policy (for tools; the service holds its own screen)."""
+    return default_screen().screen(text)

@@ -1,0 +1,70 @@
+"""Wiring: builds the core's parts once from Settings, for whichever channel runs them.
+
+Channels get a `Services` object (python-telegram-bot keeps it in `bot_data`) and never build
+engines or models themselves (STYLE.md: typed per-app services).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+
+from bot.config import Settings
+from bot.conversation import ConversationService, Flow
+from bot.flows.frame import FrameFlow
+from bot.safety.crisis_screen import CrisisScreen, load_safety_policy
+from bot.safety.helplines import HelplineDirectory, load_helplines
+from bot.store.engine import make_engine, upgrade
+from bot.store.outbox import OutboxStore
+from bot.store.sealing import Sealer
+from bot.texts import Texts
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    sealer: Sealer
+    conversation: ConversationService
+    outbox: OutboxStore
+    screen: CrisisScreen
+    helplines: HelplineDirectory
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build_flows(settings: Settings, helplines: HelplineDirectory) -> list[Flow]:
+    frame = FrameFlow(helplines)
+    return [frame]
+
+
+def build_services(
+    settings: Settings, *, channel: str = "telegram", migrate: bool = True
+) -> Services:
+    engine = make_engine(settings.database_url)
+    if migrate:
+        upgrade(engine)
+    sealer = Sealer(settings.secret_key.get_secret_value())
+    screen = CrisisScreen(load_safety_policy(settings.policies_dir / "safety.yaml"))
+    helplines = load_helplines(settings.kb_dir / "helplines.yaml")
+    texts = Texts(settings.prompts_dir)
+    conversation = ConversationService(
+        engine=engine,
+        sealer=sealer,
+        screen=screen,
+        helplines=helplines,
+        texts=texts,
+        flows=build_flows(settings, helplines),
+        channel=channel,
+    )
+    return Services(
+        settings=settings,
+        engine=engine,
+        sealer=sealer,
+        conversation=conversation,
+        outbox=OutboxStore(engine, sealer),
+        screen=screen,
+        helplines=helplines,
+    )

@@ -1,0 +1,123 @@
+"""The outbox: messages for someone other than the sender wait here until a channel delivers them.
+
+A "this helped" to an author, a reply card, a counsellor's note written in another process: all
+go through this table, so a restart loses nothing, and Telegram's 429 `retry_after` is honoured
+by moving `next_attempt_at` instead of sleeping in a handler.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from bot.domain import Button, Outbound, OutboxItem
+from bot.store.people import delivery_ref
+from bot.store.sealing import Sealer
+from bot.store.tables import OutboxMessage, utcnow
+
+MAX_ATTEMPTS = 8
+
+
+def outbound_to_payload(message: Outbound) -> dict[str, object]:
+    return {
+        "text": message.text,
+        "buttons": [[[b.label, b.data] for b in row] for row in message.buttons],
+        "protect_content": message.protect_content,
+        "is_card": message.is_card,
+        "flags": sorted(message.flags),
+    }
+
+
+def payload_to_outbound(payload: dict[str, object]) -> Outbound:
+    rows = payload.get("buttons") or []
+    assert isinstance(rows, list)
+    flags = payload.get("flags") or []
+    assert isinstance(flags, list)
+    return Outbound(
+        text=str(payload["text"]),
+        buttons=tuple(tuple(Button(label=b[0], data=b[1]) for b in row) for row in rows),
+        protect_content=bool(payload.get("protect_content")),
+        is_card=bool(payload.get("is_card")),
+        flags=frozenset(str(f) for f in flags),
+    )
+
+
+def enqueue(*, session: Session, person_id: int, channel: str, message: Outbound) -> OutboxMessage:
+    row = OutboxMessage(person_id=person_id, channel=channel, payload=outbound_to_payload(message))
+    session.add(row)
+    session.flush()
+    return row
+
+
+class OutboxStore:
+    """The database side of bot.domain.Outbox, used by the running channel."""
+
+    def __init__(self, engine: Engine, sealer: Sealer) -> None:
+        self._engine = engine
+        self._sealer = sealer
+
+    def due(self, channel: str, limit: int = 50) -> list[OutboxItem]:
+        now = utcnow()
+        with Session(self._engine) as session:
+            rows = session.exec(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.channel == channel,
+                    OutboxMessage.status == "pending",
+                    OutboxMessage.next_attempt_at <= now,
+                )
+                .order_by(OutboxMessage.id)  # type: ignore[arg-type]
+                .limit(limit)
+            ).all()
+            items: list[OutboxItem] = []
+            for row in rows:
+                assert row.id is not None
+                ref = delivery_ref(
+                    session=session, sealer=self._sealer, person_id=row.person_id, channel=channel
+                )
+                if ref is None:
+                    row.status = "undeliverable"
+                    session.add(row)
+                    continue
+                items.append(
+                    OutboxItem(
+                        id=row.id,
+                        recipient_ref=ref,
+                        message=payload_to_outbound(row.payload),
+                        attempts=row.attempts,
+                    )
+                )
+            session.commit()
+            return items
+
+    def _update(self, item_id: int, **changes: object) -> None:
+        with Session(self._engine) as session:
+            row = session.get(OutboxMessage, item_id)
+            if row is None:  # the person used /forget meanwhile
+                return
+            for name, value in changes.items():
+                setattr(row, name, value)
+            session.add(row)
+            session.commit()
+
+    def delivered(self, item_id: int) -> None:
+        self._update(item_id, status="delivered", delivered_at=utcnow())
+
+    def failed(self, item_id: int, retry_after_seconds: float | None = None) -> None:
+        with Session(self._engine) as session:
+            row = session.get(OutboxMessage, item_id)
+            if row is None:
+                return
+            row.attempts += 1
+            if row.attempts >= MAX_ATTEMPTS:
+                row.status = "failed"
+            else:
+                wait = retry_after_seconds if retry_after_seconds is not None else 2**row.attempts
+                row.next_attempt_at = utcnow() + timedelta(seconds=wait)
+            session.add(row)
+            session.commit()
+
+    def undeliverable(self, item_id: int) -> None:
+        self._update(item_id, status="undeliverable")

@@ -1,0 +1,107 @@
+"""Repository functions for people, their delivery addresses, flags and /forget.
+
+Functions take a keyword-only `session` so the caller owns the transaction (one per inbound
+message in the conversation service).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
+
+from bot.store.sealing import Sealer
+from bot.store.tables import Card, CardView, DeliveryAddress, Flag, OutboxMessage, Person
+
+
+def get_person(*, session: Session, key: str) -> Person | None:
+    return session.exec(select(Person).where(Person.key == key)).first()
+
+
+def get_or_create_person(
+    *, session: Session, sealer: Sealer, channel: str, user_ref: str, language: str
+) -> tuple[Person, bool]:
+    """The person behind a channel id; the id itself is kept only encrypted, for delivery."""
+    key = sealer.person_key(channel, user_ref)
+    person = get_person(session=session, key=key)
+    if person is not None:
+        return person, False
+    person = Person(key=key, language=language)
+    session.add(person)
+    session.flush()
+    assert person.id is not None
+    session.add(
+        DeliveryAddress(person_id=person.id, channel=channel, sealed_ref=sealer.seal(user_ref))
+    )
+    session.flush()
+    return person, True
+
+
+def delivery_ref(*, session: Session, sealer: Sealer, person_id: int, channel: str) -> str | None:
+    address = session.exec(
+        select(DeliveryAddress).where(
+            DeliveryAddress.person_id == person_id, DeliveryAddress.channel == channel
+        )
+    ).first()
+    return None if address is None else sealer.unseal(address.sealed_ref)
+
+
+def channel_of(*, session: Session, person_id: int) -> str | None:
+    address = session.exec(
+        select(DeliveryAddress).where(DeliveryAddress.person_id == person_id)
+    ).first()
+    return None if address is None else address.channel
+
+
+def case_ref_for(sealer: Sealer, person_key: str) -> str:
+    """A short pseudonym counsellors use to talk about one person's case."""
+    return "case-" + sealer.keyed_hash("case", person_key)[:8]
+
+
+def add_flag(
+    *,
+    session: Session,
+    sealer: Sealer,
+    person: Person | None,
+    kind: str,
+    categories: list[str],
+    language: str,
+    text: str | None = None,
+    card_id: int | None = None,
+    severity: str = "high",
+) -> Flag:
+    flag = Flag(
+        person_id=person.id if person else None,
+        case_ref=case_ref_for(sealer, person.key) if person else "case-none",
+        kind=kind,
+        severity=severity,
+        categories=categories,
+        language=language,
+        card_id=card_id,
+        sealed_text=sealer.seal(text) if text else None,
+    )
+    session.add(flag)
+    session.flush()
+    return flag
+
+
+def open_flags(*, session: Session) -> list[Flag]:
+    return list(session.exec(select(Flag).where(Flag.status == "open").order_by(Flag.id)))  # type: ignore[arg-type]
+
+
+def forget_person(*, session: Session, sealer: Sealer, person: Person) -> None:
+    """Delete everything about a person: state, address, flags, outbox, views, and their cards.
+
+    Cards are found through the author seal; replies others wrote to those cards go too, since
+    they only made sense as answers to a withdrawn card.
+    """
+    assert person.id is not None
+    seal = sealer.author_seal(person.key)
+    card_ids = list(session.exec(select(Card.id).where(Card.author_seal == seal)))
+    if card_ids:
+        session.exec(delete(CardView).where(col(CardView.card_id).in_(card_ids)))
+        session.exec(delete(Card).where(col(Card.reply_to_card_id).in_(card_ids)))
+        session.exec(delete(Card).where(col(Card.id).in_(card_ids)))
+    for table in (CardView, OutboxMessage, Flag, DeliveryAddress):
+        session.exec(delete(table).where(col(table.person_id) == person.id))
+    session.delete(person)
+    session.flush()

@@ -1,0 +1,205 @@
+"""The conversation core against a real database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlmodel import Session, select
+
+from bot.config import Settings
+from bot.domain import InboundKind
+from bot.services import Services, build_services
+from bot.store.tables import DeliveryAddress, Flag, Person
+from tests.support.conversation_driver import Person as Someone
+from tests.support.conversation_driver import button_data, joined
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    built = build_services(settings, channel="telegram")
+    yield built
+    built.close()
+
+
+def state_of(services: Services, ref: str) -> str:
+    key = services.sealer.person_key("telegram", ref)
+    with Session(services.engine) as session:
+        person = session.exec(select(Person).where(Person.key == key)).one()
+        return person.state
+
+
+def test_start_welcomes_with_promise_helplines_and_consent(services: Services) -> None:
+    replies = Someone(services, "1001").command("/start")
+    text = joined(replies)
+    assert "not a therapist" in text
+    assert "Nobody can see who you are" in text
+    assert "findahelpline.com" in text
+    assert button_data(replies) == ["consent:yes", "consent:no"]
+
+
+def test_japanese_locale_gets_japanese_text_and_helplines(services: Services) -> None:
+    replies = Someone(services, "1002", language="ja").command("/start")
+    text = joined(replies)
+    assert "ようこそ" in text
+    assert "0120-279-338" in text
+
+
+def test_consent_then_menu(services: Services) -> None:
+    person = Someone(services, "1003")
+    replies = person.consents()
+    assert "menu:read" in button_data(replies)
+    assert state_of(services, "1003") in ("idle", "assessing")
+
+
+def test_commands_wait_for_consent(services: Services) -> None:
+    person = Someone(services, "1004")
+    person.command("/start")
+    replies = person.command("/share")
+    assert button_data(replies) == ["consent:yes", "consent:no"]
+    assert state_of(services, "1004") == "awaiting_consent"
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "expected"),
+    [
+        (InboundKind.UNSUPPORTED, "", "only read text"),
+        (InboundKind.EDITED, "changed my mind", "edited"),
+        (InboundKind.TEXT, "   ", "empty"),
+        (InboundKind.TEXT, "\x00\x01\x02", "empty"),
+        (InboundKind.TEXT, "a" * 20_000, "smaller parts"),
+        (InboundKind.COMMAND, "/frobnicate", "/help"),
+        (InboundKind.CHOICE, "zz:unknown", "expired"),
+    ],
+)
+def test_unexpected_input_gets_a_kind_answer_and_keeps_state(
+    services: Services, kind: InboundKind, text: str, expected: str
+) -> None:
+    person = Someone(services, "1005")
+    person.consents()
+    before = state_of(services, "1005")
+    replies = person.send(kind, text)
+    assert expected in joined(replies)
+    assert state_of(services, "1005") == before
+
+
+def test_unicode_oddities_do_not_break_anything(services: Services) -> None:
+    person = Someone(services, "1006")
+    person.consents()
+    for odd in [
+        "🙂🙃" * 50,
+        "\u202eevil rtl",
+        "ｆｕｌｌ　ｗｉｄｔｈ",
+        "e\u0301\u0301\u0301",
+        "\ud7ff",
+    ]:
+        assert person.says(odd), odd
+
+
+@pytest.mark.parametrize("state_setup", ["nothing", "start", "consent", "forget_pending"], ids=str)
+def test_crisis_is_answered_in_every_state(services: Services, state_setup: str) -> None:
+    person = Someone(services, "1007")
+    if state_setup in ("start", "consent", "forget_pending"):
+        person.command("/start")
+    if state_setup in ("consent", "forget_pending"):
+        person.presses("consent:yes")
+    if state_setup == "forget_pending":
+        person.command("/forget")
+    replies = person.says("honestly I don't want to be alive anymore")
+    assert "findahelpline.com" in joined(replies)
+    with Session(services.engine) as session:
+        flags = session.exec(select(Flag)).all()
+    assert [f.kind for f in flags] == ["crisis"]
+    assert flags[0].categories == ["suicide_indirect"]
+    assert flags[0].sealed_text and "alive" not in flags[0].sealed_text
+    assert services.sealer.unseal(flags[0].sealed_text).startswith("honestly")
+    assert flags[0].case_ref.startswith("case-") and "1007" not in flags[0].case_ref
+
+
+def test_crisis_in_a_command_argument_and_an_edit(services: Services) -> None:
+    person = Someone(services, "1008")
+    assert "findahelpline" in joined(person.command("/start i want to kill myself"))
+    assert "findahelpline" in joined(person.send(InboundKind.EDITED, "I want to die"))
+
+
+def test_idioms_do_not_trigger_the_crisis_answer(services: Services) -> None:
+    person = Someone(services, "1009")
+    person.consents()
+    for idiom in ["this homework is killing me", "I'm dead tired", "死ぬほど疲れた"]:
+        assert "findahelpline" not in joined(person.says(idiom))
+    with Session(services.engine) as session:
+        assert session.exec(select(Flag)).all() == []
+
+
+def test_state_survives_a_restart(settings: Settings) -> None:
+    first = build_services(settings, channel="telegram")
+    Someone(first, "1010").command("/start")
+    first.close()
+    second = build_services(settings, channel="telegram")
+    try:
+        replies = Someone(second, "1010").presses("consent:yes")
+        assert "menu:read" in button_data(replies)
+    finally:
+        second.close()
+
+
+def test_forget_asks_then_deletes_every_row(services: Services) -> None:
+    person = Someone(services, "1011")
+    person.consents()
+    person.says("I want to die")  # leaves a flag
+    other = Someone(services, "1012")
+    other.consents()
+    replies = person.command("/forget")
+    assert button_data(replies) == ["forget:yes", "forget:no"]
+    assert "Done" in joined(person.presses("forget:yes"))
+    key = services.sealer.person_key("telegram", "1011")
+    with Session(services.engine) as session:
+        assert session.exec(select(Person).where(Person.key == key)).first() is None
+        assert len(session.exec(select(DeliveryAddress)).all()) == 1  # only the other person
+        assert session.exec(select(Flag)).all() == []
+
+
+def test_forget_no_keeps_everything(services: Services) -> None:
+    person = Someone(services, "1013")
+    person.consents()
+    person.command("/forget")
+    assert "nothing was deleted" in joined(person.presses("forget:no"))
+    assert state_of(services, "1013") == "idle"
+
+
+def test_no_table_holds_a_channel_id_in_clear(services: Services) -> None:
+    ref = "987654321"
+    Someone(services, ref).consents()
+    Someone(services, ref).says("I want to die")
+    with services.engine.connect() as connection:
+        for table in inspect(connection).get_table_names():
+            for row in connection.execute(text(f'SELECT * FROM "{table}"')):
+                assert ref not in " ".join(str(v) for v in row), table
+
+
+def test_outbox_delivers_retries_and_forgets(services: Services, tmp_path: Path) -> None:
+    from bot.domain import Outbound
+    from bot.store.outbox import enqueue
+
+    Someone(services, "2001").consents()
+    with Session(services.engine) as session:
+        person = session.exec(select(Person)).one()
+        assert person.id is not None
+        row = enqueue(
+            session=session,
+            person_id=person.id,
+            channel="telegram",
+            message=Outbound(text="a card helped someone", protect_content=True),
+        )
+        session.commit()
+        assert row.id is not None
+        item_id = row.id
+    due = services.outbox.due("telegram")
+    assert [(i.recipient_ref, i.message.text, i.message.protect_content) for i in due] == [
+        ("2001", "a card helped someone", True)
+    ]
+    services.outbox.failed(item_id, retry_after_seconds=60)
+    assert services.outbox.due("telegram") == []
+    assert services.outbox.due("console") == []
