@@ -40,8 +40,17 @@ class RemovalKind(StrEnum):
     NAME = "name"
 
 
-# Earlier kinds win when two findings overlap (an email's domain is not also a link).
-_PRIORITY: tuple[RemovalKind, ...] = tuple(RemovalKind)
+# When two findings overlap the longer one wins, so a link takes an address inside it whole
+# ("https://x.com/?u=a@b.com") and "john [at] gmail.com" is an email, not a link; on a tie,
+# the earlier kind here wins.
+_PRIORITY: tuple[RemovalKind, ...] = (
+    RemovalKind.LINK,
+    RemovalKind.EMAIL,
+    RemovalKind.PHONE,
+    RemovalKind.HANDLE,
+    RemovalKind.ID_NUMBER,
+    RemovalKind.NAME,
+)
 
 MASKS: dict[str, dict[RemovalKind, str]] = {
     "en": {
@@ -96,7 +105,7 @@ class ScrubResult:
 
     def counts(self) -> dict[RemovalKind, int]:
         counter = Counter(r.kind for r in self.removed)
-        return {kind: counter[kind] for kind in _PRIORITY if counter[kind]}
+        return {kind: counter[kind] for kind in RemovalKind if counter[kind]}
 
     def summary(self, lang: str = "en") -> str:
         """What was removed, by kind and count, for telling the author; "" when nothing was."""
@@ -162,8 +171,15 @@ _LOCAL = r"(?<![\w.])[a-z0-9][\w.+-]{0,63}"
 # domain, so "meet me at example.com" stays a link and "I was at home" stays a sentence.
 _OBFUSCATED_EMAIL = re.compile(
     rf"{_LOCAL}{_AT_BRACKETED}{_LABEL}(?:{_DOT_ANY}{_LABEL})*{_DOT_ANY}{_TLD_RE}(?![\w-])"
-    rf"|{_LOCAL}\s+at\s+{_LABEL}(?:{_DOT_ANY}{_LABEL})*{_DOT_SPELLED}{_TLD_RE}(?![\w-])",
+    rf"|(?P<plain>{_LOCAL})\s+at\s+{_LABEL}(?:{_DOT_ANY}{_LABEL})*{_DOT_SPELLED}{_TLD_RE}"
+    rf"(?![\w-])",
     _FLAGS,
+)
+# Words that stand before a plain "at" in sentences ("I work at Google dot com").
+_NOT_LOCAL_PARTS = frozenset(
+    "i me you we us they them he him she her it was is am are be been were work works worked "
+    "working study studied look looking looked meet met stay stayed live lived home school "
+    "arrive arrived be good bad best great there here still now".split()
 )
 # URL characters are printable ASCII; a trailing full stop or bracket belongs to the sentence.
 _URL_TAIL = r"(?:[!#-;=?-~]*[\w/#=&%~+-])?"
@@ -176,6 +192,18 @@ _DOMAIN = re.compile(
     rf"(?<![\w.@/-])(?:{_LABEL}\.)+{_TLD_RE}(?![\w-]|\.[a-z0-9])(?:/{_URL_TAIL})?", _FLAGS
 )
 _HANDLE = re.compile(r"(?<![\w@.])@[a-z0-9_](?:[a-z0-9_.]{0,30}[a-z0-9_])?(?![\w@])", _FLAGS)
+# An account named after its platform, without an "@": "LINE ID: ken1234", "インスタ：ken.t".
+_PLATFORM = (
+    r"(?:line|insta(?:gram)?|ig|twitter|discord|snap(?:chat)?|tiktok|kik|skype|wechat|kakao|"
+    r"telegram|facebook|fb|threads|bluesky|github|ライン|インスタ|ツイッター|ディスコード)"
+)
+_LABELLED_HANDLE = re.compile(
+    rf"(?<![a-z0-9])(?:{_PLATFORM}\s*(?P<idword>id|アカウント|account|handle|username)?"
+    r"|(?:user)?\s*id)\s*(?:[:=]|は|is|：)\s*@?(?P<handle>[a-z0-9_][a-z0-9_.#-]{2,31})"
+    r"(?![a-z0-9_])",
+    re.IGNORECASE,
+)
+
 
 # Phone shapes the library calls invalid but people still write (fictional 555 numbers, UK
 # mobiles without a country code) and international "+" numbers of any country.
@@ -183,7 +211,7 @@ _PHONE_SHAPES = re.compile(
     r"(?<![\w+.,/-])(?:"
     r"\+\d{1,3}[ .-]?(?:\(0?\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,5}){1,4}"  # +44 20 7946 0958
     r"|(?:1[ .-])?\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}"  # (415) 555-0123, 1-800-555-0199
-    r"|\d{3}-\d{4}"  # 555-0123 (a US local number)
+    r"|(?P<local>\d{3}-\d{4})"  # 555-0123: a US local number (in Japanese text, a postcode)
     r"|0\d{1,4}-\d{1,4}-\d{3,4}"  # 090-1234-5678, 03-1234-5678, 0120-123-456
     r"|07\d{3} ?\d{6}"  # 07700 900123
     r")(?![\w-]|[.,/]\d)",
@@ -232,7 +260,10 @@ def _phone_spans(norm: str) -> list[Span]:
             if ":" in match.raw_string or _DATE_OR_RANGE.match(match.raw_string):
                 continue
             spans.append((match.start, match.end, RemovalKind.PHONE))
+    japanese = bool(_JAPANESE.search(norm))
     for m in _PHONE_SHAPES.finditer(norm):
+        if m["local"] and (japanese or norm[max(0, m.start() - 1) : m.start()] == "〒"):
+            continue
         if _digits(m.group()) >= 7 and not _is_money_or_date(norm, m.start(), m.end()):
             spans.append((m.start(), m.end(), RemovalKind.PHONE))
     return spans
@@ -243,6 +274,50 @@ def _id_spans(norm: str) -> list[Span]:
     for m in _DIGIT_RUN.finditer(norm):
         if _digits(m.group()) >= 7 and not _is_money_or_date(norm, m.start(), m.end()):
             spans.append((m.start(), m.end(), RemovalKind.ID_NUMBER))
+    return spans
+
+
+def _obfuscated_email_spans(norm: str) -> list[Span]:
+    return [
+        (m.start(), m.end(), RemovalKind.EMAIL)
+        for m in _OBFUSCATED_EMAIL.finditer(norm)
+        if not (m["plain"] and m["plain"].lower() in _NOT_LOCAL_PARTS)
+    ]
+
+
+_AMBIGUOUS_LABELS = ("line", "id", "user", "threads", "ig", "fb")
+
+
+def _looks_like_account(m: re.Match[str], handle: str) -> bool:
+    """Whether a labelled word is an account name rather than the rest of a sentence.
+
+    "instagram: kenny" and "LINE ID: ken" are; "LINE is fun", "the first line: hello" and
+    "my id is nothing special" are not. A name that looks made up (a digit, "_" or an inner
+    ".") always counts; a plain word only after an unambiguous label and ":" or "=".
+    """
+    if re.search(r"[\d_]|\.\w", handle):
+        return True
+    label = m.group()[: m.start("handle") - m.start()].strip()
+    separator_is_word = bool(re.search(r"\bis\s*@?$", label, re.IGNORECASE))
+    if separator_is_word:
+        return False
+    if m["idword"]:
+        return True
+    lowered = label.lower()
+    ambiguous = lowered.startswith(_AMBIGUOUS_LABELS) and not label.startswith(("LINE", "ID"))
+    return not ambiguous
+
+
+def _labelled_handle_spans(norm: str) -> list[Span]:
+    """The account name only, so "LINE ID: [handle removed]" still reads naturally."""
+    spans: list[Span] = []
+    for m in _LABELLED_HANDLE.finditer(norm):
+        handle = m["handle"].rstrip(".-")
+        if handle.isdigit():  # numbers are the id rule's
+            continue
+        if not _looks_like_account(m, handle):
+            continue
+        spans.append((m.start("handle"), m.start("handle") + len(handle), RemovalKind.HANDLE))
     return spans
 
 
@@ -260,21 +335,22 @@ _ALL_MASKS = re.compile(
 
 
 def find_spans(norm: str) -> list[Span]:
-    """Every finding in normalised text, overlaps resolved (higher priority, then longer, wins)."""
+    """Every finding in normalised text, overlaps resolved (longer, then higher priority, wins)."""
     protected = [(m.start(), m.end()) for m in _ALL_MASKS.finditer(norm)]
     candidates: list[Span] = [
         *_regex_spans(_EMAIL, norm, RemovalKind.EMAIL),
-        *_regex_spans(_OBFUSCATED_EMAIL, norm, RemovalKind.EMAIL),
+        *_obfuscated_email_spans(norm),
         *_regex_spans(_URL, norm, RemovalKind.LINK),
         *_regex_spans(_DOMAIN, norm, RemovalKind.LINK),
         *_phone_spans(norm),
         *_regex_spans(_HANDLE, norm, RemovalKind.HANDLE),
+        *_labelled_handle_spans(norm),
         *_id_spans(norm),
         *((s, e, RemovalKind.NAME) for s, e in english_name_spans(norm)),
     ]
     if _JAPANESE.search(norm):
         candidates.extend((s, e, RemovalKind.NAME) for s, e in japanese_name_spans(norm))
-    candidates.sort(key=lambda sp: (_PRIORITY.index(sp[2]), -(sp[1] - sp[0]), sp[0]))
+    candidates.sort(key=lambda sp: (-(sp[1] - sp[0]), _PRIORITY.index(sp[2]), sp[0]))
     chosen: list[Span] = []
     taken = list(protected)
     for span in candidates:
