@@ -6,12 +6,13 @@ DESIGN.md's anonymity rules list what a card may never carry: emails, phone numb
 language ("[email removed]" / "［メール削除］"), so a reader still sees that something was there
 and the author is told, by kind and count only, what was taken out (`ScrubResult.summary`).
 
-How it finds them:
+How it finds them (patterns in `bot.cards.pii_patterns`):
 - All matching runs on a per-character NFKC copy of the text, so full-width ＠, ０９０ and ．
   are found like their ASCII forms; spans map back to the original characters.
 - Phone numbers: Google's `phonenumbers` (valid numbers for US, GB and JP, and any "+"
   international number) plus a few shapes the library calls invalid but people write anyway
   (fictional 555 numbers, UK mobiles). Times, dates, prices and year ranges are left alone.
+- Accounts: "@name", and a name after a platform label ("LINE ID: …", "instagram: …").
 - Names introduced as names: English phrases ("my name is", "call me") and Japanese ones
   ("名前は…", "…と申します", "私は<人名>です") in `bot.cards.name_intro`.
 - Removing one thing can join its neighbours into something new, so scrubbing repeats until a
@@ -24,24 +25,24 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
-from enum import StrEnum
-
-import phonenumbers
 
 from bot.cards.name_intro import english_name_spans, japanese_name_spans
+from bot.cards.pii_patterns import JAPANESE, RemovalKind, Span, pattern_spans
+
+__all__ = ["MASKS", "Removal", "RemovalKind", "ScrubResult", "find_spans", "scrub"]
 
 
-class RemovalKind(StrEnum):
-    EMAIL = "email"
-    PHONE = "phone"
-    LINK = "link"
-    HANDLE = "handle"
-    ID_NUMBER = "id_number"
-    NAME = "name"
-
-
-# Earlier kinds win when two findings overlap (an email's domain is not also a link).
-_PRIORITY: tuple[RemovalKind, ...] = tuple(RemovalKind)
+# When two findings overlap the longer one wins, so a link takes an address inside it whole
+# ("https://x.com/?u=a@b.com") and "john [at] gmail.com" is an email, not a link; on a tie,
+# the earlier kind here wins.
+_PRIORITY: tuple[RemovalKind, ...] = (
+    RemovalKind.LINK,
+    RemovalKind.EMAIL,
+    RemovalKind.PHONE,
+    RemovalKind.HANDLE,
+    RemovalKind.ID_NUMBER,
+    RemovalKind.NAME,
+)
 
 MASKS: dict[str, dict[RemovalKind, str]] = {
     "en": {
@@ -96,7 +97,7 @@ class ScrubResult:
 
     def counts(self) -> dict[RemovalKind, int]:
         counter = Counter(r.kind for r in self.removed)
-        return {kind: counter[kind] for kind in _PRIORITY if counter[kind]}
+        return {kind: counter[kind] for kind in RemovalKind if counter[kind]}
 
     def summary(self, lang: str = "en") -> str:
         """What was removed, by kind and count, for telling the author; "" when nothing was."""
@@ -114,7 +115,6 @@ class ScrubResult:
 # --- normalisation ------------------------------------------------------------------------
 
 _DASHES = str.maketrans(dict.fromkeys("‐‑‒–—―−", "-"))
-_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]")
 
 
 def _normalise(text: str) -> tuple[str, list[int]]:
@@ -138,118 +138,6 @@ def _normalise(text: str) -> tuple[str, list[int]]:
     return norm, origin
 
 
-# --- patterns -----------------------------------------------------------------------------
-
-# Common top-level domains, without the ones that are everyday English words ("it", "is",
-# "in", "at", "to", "me", "so", "no", "my", "us", "am", "be", "do") so "sad.it was" stays.
-_TLDS = (
-    "com|net|org|edu|gov|mil|int|info|biz|io|ai|co|app|dev|xyz|online|site|shop|store|blog|"
-    "tech|club|live|link|page|cloud|jp|uk|de|fr|es|nl|ru|cn|kr|tw|hk|au|ca|ch|se|fi|dk|pl|"
-    "br|mx|ar|nz|za|ly|gg|tv|fm|gl|cc|ws"
-)
-_TLD_RE = rf"(?:{_TLDS})"
-_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-
-# ASCII \w everywhere below: Japanese text runs straight on from an address ("…@mail.comまで").
-_FLAGS = re.IGNORECASE | re.ASCII
-_EMAIL = re.compile(rf"(?<![\w.+%-])[\w.+%-]{{1,64}}@(?:{_LABEL}\.)+[a-z]{{2,24}}(?![\w-])", _FLAGS)
-_AT_BRACKETED = r"(?:\s*[\[\(\{<]\s*at\s*[\]\)\}>]\s*|\s*アットマーク\s*|\s*あっとまーく\s*)"
-_DOT_SPELLED = r"(?:\s*[\[\(\{<]\s*dot\s*[\]\)\}>]\s*|\s+dot\s+|\s*ドット\s*)"
-_DOT_ANY = rf"(?:{_DOT_SPELLED}|\.)"
-_LOCAL = r"(?<![\w.])[a-z0-9][\w.+-]{0,63}"
-# "name [at] mail [dot] com" / "name アットマーク mail.com": a bracketed "at" is deliberate.
-# "name at mail dot com": a plain "at" only with a spelled "dot" before a known top-level
-# domain, so "meet me at example.com" stays a link and "I was at home" stays a sentence.
-_OBFUSCATED_EMAIL = re.compile(
-    rf"{_LOCAL}{_AT_BRACKETED}{_LABEL}(?:{_DOT_ANY}{_LABEL})*{_DOT_ANY}{_TLD_RE}(?![\w-])"
-    rf"|{_LOCAL}\s+at\s+{_LABEL}(?:{_DOT_ANY}{_LABEL})*{_DOT_SPELLED}{_TLD_RE}(?![\w-])",
-    _FLAGS,
-)
-# URL characters are printable ASCII; a trailing full stop or bracket belongs to the sentence.
-_URL_TAIL = r"(?:[!#-;=?-~]*[\w/#=&%~+-])?"
-_URL = re.compile(
-    r"(?:\b(?:https?|ftp|tg)://|\bwww\.)[!#-;=?-~]*[\w/#=&%~+-]"
-    r"|(?<![\w.@-])(?:t|telegram)\.(?:me|dog)/[\w+/-]+",
-    _FLAGS,
-)
-_DOMAIN = re.compile(
-    rf"(?<![\w.@/-])(?:{_LABEL}\.)+{_TLD_RE}(?![\w-]|\.[a-z0-9])(?:/{_URL_TAIL})?", _FLAGS
-)
-_HANDLE = re.compile(r"(?<![\w@.])@[a-z0-9_](?:[a-z0-9_.]{0,30}[a-z0-9_])?(?![\w@])", _FLAGS)
-
-# Phone shapes the library calls invalid but people still write (fictional 555 numbers, UK
-# mobiles without a country code) and international "+" numbers of any country.
-_PHONE_SHAPES = re.compile(
-    r"(?<![\w+.,/-])(?:"
-    r"\+\d{1,3}[ .-]?(?:\(0?\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,5}){1,4}"  # +44 20 7946 0958
-    r"|(?:1[ .-])?\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}"  # (415) 555-0123, 1-800-555-0199
-    r"|\d{3}-\d{4}"  # 555-0123 (a US local number)
-    r"|0\d{1,4}-\d{1,4}-\d{3,4}"  # 090-1234-5678, 03-1234-5678, 0120-123-456
-    r"|07\d{3} ?\d{6}"  # 07700 900123
-    r")(?![\w-]|[.,/]\d)",
-    re.ASCII,
-)
-_PHONE_REGIONS = ("US", "GB", "JP")
-
-# A run of digits (optionally grouped by single hyphens, or spaces between 4-digit groups as
-# on cards) with at least 7 digits in all: account numbers, member ids, card numbers.
-_DIGIT_RUN = re.compile(
-    r"(?<![\w.,/:+-])(?:\d{4}(?: \d{4}){2,3}|\d{2,}(?:-\d{2,})*)(?![\w-]|[.,/:]\d)",
-    re.ASCII,
-)
-_DATE_OR_RANGE = re.compile(
-    r"^(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}-\d{1,2}-\d{4}|(?:19|20)\d\d-(?:(?:19|20)?\d\d)"
-    r"|(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))$"
-)
-_MONEY_BEFORE = re.compile(r"[$¥€£₩￥]\s*$")
-_MONEY_AFTER = re.compile(r"^\s*(?:円|万|億|ドル|yen|dollars?|usd|jpy|eur|gbp|%|％)", re.I)
-
-
-Span = tuple[int, int, RemovalKind]
-
-
-def _digits(s: str) -> int:
-    return sum(c.isdigit() for c in s)
-
-
-def _is_money_or_date(norm: str, start: int, end: int) -> bool:
-    raw = norm[start:end]
-    return bool(
-        _DATE_OR_RANGE.match(raw)
-        or _MONEY_BEFORE.search(norm[max(0, start - 3) : start])
-        or _MONEY_AFTER.match(norm[end : end + 8])
-    )
-
-
-def _phone_spans(norm: str) -> list[Span]:
-    spans: list[Span] = []
-    if _digits(norm) < 7:
-        return spans
-    for region in _PHONE_REGIONS:
-        for match in phonenumbers.PhoneNumberMatcher(
-            norm, region, leniency=phonenumbers.Leniency.VALID
-        ):
-            if ":" in match.raw_string or _DATE_OR_RANGE.match(match.raw_string):
-                continue
-            spans.append((match.start, match.end, RemovalKind.PHONE))
-    for m in _PHONE_SHAPES.finditer(norm):
-        if _digits(m.group()) >= 7 and not _is_money_or_date(norm, m.start(), m.end()):
-            spans.append((m.start(), m.end(), RemovalKind.PHONE))
-    return spans
-
-
-def _id_spans(norm: str) -> list[Span]:
-    spans: list[Span] = []
-    for m in _DIGIT_RUN.finditer(norm):
-        if _digits(m.group()) >= 7 and not _is_money_or_date(norm, m.start(), m.end()):
-            spans.append((m.start(), m.end(), RemovalKind.ID_NUMBER))
-    return spans
-
-
-def _regex_spans(pattern: re.Pattern[str], norm: str, kind: RemovalKind) -> list[Span]:
-    return [(m.start(), m.end(), kind) for m in pattern.finditer(norm)]
-
-
 _ALL_MASKS = re.compile(
     "|".join(
         re.escape(unicodedata.normalize("NFKC", mask))
@@ -260,21 +148,15 @@ _ALL_MASKS = re.compile(
 
 
 def find_spans(norm: str) -> list[Span]:
-    """Every finding in normalised text, overlaps resolved (higher priority, then longer, wins)."""
+    """Every finding in normalised text, overlaps resolved (longer, then higher priority, wins)."""
     protected = [(m.start(), m.end()) for m in _ALL_MASKS.finditer(norm)]
     candidates: list[Span] = [
-        *_regex_spans(_EMAIL, norm, RemovalKind.EMAIL),
-        *_regex_spans(_OBFUSCATED_EMAIL, norm, RemovalKind.EMAIL),
-        *_regex_spans(_URL, norm, RemovalKind.LINK),
-        *_regex_spans(_DOMAIN, norm, RemovalKind.LINK),
-        *_phone_spans(norm),
-        *_regex_spans(_HANDLE, norm, RemovalKind.HANDLE),
-        *_id_spans(norm),
+        *pattern_spans(norm),
         *((s, e, RemovalKind.NAME) for s, e in english_name_spans(norm)),
     ]
-    if _JAPANESE.search(norm):
+    if JAPANESE.search(norm):
         candidates.extend((s, e, RemovalKind.NAME) for s, e in japanese_name_spans(norm))
-    candidates.sort(key=lambda sp: (_PRIORITY.index(sp[2]), -(sp[1] - sp[0]), sp[0]))
+    candidates.sort(key=lambda sp: (-(sp[1] - sp[0]), _PRIORITY.index(sp[2]), sp[0]))
     chosen: list[Span] = []
     taken = list(protected)
     for span in candidates:
@@ -289,7 +171,7 @@ def find_spans(norm: str) -> list[Span]:
 def _mask_language(text: str, language: str | None) -> str:
     if language in MASKS:
         return language
-    return "ja" if _JAPANESE.search(text) else "en"
+    return "ja" if JAPANESE.search(text) else "en"
 
 
 _MAX_PASSES = 4

@@ -11,6 +11,7 @@ coping_tip). Each file:
     card_type: coping_tip
     title: 5-4-3-2-1          # optional
     tags: [grounding]
+    keywords: [anxious, panic, calm]   # optional: words a reader might search with
     ---
     Look around and name five things you can see, ...
 
@@ -50,6 +51,8 @@ class KbFrontMatter(BaseModel):
     card_type: str
     title: str | None = Field(None, min_length=1, max_length=80)
     tags: tuple[str, ...] = Field(min_length=1)
+    # Words a reader might use for what the card is about, when the card does not use them.
+    keywords: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,7 @@ class KbCard:
     tags: tuple[str, ...]
     text: str
     title: str | None = None
+    keywords: tuple[str, ...] = ()
 
 
 class KbFileError(ValueError):
@@ -96,6 +100,7 @@ def parse_kb_file(path: Path) -> KbCard:
         tags=meta.tags,
         text=body,
         title=meta.title,
+        keywords=meta.keywords,
     )
 
 

@@ -27,12 +27,18 @@ from bot.config import Settings
 from bot.domain import ContentClass, Language
 from bot.emotion.embeddings import embed
 from bot.knowledge.kb_files import KbCard, load_kb_cards
+from bot.knowledge.word_overlap import content_words, overlap
 
 log = logging.getLogger(__name__)
 
 # The model's name is part of the collection's, so vectors of two models never mix.
 COLLECTION_NAME = "kb_cards_all-minilm-l6-v2"
 _TAG_SEPARATOR = ","
+# Re-ranking: score = cosine similarity + OVERLAP_WEIGHT * share of query words in the card,
+# over the CANDIDATES_PER_RESULT * n nearest cards (bot.knowledge.word_overlap says why).
+OVERLAP_WEIGHT = 0.5
+CANDIDATES_PER_RESULT = 8
+MIN_CANDIDATES = 200  # the whole of a kb this size: MiniLM ranks Japanese poorly
 
 Progress = Callable[[str], None]
 
@@ -52,7 +58,13 @@ class IndexReport:
 
 def _content_hash(card: KbCard) -> str:
     parts = [card.text, card.language, card.content_class, card.card_type, card.title or ""]
-    return hashlib.sha256("\x1f".join([*parts, *card.tags]).encode("utf-8")).hexdigest()[:16]
+    joined = "\x1f".join([*parts, *card.tags, "\x1e", *card.keywords])
+    return hashlib.sha256(joined.encode("utf-8")).hexdigest()[:16]
+
+
+def _embedding_text(card: KbCard) -> str:
+    """What is embedded: the title too, since "Box breathing" says what the tip is about."""
+    return f"{card.title}. {card.text}" if card.title else card.text
 
 
 def _metadata(card: KbCard) -> dict[str, str]:
@@ -62,6 +74,7 @@ def _metadata(card: KbCard) -> dict[str, str]:
         "card_type": card.card_type,
         "tags": _TAG_SEPARATOR.join(card.tags),
         "title": card.title or "",
+        "keywords": _TAG_SEPARATOR.join(card.keywords),
         "content_hash": _content_hash(card),
     }
 
@@ -76,6 +89,7 @@ def _card_from_stored(card_id: str, document: str, meta: dict[str, Any]) -> KbCa
         tags=tuple(t for t in tags.split(_TAG_SEPARATOR) if t),
         text=document,
         title=str(meta.get("title") or "") or None,
+        keywords=tuple(k for k in str(meta.get("keywords", "")).split(_TAG_SEPARATOR) if k),
     )
 
 
@@ -146,7 +160,7 @@ class KnowledgeBase:
         to_write = [*added, *updated]
         if to_write:
             say(f"embedding {len(to_write)} card(s)…")
-            vectors = embed([c.text for c in to_write])
+            vectors = embed([_embedding_text(c) for c in to_write])
             collection.upsert(
                 ids=[c.id for c in to_write],
                 embeddings=vectors,
@@ -173,21 +187,23 @@ class KnowledgeBase:
         n: int = 5,
         content_classes: Iterable[ContentClass] | None = None,
     ) -> list[tuple[KbCard, float]]:
-        """Nearest cards with their cosine similarity, best first."""
+        """The best `n` cards with their score (cosine similarity + weighted word overlap)."""
         collection = self._get_collection()
         if collection.count() == 0:
             log.info("kb index is empty; indexing kb/ now")
             self.index()
-        conditions: list[dict[str, Any]] = [{"language": str(Language(language).value)}]
+        lang = Language(language).value
+        conditions: list[dict[str, Any]] = [{"language": lang}]
         if content_classes is not None:
             classes = sorted(ContentClass(c).value for c in content_classes)
             if not classes:
                 return []
             conditions.append({"content_class": {"$in": classes}})
         where = conditions[0] if len(conditions) == 1 else {"$and": conditions}
+        n = max(1, n)
         result = collection.query(
             query_embeddings=embed([query_text]),
-            n_results=max(1, n),
+            n_results=min(max(n * CANDIDATES_PER_RESULT, MIN_CANDIDATES), collection.count()),
             where=where,
             include=["documents", "metadatas", "distances"],
         )
@@ -195,12 +211,15 @@ class KnowledgeBase:
         documents = (result["documents"] or [[]])[0]
         metadatas = (result["metadatas"] or [[]])[0]
         distances = (result["distances"] or [[]])[0]
-        return [
-            (_card_from_stored(card_id, doc, dict(meta or {})), 1.0 - float(distance))
-            for card_id, doc, meta, distance in zip(
-                ids, documents, metadatas, distances, strict=True
-            )
-        ]
+        query_words = content_words(query_text, lang)
+        scored: list[tuple[KbCard, float]] = []
+        for card_id, doc, meta, distance in zip(ids, documents, metadatas, distances, strict=True):
+            card = _card_from_stored(card_id, doc, dict(meta or {}))
+            card_text = " ".join([_embedding_text(card), *card.keywords])
+            shared = overlap(query_words, content_words(card_text, lang))
+            scored.append((card, 1.0 - float(distance) + OVERLAP_WEIGHT * shared))
+        scored.sort(key=lambda pair: pair[1], reverse=True)
+        return scored[:n]
 
     def search(
         self,
@@ -209,5 +228,5 @@ class KnowledgeBase:
         n: int = 5,
         content_classes: set[ContentClass] | None = None,
     ) -> list[KbCard]:
-        """The `n` kb cards of `language` nearest in meaning to `query_text`."""
+        """The `n` kb cards of `language` that best answer `query_text`, best first."""
         return [card for card, _ in self.search_scored(query_text, language, n, content_classes)]

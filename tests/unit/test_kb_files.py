@@ -158,6 +158,14 @@ def test_duplicate_id_is_reported(tmp_path: Path) -> None:
     assert any("also used by" in p for p in problems), problems
 
 
+def test_keywords_are_optional_and_parsed(tmp_path: Path) -> None:
+    path = tmp_path / "en-test-009.md"
+    path.write_text(GOOD.replace("tags: [hope]", "tags: [hope]\nkeywords: [calm, panic]"), "utf-8")
+    assert parse_kb_file(path).keywords == ("calm", "panic")
+    path.write_text(GOOD, "utf-8")
+    assert parse_kb_file(path).keywords == ()
+
+
 def test_parse_errors_name_the_file(tmp_path: Path) -> None:
     path = tmp_path / "x.md"
     path.write_text("---\nid: en-x\n---\n", encoding="utf-8")

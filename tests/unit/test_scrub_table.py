@@ -58,6 +58,13 @@ REMOVE: list[tuple[str, tuple[RemovalKind, ...], tuple[str, ...]]] = [
     ("follow @ken_99 on insta", (H,), ("ken_99",)),
     ("I'm @sleepy.cat there", (H,), ("sleepy",)),
     ("連絡は＠tanaka_taroへ", (H,), ("tanaka",)),
+    ("LINE ID: ken1234", (H,), ("ken1234",)),
+    ("LINEのIDはken1234です", (H,), ("ken1234",)),
+    ("インスタ：ken.tanaka", (H,), ("ken.tanaka",)),
+    ("instagram: kenny", (H,), ("kenny",)),
+    ("Discord: sleepy#0420", (H,), ("sleepy",)),
+    # a link wins over the address inside it; an obfuscated address over its domain
+    ("https://x.com/?u=a@b.com", (L,), ("x.com", "a@b")),
     # id numbers
     ("my member id is 12345678", (ID,), ("12345678",)),
     ("card 4111 1111 1111 1111", (ID,), ("4111",)),
@@ -122,6 +129,14 @@ LEAVE_ALONE: list[str] = [
     "2024年5月1日に会った",
     "email me? no, I won't",
     "it's 1:00-2:30 on Tuesday",
+    "LINE is fun",
+    "the first line: hello",
+    "my id is nothing special",
+    "twitter is toxic",
+    "I work at Google dot com",
+    "ISBN 978-4-06-293711-4",
+    "IP 192.168.0.1",
+    "3,000,000 yen",
 ]
 
 
