@@ -35,9 +35,9 @@ from bot.emotion.embeddings import embed, load_embedder
 from bot.emotion.goemotions_data import SENTIMENT_GROUPS
 from bot.emotion.head import DEFAULT_HEAD_PATH, GoEmotionsHead
 from bot.emotion.language import detect_language
+from bot.emotion.ngrams import NgramIndex
 from bot.emotion.phrases import PhraseMatcher
 from bot.emotion.policy import MLASK_CATEGORIES, EmotionPolicy, load_emotion_policy
-from bot.emotion.ngrams import NgramIndex
 from bot.emotion.prototypes import load_prototypes, prototype_phrases
 
 logger = logging.getLogger(__name__)
