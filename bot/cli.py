@@ -20,8 +20,14 @@ from bot.config import Settings
 # Modules that each define `register(subparsers)`; one line per command group.
 COMMAND_MODULES: tuple[str, ...] = (
     # keep one module per line, sorted
+    "bot.cards.commands",
+    "bot.channels.telegram.commands",
     "bot.commands.conversation_commands",
     "bot.commands.db_commands",
+    "bot.commands.eval_commands",
+    "bot.commands.policies_commands",
+    "bot.emotion.commands",
+    "bot.knowledge.commands",
     "bot.matching.commands",
     "bot.sim.commands",
 )
@@ -53,6 +59,7 @@ def configure_logging(level: str) -> None:
     )
     # httpx logs every request URL at INFO, and a Bot API URL carries the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

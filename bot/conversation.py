@@ -53,7 +53,6 @@ class State(StrEnum):
     COMPOSING = "composing"
     CONFIRMING_CARD = "confirming_card"
     REPLYING = "replying"
-    CHECKING_IN = "checking_in"
     CONFIRMING_FORGET = "confirming_forget"
 
 
@@ -121,7 +120,7 @@ class Turn:
                 Button(self.t("menu_read"), "menu:read"),
                 Button(self.t("menu_share"), "menu:share"),
             ],
-            [Button(self.t("menu_checkin"), "menu:checkin")],
+            [Button(self.t("menu_assess"), "menu:assess")],
         ]
 
 

@@ -10,8 +10,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
+from bot.assessment.loading import load_engine
 from bot.config import Settings
 from bot.conversation import ConversationService, Flow
+from bot.emotion.embeddings import embed
+from bot.flows.assessment import AssessmentFlow
 from bot.flows.frame import FrameFlow
 from bot.safety.crisis_screen import CrisisScreen, load_safety_policy
 from bot.safety.helplines import HelplineDirectory, load_helplines
@@ -36,13 +39,17 @@ class Services:
 
 
 def build_flows(settings: Settings, helplines: HelplineDirectory) -> list[Flow]:
-    frame = FrameFlow(helplines)
-    return [frame]
+    """The conversation's features; after consent, the pre-assessment starts."""
+    assessment = AssessmentFlow(load_engine(settings))
+    frame = FrameFlow(helplines, after_consent=assessment.start)
+    return [frame, assessment]
 
 
 def build_services(
     settings: Settings, *, channel: str = "telegram", migrate: bool = True
 ) -> Services:
+    # Load the sentence model now (once per process), not on some person's first message.
+    embed(["warm-up"])
     engine = make_engine(settings.database_url)
     if migrate:
         upgrade(engine)

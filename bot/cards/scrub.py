@@ -1,0 +1,204 @@
+"""Remove what could identify a card's author before anyone else sees the card.
+
+Seed 1 §3.4 promises "content-based anonymity (Level 3): no identifiable info shared", and
+DESIGN.md's anonymity rules list what a card may never carry: emails, phone numbers, links,
+@handles, ids and names. `scrub()` finds those and replaces each with a mask in the card's
+language ("[email removed]" / "［メール削除］"), so a reader still sees that something was there
+and the author is told, by kind and count only, what was taken out (`ScrubResult.summary`).
+
+How it finds them (patterns in `bot.cards.pii_patterns`):
+- All matching runs on a per-character NFKC copy of the text, so full-width ＠, ０９０ and ．
+  are found like their ASCII forms; spans map back to the original characters.
+- Phone numbers: Google's `phonenumbers` (valid numbers for US, GB and JP, and any "+"
+  international number) plus a few shapes the library calls invalid but people write anyway
+  (fictional 555 numbers, UK mobiles). Times, dates, prices and year ranges are left alone.
+- Accounts: "@name", and a name after a platform label ("LINE ID: …", "instagram: …").
+- Names introduced as names: English phrases ("my name is", "call me") and Japanese ones
+  ("名前は…", "…と申します", "私は<人名>です") in `bot.cards.name_intro`.
+- Removing one thing can join its neighbours into something new, so scrubbing repeats until a
+  pass finds nothing (a fixed point): `scrub(scrub(x).text).text == scrub(x).text`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+
+from bot.cards.name_intro import english_name_spans, japanese_name_spans
+from bot.cards.pii_patterns import JAPANESE, RemovalKind, Span, pattern_spans
+
+__all__ = ["MASKS", "Removal", "RemovalKind", "ScrubResult", "find_spans", "scrub"]
+
+
+# When two findings overlap the longer one wins, so a link takes an address inside it whole
+# ("https://x.com/?u=a@b.com") and "john [at] gmail.com" is an email, not a link; on a tie,
+# the earlier kind here wins.
+_PRIORITY: tuple[RemovalKind, ...] = (
+    RemovalKind.LINK,
+    RemovalKind.EMAIL,
+    RemovalKind.PHONE,
+    RemovalKind.HANDLE,
+    RemovalKind.ID_NUMBER,
+    RemovalKind.NAME,
+)
+
+MASKS: dict[str, dict[RemovalKind, str]] = {
+    "en": {
+        RemovalKind.EMAIL: "[email removed]",
+        RemovalKind.PHONE: "[phone removed]",
+        RemovalKind.LINK: "[link removed]",
+        RemovalKind.HANDLE: "[handle removed]",
+        RemovalKind.ID_NUMBER: "[number removed]",
+        RemovalKind.NAME: "[name removed]",
+    },
+    "ja": {
+        RemovalKind.EMAIL: "［メール削除］",
+        RemovalKind.PHONE: "［電話番号削除］",
+        RemovalKind.LINK: "［リンク削除］",
+        RemovalKind.HANDLE: "［ユーザー名削除］",
+        RemovalKind.ID_NUMBER: "［番号削除］",
+        RemovalKind.NAME: "［名前削除］",
+    },
+}
+
+_NOUNS: dict[str, dict[RemovalKind, tuple[str, str]]] = {
+    "en": {
+        RemovalKind.EMAIL: ("email", "emails"),
+        RemovalKind.PHONE: ("phone number", "phone numbers"),
+        RemovalKind.LINK: ("link", "links"),
+        RemovalKind.HANDLE: ("@handle", "@handles"),
+        RemovalKind.ID_NUMBER: ("ID-like number", "ID-like numbers"),
+        RemovalKind.NAME: ("name", "names"),
+    },
+    "ja": {
+        RemovalKind.EMAIL: ("メールアドレス", "メールアドレス"),
+        RemovalKind.PHONE: ("電話番号", "電話番号"),
+        RemovalKind.LINK: ("リンク", "リンク"),
+        RemovalKind.HANDLE: ("ユーザー名", "ユーザー名"),
+        RemovalKind.ID_NUMBER: ("番号", "番号"),
+        RemovalKind.NAME: ("名前", "名前"),
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """One thing taken out. Deliberately holds no copy of the removed value."""
+
+    kind: RemovalKind
+
+
+@dataclass(frozen=True, slots=True)
+class ScrubResult:
+    text: str
+    removed: tuple[Removal, ...]
+
+    def counts(self) -> dict[RemovalKind, int]:
+        counter = Counter(r.kind for r in self.removed)
+        return {kind: counter[kind] for kind in RemovalKind if counter[kind]}
+
+    def summary(self, lang: str = "en") -> str:
+        """What was removed, by kind and count, for telling the author; "" when nothing was."""
+        counts = self.counts()
+        if not counts:
+            return ""
+        nouns = _NOUNS["ja" if lang == "ja" else "en"]
+        if lang == "ja":
+            parts = [f"{nouns[k][0]} {n}件" for k, n in counts.items()]
+            return "削除しました：" + "、".join(parts)
+        parts = [f"{n} {nouns[k][0] if n == 1 else nouns[k][1]}" for k, n in counts.items()]
+        return "removed: " + ", ".join(parts)
+
+
+# --- normalisation ------------------------------------------------------------------------
+
+_DASHES = str.maketrans(dict.fromkeys("‐‑‒–—―−", "-"))
+
+
+def _normalise(text: str) -> tuple[str, list[int]]:
+    """NFKC per character (so offsets map back) with dash look-alikes folded to "-".
+
+    Returns the normalised text and, for each of its characters, the index of the original
+    character it came from.
+    """
+    chunks: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        if ch.isdecimal():  # any script's digits: ٠١٢ and ０１２ are digits of a phone too
+            folded = str(unicodedata.decimal(ch))
+        else:
+            folded = unicodedata.normalize("NFKC", ch).translate(_DASHES)
+        chunks.append(folded)
+        origin.extend([i] * len(folded))
+    norm = "".join(chunks)
+    # The long-vowel mark ー is typed as a hyphen inside phone numbers: 090ー1234ー5678.
+    norm = re.sub(r"(?<=\d)[ー-](?=\d)", "-", norm)
+    return norm, origin
+
+
+_ALL_MASKS = re.compile(
+    "|".join(
+        re.escape(unicodedata.normalize("NFKC", mask))
+        for masks in MASKS.values()
+        for mask in masks.values()
+    )
+)
+
+
+def find_spans(norm: str) -> list[Span]:
+    """Every finding in normalised text, overlaps resolved (longer, then higher priority, wins)."""
+    protected = [(m.start(), m.end()) for m in _ALL_MASKS.finditer(norm)]
+    candidates: list[Span] = [
+        *pattern_spans(norm),
+        *((s, e, RemovalKind.NAME) for s, e in english_name_spans(norm)),
+    ]
+    if JAPANESE.search(norm):
+        candidates.extend((s, e, RemovalKind.NAME) for s, e in japanese_name_spans(norm))
+    candidates.sort(key=lambda sp: (-(sp[1] - sp[0]), _PRIORITY.index(sp[2]), sp[0]))
+    chosen: list[Span] = []
+    taken = list(protected)
+    for span in candidates:
+        start, end, _ = span
+        if start >= end or any(start < t_end and t_start < end for t_start, t_end in taken):
+            continue
+        chosen.append(span)
+        taken.append((start, end))
+    return sorted(chosen)
+
+
+def _mask_language(text: str, language: str | None) -> str:
+    if language in MASKS:
+        return language
+    return "ja" if JAPANESE.search(text) else "en"
+
+
+_MAX_PASSES = 4
+
+
+def scrub(text: str, language: str | None = None) -> ScrubResult:
+    """Mask emails, phone numbers, links, @handles, long ids and introduced names.
+
+    `language` ("en" / "ja") picks the masks' wording; None guesses from the script.
+    """
+    lang = _mask_language(text, language)
+    masks = MASKS[lang]
+    removed: list[Removal] = []
+    for _ in range(_MAX_PASSES):
+        norm, origin = _normalise(text)
+        spans = find_spans(norm)
+        if not spans:
+            break
+        pieces: list[str] = []
+        cursor = 0
+        for start, end, kind in spans:
+            orig_start, orig_end = origin[start], origin[end - 1] + 1
+            if orig_start < cursor:  # two spans inside one expanded character; skip the later
+                continue
+            pieces.extend((text[cursor:orig_start], masks[kind]))
+            cursor = orig_end
+            removed.append(Removal(kind))
+        pieces.append(text[cursor:])
+        text = "".join(pieces)
+    return ScrubResult(text=text, removed=tuple(removed))

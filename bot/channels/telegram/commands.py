@@ -1,0 +1,116 @@
+"""`needtotalk run`: the Telegram bot, by long polling or behind a webhook."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from urllib.parse import urlsplit
+
+from bot.config import Settings
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = subparsers.add_parser(
+        "run",
+        help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)",
+        description=(
+            "Runs NeedToTalk on Telegram until Ctrl+C. By default it long-polls the Bot API "
+            "(no public address needed). With --webhook URL, Telegram posts updates to URL "
+            "instead; put an HTTPS reverse proxy in front that forwards to --listen:--port. "
+            "The webhook's secret token is derived from NEEDTOTALK_SECRET_KEY, so requests "
+            "without it are refused. TELEGRAM_API_BASE_URL points the bot at a self-hosted Bot "
+            "API server. Messages waiting in the outbox are delivered every couple of seconds."
+        ),
+    )
+    run.add_argument(
+        "--webhook",
+        metavar="URL",
+        help="public HTTPS URL Telegram should post updates to (default: long polling)",
+    )
+    run.add_argument(
+        "--listen",
+        default="127.0.0.1",
+        help="address the webhook server binds (default: %(default)s)",
+    )
+    run.add_argument(
+        "--port",
+        type=int,
+        default=8443,
+        help="port the webhook server binds (default: %(default)s)",
+    )
+    run.add_argument(
+        "--url-path",
+        default=None,
+        help="path the webhook server answers on (default: the path of --webhook URL)",
+    )
+    run.add_argument(
+        "--drop-pending-updates",
+        action="store_true",
+        help="discard updates that arrived while the bot was down (default: handle them)",
+    )
+    run.set_defaults(handler=run_bot)
+
+
+def run_bot(args: argparse.Namespace, settings: Settings) -> int:
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.channels.telegram.application import (
+        ALLOWED_UPDATES,
+        MissingTokenError,
+        bot_token,
+        build_application,
+        webhook_secret_token,
+    )
+
+    try:
+        bot_token(settings)
+    except MissingTokenError as exc:
+        print(f"needtotalk run: {exc}", file=sys.stderr)
+        return 2
+
+    from bot.services import build_services
+
+    print("needtotalk run: preparing the database and models ...", file=sys.stderr)
+    services = build_services(settings, channel="telegram")
+    try:
+        app = build_application(settings, services)
+        if args.webhook:
+            url_path = args.url_path if args.url_path is not None else urlsplit(args.webhook).path
+            print(
+                f"needtotalk run: serving the webhook on {args.listen}:{args.port} "
+                f"(Ctrl+C to stop)",
+                file=sys.stderr,
+            )
+            app.run_webhook(
+                listen=args.listen,
+                port=args.port,
+                url_path=url_path.strip("/"),
+                webhook_url=args.webhook,
+                secret_token=webhook_secret_token(settings),
+                allowed_updates=ALLOWED_UPDATES,
+                drop_pending_updates=args.drop_pending_updates,
+            )
+        else:
+            print(
+                f"needtotalk run: polling {settings.telegram_api_base_url} (Ctrl+C to stop)",
+                file=sys.stderr,
+            )
+            app.run_polling(
+                allowed_updates=ALLOWED_UPDATES, drop_pending_updates=args.drop_pending_updates
+            )
+    except InvalidToken:
+        print(
+            "needtotalk run: Telegram refused TELEGRAM_BOT_TOKEN; check it with @BotFather.",
+            file=sys.stderr,
+        )
+        return 2
+    except NetworkError as exc:
+        print(
+            f"needtotalk run: could not reach the Bot API at {settings.telegram_api_base_url} "
+            f"({type(exc).__name__}).",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        services.close()
+    return 0

@@ -1,0 +1,48 @@
+"""What Telegram handlers get from `context.bot_data`: one typed object, built in one place.
+
+python-telegram-bot's contexttypesbot example (STYLE.md): handlers never import an engine or build
+a client; they read `context.bot_data.services`. The Application creates `ChannelData()` itself
+(ContextTypes needs a no-argument factory), and `build_application` fills in the services.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Protocol
+
+from telegram.ext import CallbackContext, ExtBot
+
+from bot.domain import Conversation, Outbox
+
+
+class ChannelServices(Protocol):
+    """The part of the services object (bot.services) that the Telegram channel uses."""
+
+    @property
+    def conversation(self) -> Conversation: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
+
+
+class ChannelData:
+    """`context.bot_data`: the core's services plus the channel's own background task."""
+
+    __slots__ = ("_services", "drain_task")
+
+    def __init__(self) -> None:
+        self._services: ChannelServices | None = None
+        self.drain_task: asyncio.Task[None] | None = None
+
+    @property
+    def services(self) -> ChannelServices:
+        if self._services is None:
+            raise RuntimeError("the Telegram Application was built without services")
+        return self._services
+
+    @services.setter
+    def services(self, services: ChannelServices) -> None:
+        self._services = services
+
+
+ChannelContext = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], ChannelData]

@@ -1,0 +1,112 @@
+"""Translation between Telegram objects and the core's Inbound/Outbound, and nothing else.
+
+DESIGN.md: a channel never decides anything. These functions only change shape: an Update becomes
+an `Inbound` keyed by the chat id, an `Outbound` becomes the arguments of `sendMessage`. Only
+private chats are translated: the bot is never used in groups, where others would see who talks
+to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    MessageEntity,
+    Update,
+)
+from telegram.constants import ChatType, MessageLimit
+
+from bot.domain import Inbound, InboundKind, Outbound
+
+# Telegram refuses callback data longer than this many bytes (BUTTON_DATA_INVALID).
+CALLBACK_DATA_MAX_BYTES = 64
+
+
+def inbound_from_update(update: Update) -> Inbound | None:
+    """The Inbound for one update from a private chat, or None when the core has nothing to see."""
+    chat, user = update.effective_chat, update.effective_user
+    if user is None or user.is_bot:
+        return None
+    if chat is not None and chat.type != ChatType.PRIVATE:
+        return None
+    user_ref = str(chat.id if chat is not None else user.id)
+    hint = user.language_code
+
+    if update.callback_query is not None:
+        data = update.callback_query.data
+        if data is None:
+            return None
+        return Inbound(user_ref, InboundKind.CHOICE, data, hint)
+    if update.edited_message is not None:
+        return Inbound(user_ref, InboundKind.EDITED, update.edited_message.text or "", hint)
+    message = update.message
+    if message is None:
+        return None
+    if message.text is None:
+        # Stickers, photos, voice, documents ...: the core answers in kind; their captions are
+        # not read, since the person did not write them as a message to the bot.
+        return Inbound(user_ref, InboundKind.UNSUPPORTED, "", hint)
+    entities = message.entities
+    if entities and entities[0].type == MessageEntity.BOT_COMMAND and entities[0].offset == 0:
+        return Inbound(user_ref, InboundKind.COMMAND, command_text(message.text), hint)
+    return Inbound(user_ref, InboundKind.TEXT, message.text, hint)
+
+
+def command_text(text: str) -> str:
+    """'/Start@NeedToTalkBot  payload' -> '/start payload': the core matches commands by name."""
+    head, _, rest = text.strip().partition(" ")
+    name = head.split("@", 1)[0].lower()
+    rest = rest.strip()
+    return f"{name} {rest}" if rest else name
+
+
+def keyboard_for(outbound: Outbound) -> InlineKeyboardMarkup | None:
+    """Inline keyboard for the Outbound's buttons, one Telegram row per row of buttons."""
+    if not outbound.buttons:
+        return None
+    rows = []
+    for row in outbound.buttons:
+        for button in row:
+            if len(button.data.encode()) > CALLBACK_DATA_MAX_BYTES:
+                raise ValueError(
+                    f"button data is {len(button.data.encode())} bytes; Telegram allows "
+                    f"{CALLBACK_DATA_MAX_BYTES}"
+                )
+        rows.append([InlineKeyboardButton(b.label, callback_data=b.data) for b in row])
+    return InlineKeyboardMarkup(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class MessagePart:
+    """The arguments of one sendMessage call."""
+
+    text: str
+    reply_markup: InlineKeyboardMarkup | None
+    protect_content: bool
+
+
+def message_parts(outbound: Outbound) -> list[MessagePart]:
+    """One Outbound as sendMessage calls: long texts split at line breaks, buttons on the last."""
+    chunks = split_text(outbound.text, MessageLimit.MAX_TEXT_LENGTH)
+    markup = keyboard_for(outbound)
+    return [
+        MessagePart(chunk, markup if i == len(chunks) - 1 else None, outbound.protect_content)
+        for i, chunk in enumerate(chunks)
+    ]
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Pieces of at most `limit` characters, cut at a newline or space where one is near."""
+    pieces: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = max(rest.rfind("\n", 0, limit), rest.rfind(" ", 0, limit))
+        if cut < limit // 2:
+            cut = limit
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest.strip() or not pieces:
+        pieces.append(rest)
+    return pieces
