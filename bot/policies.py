@@ -33,6 +33,7 @@ POLICY_MODULES: tuple[str, ...] = (
     "bot.assessment.schemas",
     "bot.cards.card_types",
     "bot.knowledge.kb_files",
+    "bot.matching.knapsack_policy",
     "bot.matching.visibility",
 )
 
