@@ -32,6 +32,7 @@ from bot.config import Settings
 POLICY_MODULES: tuple[str, ...] = (
     "bot.assessment.schemas",
     "bot.cards.card_types",
+    "bot.conversation_schemas",
     "bot.knowledge.kb_files",
     "bot.matching.visibility",
 )
