@@ -22,20 +22,22 @@ from bot.emotion.japanese import JaToken, tokenize
 
 # Phrases after which a lowercase word is still a name ("my name is bob").
 _STRONG_INTRO = re.compile(
-    r"\b(?:my\s+name\s+is|my\s+name['’]?s|name['’]s|my\s+first\s+name\s+is|"
-    r"i\s+am\s+called|i['’]?m\s+called|i\s+go\s+by|they\s+call\s+me|people\s+call\s+me|"
-    r"everyone\s+calls\s+me|you\s+can\s+call\s+me)\s+",
+    r"\b(?:my\s+name\s+is|my\s+name['’]?s|name['’]s|my\s+first\s+name\s+is)\s+",
     re.IGNORECASE,
 )
-# Phrases that introduce a name only when a capitalised word follows ("call me Ishmael", but
-# "call me tomorrow", "call me crazy").
-_WEAK_INTRO = re.compile(r"\bcall\s+me\s+", re.IGNORECASE)
+# Phrases that introduce a name only when a capitalised word follows ("call me Ishmael",
+# "I'm called Kenji", but "call me tomorrow", "I'm called lazy", "they call me crazy").
+_WEAK_INTRO = re.compile(
+    r"\b(?:i\s+am\s+called|i['’]?m\s+called|i\s+go\s+by|(?:they|people|everyone|you\s+can)"
+    r"\s+calls?\s+me|call\s+me)\s+",
+    re.IGNORECASE,
+)
 _WORD = re.compile(r"[^\W\d_][\w'’.-]*")
 
 # Words that follow "my name is" without being a name.
 _NOT_NAMES = frozenset(
     """
-    not a an the no nobody none nothing anonymous secret private hidden unknown irrelevant
+    i im i'm not a an the no nobody none nothing anonymous secret private hidden unknown irrelevant
     unimportant important too so very just really also on in at what who whatever that this
     long short hard weird strange common rare boring ugly funny complicated difficult
     and but because probably actually literally basically still kind sort one something
@@ -43,6 +45,7 @@ _NOT_NAMES = frozenset(
     monday tuesday wednesday thursday friday saturday sunday tomorrow today tonight later
     soon back sometime anytime maybe crazy mom mum dad mommy daddy sir madam miss bro sis
     dude friend buddy babe baby honey ok okay fine whenever if when after before please
+    mr mrs ms dr
     """.split()  # noqa: SIM905 -- a word list reads better as prose
 )
 _MAX_NAME_WORDS = 3
@@ -110,6 +113,17 @@ def _is_person(token: JaToken) -> bool:
     return token.pos == "名詞" and token.pos2 == "固有名詞" and token.pos3 == "人名"
 
 
+_KANA_ONLY = re.compile(r"^[\u3041-\u309f\u30a0-\u30ffー]+$")
+
+
+def _name_shaped(run: list[JaToken]) -> bool:
+    """Tagged as a person's name, or written in kana only (ゆか, マイク): given names often are,
+    while the everyday nouns that follow と申します (日本人, 会社員) are in kanji."""
+    return all(_is_person(t) for t in run) or bool(
+        _KANA_ONLY.match("".join(t.surface for t in run))
+    )
+
+
 def _is_nounish(token: JaToken) -> bool:
     return token.pos in ("名詞", "接尾辞") or (token.pos == "名詞" and token.pos2 == "固有名詞")
 
@@ -167,11 +181,13 @@ def japanese_name_spans(text: str) -> list[tuple[int, int]]:
         if before.endswith("名前は") or before.endswith("名前が"):
             # "名前はゆかです": anything noun-shaped that closes the clause, bar 秘密 and co.
             is_name = closing is not None and text_of_run not in _NOT_JA_NAMES
-        elif closing == "moushimasu":
-            is_name = text_of_run not in _NOT_JA_NAMES
-        elif closing == "iimasu":
-            is_name = all(_is_person(t) for t in run) or subject in _FIRST_PERSON
+        elif closing in ("moushimasu", "iimasu"):
+            # "佐藤と申します", "ケンと呼んでください", but not "日本人と申します".
+            is_name = _name_shaped(run) and text_of_run not in _NOT_JA_NAMES
         elif subject in _FIRST_PERSON and closing in ("copula", "end"):
+            is_name = all(_is_person(t) for t in run)
+        elif closing == "copula" and (start == 0 or tokens[start - 1].surface in _SENTENCE_END):
+            # "山田です。よろしくお願いします": a sentence that opens with a name and "です".
             is_name = all(_is_person(t) for t in run)
         if is_name:
             spans.append((offsets[start][0], offsets[start + len(run) - 1][1]))

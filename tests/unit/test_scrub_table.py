@@ -84,6 +84,10 @@ REMOVE: list[tuple[str, tuple[RemovalKind, ...], tuple[str, ...]]] = [
     ("佐藤と申します", (N,), ("佐藤",)),
     ("私は鈴木一郎と申します。", (N,), ("鈴木", "一郎")),
     ("ケンと呼んでください", (N,), ("ケン",)),
+    ("マイクといいます", (N,), ("マイク",)),
+    ("山田です。よろしくお願いします", (N,), ("山田",)),
+    ("They call me Big Mike", (N,), ("Big", "Mike")),
+    ("My name is Ken I am sad", (N,), ("Ken",)),
     # several at once
     (
         "I'm Amy, my name is Amy Lee, mail amy@x.org or 090-1111-2222, @amylee",
@@ -130,6 +134,12 @@ LEAVE_ALONE: list[str] = [
     "email me? no, I won't",
     "it's 1:00-2:30 on Tuesday",
     "LINE is fun",
+    "I'm called lazy by my parents",
+    "they call me lazy",
+    "日本人と申します",
+    "これは何といいますか",
+    "今日は雨です",
+    "学生です。",
     "the first line: hello",
     "my id is nothing special",
     "twitter is toxic",
