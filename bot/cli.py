@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bot.commands.db_commands",
     "bot.commands.eval_commands",
     "bot.commands.policies_commands",
+    "bot.emotion.commands",
     "bot.knowledge.commands",
     "bot.matching.commands",
     "bot.sim.commands",

@@ -30,6 +30,7 @@ from bot.config import Settings
 
 # Modules whose import registers policy schemas; one per line. Extend this as modules land.
 POLICY_MODULES: tuple[str, ...] = (
+    "bot.assessment.schemas",
     "bot.cards.card_types",
     "bot.knowledge.kb_files",
     "bot.matching.visibility",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -122,3 +123,50 @@ def polarity_counts(text: str) -> PolarityCounts:
 
 def polarity(text: str) -> Polarity:
     return polarity_counts(text).as_polarity()
+
+
+# ML-Ask (Ptaszynski et al.; `mlask-official`, BSD-3) finds emotive expressions from Nakamura's
+# dictionary of emotive expressions and sorts them into 10 categories (aware sadness, haji
+# shame, ikari anger, iya dislike, kowa fear, odoroki surprise, suki liking, takaburi excitement,
+# yasu relief, yorokobi joy). Its fuzzy matches (marked "≈") fire on unrelated inflections, so
+# only exact matches count here.
+MLASK_POSITIVE = frozenset({"yasu", "yorokobi", "suki"})
+MLASK_NEGATIVE = frozenset({"iya", "aware", "ikari", "kowa"})
+_mlask_lock = threading.Lock()
+
+
+@cache
+def _mlask() -> object:
+    from mlask_official import MLAskOfficial
+
+    # use_cache=False: building the lemma table takes well under a second and a cache would be
+    # written under the user's home directory.
+    return MLAskOfficial(backend="fugashi", use_cache=False)
+
+
+@dataclass(frozen=True, slots=True)
+class MlaskReading:
+    """Exact ML-Ask hits per category, and whether the text is emotive at all (!, interjections)."""
+
+    categories: dict[str, int]
+    emotive: bool
+
+    @property
+    def positive(self) -> int:
+        return sum(n for c, n in self.categories.items() if c in MLASK_POSITIVE)
+
+    @property
+    def negative(self) -> int:
+        return sum(n for c, n in self.categories.items() if c in MLASK_NEGATIVE)
+
+
+def mlask_emotions(text: str) -> MlaskReading:
+    with _mlask_lock:  # the analyser keeps a MeCab tagger; not documented as thread-safe
+        result = _mlask().analyze(text)  # type: ignore[attr-defined]
+    found: dict[str, list[str]] = result.get("emotion") or {}
+    categories: dict[str, int] = {}
+    for category, expressions in found.items():
+        exact = {e for e in expressions if "≈" not in e}
+        if exact:
+            categories[category] = len(exact)
+    return MlaskReading(categories=categories, emotive=bool(result.get("emotive")))

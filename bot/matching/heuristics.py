@@ -49,11 +49,11 @@ class Packer:
         self.chosen: list[int] = []
 
     def add(self, i: int) -> bool:
-        g = self.arrays.group_list[i]
+        g = int(self.arrays.group[i])
         sets = self.owner.get(i, ())
         if g in self.groups or (sets and any(s in self.sets for s in sets)):
             return False
-        load = [a + b for a, b in zip(self.load, self.arrays.weight_rows[i], strict=True)]
+        load = [a + b for a, b in zip(self.load, self.arrays.weights[i].tolist(), strict=True)]
         if any(a > b for a, b in zip(load, self.limit, strict=True)):
             return False
         self.load = load

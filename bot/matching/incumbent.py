@@ -18,11 +18,17 @@ _SWAP_ROUNDS = 60
 _MOVES_TRIED = 32
 
 
-def repair(arrays: Arrays, reduced: FloatArray, k: int, start: IntArray | None) -> IntArray:
+def repair(
+    arrays: Arrays,
+    reduced: FloatArray,
+    k: int,
+    start: IntArray | None,
+    good_enough: float = np.inf,
+) -> IntArray:
     """Keep what fits of `start` (best reduced value first), fill, then improve by swaps.
 
     `reduced` holds each item's reduced value at the Lagrangian multipliers, −inf for items that
-    cannot be used at all.
+    cannot be used at all. Local search is skipped once the answer is worth `good_enough`.
     """
     packer = Packer(arrays)
     if start is not None:
@@ -36,7 +42,20 @@ def repair(arrays: Arrays, reduced: FloatArray, k: int, start: IntArray | None) 
         if len(packer.chosen) >= k:
             break
         packer.add(i)
-    return improve_by_swaps(arrays, packer.result(), reduced, k, packer.owner)
+    result = packer.result()
+    if len(result) and arrays.values[result].sum() >= good_enough:
+        return result
+    return improve_by_swaps(arrays, result, reduced, k, packer.owner)
+
+
+def _best_of_chosen_groups(arrays: Arrays, chosen: IntArray, usable: IntArray) -> IntArray:
+    if len(chosen) > _SWAP_CANDIDATES:
+        return np.empty(0, np.int64)
+    mates = usable[np.isin(arrays.group[usable], arrays.group[chosen])]
+    if len(mates) > _SWAP_CANDIDATES:
+        mates = mates[np.argpartition(-arrays.values[mates], _SWAP_CANDIDATES - 1)]
+        mates = mates[:_SWAP_CANDIDATES]
+    return mates
 
 
 def improve_by_swaps(
@@ -50,9 +69,9 @@ def improve_by_swaps(
     usable = np.flatnonzero(reduced > -np.inf)
     limit = arrays.capacities + 1e-9 * np.maximum(1.0, np.abs(arrays.capacities))
     if len(usable) > _SWAP_CANDIDATES:
+        # The items most worth adding by reduced value, and the best few of the chosen groups.
         top = usable[np.argpartition(-reduced[usable], _SWAP_CANDIDATES - 1)[:_SWAP_CANDIDATES]]
-        in_chosen_groups = usable[np.isin(arrays.group[usable], arrays.group[chosen])]
-        usable = np.union1d(top, in_chosen_groups)
+        usable = np.union1d(top, _best_of_chosen_groups(arrays, chosen, usable))
     current = chosen.copy()
     for _ in range(_SWAP_ROUNDS):
         others = usable[~np.isin(usable, current)]

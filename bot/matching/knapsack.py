@@ -142,15 +142,6 @@ class Arrays:
     def n(self) -> int:
         return len(self.ids)
 
-    @cached_property
-    def weight_rows(self) -> list[list[float]]:
-        """Weights as Python lists: item-at-a-time loops are faster on these than on numpy."""
-        return self.weights.tolist()
-
-    @cached_property
-    def group_list(self) -> list[int]:
-        return self.group.tolist()
-
     def is_feasible(self, chosen: IntArray, tol: float = 1e-9) -> bool:
         if len(np.unique(self.group[chosen])) != len(chosen):
             return False

@@ -151,16 +151,22 @@ class Relaxation:
     evaluations: int
     lam: FloatArray  # the multipliers of the bound (0 for rows kept in the subproblem)
     k: int  # at most this many groups (count rows)
+    layout: Layout
+    at: Evaluation  # the subproblem at the best multipliers
+
+    def fix(self, lower: float, incumbent: IntArray) -> tuple[IntArray, IntArray]:
+        """Reduced-cost fixing against another incumbent value (see `fix`)."""
+        return fix(self.layout, self.at, lower, incumbent)
 
 
-def relax(arrays: Arrays, usable: IntArray) -> Relaxation:
+def relax(arrays: Arrays, usable: IntArray, gap: float = 0.0) -> Relaxation:
     """Best Lagrangian bound, a repaired incumbent, and what reduced-cost fixing leaves."""
     layout = Layout.build(arrays, usable)
-    if layout.k <= 0:
-        empty = np.empty(0, np.int64)
-        return Relaxation(0.0, empty, 0.0, empty, empty, 0, np.zeros(len(arrays.capacities)), 0)
     lam = np.zeros(arrays.weights.shape[1])
     history = [evaluate(layout, arrays, lam)]
+    if layout.k <= 0:
+        empty = np.empty(0, np.int64)
+        return Relaxation(0.0, empty, 0.0, empty, empty, 1, lam, 0, layout, history[0])
     rounds = 1 if len(layout.relaxed) <= 1 else 4
     for _ in range(rounds):
         for j in layout.relaxed:
@@ -178,11 +184,12 @@ def relax(arrays: Arrays, usable: IntArray) -> Relaxation:
     rc = np.full(arrays.n, -np.inf)
     live = layout.index >= 0
     rc[layout.index[live]] = best.reduced[live]
-    incumbent = repair(arrays, rc, layout.k, start)
+    good_enough = best.bound - gap * abs(best.bound)  # no need to search further
+    incumbent = repair(arrays, rc, layout.k, start, good_enough)
     lower = float(arrays.values[incumbent].sum())
     keep, fixed_in = fix(layout, best, lower, incumbent)
     return Relaxation(
-        best.bound, incumbent, lower, keep, fixed_in, len(history), best.lam, layout.k
+        best.bound, incumbent, lower, keep, fixed_in, len(history), best.lam, layout.k, layout, best
     )
 
 

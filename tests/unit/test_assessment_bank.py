@@ -142,3 +142,28 @@ def test_personas_cover_all_emotions_in_both_languages() -> None:
     for language in Language:
         assert {p.emotion for p in personas if p.language == language} == set(EMOTIONS)
     assert any(p.says for p in personas)
+
+
+def test_policies_check_covers_the_assessment_files(tmp_path: Path) -> None:
+    from bot.config import Settings
+    from bot.policies import check_all, checked_files
+
+    settings = Settings(_env_file=None)
+    schemas = dict(checked_files(settings))
+    assert "QuestionBank" in schemas["prompts/ja/questions.yaml"]
+    assert "AssessmentPolicy" in schemas["policies/assessment.yaml"]
+    assert "LlmPrompts" in schemas["prompts/en/assessment_llm.yaml"]
+    assert not [p for p in check_all(settings) if "assessment" in str(p) or "questions" in str(p)]
+
+    # A Japanese bank with a renamed question is caught by the cross-file check.
+    prompts = tmp_path / "prompts"
+    for lang in ("en", "ja"):
+        (prompts / lang).mkdir(parents=True)
+        for name in ("questions.yaml", "assessment.yaml", "assessment_llm.yaml"):
+            text = (PROMPTS / lang / name).read_text(encoding="utf-8")
+            if lang == "ja" and name == "questions.yaml":
+                text = text.replace("id: lately", "id: recently", 1)
+            (prompts / lang / name).write_text(text, encoding="utf-8")
+    broken = Settings(_env_file=None, NEEDTOTALK_PROMPTS_DIR=prompts)
+    problems = [str(p) for p in check_all(broken)]
+    assert any("ids differ" in p for p in problems)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.matching import branch_bound
+from bot.matching import branch_bound, fast_path, pareto_dp
 from bot.matching.highs_direct import build_highs, run_highs
 from bot.matching.knapsack import METHODS, Item, Problem, Status, solve
 
@@ -34,6 +34,7 @@ def brute_force(problem: Problem) -> float:
 def small_problems(draw: st.DrawFn) -> Problem:
     n_groups = draw(st.integers(0, 5))
     r = draw(st.integers(1, 3))
+    count_row = r >= 2 and draw(st.booleans())  # seed 2's g1: every item weighs 1
     groups = []
     for g in range(n_groups):
         size = draw(st.integers(1, 3))
@@ -43,8 +44,10 @@ def small_problems(draw: st.DrawFn) -> Problem:
                     f"g{g}i{i}",
                     draw(st.floats(-1.0, 10.0, allow_nan=False).map(lambda x: round(x, 3))),
                     tuple(
-                        draw(st.floats(0.0, 5.0, allow_nan=False).map(lambda x: round(x, 3)))
-                        for _ in range(r)
+                        1.0
+                        if count_row and j == 0
+                        else draw(st.floats(0.0, 5.0, allow_nan=False).map(lambda x: round(x, 3)))
+                        for j in range(r)
                     ),
                 )
                 for i in range(size)
@@ -61,7 +64,7 @@ def small_problems(draw: st.DrawFn) -> Problem:
     return Problem.build(groups, capacities, exclusive)
 
 
-@settings(max_examples=70, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_problems())
 def test_every_method_is_feasible_and_the_exact_ones_match_brute_force(problem: Problem) -> None:
     optimum = brute_force(problem)
@@ -77,6 +80,38 @@ def test_every_method_is_feasible_and_the_exact_ones_match_brute_force(problem: 
             assert result.objective >= optimum - 1e-4 * max(1.0, optimum) - 1e-6, method
         else:
             assert result.status is Status.FEASIBLE
+
+
+@st.composite
+def feed_like_problems(draw: st.DrawFn) -> Problem:
+    """Bigger than brute force allows: groups, a count row, a load row and shared authors."""
+    seed = draw(st.integers(0, 10_000))
+    rng = np.random.default_rng(seed)
+    n_groups = draw(st.integers(3, 14))
+    authors = draw(st.integers(2, 12))
+    groups, owners = [], {}
+    for g in range(n_groups):
+        size = int(rng.integers(1, 6))
+        items = []
+        for i in range(size):
+            item_id = f"{g}.{i}"
+            owners.setdefault(int(rng.integers(authors)), []).append(item_id)
+            items.append(Item(item_id, float(rng.gamma(2.0)), (1.0, float(rng.gamma(1.5)))))
+        groups.append(items)
+    b1 = draw(st.integers(1, 8))
+    return Problem.build(groups, [b1, b1 * draw(st.floats(0.2, 2.0))], list(owners.values()))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(feed_like_problems())
+def test_fast_path_matches_the_model_of_record_with_shared_authors(problem: Problem) -> None:
+    exact = solve(problem, "exact")
+    fast = solve(problem, "fast")
+    index = {item_id: i for i, item_id in enumerate(problem.arrays.ids)}
+    assert problem.arrays.is_feasible(np.array([index[i] for i in fast.selected], dtype=np.int64))
+    assert fast.status is Status.OPTIMAL
+    assert fast.objective == pytest.approx(exact.objective, rel=1e-4, abs=1e-9)
+    assert fast.bound is not None and fast.bound >= exact.objective - 1e-7
 
 
 def seed2_like(groups: int, b1: int, days_share: float, seed: int) -> Problem:
@@ -122,6 +157,8 @@ def test_fast_path_falls_back_to_highs_when_the_search_budget_runs_out(
 ) -> None:
     problem = seed2_like(200, 40, 0.2, 1)  # fixing leaves ~60 free items here
     monkeypatch.setattr(branch_bound, "NODE_BUDGET", 5)
+    monkeypatch.setattr(fast_path, "CORE_NODE_BUDGET", 5)
+    monkeypatch.setattr(pareto_dp, "STATE_BUDGET", 1)
     fast = solve(problem, "fast")
     assert "highs_seconds" in fast.details
     assert fast.status is Status.OPTIMAL

@@ -1,0 +1,157 @@
+"""Emotion engine figures against the targets of the pre-assessment issue. Printed, not asserted.
+
+    PYTHONPATH=$PWD python benchmarks/emotion.py --data /path/to/goemotions [--no-write]
+
+- model load (fresh process, first thing): target <= 5 s
+- GoEmotions DEV macro-F1, 28 labels / Ekman / sentiment, next to the paper's BERT-base TEST
+  baseline (0.46 / 0.64 / 0.69); targets 0.40 / 0.58 / 0.65. Thresholds come from the artefact
+  (tuned on held-out TRAIN), never from dev.
+- held-out statements (tests/data/emotion_statements.yaml): user-class accuracy >= 0.85,
+  emotion top-1 >= 0.60
+- `classify` throughput on one CPU core after load: >= 200 texts/s, with the bare MiniLM
+  embedding throughput measured in the same run as the baseline it cannot beat.
+Figures are written into bot/emotion/artefacts/goemotions_head.json under "benchmark".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, help="GoEmotions folder (skip dev F1 without it)")
+    parser.add_argument("--cache", type=Path, default=ROOT / "var" / "emotion-cache")
+    parser.add_argument("--throughput-texts", type=int, default=600)
+    parser.add_argument("--no-write", action="store_true", help="do not update the figures file")
+    args = parser.parse_args()
+
+    import torch
+
+    torch.set_num_threads(1)
+    started = time.perf_counter()
+    from bot.emotion.engine import load_engine
+
+    engine = load_engine()
+    load_seconds = time.perf_counter() - started
+    results: dict[str, object] = {"load_seconds": round(load_seconds, 2)}
+    rows: list[tuple[str, float, float, bool]] = [
+        ("model load (s, lower is better)", load_seconds, 5.0, load_seconds <= 5.0)
+    ]
+
+    figures_path = ROOT / "bot" / "emotion" / "artefacts" / "goemotions_head.json"
+    figures = json.loads(figures_path.read_text("utf-8")) if figures_path.is_file() else {}
+
+    if args.data:
+        import numpy as np
+
+        from bot.emotion.goemotions_data import embed_cached, read_split
+        from bot.emotion.training import PAPER_BASELINE, TARGETS, evaluate
+
+        dev = read_split(args.data, "dev")
+        vectors = embed_cached(dev.texts, args.cache, "dev")
+        thresholds = {k: np.array(v, np.float32) for k, v in figures["group_thresholds"].items()}
+        dev_figures = evaluate(
+            engine.head, engine.head.probabilities(vectors), dev.labels, thresholds
+        )
+        results["dev_macro_f1"] = {k: round(dev_figures[k], 4) for k in TARGETS}
+        for key, target in TARGETS.items():
+            value = dev_figures[key]
+            rows.append(
+                (
+                    f"GoEmotions dev macro-F1 {key} (paper BERT {PAPER_BASELINE[key]:.2f})",
+                    value,
+                    target,
+                    value >= target,
+                )
+            )
+
+    import yaml
+
+    data = yaml.safe_load((ROOT / "tests" / "data" / "emotion_statements.yaml").read_text("utf-8"))
+    statements = data["statements"]
+    readings = engine.read_many([s["text"] for s in statements])
+    per_lang: dict[str, dict[str, float]] = {}
+    for lang in ("en", "ja", "all"):
+        pairs = [
+            (r, s) for r, s in zip(readings, statements, strict=True) if lang in ("all", s["lang"])
+        ]
+        per_lang[lang] = {
+            "n": len(pairs),
+            "user_class_accuracy": round(
+                sum(r.user_class.value == s["user_class"] for r, s in pairs) / len(pairs), 4
+            ),
+            "emotion_top1": round(
+                sum(r.top.value == s["emotion"] for r, s in pairs) / len(pairs), 4
+            ),
+        }
+    results["statements"] = per_lang
+    rows.append(
+        (
+            "statements user-class accuracy",
+            per_lang["all"]["user_class_accuracy"],
+            0.85,
+            per_lang["all"]["user_class_accuracy"] >= 0.85,
+        )
+    )
+    rows.append(
+        (
+            "statements emotion top-1",
+            per_lang["all"]["emotion_top1"],
+            0.60,
+            per_lang["all"]["emotion_top1"] >= 0.60,
+        )
+    )
+
+    from bot.emotion.commands import classify_lines
+    from bot.emotion.embeddings import embed
+
+    base = [s["text"] for s in statements] + data["neutral"]["en"] + data["neutral"]["ja"]
+    texts = [f"{base[i % len(base)]} ({i})" for i in range(args.throughput_texts)]  # no cache hits
+    classify_lines(texts[:8])  # warm-up
+    t = time.perf_counter()
+    for start in range(0, len(texts), 64):
+        classify_lines(texts[start : start + 64])
+    classify_rate = len(texts) / (time.perf_counter() - t)
+    t = time.perf_counter()
+    embed([f"{x} [{i}]" for i, x in enumerate(texts)])
+    embed_rate = len(texts) / (time.perf_counter() - t)
+    results["throughput"] = {
+        "classify_texts_per_s": round(classify_rate, 1),
+        "bare_embedding_texts_per_s": round(embed_rate, 1),
+        "ratio_to_bare_embedding": round(classify_rate / embed_rate, 3),
+        "threads": 1,
+    }
+    rows.append(
+        ("classify throughput (texts/s, 1 core)", classify_rate, 200.0, classify_rate >= 200.0)
+    )
+
+    print(f"{'figure':<58} {'value':>8} {'target':>8}  met")
+    for name, value, target, met in rows:
+        print(f"{name:<58} {value:>8.3f} {target:>8.2f}  {'yes' if met else 'NO'}")
+    ratio = classify_rate / embed_rate
+    print(f"bare MiniLM embedding: {embed_rate:.1f} texts/s; classify/embedding = {ratio:.2f}")
+    for lang in ("en", "ja"):
+        figures_lang = per_lang[lang]
+        print(
+            f"statements {lang}: n={figures_lang['n']} "
+            f"class {figures_lang['user_class_accuracy']:.3f} top-1 {figures_lang['emotion_top1']:.3f}"
+        )
+    results["targets_met"] = {name: met for name, _, _, met in rows}
+    results["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    if not args.no_write and figures:
+        figures["benchmark"] = results
+        figures_path.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        print(f"wrote figures into {figures_path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,137 @@
+"""A card's content class (seed 1, Fig. 3): inspirational, entertaining, vulnerable or toxic.
+
+Order of the checks, and why:
+1. toxic: the card attacks others: a threat or slur, an insult aimed at someone else, or a
+   reading dominated by the harmful emotions (seed 1 Fig. 4) with GoEmotions anger/disgust/
+   annoyance behind it. A person hurting about themselves ("I hate myself", "自分はクズだ") is
+   never toxic: insults count only when they point at someone other than the writer.
+2. vulnerable: sad or self-critical content (vulnerable-class emotions or mostly negative).
+3. entertaining: amusement, or light joy with a laugh marker.
+4. inspirational: everything else that is positive or says little (the yaml's neutral_class).
+Thresholds and phrase lists live in policies/content.yaml.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from bot.domain import ContentClass, Emotion, EmotionReading, Language, UserClass
+from bot.emotion.engine import DEFAULT_POLICIES_DIR, EmotionEngine, get_engine
+from bot.emotion.phrases import PhraseMatcher
+from bot.emotion.policy import ContentPolicy, load_content_policy
+
+
+@dataclass(frozen=True, slots=True)
+class ContentClassResult:
+    content_class: ContentClass
+    reading: EmotionReading
+    reasons: tuple[str, ...]
+
+
+class ContentClassifier:
+    def __init__(self, policy: ContentPolicy, engine: EmotionEngine) -> None:
+        self.policy = policy
+        self.engine = engine
+        toxic = policy.toxic
+
+        def matchers(phrases: object) -> dict[Language, PhraseMatcher]:
+            return {lang: PhraseMatcher(getattr(phrases, lang.value), lang) for lang in Language}
+
+        self._threats = matchers(toxic.threats)
+        self._insults = matchers(toxic.insults)
+        self._slurs = matchers(toxic.slurs)
+        self._others = matchers(toxic.other_targets)
+        self._self = matchers(toxic.self_targets)
+        self._light = matchers(policy.light_markers)
+
+    def classify(self, text: str, reading: EmotionReading | None = None) -> ContentClassResult:
+        analysis = self.engine.analyse(text, reading.language if reading else None)
+        reading = reading or analysis.reading
+        go = analysis.goemotions
+        lang = reading.language
+        lowered = text.lower().replace("’", "'")
+        th = self.policy.thresholds
+        share = {
+            c: sum(s for e, s in reading.scores.items() if e.user_class is c) for c in UserClass
+        }
+
+        reasons: list[str] = []
+        threats = self._threats[lang].find(lowered)
+        slurs = self._slurs[lang].find(lowered)
+        aimed_insults = self._insults_at_others(lowered, lang)
+        aimed_at_others = bool(self._others[lang].find(lowered))
+        about_self = bool(self._self[lang].find(lowered))
+        if threats:
+            reasons.append(f"threat phrase: {threats[0]}")
+        if slurs:
+            reasons.append(f"slur: {slurs[0]}")
+        if aimed_insults:
+            reasons.append(f"insult aimed at others: {aimed_insults[0]}")
+        hostility = max(go["anger"], go["disgust"], go["annoyance"])
+        if (
+            share[UserClass.HARMFUL] >= th.toxic_harmful_share
+            and hostility >= th.toxic_anger_disgust
+            and reading.top in (Emotion.HATRED, Emotion.SUPERIORITY, Emotion.NARCISSISM)
+            and (aimed_at_others or not about_self)
+        ):
+            reasons.append(
+                f"harmful emotions {share[UserClass.HARMFUL]:.2f} with hostility {hostility:.2f}"
+            )
+        if reasons:
+            return ContentClassResult(ContentClass.TOXIC, reading, tuple(reasons))
+
+        if share[UserClass.VULNERABLE] >= th.vulnerable_class_share:
+            reasons.append(f"vulnerable emotions {share[UserClass.VULNERABLE]:.2f}")
+        if reading.polarity.neg >= th.vulnerable_negative_share:
+            reasons.append(f"negative polarity {reading.polarity.neg:.2f}")
+        if reasons:
+            return ContentClassResult(ContentClass.VULNERABLE, reading, tuple(reasons))
+
+        light = self._light[lang].find(lowered)
+        if go["amusement"] >= th.entertaining_amusement:
+            reasons.append(f"amusement {go['amusement']:.2f}")
+        if light and (go["joy"] >= th.entertaining_joy or reading.polarity.pos >= 0.5):
+            reasons.append(f"light marker: {light[0]}")
+        if reasons:
+            return ContentClassResult(ContentClass.ENTERTAINING, reading, tuple(reasons))
+
+        if analysis.affect == 0.0:
+            neutral = ContentClass(self.policy.neutral_class)
+            return ContentClassResult(neutral, reading, ("says little about feelings",))
+        return ContentClassResult(
+            ContentClass.INSPIRATIONAL,
+            reading,
+            (f"{reading.user_class.value} reading, polarity pos {reading.polarity.pos:.2f}",),
+        )
+
+    def _insults_at_others(self, lowered: str, lang: Language) -> list[str]:
+        """Insults whose nearest person word is someone else's (or that have none nearby).
+
+        "you are pathetic" and "idiots everywhere" count; "I'm so stupid" and "he called me
+        stupid" do not (the nearest person is the writer), nor Japanese passives ("バカにされた":
+        the writer was insulted).
+        """
+        window = 40 if lang is Language.EN else 12
+        targets = [(s, "other") for s, _, _ in self._others[lang].spans(lowered)]
+        targets += [(s, "self") for s, _, _ in self._self[lang].spans(lowered)]
+        found: list[str] = []
+        for start, end, phrase in self._insults[lang].spans(lowered):
+            if lang is Language.JA and lowered[end : end + 3] in ("にされ", "扱いさ", "と言わ"):
+                continue
+            near = [(abs(start - s), kind) for s, kind in targets if abs(start - s) <= window]
+            if not near or min(near)[1] == "other":
+                found.append(phrase)
+        return found
+
+
+@cache
+def get_content_classifier(policies_dir: Path | None = None) -> ContentClassifier:
+    policies = policies_dir or DEFAULT_POLICIES_DIR
+    return ContentClassifier(load_content_policy(policies), get_engine(policies_dir))
+
+
+def classify_content(text: str, reading: EmotionReading | None = None) -> ContentClassResult:
+    """Content class of a card's text; pass the reading if you already have one."""
+    return get_content_classifier().classify(text, reading)

@@ -1,0 +1,280 @@
+"""Text -> EmotionReading: a distribution over seed 1's 16 emotions (Fig. 4) and a polarity.
+
+Evidence, blended in logit space with weights from policies/emotions.yaml:
+- prototypes: cosine similarity of the text's MiniLM embedding to each emotion's description and
+  example phrases (in the text's language);
+- the GoEmotions head (bot/emotion/head.py, trained on GoEmotions; Demszky et al. 2020): its 28
+  probabilities mapped onto the 16 through the yaml's per-emotion weights;
+- lexicons: the yaml's cue phrases; for Japanese, ML-Ask's emotion categories (mapped through the
+  yaml) and the Tohoku polarity words; for English valence, VADER (Hutto & Gilbert 2014, MIT).
+
+Calibration: the logits are multiplied by an *affect* factor in [0, 1], how much the text speaks
+about feelings at all (GoEmotions' non-neutral mass, cues, lexicon hits). Below a floor the
+distribution is exactly flat: "ok" or "はい" says nothing about which of the 16 a person feels.
+
+The polarity (pos, neg) feeds seed 2's Pos() (knapsack-connections-mood-disorders.txt §IV-B):
+smoothed shares of positive and negative evidence, 0.5 / 0.5 when there is none.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from bot.domain import EMOTIONS, Emotion, EmotionReading, Language, Polarity, UserClass
+from bot.emotion import japanese
+from bot.emotion.embeddings import embed, load_embedder
+from bot.emotion.goemotions_data import SENTIMENT_GROUPS
+from bot.emotion.head import DEFAULT_HEAD_PATH, GoEmotionsHead
+from bot.emotion.language import detect_language
+from bot.emotion.phrases import PhraseMatcher
+from bot.emotion.policy import MLASK_CATEGORIES, EmotionPolicy, load_emotion_policy
+from bot.emotion.prototypes import load_prototypes
+
+logger = logging.getLogger(__name__)
+DEFAULT_POLICIES_DIR = Path(__file__).resolve().parents[2] / "policies"
+_CACHE_SIZE = 512
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """Everything read from one text: the reading plus the raw evidence behind it."""
+
+    reading: EmotionReading
+    goemotions: dict[str, float]
+    affect: float  # 0 = says nothing about feelings, 1 = clearly emotional
+    cue_hits: dict[Emotion, tuple[str, ...]]
+
+
+class EmotionEngine:
+    """Reads emotion evidence from English or Japanese text. Immutable after loading."""
+
+    def __init__(
+        self, policy: EmotionPolicy, head: GoEmotionsHead, *, cache_size: int = _CACHE_SIZE
+    ) -> None:
+        self.policy = policy
+        self.head = head
+        combo = policy.combination
+        self._labels = head.labels
+        self._go_map = self._weights_matrix(lambda e: policy.emotions[e].goemotions, head.labels)
+        self._mlask_map = self._weights_matrix(lambda e: policy.emotions[e].mlask, MLASK_CATEGORIES)
+        self._positive = np.array([label in SENTIMENT_GROUPS["positive"] for label in head.labels])
+        self._negative = np.array([label in SENTIMENT_GROUPS["negative"] for label in head.labels])
+        self._neutral = head.labels.index("neutral")
+        self._cues = {
+            lang: {
+                e: PhraseMatcher(getattr(policy.emotions[e].cues, lang.value), lang)
+                for e in EMOTIONS
+            }
+            for lang in Language
+        }
+        self._top_k = combo.prototype_top_k
+        focus = policy.focus_words
+        self._self_words = {
+            lang: PhraseMatcher(getattr(focus.self, lang.value), lang) for lang in Language
+        }
+        self._other_words = {
+            lang: PhraseMatcher(getattr(focus.others, lang.value), lang) for lang in Language
+        }
+        classes = [e.user_class for e in EMOTIONS]
+        self._good = np.array([1.0 if c.feels_good else -1.0 for c in classes], np.float32)
+        self._towards_others = np.array(
+            [
+                1.0 if c in (UserClass.POTENTIAL_HEALING, UserClass.HARMFUL) else -1.0
+                for c in classes
+            ],
+            np.float32,
+        )
+        load_embedder()  # load MiniLM and the Japanese analysers now, so no reading waits
+        japanese.polarity_dictionaries()
+        japanese.mlask_emotions("はい")
+        self._prototypes, self.prototypes_cached = load_prototypes(policy)
+        if not self.prototypes_cached:
+            logger.warning(
+                "emotion prototypes embedded at start-up (policies/emotions.yaml changed); run "
+                "`needtotalk train emotion-prototypes` to ship them precomputed"
+            )
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+        self._vader = SentimentIntensityAnalyzer()
+        self._cache: OrderedDict[tuple[str, Language | None], Analysis] = OrderedDict()
+        self._cache_size = cache_size
+        self._cache_lock = threading.Lock()
+
+    @staticmethod
+    def _weights_matrix(weights_of: object, sources: Sequence[str]) -> NDArray[np.float32]:
+        """(sources, 16): column e holds emotion e's weights, normalised to sum to one."""
+        matrix = np.zeros((len(sources), len(EMOTIONS)), dtype=np.float32)
+        for j, emotion in enumerate(EMOTIONS):
+            for source, weight in weights_of(emotion).items():  # type: ignore[operator]
+                matrix[list(sources).index(source), j] = weight
+            total = matrix[:, j].sum()
+            if total > 0:
+                matrix[:, j] /= total
+        return matrix
+
+    # ---- public API --------------------------------------------------------------------------
+
+    def read(self, text: str, language: Language | None = None) -> EmotionReading:
+        return self.analyse_many([text], language)[0].reading
+
+    def read_many(
+        self, texts: Sequence[str], language: Language | None = None
+    ) -> list[EmotionReading]:
+        """Batch reading: one embedding call for all texts (much faster than `read` in a loop)."""
+        return [a.reading for a in self.analyse_many(texts, language)]
+
+    def goemotions(self, text: str) -> dict[str, float]:
+        """The head's 28 GoEmotions label probabilities by name (English-trained)."""
+        return self.analyse_many([text])[0].goemotions
+
+    def analyse(self, text: str, language: Language | None = None) -> Analysis:
+        return self.analyse_many([text], language)[0]
+
+    def analyse_many(
+        self, texts: Sequence[str], language: Language | None = None
+    ) -> list[Analysis]:
+        """Readings with their evidence; recent texts are served from a small cache."""
+        out: list[Analysis | None] = [None] * len(texts)
+        missing: list[int] = []
+        with self._cache_lock:
+            for i, text in enumerate(texts):
+                hit = self._cache.get((text, language))
+                if hit is not None:
+                    self._cache.move_to_end((text, language))
+                    out[i] = hit
+                else:
+                    missing.append(i)
+        if missing:
+            fresh = self._analyse_uncached([texts[i] for i in missing], language)
+            with self._cache_lock:
+                for i, analysis in zip(missing, fresh, strict=True):
+                    out[i] = analysis
+                    self._cache[(texts[i], language)] = analysis
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return [a for a in out if a is not None]
+
+    # ---- evidence ----------------------------------------------------------------------------
+
+    def _analyse_uncached(self, texts: Sequence[str], language: Language | None) -> list[Analysis]:
+        vectors = embed(list(texts))
+        probabilities = self.head.probabilities(vectors)
+        return [
+            self._analyse_one(text, vectors[i], probabilities[i], language or detect_language(text))
+            for i, text in enumerate(texts)
+        ]
+
+    def _prototype_similarity(
+        self, vector: NDArray[np.float32], language: Language
+    ) -> NDArray[np.float32]:
+        """Mean of the top-k similarities to each emotion's phrases, centred across emotions."""
+        matrix = self._prototypes.vectors[language]
+        owners = self._prototypes.owners[language]
+        sims = matrix @ vector
+        best = np.zeros(len(EMOTIONS), dtype=np.float32)
+        for i in range(len(EMOTIONS)):
+            mine = np.sort(sims[owners == i])[::-1][: self._top_k]
+            best[i] = mine.mean() if len(mine) else 0.0
+        return best - best.mean()
+
+    def _analyse_one(
+        self,
+        text: str,
+        vector: NDArray[np.float32],
+        probabilities: NDArray[np.float32],
+        language: Language,
+    ) -> Analysis:
+        combo = self.policy.combination
+        weights = combo.en if language is Language.EN else combo.ja
+        lowered = text.lower().replace("’", "'")
+        cue_hits = {e: self._cues[language][e].find(lowered) for e in EMOTIONS}
+        cue_counts = np.array([min(len(cue_hits[e]), 2) for e in EMOTIONS], dtype=np.float32)
+        logits = (
+            weights.prototype
+            * self._prototype_similarity(vector, language)
+            / (combo.prototype_temperature)
+        )
+        logits += weights.goemotions * (probabilities @ self._go_map)
+        logits += weights.cues * cue_counts
+        non_neutral = float(1.0 - probabilities[self._neutral])
+        cue_affect = combo.cue_affect if cue_counts.any() else 0.0
+
+        if language is Language.EN:
+            vader = self._vader.polarity_scores(text)
+            affect = max(
+                non_neutral, cue_affect, min(1.0, combo.vader_affect * abs(vader["compound"]) * 0.5)
+            )
+            pos_evidence = 0.5 * vader["pos"] + 0.5 * float(probabilities[self._positive].max())
+            neg_evidence = 0.5 * vader["neg"] + 0.5 * float(probabilities[self._negative].max())
+        else:
+            mlask = japanese.mlask_emotions(text)
+            counts = japanese.polarity_counts(text)
+            mlask_vector = np.array(
+                [mlask.categories.get(c, 0) for c in MLASK_CATEGORIES], dtype=np.float32
+            )
+            if mlask_vector.any():
+                logits += weights.mlask * (mlask_vector / mlask_vector.sum()) @ self._mlask_map
+            polar_words = counts.positive + counts.negative
+            affect = max(
+                combo.mlask_affect if mlask.categories else 0.0,
+                cue_affect,
+                min(1.0, combo.polarity_word_affect * polar_words),
+            )
+            positive = counts.positive + mlask.positive
+            negative = counts.negative + mlask.negative
+            total = max(1, positive + negative)
+            pos_evidence, neg_evidence = positive / total, negative / total
+
+        # Seed 1's classes as good/bad x others/self (see policies/emotions.yaml, class_focus).
+        n_self = len(self._self_words[language].spans(lowered))
+        n_others = len(self._other_words[language].spans(lowered))
+        focus = (n_others - n_self) / (n_others + n_self + 1)
+        valence = pos_evidence - neg_evidence
+        logits += combo.class_valence * valence * self._good
+        logits += combo.class_focus * focus * self._towards_others
+
+        if affect < combo.affect_floor:
+            affect = 0.0
+        scaled = affect * logits
+        scores = np.exp(scaled - scaled.max())
+        scores /= scores.sum()
+        smoothing = combo.polarity_smoothing
+        pos_e, neg_e = affect * pos_evidence, affect * neg_evidence
+        polarity = Polarity(
+            pos=(pos_e + smoothing) / (pos_e + neg_e + 2 * smoothing),
+            neg=(neg_e + smoothing) / (pos_e + neg_e + 2 * smoothing),
+        )
+        reading = EmotionReading(
+            scores={e: float(s) for e, s in zip(EMOTIONS, scores, strict=True)},
+            polarity=polarity,
+            language=language,
+        )
+        return Analysis(
+            reading=reading,
+            goemotions={
+                label: float(p) for label, p in zip(self._labels, probabilities, strict=True)
+            },
+            affect=float(affect),
+            cue_hits={e: hits for e, hits in cue_hits.items() if hits},
+        )
+
+
+def load_engine(policies_dir: Path | None = None, head_path: Path | None = None) -> EmotionEngine:
+    """A fresh engine from a policies folder (default: the project's) and a head artefact."""
+    policy = load_emotion_policy(policies_dir or DEFAULT_POLICIES_DIR)
+    return EmotionEngine(policy, GoEmotionsHead.load(head_path or DEFAULT_HEAD_PATH))
+
+
+@cache
+def get_engine(policies_dir: Path | None = None) -> EmotionEngine:
+    """The process-wide engine, loaded once (MiniLM, head, lexicons: a few seconds)."""
+    return load_engine(policies_dir)

@@ -1,0 +1,196 @@
+"""policies/emotions.yaml and policies/content.yaml as validated pydantic models.
+
+emotions.yaml says, for each of seed 1's 16 emotions (Fig. 4): a description and example phrases
+in English and Japanese (their MiniLM embeddings are the emotion's prototypes), the GoEmotions
+labels and ML-Ask categories that count as evidence for it (with weights), and short cue phrases
+(a small hand-written lexicon). Its `combination` section holds the weights that blend them.
+content.yaml holds the toxic phrase lists and the content-class thresholds (seed 1 Fig. 3).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from bot.domain import Emotion, UserClass
+
+GOEMOTIONS_LABELS: tuple[str, ...] = tuple(
+    [
+        "admiration",
+        "amusement",
+        "anger",
+        "annoyance",
+        "approval",
+        "caring",
+        "confusion",
+        "curiosity",
+        "desire",
+        "disappointment",
+        "disapproval",
+        "disgust",
+        "embarrassment",
+        "excitement",
+        "fear",
+        "gratitude",
+        "grief",
+        "joy",
+        "love",
+        "nervousness",
+        "optimism",
+        "pride",
+        "realization",
+        "relief",
+        "remorse",
+        "sadness",
+        "surprise",
+        "neutral",
+    ]
+)
+MLASK_CATEGORIES: tuple[str, ...] = (
+    "aware",
+    "haji",
+    "ikari",
+    "iya",
+    "kowa",
+    "odoroki",
+    "suki",
+    "takaburi",
+    "yasu",
+    "yorokobi",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Bilingual(_Strict):
+    en: list[str] = Field(default_factory=list)
+    ja: list[str] = Field(default_factory=list)
+
+
+class EmotionEntry(_Strict):
+    user_class: UserClass
+    description: dict[str, str]
+    examples: Bilingual
+    goemotions: dict[str, float]
+    mlask: dict[str, float] = Field(default_factory=dict)
+    cues: Bilingual = Field(default_factory=Bilingual)
+
+    @field_validator("goemotions")
+    @classmethod
+    def _known_labels(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = set(value) - set(GOEMOTIONS_LABELS)
+        if unknown:
+            raise ValueError(f"unknown GoEmotions labels: {sorted(unknown)}")
+        return value
+
+    @field_validator("mlask")
+    @classmethod
+    def _known_categories(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = set(value) - set(MLASK_CATEGORIES)
+        if unknown:
+            raise ValueError(f"unknown ML-Ask categories: {sorted(unknown)}")
+        return value
+
+
+class LanguageWeights(_Strict):
+    """How much each kind of evidence counts in one language (logit units)."""
+
+    prototype: float
+    goemotions: float
+    mlask: float
+    cues: float
+
+
+class Combination(_Strict):
+    prototype_temperature: float = Field(gt=0)  # cosine similarities are divided by this
+    prototype_top_k: int = Field(ge=1)
+    en: LanguageWeights
+    ja: LanguageWeights
+    # How strongly the text speaks about feelings scales the logits; below `floor` the
+    # distribution is flat (seed 1 needs evidence, not a guess, to place a person).
+    affect_floor: float = Field(ge=0, le=1)
+    cue_affect: float = Field(ge=0, le=1)
+    vader_affect: float = Field(ge=0)
+    mlask_affect: float = Field(ge=0, le=1)
+    polarity_word_affect: float = Field(ge=0, le=1)
+    polarity_smoothing: float = Field(gt=0)
+    # Seed 1's classes as a 2x2: feeling good or bad (valence) x turned towards others or towards
+    # oneself (focus). Potential healing: good, others; normal: good, self; harmful: bad, others;
+    # vulnerable: bad, self. These add class-wide logits: valence * class_valence for the good
+    # classes (minus for the bad ones), focus * class_focus for the others-directed ones.
+    class_valence: float = Field(ge=0)
+    class_focus: float = Field(ge=0)
+
+
+class FocusWords(_Strict):
+    """Words that show whom a text is about: the writer, or other people."""
+
+    self: Bilingual
+    others: Bilingual
+
+
+class EmotionPolicy(_Strict):
+    version: int
+    emotions: dict[Emotion, EmotionEntry]
+    combination: Combination
+    focus_words: FocusWords
+
+    @model_validator(mode="after")
+    def _all_sixteen(self) -> EmotionPolicy:
+        missing = set(Emotion) - set(self.emotions)
+        if missing:
+            raise ValueError(f"emotions missing: {sorted(missing)}")
+        for emotion, entry in self.emotions.items():
+            if entry.user_class is not emotion.user_class:
+                raise ValueError(
+                    f"{emotion}: user_class {entry.user_class} but seed 1 Fig. 4 puts it in "
+                    f"{emotion.user_class}"
+                )
+            if not entry.examples.en or not entry.examples.ja:
+                raise ValueError(f"{emotion}: needs example phrases in both en and ja")
+        return self
+
+
+class ToxicPhrases(_Strict):
+    """Phrases that attack others; matched on lower-cased text (EN on word boundaries)."""
+
+    threats: Bilingual
+    insults: Bilingual
+    slurs: Bilingual
+    other_targets: Bilingual  # words that show the target is someone else (you, お前, ...)
+    self_targets: Bilingual  # words that show the person speaks about themselves
+
+
+class ContentThresholds(_Strict):
+    toxic_harmful_share: float = Field(ge=0, le=1)
+    toxic_anger_disgust: float = Field(ge=0, le=1)
+    entertaining_amusement: float = Field(ge=0, le=1)
+    entertaining_joy: float = Field(ge=0, le=1)
+    vulnerable_negative_share: float = Field(ge=0, le=1)
+    vulnerable_class_share: float = Field(ge=0, le=1)
+
+
+class ContentPolicy(_Strict):
+    version: int
+    toxic: ToxicPhrases
+    light_markers: Bilingual  # laughter and jokes: "lol", "haha", "笑", "ｗｗ"
+    thresholds: ContentThresholds
+    neutral_class: str = "inspirational"
+
+
+def _read_yaml(path: Path) -> object:
+    if not path.is_file():
+        raise FileNotFoundError(f"policy file {path} not found")
+    return yaml.safe_load(path.read_text("utf-8"))
+
+
+def load_emotion_policy(policies_dir: Path) -> EmotionPolicy:
+    return EmotionPolicy.model_validate(_read_yaml(policies_dir / "emotions.yaml"))
+
+
+def load_content_policy(policies_dir: Path) -> ContentPolicy:
+    return ContentPolicy.model_validate(_read_yaml(policies_dir / "content.yaml"))

@@ -1,0 +1,48 @@
+"""`needtotalk train emotion-head` on a tiny GoEmotions excerpt (tests/data/goemotions_tiny)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.cli import main
+from bot.emotion.head import GoEmotionsHead
+from bot.emotion.training import f1_scores, tune_thresholds
+
+TINY = Path(__file__).parents[1] / "data" / "goemotions_tiny"
+
+
+@pytest.mark.slow
+def test_training_command_writes_a_loadable_head_and_figures(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "head.npz"
+    args = ["train", "emotion-head", "--data", str(TINY), "--out", str(out)]
+    args += ["--cache", str(tmp_path / "cache"), "--epochs", "3", "--hidden", "32", "--seed", "1"]
+    assert main(args) == 0
+    assert "epoch 1" in capsys.readouterr().err
+    head = GoEmotionsHead.load(out)
+    assert head.labels[-1] == "neutral" and head.w1.shape == (384, 32)
+    figures = json.loads(out.with_suffix(".json").read_text("utf-8"))
+    assert figures["rows"]["dev"] == 60 and 0.0 <= figures["dev_macro_f1"]["labels28"] <= 1.0
+    # same seed, same cached embeddings: the same weights
+    again = tmp_path / "again.npz"
+    assert main([*args[:5], str(again), *args[6:]]) == 0
+    np.testing.assert_array_equal(GoEmotionsHead.load(again).w2, head.w2)
+
+
+def test_training_command_refuses_a_missing_folder(tmp_path: Path) -> None:
+    assert main(["train", "emotion-head", "--data", str(tmp_path / "nope")]) == 2
+    assert main(["train", "emotion-head", "--data", str(tmp_path)]) == 2
+
+
+def test_thresholds_are_tuned_per_label_for_f1() -> None:
+    truth = np.array([[1, 0], [1, 0], [0, 1], [0, 0]], dtype=np.float32)
+    probs = np.array([[0.3, 0.1], [0.25, 0.7], [0.1, 0.8], [0.05, 0.75]], dtype=np.float32)
+    thresholds = tune_thresholds(truth, probs)
+    assert 0.1 < thresholds[0] <= 0.25  # catches both positives, not the 0.1 negative
+    assert thresholds[1] > 0.75
+    assert f1_scores(truth, probs >= thresholds).tolist() == [1.0, 1.0]
