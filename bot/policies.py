@@ -32,7 +32,9 @@ from bot.config import Settings
 POLICY_MODULES: tuple[str, ...] = (
     "bot.assessment.schemas",
     "bot.cards.card_types",
+    "bot.conversation_schemas",
     "bot.knowledge.kb_files",
+    "bot.matching.knapsack_policy",
     "bot.matching.visibility",
 )
 

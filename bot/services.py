@@ -11,11 +11,15 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from bot.assessment.loading import load_engine
+from bot.cards.compose import load_cards_policy
 from bot.config import Settings
 from bot.conversation import ConversationService, Flow
 from bot.emotion.embeddings import embed
 from bot.flows.assessment import AssessmentFlow
+from bot.flows.cards import CardsFlow
 from bot.flows.frame import FrameFlow
+from bot.knowledge.knowledge_base import KnowledgeBase
+from bot.matching.visibility import load_matching_policy
 from bot.safety.crisis_screen import CrisisScreen, load_safety_policy
 from bot.safety.helplines import HelplineDirectory, load_helplines
 from bot.store.engine import make_engine, upgrade
@@ -42,7 +46,12 @@ def build_flows(settings: Settings, helplines: HelplineDirectory) -> list[Flow]:
     """The conversation's features; after consent, the pre-assessment starts."""
     assessment = AssessmentFlow(load_engine(settings))
     frame = FrameFlow(helplines, after_consent=assessment.start)
-    return [frame, assessment]
+    cards = CardsFlow(
+        cards_policy=load_cards_policy(settings.policies_dir / "cards.yaml"),
+        matching_policy=load_matching_policy(settings.policies_dir / "matching.yaml"),
+        knowledge=KnowledgeBase(settings),
+    )
+    return [frame, assessment, cards]
 
 
 def build_services(

@@ -32,6 +32,19 @@ _WEAK_INTRO = re.compile(
     r"\s+calls?\s+me|call\s+me)\s+",
     re.IGNORECASE,
 )
+# "I'm Ben" introduces a name as often as "my name is"; "I'm tired" does not, and the rule
+# that the next word must be capitalised (and not a nationality, faith or the like) tells them
+# apart. Found in a reply card during the end-to-end test.
+_SELF_INTRO = re.compile(r"(?<![\w'’])(?:i['’]?m|i\s+am)\s+", re.IGNORECASE)
+_NOT_NAMES_AFTER_I_AM = frozenset(
+    """
+    i a an american british english scottish welsh irish canadian australian japanese chinese
+    korean indian german french spanish italian dutch polish russian ukrainian mexican
+    brazilian african asian european muslim christian catholic jewish hindu buddhist atheist
+    gay lesbian bi trans queer black white latino latina deaf autistic adhd ok okay fine good
+    sorry not so sure glad happy sad tired new back here from in at on with just really
+    """.split()  # noqa: SIM905 -- a word list reads better as prose
+)
 _WORD = re.compile(r"[^\W\d_][\w'’.-]*")
 
 # Words that follow "my name is" without being a name.
@@ -79,6 +92,13 @@ def english_name_spans(text: str) -> list[tuple[int, int]]:
             span = _name_words_at(text, intro.end(), allow_lowercase)
             if span is not None:
                 spans.append(span)
+    for intro in _SELF_INTRO.finditer(text):
+        next_word = _WORD.match(text, intro.end())
+        if next_word is None or next_word.group().lower() in _NOT_NAMES_AFTER_I_AM:
+            continue
+        span = _name_words_at(text, intro.end(), allow_lowercase=False)
+        if span is not None:
+            spans.append(span)
     return spans
 
 

@@ -35,9 +35,10 @@ from bot.emotion.embeddings import embed, load_embedder
 from bot.emotion.goemotions_data import SENTIMENT_GROUPS
 from bot.emotion.head import DEFAULT_HEAD_PATH, GoEmotionsHead
 from bot.emotion.language import detect_language
+from bot.emotion.ngrams import NgramIndex
 from bot.emotion.phrases import PhraseMatcher
 from bot.emotion.policy import MLASK_CATEGORIES, EmotionPolicy, load_emotion_policy
-from bot.emotion.prototypes import load_prototypes
+from bot.emotion.prototypes import load_prototypes, prototype_phrases
 
 logger = logging.getLogger(__name__)
 DEFAULT_POLICIES_DIR = Path(__file__).resolve().parents[2] / "policies"
@@ -69,6 +70,24 @@ class EmotionEngine:
         self._positive = np.array([label in SENTIMENT_GROUPS["positive"] for label in head.labels])
         self._negative = np.array([label in SENTIMENT_GROUPS["negative"] for label in head.labels])
         self._neutral = head.labels.index("neutral")
+        self._affect_weights = np.array(
+            [
+                0.0
+                if label == "neutral"
+                else combo.cognitive_affect
+                if label in combo.cognitive_labels
+                else 1.0
+                for label in head.labels
+            ],
+            np.float32,
+        )
+        self._class_sets = {
+            c: np.array([head.labels.index(label) for label in labels])
+            for c, labels in combo.class_goemotions.items()
+        }
+        self._class_members = {
+            c: np.array([e.user_class is c for e in EMOTIONS], np.float32) for c in UserClass
+        }
         self._cues = {
             lang: {
                 e: PhraseMatcher(getattr(policy.emotions[e].cues, lang.value), lang)
@@ -97,6 +116,9 @@ class EmotionEngine:
         japanese.polarity_dictionaries()
         japanese.mlask_emotions("はい")
         self._prototypes, self.prototypes_cached = load_prototypes(policy)
+        ja_phrases, ja_owners = prototype_phrases(policy, Language.JA)
+        self._ja_ngrams = NgramIndex(ja_phrases)
+        self._ja_owners = np.array(ja_owners)
         if not self.prototypes_cached:
             logger.warning(
                 "emotion prototypes embedded at start-up (policies/emotions.yaml changed); run "
@@ -173,13 +195,33 @@ class EmotionEngine:
             for i, text in enumerate(texts)
         ]
 
+    def _find_cues(self, lowered: str, language: Language) -> dict[Emotion, tuple[str, ...]]:
+        """Cue phrases per emotion; a cue inside a longer cue of another emotion is dropped, so
+        "i hate myself" counts for negative self-talk and not also as "i hate" for hatred."""
+        spans = [
+            (start, end, phrase, emotion)
+            for emotion in EMOTIONS
+            for start, end, phrase in self._cues[language][emotion].spans(lowered)
+        ]
+        kept: dict[Emotion, list[str]] = {}
+        for start, end, phrase, emotion in spans:
+            inside = any(
+                s <= start and end <= e and (e - s) > (end - start) for s, e, _, _ in spans
+            )
+            if not inside and phrase not in kept.setdefault(emotion, []):
+                kept[emotion].append(phrase)
+        return {e: tuple(kept.get(e, ())) for e in EMOTIONS}
+
     def _prototype_similarity(
         self, vector: NDArray[np.float32], language: Language
     ) -> NDArray[np.float32]:
         """Mean of the top-k similarities to each emotion's phrases, centred across emotions."""
-        matrix = self._prototypes.vectors[language]
-        owners = self._prototypes.owners[language]
-        sims = matrix @ vector
+        sims = self._prototypes.vectors[language] @ vector
+        return self._top_k_by_emotion(sims, self._prototypes.owners[language])
+
+    def _top_k_by_emotion(
+        self, sims: NDArray[np.float32], owners: NDArray[np.intp]
+    ) -> NDArray[np.float32]:
         best = np.zeros(len(EMOTIONS), dtype=np.float32)
         for i in range(len(EMOTIONS)):
             mine = np.sort(sims[owners == i])[::-1][: self._top_k]
@@ -196,7 +238,7 @@ class EmotionEngine:
         combo = self.policy.combination
         weights = combo.en if language is Language.EN else combo.ja
         lowered = text.lower().replace("’", "'")
-        cue_hits = {e: self._cues[language][e].find(lowered) for e in EMOTIONS}
+        cue_hits = self._find_cues(lowered, language)
         cue_counts = np.array([min(len(cue_hits[e]), 2) for e in EMOTIONS], dtype=np.float32)
         logits = (
             weights.prototype
@@ -205,7 +247,12 @@ class EmotionEngine:
         )
         logits += weights.goemotions * (probabilities @ self._go_map)
         logits += weights.cues * cue_counts
-        non_neutral = float(1.0 - probabilities[self._neutral])
+        for user_class, members in self._class_sets.items():
+            evidence = float(probabilities[members].max()) if len(members) else 0.0
+            logits += weights.goemotions_classes * evidence * self._class_members[user_class]
+        words = len(lowered.split()) if language is Language.EN else len(lowered) / 3
+        brevity = min(1.0, words / combo.affect_min_words)
+        non_neutral = brevity * float((probabilities * self._affect_weights).max())
         cue_affect = combo.cue_affect if cue_counts.any() else 0.0
 
         if language is Language.EN:
@@ -221,6 +268,12 @@ class EmotionEngine:
             mlask_vector = np.array(
                 [mlask.categories.get(c, 0) for c in MLASK_CATEGORIES], dtype=np.float32
             )
+            ngram_sims = self._ja_ngrams.similarities(text)
+            logits += (
+                weights.ngrams
+                * self._top_k_by_emotion(ngram_sims, self._ja_owners)
+                / combo.ngram_temperature
+            )
             if mlask_vector.any():
                 logits += weights.mlask * (mlask_vector / mlask_vector.sum()) @ self._mlask_map
             polar_words = counts.positive + counts.negative
@@ -228,6 +281,7 @@ class EmotionEngine:
                 combo.mlask_affect if mlask.categories else 0.0,
                 cue_affect,
                 min(1.0, combo.polarity_word_affect * polar_words),
+                brevity * min(1.0, combo.ngram_affect * max(0.0, float(ngram_sims.max()) - 0.2)),
             )
             positive = counts.positive + mlask.positive
             negative = counts.negative + mlask.negative

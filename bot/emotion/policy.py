@@ -101,6 +101,8 @@ class LanguageWeights(_Strict):
 
     prototype: float
     goemotions: float
+    goemotions_classes: float  # weight of combination.class_goemotions evidence
+    ngrams: float  # character n-gram similarity to the language's example phrases
     mlask: float
     cues: float
 
@@ -108,6 +110,7 @@ class LanguageWeights(_Strict):
 class Combination(_Strict):
     prototype_temperature: float = Field(gt=0)  # cosine similarities are divided by this
     prototype_top_k: int = Field(ge=1)
+    ngram_temperature: float = Field(gt=0)
     en: LanguageWeights
     ja: LanguageWeights
     # How strongly the text speaks about feelings scales the logits; below `floor` the
@@ -117,6 +120,7 @@ class Combination(_Strict):
     vader_affect: float = Field(ge=0)
     mlask_affect: float = Field(ge=0, le=1)
     polarity_word_affect: float = Field(ge=0, le=1)
+    ngram_affect: float = Field(ge=0)  # per unit of best n-gram similarity above 0.1
     polarity_smoothing: float = Field(gt=0)
     # Seed 1's classes as a 2x2: feeling good or bad (valence) x turned towards others or towards
     # oneself (focus). Potential healing: good, others; normal: good, self; harmful: bad, others;
@@ -124,6 +128,15 @@ class Combination(_Strict):
     # classes (minus for the bad ones), focus * class_focus for the others-directed ones.
     class_valence: float = Field(ge=0)
     class_focus: float = Field(ge=0)
+    # Class-wide evidence from the GoEmotions head: the most probable of each class' labels,
+    # times the language's goemotions_classes weight, added to every emotion of that class.
+    class_goemotions: dict[UserClass, list[str]]
+    # GoEmotions labels that are about thinking rather than feeling (curiosity, approval, ...)
+    # count this much towards the affect factor; texts shorter than affect_min_words words
+    # count proportionally less (one or two words rarely say how a person feels).
+    cognitive_labels: list[str]
+    cognitive_affect: float = Field(ge=0, le=1)
+    affect_min_words: int = Field(ge=1)
 
 
 class FocusWords(_Strict):

@@ -1,13 +1,15 @@
 """Exact completion of the fast path: depth-first branch and bound on what fixing left free.
 
-After reduced-cost fixing (bot.matching.lagrangian) only a few groups still have a choice (10-25
-items at seed 2's scale). HiGHS's MIP machinery spends 70-300 ms even on such a tiny model (root
-cuts and heuristics), more than the whole feed budget, so we finish the search ourselves: groups
-in order of their best reduced value, each branch tries its items then "nobody", and a node is
-cut when the Lagrangian bound at the fixed multipliers (λ·residual + Σ chosen reduced values +
-the best reduced values of the k' groups still open) cannot beat the incumbent by more than the
-allowed gap. Every node is itself a feasible answer (the open groups may pick nobody), so the
-incumbent only improves. If the node budget runs out the caller falls back to HiGHS.
+Used when the dynamic programme (bot.matching.pareto_dp) does not apply: with "one per author"
+sets (the feed) or several load rows. After reduced-cost fixing (bot.matching.lagrangian) only
+a few groups still have a choice. HiGHS's MIP machinery spends 70-300 ms even on such a tiny
+model (root cuts and heuristics), more than the whole feed budget, so we finish the search
+ourselves: groups in order of their best reduced value, each branch tries its items then
+"nobody", and a node is cut when its Lagrangian bound (value so far + λ·residual + the best
+reduced values of the k' groups still open, least over several multiples of λ) cannot beat the
+incumbent by more than the allowed gap. Every node is itself a feasible answer (the open groups
+may pick nobody), so the incumbent only improves. If the node budget runs out the caller falls
+back to HiGHS.
 """
 
 from __future__ import annotations

@@ -11,10 +11,10 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.config import PROJECT_ROOT
+from bot.policies import load_policy_file, register_policy_schema
 
 DEFAULT_POLICY_PATH = PROJECT_ROOT / "policies" / "knapsack.yaml"
 
@@ -105,21 +105,17 @@ class KnapsackPolicy(_Strict):
     experiment: ExperimentPolicy = ExperimentPolicy()
 
 
+register_policy_schema("policies/knapsack.yaml", KnapsackPolicy, required=True)
+
+
 def load_knapsack_policy(path: Path | str | None = None) -> KnapsackPolicy:
-    """Read and validate the policy file (the bundled one by default)."""
-    target = Path(path) if path is not None else DEFAULT_POLICY_PATH
-    if path is None:
-        return _load_default()
-    return _parse(target)
+    """The policy at `path` (default: the project's policies/knapsack.yaml), read once per path.
+
+    Raises PolicyFileError (a ValueError) naming the file and the failing field.
+    """
+    return _load_cached(Path(path) if path is not None else DEFAULT_POLICY_PATH)
 
 
 @cache
-def _load_default() -> KnapsackPolicy:
-    return _parse(DEFAULT_POLICY_PATH)
-
-
-def _parse(path: Path) -> KnapsackPolicy:
-    data = yaml.safe_load(path.read_text("utf-8")) or {}
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a mapping at the top level")
-    return KnapsackPolicy.model_validate(data)
+def _load_cached(path: Path) -> KnapsackPolicy:
+    return load_policy_file(path, KnapsackPolicy)

@@ -6,7 +6,6 @@ import itertools
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
 from bot.domain import MoodLevel, Polarity
 from bot.matching.feed import (
@@ -18,6 +17,7 @@ from bot.matching.feed import (
 )
 from bot.matching.knapsack_policy import KnapsackPolicy, load_knapsack_policy
 from bot.matching.pos import level_factor, pos_value
+from bot.policies import PolicyFileError
 
 
 def candidate(
@@ -125,11 +125,12 @@ def test_bad_candidates_are_refused() -> None:
 def test_the_policy_file_is_validated(tmp_path: Path) -> None:
     bad = tmp_path / "knapsack.yaml"
     bad.write_text("feed:\n  alpha: 0.5\n", "utf-8")
-    with pytest.raises(ValidationError, match="alpha"):
+    with pytest.raises(PolicyFileError, match=r"feed\.alpha"):
         load_knapsack_policy(bad)
-    bad.write_text("feed:\n  batch_sise: 3\n", "utf-8")
-    with pytest.raises(ValidationError, match="batch_sise"):
-        load_knapsack_policy(bad)
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("feed:\n  batch_sise: 3\n", "utf-8")
+    with pytest.raises(PolicyFileError, match="batch_sise"):
+        load_knapsack_policy(typo)
     good = tmp_path / "good.yaml"
     good.write_text("feed:\n  batch_size: 2\nsolver:\n  method: exact\n", "utf-8")
     policy = load_knapsack_policy(good)

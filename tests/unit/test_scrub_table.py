@@ -88,15 +88,21 @@ REMOVE: list[tuple[str, tuple[RemovalKind, ...], tuple[str, ...]]] = [
     ("山田です。よろしくお願いします", (N,), ("山田",)),
     ("They call me Big Mike", (N,), ("Big", "Mike")),
     ("My name is Ken I am sad", (N,), ("Ken",)),
+    # "I'm <Name>" (found by the end-to-end test, in a reply card)
+    ("Thanks. I'm Benedikt and mornings are hard", (N,), ("Benedikt",)),
+    ("hi, I am Sarah Jones.", (N,), ("Sarah", "Jones")),
     # several at once
     (
         "I'm Amy, my name is Amy Lee, mail amy@x.org or 090-1111-2222, @amylee",
-        (N, E, P, H),
-        ("Lee", "amy@", "2222", "amylee"),
+        (N, N, E, P, H),
+        ("Amy", "Lee", "amy@", "2222", "amylee"),
     ),
 ]
 
 LEAVE_ALONE: list[str] = [
+    "I'm tired of waiting",
+    "I'm English, and I'm OK with that",
+    "I am 25 and I'm not sure",
     "see you at 10:30",
     "it ended at 23:59 again",
     "the exam is on 2024-05-01",

@@ -1,0 +1,115 @@
+"""Choosing the cards one reader sees: who may see what, then the knapsack, then the kb.
+
+1. The matching policy (seed 1 §3.7, policies/matching.yaml) decides which content classes the
+   reader's user class may see at all; toxic cards never leave the database.
+2. Among the eligible peer cards, the feed knapsack (seed 2, bot/matching/feed.py) picks a batch
+   that maximises Pos(author level, reader level) x relevance x card-type weight under the batch
+   size and reading-load limits, at most one card per author.
+3. A new deployment has few peers: the batch is topped up from the project's own kb/ cards.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import numpy as np
+from sqlmodel import Session
+
+from bot.cards.compose import CardsPolicy
+from bot.domain import ContentClass, MoodLevel, Polarity, UserClass
+from bot.knowledge.knowledge_base import KnowledgeBase
+from bot.matching.feed import FeedCandidate, choose_feed
+from bot.matching.visibility import MatchingPolicy, may_see
+from bot.store.cards import bytes_to_vector, feed_candidates
+from bot.store.sealing import Sealer
+from bot.store.tables import Card, Person
+
+# One unit of reading load is a card of this many characters (seed 2's "days per post" becomes,
+# for a reader, how much there is to take in).
+READING_UNIT_CHARS = 280
+
+
+@dataclass(frozen=True, slots=True)
+class FeedItem:
+    text: str
+    card_id: int | None = None  # a peer card (reactions possible)
+    kb_id: str | None = None  # one of the project's own cards
+
+
+def reader_class(person: Person, policy: CardsPolicy) -> UserClass:
+    return UserClass(person.user_class) if person.user_class else policy.unassessed_reader_class
+
+
+def relevance(reader: Person, card: Card) -> float:
+    """Cosine similarity of the reader's state and the card, mapped to [0, 1]."""
+    mine, theirs = bytes_to_vector(reader.state_embedding), bytes_to_vector(card.embedding)
+    if mine is None or theirs is None or mine.shape != theirs.shape:
+        return 0.5
+    return float(np.clip((float(mine @ theirs) + 1.0) / 2.0, 0.0, 1.0))
+
+
+def pick_cards(
+    *,
+    session: Session,
+    sealer: Sealer,
+    reader: Person,
+    language: str,
+    cards_policy: CardsPolicy,
+    matching_policy: MatchingPolicy,
+    knowledge: KnowledgeBase | None,
+    query: str = "",
+) -> list[FeedItem]:
+    klass = reader_class(reader, cards_policy)
+    allowed = [c for c in ContentClass if may_see(klass, c, matching_policy)]
+    peers = feed_candidates(
+        session=session,
+        sealer=sealer,
+        reader=reader,
+        language=language,
+        content_classes=allowed,
+        limit=cards_policy.candidate_pool,
+    )
+    by_id = {card.id: card for card in peers if card.id is not None}
+    items: list[FeedItem] = []
+    if by_id:
+        candidates = [
+            FeedCandidate(
+                card_id=card_id,
+                author_key=card.author_seal,
+                author_level=MoodLevel(card.author_mood_level),
+                polarity=Polarity(card.polarity_pos, card.polarity_neg),
+                relevance=relevance(reader, card),
+                type_weight=1.0,
+                reading_load=max(len(card.text), 1) / READING_UNIT_CHARS,
+            )
+            for card_id, card in by_id.items()
+        ]
+        choice = choose_feed(
+            candidates,
+            MoodLevel(reader.mood_level or 0),
+            batch_size=cards_policy.batch_size,
+        )
+        items = [FeedItem(text=by_id[i].text, card_id=i) for i in choice.card_ids]
+    missing = cards_policy.batch_size - len(items)
+    if missing > 0 and knowledge is not None:
+        items.extend(_kb_items(knowledge, language, query, allowed, missing))
+    return items
+
+
+def _kb_items(
+    knowledge: KnowledgeBase,
+    language: str,
+    query: str,
+    allowed: list[ContentClass],
+    count: int,
+) -> list[FeedItem]:
+    """The project's own cards closest to the reader's words, varied between reads: a sample
+    from the nearest few rather than always the same top ones."""
+    kb_classes = (ContentClass.INSPIRATIONAL, ContentClass.ENTERTAINING)
+    classes: set[ContentClass] = {c for c in allowed if c in kb_classes}
+    found = knowledge.search(
+        query or "feeling low today", language, n=count * 3, content_classes=classes
+    )
+    chosen = random.sample(found, k=min(count, len(found)))
+    return [FeedItem(text=card.text, kb_id=card.id) for card in chosen]

@@ -1,0 +1,318 @@
+"""Share, read, react, reply, report, withdraw: the inverse social network (seed 1 §3.3-3.5, §3.7).
+
+The anonymity rules of DESIGN.md are enforced here and in bot/store/cards.py:
+- a relayed card or reply is a fresh message from the bot with protect_content set, carrying
+  only the scrubbed text: no author name, id, username, language or time;
+- notices to an author say "someone", never who;
+- toxic cards and replies reach nobody and are flagged for counsellors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.cards.compose import CardsPolicy, Draft, compose_card
+from bot.cards.reading import FeedItem, pick_cards
+from bot.conversation import ChoiceHandler, State, TextHandler, Turn, TurnHandler
+from bot.domain import Button, ContentClass, MoodLevel, Outbound, Polarity
+from bot.emotion.embeddings import embed
+from bot.knowledge.knowledge_base import KnowledgeBase
+from bot.matching.visibility import MatchingPolicy
+from bot.store.cards import (
+    PUBLISHED,
+    author_id,
+    create_card,
+    own_cards,
+    record_view,
+    set_reaction,
+    withdraw_card,
+)
+from bot.store.people import add_flag
+from bot.store.tables import Card
+
+Composer = Callable[[str, str], Draft]
+
+
+class CardsFlow:
+    def __init__(
+        self,
+        *,
+        cards_policy: CardsPolicy,
+        matching_policy: MatchingPolicy,
+        knowledge: KnowledgeBase | None,
+        composer: Composer = compose_card,
+    ) -> None:
+        self._policy = cards_policy
+        self._matching = matching_policy
+        self._knowledge = knowledge
+        self._compose = composer
+
+    def commands(self) -> dict[str, TurnHandler]:
+        return {"/share": self.share, "/read": self.read, "/mycards": self.my_cards}
+
+    def choices(self) -> dict[str, ChoiceHandler]:
+        return {"c": self.card_choice}
+
+    def states(self) -> dict[State, TextHandler]:
+        return {
+            State.COMPOSING: self.composed,
+            State.CONFIRMING_CARD: self.composed,  # typing again while a draft waits = new draft
+            State.REPLYING: self.replied,
+        }
+
+    # -- sharing ---------------------------------------------------------------------------
+    def share(self, turn: Turn) -> None:
+        turn.set_state(State.COMPOSING)
+        turn.say(turn.t("share_prompt", limit=self._policy.max_chars))
+
+    def composed(self, turn: Turn, text: str) -> None:
+        if not self._fits(turn, text):
+            return
+        draft = self._compose(text, turn.language)
+        turn.set_state(State.CONFIRMING_CARD, **draft.as_state())
+        turn.say(turn.t("share_preview"))
+        turn.say(draft.text, is_card=True)
+        if draft.removed_summary:
+            turn.say(turn.t("share_removed", summary=draft.removed_summary))
+        turn.say(
+            "👆",
+            [
+                [
+                    Button(turn.t("share_publish"), "c:publish"),
+                    Button(turn.t("share_edit"), "c:edit"),
+                    Button(turn.t("share_discard"), "c:discard"),
+                ]
+            ],
+        )
+
+    def _fits(self, turn: Turn, text: str) -> bool:
+        if len(text) > self._policy.max_chars:
+            turn.say(turn.t("share_too_long", length=len(text), limit=self._policy.max_chars))
+            return False
+        if len(text) < self._policy.min_chars:
+            turn.say(turn.t("share_too_short"))
+            return False
+        return True
+
+    def _publish(self, turn: Turn) -> None:
+        data = turn.data
+        if turn.state is not State.CONFIRMING_CARD or "text" not in data:
+            turn.say(turn.t("share_nothing_pending"))
+            return
+        content_class = ContentClass(str(data["content_class"]))
+        text = str(data["text"])
+        card = create_card(
+            session=turn.session,
+            sealer=turn.sealer,
+            author=turn.person,
+            text=text,
+            language=turn.language,
+            content_class=content_class,
+            card_type="peer_story",
+            mood_level=MoodLevel(turn.person.mood_level or 0),
+            polarity=Polarity(float(str(data["pos"])), float(str(data["neg"]))),
+            embedding=embed([text])[0],
+        )
+        turn.set_state(State.IDLE)
+        if content_class is ContentClass.TOXIC:
+            self._flag_toxic(turn, card, "toxic_card")
+            turn.say(turn.t("share_held"), turn.menu_buttons())
+        else:
+            turn.say(turn.t("share_published"), turn.menu_buttons())
+
+    @staticmethod
+    def _me(turn: Turn) -> int:
+        assert turn.person.id is not None
+        return turn.person.id
+
+    def _flag_toxic(self, turn: Turn, card: Card, kind: str) -> None:
+        add_flag(
+            session=turn.session,
+            sealer=turn.sealer,
+            person=turn.person,
+            kind=kind,
+            categories=[ContentClass.TOXIC.value],
+            language=turn.language,
+            card_id=card.id,
+            severity="medium",
+        )
+
+    # -- reading ---------------------------------------------------------------------------
+    def read(self, turn: Turn) -> None:
+        items = pick_cards(
+            session=turn.session,
+            sealer=turn.sealer,
+            reader=turn.person,
+            language=turn.language,
+            cards_policy=self._policy,
+            matching_policy=self._matching,
+            knowledge=self._knowledge,
+        )
+        turn.set_state(State.IDLE)
+        if not items:
+            turn.say(turn.t("read_none"), turn.menu_buttons())
+            return
+        turn.say(turn.t("read_intro"))
+        for item in items:
+            self._show(turn, item)
+        turn.say("…", [[Button(turn.t("read_more"), "c:more")]])
+
+    def _show(self, turn: Turn, item: FeedItem) -> None:
+        if item.card_id is None:
+            turn.say(f"{turn.t('card_from_kb')}\n\n{item.text}", is_card=True)
+            return
+        record_view(session=turn.session, person_id=self._me(turn), card_id=item.card_id)
+        turn.say(
+            item.text, self._card_buttons(turn, item.card_id), protect_content=True, is_card=True
+        )
+
+    @staticmethod
+    def _card_buttons(turn: Turn, card_id: int) -> list[list[Button]]:
+        return [
+            [
+                Button(turn.t("card_helped"), f"c:helped:{card_id}"),
+                Button(turn.t("card_reply"), f"c:reply:{card_id}"),
+            ],
+            [Button(turn.t("card_report"), f"c:report:{card_id}")],
+        ]
+
+    # -- reactions -------------------------------------------------------------------------
+    def card_choice(self, turn: Turn, rest: str) -> None:
+        action, _, raw_id = rest.partition(":")
+        simple: dict[str, TurnHandler] = {
+            "publish": self._publish,
+            "edit": self.share,
+            "discard": self._discard,
+            "more": self.read,
+        }
+        if action in simple:
+            simple[action](turn)
+            return
+        card = turn.session.get(Card, int(raw_id)) if raw_id.isdigit() else None
+        if card is not None and action == "withdraw":  # held cards can be withdrawn too
+            self._withdraw(turn, card)
+            return
+        if card is None or card.status != PUBLISHED:
+            turn.say(turn.t("card_unavailable"))
+            return
+        handlers: dict[str, Callable[[Turn, Card], None]] = {
+            "helped": self._helped,
+            "reply": self._start_reply,
+            "report": self._report,
+        }
+        handler = handlers.get(action)
+        if handler is None:
+            turn.say(turn.t("unknown_choice"), turn.menu_buttons())
+            return
+        handler(turn, card)
+
+    def _discard(self, turn: Turn) -> None:
+        turn.set_state(State.IDLE)
+        turn.say(turn.t("share_discarded"), turn.menu_buttons())
+
+    def _preview(self, card: Card) -> str:
+        limit = self._policy.preview_chars
+        return card.text if len(card.text) <= limit else card.text[: limit - 1] + "…"
+
+    def _notify_author(self, turn: Turn, card: Card, message: Outbound) -> None:
+        author = author_id(sealer=turn.sealer, card=card)
+        if author is not None and author != turn.person.id:
+            turn.send_to(author, message)
+
+    def _helped(self, turn: Turn, card: Card) -> None:
+        assert card.id is not None
+        if not set_reaction(
+            session=turn.session, person_id=self._me(turn), card_id=card.id, reaction="helped"
+        ):
+            turn.say(turn.t("card_unavailable"))
+            return
+        notice = turn.texts.get(card.language, "helped_notice", preview=self._preview(card))
+        self._notify_author(turn, card, Outbound(text=notice, protect_content=True))
+        # The pressed card's keyboard is gone; a kind reply is still one tap away.
+        turn.say(turn.t("helped_thanks"), [[Button(turn.t("card_reply"), f"c:reply:{card.id}")]])
+
+    def _start_reply(self, turn: Turn, card: Card) -> None:
+        turn.set_state(State.REPLYING, card_id=card.id)
+        turn.say(turn.t("reply_prompt"))
+
+    def replied(self, turn: Turn, text: str) -> None:
+        if not self._fits(turn, text):
+            return
+        raw_id = turn.data.get("card_id")
+        card = turn.session.get(Card, int(str(raw_id))) if raw_id is not None else None
+        if card is None or card.status != PUBLISHED:
+            turn.set_state(State.IDLE)
+            turn.say(turn.t("card_unavailable"), turn.menu_buttons())
+            return
+        draft = self._compose(text, turn.language)
+        reply = create_card(
+            session=turn.session,
+            sealer=turn.sealer,
+            author=turn.person,
+            text=draft.text,
+            language=turn.language,
+            content_class=draft.content_class,
+            card_type="peer_reply",
+            mood_level=MoodLevel(turn.person.mood_level or 0),
+            polarity=draft.polarity,
+            embedding=draft.embedding,
+            reply_to_card_id=card.id,
+        )
+        turn.set_state(State.IDLE)
+        if draft.content_class is ContentClass.TOXIC:
+            self._flag_toxic(turn, reply, "toxic_reply")
+            turn.say(turn.t("reply_held"), turn.menu_buttons())
+            return
+        assert card.id is not None and reply.id is not None
+        set_reaction(
+            session=turn.session, person_id=self._me(turn), card_id=card.id, reaction="replied"
+        )
+        author = author_id(sealer=turn.sealer, card=card)
+        if author is not None:
+            record_view(session=turn.session, person_id=author, card_id=reply.id)
+        notice = turn.texts.get(
+            card.language, "reply_notice", preview=self._preview(card), reply=draft.text
+        )
+        buttons = ((Button(turn.texts.get(card.language, "card_report"), f"c:report:{reply.id}"),),)
+        self._notify_author(
+            turn, card, Outbound(text=notice, buttons=buttons, protect_content=True, is_card=True)
+        )
+        turn.say(turn.t("reply_sent"), turn.menu_buttons())
+
+    def _report(self, turn: Turn, card: Card) -> None:
+        assert card.id is not None
+        set_reaction(
+            session=turn.session, person_id=self._me(turn), card_id=card.id, reaction="reported"
+        )
+        add_flag(
+            session=turn.session,
+            sealer=turn.sealer,
+            person=None,  # the case is the card's, not the reporter's
+            kind="report",
+            categories=[card.content_class],
+            language=turn.language,
+            card_id=card.id,
+            severity="medium",
+        )
+        turn.say(turn.t("report_thanks"))
+
+    # -- the author's own cards ------------------------------------------------------------
+    def my_cards(self, turn: Turn) -> None:
+        cards = own_cards(session=turn.session, sealer=turn.sealer, person=turn.person)
+        if not cards:
+            turn.say(turn.t("mycards_none"), turn.menu_buttons())
+            return
+        turn.say(turn.t("mycards_intro"))
+        for number, card in enumerate(cards, start=1):
+            held = f" {turn.t('mycards_held')}" if card.status != PUBLISHED else ""
+            button = Button(turn.t("mycards_withdraw", number=number), f"c:withdraw:{card.id}")
+            turn.say(f"#{number}{held}\n{card.text}", [[button]], is_card=True)
+
+    def _withdraw(self, turn: Turn, card: Card) -> None:
+        assert card.id is not None
+        if withdraw_card(
+            session=turn.session, sealer=turn.sealer, person=turn.person, card_id=card.id
+        ):
+            turn.say(turn.t("withdrawn"))
+        else:
+            turn.say(turn.t("card_unavailable"))
