@@ -1,11 +1,11 @@
 """Find names that a writer introduces as their name, for `bot.cards.scrub`.
 
-Only names *introduced as names* are found ("my name is Ken", "call me Ken", "名前はゆかです",
-"佐藤と申します", "私は田中です"). A capitalised word elsewhere is not treated as a name: that
-would mask "London", "Monday" and every sentence's first word, and "I'm tired" or "私は学生です"
-must stay as written. Japanese uses fugashi + unidic-lite: "私は…です" counts only when every
-word in the gap is tagged 固有名詞/人名 (proper noun, person's name), so 学生 (student), 元気
-(fine) and エンジニア stay.
+Only names *introduced as names* are found ("my name is Ken", "call me Ken", "I'm Ken",
+"名前はゆかです", "佐藤と申します", "私は田中です"). A capitalised word elsewhere is not treated
+as a name: that would mask "London", "Monday" and every sentence's first word, and "I'm tired"
+or "私は学生です" must stay as written. Japanese uses fugashi + unidic-lite: "私は…です"
+counts only when every word in the gap is tagged 固有名詞/人名 (proper noun, person's name),
+so 学生 (student), 元気 (fine) and エンジニア stay.
 
 Both functions take NFKC-normalised text and return (start, end) spans of the name only, so
 the phrase that introduced it stays readable: "my name is [name removed]".
