@@ -38,18 +38,6 @@ POLICY_MODULES: tuple[str, ...] = (
     "bot.matching.visibility",
 )
 
-# Schemas of modules that read a policy file but do not register it themselves yet, as
-# (glob, "module:Model"). A module can move its line into its own `register_policy_schema`
-# call (and its name into POLICY_MODULES) at any time; the two do not clash.
-KNOWN_SCHEMAS: tuple[tuple[str, str], ...] = (
-    ("policies/assessment.yaml", "bot.assessment.policy:AssessmentPolicy"),
-    ("policies/knapsack.yaml", "bot.matching.knapsack_policy:KnapsackPolicy"),
-    ("policies/safety.yaml", "bot.safety.crisis_screen:SafetyPolicy"),
-    ("prompts/*/assessment.yaml", "bot.assessment.phrases:AssessmentPhrases"),
-    ("prompts/*/assessment_llm.yaml", "bot.assessment.llm_refiner:LlmPrompts"),
-    ("prompts/*/questions.yaml", "bot.assessment.bank:QuestionBank"),
-)
-
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
@@ -133,24 +121,13 @@ def _first_errors(exc: ValidationError, limit: int = 5) -> str:
 
 
 def import_policy_modules() -> list[PolicyProblem]:
-    """Run every registration (POLICY_MODULES, KNOWN_SCHEMAS); import failures are problems."""
+    """Run every registration in POLICY_MODULES; a module that fails to import is a problem."""
     problems: list[PolicyProblem] = []
     for name in POLICY_MODULES:
         try:
             importlib.import_module(name)
         except Exception as exc:  # a broken module must show up as a problem, not a traceback
             problems.append(PolicyProblem(name, "", f"cannot import: {exc}"))
-    for glob, dotted in KNOWN_SCHEMAS:
-        module_name, _, attr = dotted.partition(":")
-        try:
-            model = getattr(importlib.import_module(module_name), attr)
-        except Exception as exc:
-            problems.append(PolicyProblem(dotted, "", f"cannot import: {exc}"))
-            continue
-        if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            problems.append(PolicyProblem(dotted, "", "is not a pydantic model"))
-            continue
-        register_policy_schema(glob, model)
     return problems
 
 

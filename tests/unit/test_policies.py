@@ -117,7 +117,7 @@ def test_cli_exit_codes(
     assert "policies/matching.yaml: content: Field required" in out
 
 
-def test_known_schemas_of_other_modules_are_checked(project: Settings) -> None:
+def test_other_modules_schemas_are_checked_too(project: Settings) -> None:
     path = project.policies_dir / "knapsack.yaml"
     path.write_text(path.read_text("utf-8") + "\nno_such_setting: 1\n", "utf-8")
     problems = check_all(project)
