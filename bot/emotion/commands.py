@@ -142,7 +142,8 @@ def classify_lines(lines: list[str], language: Language | None = None) -> list[d
 
     engine = get_engine()
     classifier = get_content_classifier()
-    screen = _crisis_screen()
+    from bot.safety.crisis_screen import screen
+
     analyses = engine.analyse_many(lines, language)
     out: list[dict[str, Any]] = []
     for line, analysis in zip(lines, analyses, strict=True):
@@ -157,23 +158,13 @@ def classify_lines(lines: list[str], language: Language | None = None) -> list[d
                     "pos": round(reading.polarity.pos, 4),
                     "neg": round(reading.polarity.neg, 4),
                 },
-                "crisis": bool(screen(line).is_crisis) if screen else None,
+                "crisis": screen(line).is_crisis,
                 "language": reading.language.value,
                 "goemotions": {k: round(v, 4) for k, v in analysis.goemotions.items()},
                 "content_class": classifier.classify(line, reading).content_class.value,
             }
         )
     return out
-
-
-def _crisis_screen() -> Any:
-    """The lead's crisis screen (bot/safety/crisis_screen.py), or None until it has landed."""
-    try:
-        from bot.safety.crisis_screen import screen
-    except ImportError:
-        print("needtotalk: crisis screen not available; 'crisis' is null", file=sys.stderr)
-        return None
-    return screen
 
 
 def run_classify(args: argparse.Namespace, settings: Settings) -> int:

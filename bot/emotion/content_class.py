@@ -82,9 +82,15 @@ class ContentClassifier:
         if reasons:
             return ContentClassResult(ContentClass.TOXIC, reading, tuple(reasons))
 
-        if share[UserClass.VULNERABLE] >= th.vulnerable_class_share:
-            reasons.append(f"vulnerable emotions {share[UserClass.VULNERABLE]:.2f}")
-        if reading.polarity.neg >= th.vulnerable_negative_share:
+        # Feeling-bad content that does not attack anyone is vulnerable (seed 1 Fig. 3 has only
+        # two bad classes), as is clearly negative content with enough feeling-bad evidence.
+        bad_share = share[UserClass.VULNERABLE] + share[UserClass.HARMFUL]
+        if analysis.affect > 0 and not reading.user_class.feels_good:
+            reasons.append(f"{reading.user_class.value} reading ({reading.top.value})")
+        elif (
+            reading.polarity.neg >= th.vulnerable_negative_share
+            and bad_share >= th.vulnerable_class_share
+        ):
             reasons.append(f"negative polarity {reading.polarity.neg:.2f}")
         if reasons:
             return ContentClassResult(ContentClass.VULNERABLE, reading, tuple(reasons))
@@ -114,13 +120,18 @@ class ContentClassifier:
         the writer was insulted).
         """
         window = 40 if lang is Language.EN else 12
+        after = 12 if lang is Language.EN else 4  # "idiots like you", "バカだよお前"
         targets = [(s, "other") for s, _, _ in self._others[lang].spans(lowered)]
         targets += [(s, "self") for s, _, _ in self._self[lang].spans(lowered)]
         found: list[str] = []
         for start, end, phrase in self._insults[lang].spans(lowered):
             if lang is Language.JA and lowered[end : end + 3] in ("にされ", "扱いさ", "と言わ"):
                 continue
-            near = [(abs(start - s), kind) for s, kind in targets if abs(start - s) <= window]
+            # The person an insult is about is usually named before it ("you are an idiot",
+            # "I feel like an idiot"); one named right after counts only if none is before.
+            before = [(start - s, kind) for s, kind in targets if 0 <= start - s <= window]
+            behind = [(s - end, kind) for s, kind in targets if 0 <= s - end <= after]
+            near = before or behind
             if not near or min(near)[1] == "other":
                 found.append(phrase)
         return found

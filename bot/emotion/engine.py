@@ -258,7 +258,9 @@ class EmotionEngine:
         if language is Language.EN:
             vader = self._vader.polarity_scores(text)
             affect = max(
-                non_neutral, cue_affect, min(1.0, combo.vader_affect * abs(vader["compound"]) * 0.5)
+                non_neutral,
+                cue_affect,
+                brevity * min(1.0, combo.vader_affect * abs(vader["compound"])),
             )
             pos_evidence = 0.5 * vader["pos"] + 0.5 * float(probabilities[self._positive].max())
             neg_evidence = 0.5 * vader["neg"] + 0.5 * float(probabilities[self._negative].max())

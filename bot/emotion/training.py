@@ -144,10 +144,10 @@ def _fit_mlp(
             loss = loss_fn(model(xt[batch]), yt[batch])
             loss.backward()
             optimiser.step()
-            total += float(loss) * len(batch)
+            total += loss.item() * len(batch)
         model.eval()
         with torch.no_grad():
-            held_loss = float(loss_fn(model(xh), yh))
+            held_loss = loss_fn(model(xh), yh).item()
         history.append({"epoch": epoch, "train_loss": total / len(xt), "held_loss": held_loss})
         progress(f"epoch {epoch}: train loss {total / len(xt):.4f}, held-out loss {held_loss:.4f}")
         if held_loss < best_loss - 1e-5:

@@ -16,11 +16,14 @@ pytestmark = pytest.mark.slow
 def test_classify_prints_one_json_object_per_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    lines = "I wish I had never said that to my brother.\n\nありがとう、本当に助かった！\nok\n"
+    lines = (
+        "I wish I had never said that to my brother.\n\nありがとう、本当に助かった！\nok\n"
+        "I want to kill myself tonight.\n"
+    )
     monkeypatch.setattr("sys.stdin", io.StringIO(lines))
     assert main(["classify", "--batch", "2"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert len(rows) == 3  # the blank line is skipped
+    assert len(rows) == 4  # the blank line is skipped
     for row in rows:
         assert set(row) >= {
             "emotion",
@@ -39,6 +42,7 @@ def test_classify_prints_one_json_object_per_line(
     assert rows[0]["user_class"] == "vulnerable" and rows[0]["language"] == "en"
     assert rows[1]["language"] == "ja" and rows[1]["polarity"]["pos"] > 0.5
     assert rows[2]["content_class"] == "inspirational"
+    assert [row["crisis"] for row in rows] == [False, False, False, True]
 
 
 def test_classify_forced_language(
