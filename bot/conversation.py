@@ -30,15 +30,16 @@ from sqlmodel import Session
 from bot.domain import Button, Inbound, InboundKind, Outbound
 from bot.safety.crisis_screen import CrisisScreen
 from bot.safety.helplines import HelplineDirectory, helpline_text
-from bot.store.outbox import enqueue
+from bot.store.outbox import enqueue, enqueue_to_address
 from bot.store.people import add_flag, channel_of, get_or_create_person
 from bot.store.sealing import Sealer
-from bot.store.tables import Person
+from bot.store.tables import Flag, Person
 from bot.texts import Texts, ui_language
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 4000
+COUNSELLOR_CHANNEL = "telegram"  # counsellors' alert chat (COUNSELLOR_CHAT_ID) is on Telegram
 # What a person may do before they have given consent.
 OPEN_COMMANDS = frozenset({"/start", "/help", "/forget", "/cancel"})
 OPEN_CHOICES = frozenset({"consent", "forget"})
@@ -71,6 +72,7 @@ class Turn:
     texts: Texts
     sealer: Sealer
     channel: str
+    counsellor_ref: str | None = None
     replies: list[Outbound] = field(default_factory=list)
 
     @property
@@ -113,6 +115,47 @@ class Turn:
         """Queue a message for someone else; the running channel delivers it (the outbox)."""
         channel = channel_of(session=self.session, person_id=person_id) or self.channel
         enqueue(session=self.session, person_id=person_id, channel=channel, message=message)
+
+    def raise_flag(
+        self,
+        *,
+        kind: str,
+        categories: list[str],
+        about: Person | None = None,
+        text: str | None = None,
+        card_id: int | None = None,
+        severity: str = "high",
+    ) -> Flag:
+        """Record something counsellors must see, and alert their chat if one is configured.
+
+        `about` is whose case it is: the sender unless given (a reported card is its author's).
+        The alert names the kind, categories and the case pseudonym only: never text or ids.
+        """
+        flag = add_flag(
+            session=self.session,
+            sealer=self.sealer,
+            person=about if about is not None else self.person,
+            kind=kind,
+            categories=categories,
+            language=self.language,
+            text=text,
+            card_id=card_id,
+            severity=severity,
+        )
+        if self.counsellor_ref:
+            alert = (
+                f"🚩 NeedToTalk flag #{flag.id}: {kind} ({', '.join(categories) or '-'}), "
+                f"severity {severity}, {flag.case_ref}, language {flag.language}. "
+                "Please review it in the counsellor queue."
+            )
+            enqueue_to_address(
+                session=self.session,
+                sealer=self.sealer,
+                address=self.counsellor_ref,
+                channel=COUNSELLOR_CHANNEL,
+                message=Outbound(text=alert),
+            )
+        return flag
 
     def menu_buttons(self) -> list[list[Button]]:
         return [
@@ -161,6 +204,7 @@ class ConversationService:
         texts: Texts,
         flows: Iterable[Flow],
         channel: str,
+        counsellor_ref: str | None = None,
     ) -> None:
         self._engine = engine
         self._sealer = sealer
@@ -168,6 +212,7 @@ class ConversationService:
         self._helplines = helplines
         self._texts = texts
         self.channel = channel
+        self._counsellor_ref = counsellor_ref
         self._commands: dict[str, TurnHandler] = {}
         self._choices: dict[str, ChoiceHandler] = {}
         self._states: dict[State, TextHandler] = {}
@@ -195,6 +240,7 @@ class ConversationService:
                     texts=self._texts,
                     sealer=self._sealer,
                     channel=self.channel,
+                    counsellor_ref=self._counsellor_ref,
                 )
                 self._dispatch(turn)
                 session.commit()
@@ -240,15 +286,7 @@ class ConversationService:
         result = self._screen.screen(text)
         if not result.is_crisis:
             return False
-        add_flag(
-            session=turn.session,
-            sealer=self._sealer,
-            person=turn.person,
-            kind="crisis",
-            categories=list(result.categories),
-            language=turn.language,
-            text=text,
-        )
+        turn.raise_flag(kind="crisis", categories=list(result.categories), text=text)
         log.warning("crisis flag raised (categories: %s)", ",".join(result.categories))
         helplines = helpline_text(self._helplines, turn.person.language)
         turn.say(turn.t("crisis", helplines=helplines))

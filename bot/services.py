@@ -78,6 +78,9 @@ def build_services(
         texts=texts,
         flows=build_flows(settings, helplines),
         channel=channel,
+        counsellor_ref=(
+            str(settings.counsellor_chat_id) if settings.counsellor_chat_id is not None else None
+        ),
     )
     if warm_up:
         KnowledgeBase(settings).index()

@@ -28,8 +28,7 @@ from bot.store.cards import (
     set_reaction,
     withdraw_card,
 )
-from bot.store.people import add_flag
-from bot.store.tables import Card
+from bot.store.tables import Card, Person
 
 Composer = Callable[[str, str], Draft]
 
@@ -129,15 +128,8 @@ class CardsFlow:
         return turn.person.id
 
     def _flag_toxic(self, turn: Turn, card: Card, kind: str) -> None:
-        add_flag(
-            session=turn.session,
-            sealer=turn.sealer,
-            person=turn.person,
-            kind=kind,
-            categories=[ContentClass.TOXIC.value],
-            language=turn.language,
-            card_id=card.id,
-            severity="medium",
+        turn.raise_flag(
+            kind=kind, categories=[ContentClass.TOXIC.value], card_id=card.id, severity="medium"
         )
 
     # -- reading ---------------------------------------------------------------------------
@@ -288,13 +280,11 @@ class CardsFlow:
         set_reaction(
             session=turn.session, person_id=self._me(turn), card_id=card.id, reaction="reported"
         )
-        add_flag(
-            session=turn.session,
-            sealer=turn.sealer,
-            person=None,  # the case is the card's, not the reporter's
+        author = author_id(sealer=turn.sealer, card=card)
+        turn.raise_flag(
             kind="report",
             categories=[card.content_class],
-            language=turn.language,
+            about=turn.session.get(Person, author) if author is not None else None,
             card_id=card.id,
             severity="medium",
         )

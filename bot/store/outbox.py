@@ -51,6 +51,18 @@ def enqueue(*, session: Session, person_id: int, channel: str, message: Outbound
     return row
 
 
+def enqueue_to_address(
+    *, session: Session, sealer: Sealer, address: str, channel: str, message: Outbound
+) -> OutboxMessage:
+    """Queue a message for a chat that is not one of our people (the counsellors' chat)."""
+    row = OutboxMessage(
+        sealed_address=sealer.seal(address), channel=channel, payload=outbound_to_payload(message)
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
 class OutboxStore:
     """The database side of bot.domain.Outbox, used by the running channel."""
 
@@ -74,9 +86,15 @@ class OutboxStore:
             items: list[OutboxItem] = []
             for row in rows:
                 assert row.id is not None
-                ref = delivery_ref(
-                    session=session, sealer=self._sealer, person_id=row.person_id, channel=channel
-                )
+                if row.person_id is not None:
+                    ref = delivery_ref(
+                        session=session,
+                        sealer=self._sealer,
+                        person_id=row.person_id,
+                        channel=channel,
+                    )
+                else:
+                    ref = self._sealer.unseal(row.sealed_address) if row.sealed_address else None
                 if ref is None:
                     row.status = "undeliverable"
                     session.add(row)

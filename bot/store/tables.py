@@ -109,10 +109,16 @@ class CardView(SQLModel, table=True):
 
 
 class OutboxMessage(SQLModel, table=True):
+    """A message waiting for delivery: to a person (`person_id`), or to a chat that is not a
+    person of ours, such as the counsellors' alert chat (`sealed_address`, encrypted)."""
+
     __tablename__ = "outbox"
 
     id: int | None = Field(default=None, primary_key=True)
-    person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
+    person_id: int | None = Field(
+        default=None, foreign_key="person.id", index=True, ondelete="CASCADE"
+    )
+    sealed_address: str | None = None
     channel: str = Field(max_length=16)
     payload: dict[str, object] = Field(sa_column=Column(JSON))
     status: str = Field(default="pending", max_length=16, index=True)

@@ -223,3 +223,26 @@ def test_outbox_delivers_retries_and_forgets(services: Services, tmp_path: Path)
     services.outbox.failed(item_id, retry_after_seconds=60)
     assert services.outbox.due("telegram") == []
     assert services.outbox.due("console") == []
+
+
+def test_counsellors_get_an_alert_without_text_or_ids(database_url: str, tmp_path: Path) -> None:
+    from tests.conftest import make_settings
+
+    settings = make_settings(database_url, tmp_path, COUNSELLOR_CHAT_ID=-1001234)
+    built = build_services(settings, channel="telegram")
+    try:
+        person = Someone(built, "3001")
+        person.consents()
+        person.says("I have been cutting myself again")
+        alerts = [i for i in built.outbox.due("telegram") if i.recipient_ref == "-1001234"]
+        assert len(alerts) == 1
+        text = alerts[0].message.text
+        assert "self_harm" in text and "case-" in text
+        assert "cutting" not in text and "3001" not in text
+    finally:
+        built.close()
+
+
+def test_no_alert_without_a_counsellor_chat(services: Services) -> None:
+    Someone(services, "3002").says("I want to die")
+    assert services.outbox.due("telegram") == []
