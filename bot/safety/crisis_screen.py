@@ -4,7 +4,7 @@ Deliberately a transparent phrase screen and not a model: it must answer in micr
 offline from the first second, behave the same on every machine, and be reviewable by the
 counsellors who own `policies/safety.yaml`. Its phrases cover explicit and indirect suicide and
 self-harm language and danger from others, in English and Japanese; idioms ("this homework is
-killing me", "死ぬほど疲れた") are blanked out before the danger phrases look.
+killing me", "死ぬほど疲れた") excuse only the danger words they wholly contain.
 """
 
 from __future__ import annotations
@@ -90,9 +90,9 @@ class CrisisScreen:
             for lang, patterns in table.items()
             for p in patterns
         ]
-        self._blank = re.compile("|".join(blanks)) if blanks else None
+        self._harmless = re.compile("|".join(blanks), re.IGNORECASE) if blanks else None
         self._danger: list[tuple[str, float, re.Pattern[str]]] = [
-            (name, item.weight, re.compile(_wrap(item.pattern, lang)))
+            (name, item.weight, re.compile(_wrap(item.pattern, lang), re.IGNORECASE))
             for name, category in policy.categories.items()
             for lang, items in category.patterns.items()
             for item in items
@@ -105,15 +105,26 @@ class CrisisScreen:
         score = 0.0
         hits: list[str] = []
         for clean in readings:
-            if self._blank is not None:
-                clean = self._blank.sub(" ", clean)
+            harmless = self._harmless_spans(clean)
             for name, weight, pattern in self._danger:
-                if weight > 0 and pattern.search(clean):
+                if weight <= 0:
+                    continue
+                for match in pattern.finditer(clean):
+                    # An idiom excuses only danger words it wholly contains: "to die for" must
+                    # not hide "I want to die for real".
+                    if any(s <= match.start() and match.end() <= e for s, e in harmless):
+                        continue
                     score = max(score, weight)
                     if name not in hits:
                         hits.append(name)
+                    break
         is_crisis = score >= self.policy.threshold
         return CrisisResult(is_crisis=is_crisis, score=score, categories=tuple(hits))
+
+    def _harmless_spans(self, clean: str) -> list[tuple[int, int]]:
+        if self._harmless is None:
+            return []
+        return [m.span() for m in self._harmless.finditer(clean)]
 
     def label(self, category: str, language: str) -> str:
         labels = self.policy.categories[category].label

@@ -104,3 +104,36 @@ def test_normalise_folds_width_case_and_quotes() -> None:
 )
 def test_helplines_by_locale(locale: str | None, expected: str) -> None:
     assert expected in helpline_text(load_helplines(), locale)
+
+
+# Found in review: idioms that swallowed real danger, uppercase patterns that never matched,
+# and common phrasings that were missing.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I want to die for real",
+        "I wish I were dead right now",
+        "I want to be dead right now",
+        "DVを受けている",
+        "ODしちゃった",
+        "死にたくなる",
+        "死にたくて眠れない",
+        "消えてしまいたい",
+        "生きるのがつらい",
+        "生きてる意味がない",
+        "死のうかな",
+        "もう死ぬしかない",
+        "I'd be better off dead",
+        "I want to unalive myself",
+        "I'm going to end it tonight",
+        "I feel like dying",
+        "I should just die",
+    ],
+)
+def test_phrasings_found_in_review_are_caught(text: str) -> None:
+    assert screen(text).is_crisis
+
+
+@pytest.mark.parametrize("text", ["I'll do it today", "goodbye and good luck", "advice please"])
+def test_short_japanese_abbreviations_do_not_match_inside_english_words(text: str) -> None:
+    assert not screen(text).is_crisis
