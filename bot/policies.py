@@ -74,9 +74,12 @@ def register_policy_schema(
 
     Registering the same glob and model twice (a module imported twice) is harmless.
     """
-    schema = PolicySchema(filename_glob, model, required)
-    if schema not in _SCHEMAS:
-        _SCHEMAS.append(schema)
+    for index, known in enumerate(_SCHEMAS):
+        if known.glob == filename_glob and known.model is model:
+            if required and not known.required:
+                _SCHEMAS[index] = PolicySchema(filename_glob, model, required)
+            return
+    _SCHEMAS.append(PolicySchema(filename_glob, model, required))
 
 
 def register_policy_check(name: str, check: Callable[[Settings], list[PolicyProblem]]) -> None:
@@ -119,6 +122,7 @@ def _first_errors(exc: ValidationError, limit: int = 5) -> str:
 
 
 def import_policy_modules() -> list[PolicyProblem]:
+    """Run every registration in POLICY_MODULES; a module that fails to import is a problem."""
     problems: list[PolicyProblem] = []
     for name in POLICY_MODULES:
         try:

@@ -19,6 +19,7 @@ from bot.flows.assessment import AssessmentFlow
 from bot.flows.cards import CardsFlow
 from bot.flows.frame import FrameFlow
 from bot.knowledge.knowledge_base import KnowledgeBase
+from bot.matching.knapsack_policy import load_knapsack_policy
 from bot.matching.visibility import load_matching_policy
 from bot.safety.crisis_screen import CrisisScreen, load_safety_policy
 from bot.safety.helplines import HelplineDirectory, load_helplines
@@ -49,14 +50,17 @@ def build_flows(settings: Settings, helplines: HelplineDirectory) -> list[Flow]:
     cards = CardsFlow(
         cards_policy=load_cards_policy(settings.policies_dir / "cards.yaml"),
         matching_policy=load_matching_policy(settings.policies_dir / "matching.yaml"),
+        knapsack_policy=load_knapsack_policy(settings.policies_dir / "knapsack.yaml"),
         knowledge=KnowledgeBase(settings),
     )
     return [frame, assessment, cards]
 
 
 def build_services(
-    settings: Settings, *, channel: str = "telegram", migrate: bool = True
+    settings: Settings, *, channel: str = "telegram", migrate: bool = True, warm_up: bool = False
 ) -> Services:
+    """Everything a channel needs. `warm_up` also brings the kb index up to date now, so a
+    running bot's first /read does not wait for it (the console and `run` set it)."""
     # Load the sentence model now (once per process), not on some person's first message.
     embed(["warm-up"])
     engine = make_engine(settings.database_url)
@@ -75,6 +79,8 @@ def build_services(
         flows=build_flows(settings, helplines),
         channel=channel,
     )
+    if warm_up:
+        KnowledgeBase(settings).index()
     return Services(
         settings=settings,
         engine=engine,

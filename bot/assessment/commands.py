@@ -40,6 +40,12 @@ def register_eval(eval_subparsers: Any) -> None:
         action="store_true",
         help="never call the LLM, even if OPENAI_API_KEY/OPENAI_BASE_URL is set",
     )
+    parser.add_argument(
+        "--no-text-model",
+        action="store_true",
+        help="read personas' free text as no evidence instead of loading the emotion engine "
+        "(quick smoke runs; text personas then cost a question)",
+    )
     parser.add_argument("--verbose", action="store_true", help="one line per persona run")
     parser.add_argument(
         "--check", action="store_true", help="exit 1 if the target is missed (for CI)"
@@ -48,7 +54,7 @@ def register_eval(eval_subparsers: Any) -> None:
 
 
 def run_assessment_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.assessment.loading import load_engine
+    from bot.assessment.loading import NoTextEvidence, load_engine
     from bot.assessment.persona_eval import load_personas, run_personas
 
     path = args.personas.name if args.personas else DEFAULT_PERSONAS
@@ -59,7 +65,11 @@ def run_assessment_eval(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     try:
         personas = load_personas(path)
-        engine = load_engine(settings, use_llm=False if args.offline else None)
+        engine = load_engine(
+            settings,
+            evidence_reader=NoTextEvidence() if args.no_text_model else None,
+            use_llm=False if args.offline else None,
+        )
     except ValueError as exc:
         print(f"needtotalk eval assessment: {exc}", file=sys.stderr)
         return 2

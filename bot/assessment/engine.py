@@ -76,9 +76,12 @@ class AssessmentEngine:
 
     # ----------------------------------------------------------------- public API
     def start(
-        self, language: Language | str, previous: AssessmentResult | None = None
+        self,
+        language: Language | str,
+        previous: AssessmentResult | AssessmentState | None = None,
     ) -> AssessmentState:
-        """A fresh assessment; a re-assessment starts partly from the previous posterior."""
+        """A fresh assessment. A re-assessment passes the earlier result (or the earlier final
+        state, as stored) and starts partly from its posterior (`reassess.previous_weight`)."""
         language = Language(language)
         if language not in self.banks:
             raise ValueError(f"no question bank for language {language}")

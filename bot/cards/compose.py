@@ -24,7 +24,6 @@ from bot.emotion.embeddings import embed
 class CardsPolicy(BaseModel):
     max_chars: int = Field(gt=0)
     min_chars: int = Field(ge=1)
-    batch_size: int = Field(gt=0)
     candidate_pool: int = Field(gt=0)
     preview_chars: int = Field(gt=0)
     unassessed_reader_class: UserClass

@@ -1,11 +1,11 @@
 """Find names that a writer introduces as their name, for `bot.cards.scrub`.
 
-Only names *introduced as names* are found ("my name is Ken", "call me Ken", "名前はゆかです",
-"佐藤と申します", "私は田中です"). A capitalised word elsewhere is not treated as a name: that
-would mask "London", "Monday" and every sentence's first word, and "I'm tired" or "私は学生です"
-must stay as written. Japanese uses fugashi + unidic-lite: "私は…です" counts only when every
-word in the gap is tagged 固有名詞/人名 (proper noun, person's name), so 学生 (student), 元気
-(fine) and エンジニア stay.
+Only names *introduced as names* are found ("my name is Ken", "call me Ken", "I'm Ken",
+"名前はゆかです", "佐藤と申します", "私は田中です"). A capitalised word elsewhere is not treated
+as a name: that would mask "London", "Monday" and every sentence's first word, and "I'm tired"
+or "私は学生です" must stay as written. Japanese uses fugashi + unidic-lite: "私は…です"
+counts only when every word in the gap is tagged 固有名詞/人名 (proper noun, person's name),
+so 学生 (student), 元気 (fine) and エンジニア stay.
 
 Both functions take NFKC-normalised text and return (start, end) spans of the name only, so
 the phrase that introduced it stays readable: "my name is [name removed]".
@@ -22,14 +22,16 @@ from bot.emotion.japanese import JaToken, tokenize
 
 # Phrases after which a lowercase word is still a name ("my name is bob").
 _STRONG_INTRO = re.compile(
-    r"\b(?:my\s+name\s+is|my\s+name['’]?s|name['’]s|my\s+first\s+name\s+is|"
-    r"i\s+am\s+called|i['’]?m\s+called|i\s+go\s+by|they\s+call\s+me|people\s+call\s+me|"
-    r"everyone\s+calls\s+me|you\s+can\s+call\s+me)\s+",
+    r"\b(?:my\s+name\s+is|my\s+name['’]?s|name['’]s|my\s+first\s+name\s+is)\s+",
     re.IGNORECASE,
 )
-# Phrases that introduce a name only when a capitalised word follows ("call me Ishmael", but
-# "call me tomorrow", "call me crazy").
-_WEAK_INTRO = re.compile(r"\bcall\s+me\s+", re.IGNORECASE)
+# Phrases that introduce a name only when a capitalised word follows ("call me Ishmael",
+# "I'm called Kenji", but "call me tomorrow", "I'm called lazy", "they call me crazy").
+_WEAK_INTRO = re.compile(
+    r"\b(?:i\s+am\s+called|i['’]?m\s+called|i\s+go\s+by|(?:they|people|everyone|you\s+can)"
+    r"\s+calls?\s+me|call\s+me)\s+",
+    re.IGNORECASE,
+)
 # "I'm Ben" introduces a name as often as "my name is"; "I'm tired" does not, and the rule
 # that the next word must be capitalised (and not a nationality, faith or the like) tells them
 # apart. Found in a reply card during the end-to-end test.
@@ -48,7 +50,7 @@ _WORD = re.compile(r"[^\W\d_][\w'’.-]*")
 # Words that follow "my name is" without being a name.
 _NOT_NAMES = frozenset(
     """
-    not a an the no nobody none nothing anonymous secret private hidden unknown irrelevant
+    i im i'm not a an the no nobody none nothing anonymous secret private hidden unknown irrelevant
     unimportant important too so very just really also on in at what who whatever that this
     long short hard weird strange common rare boring ugly funny complicated difficult
     and but because probably actually literally basically still kind sort one something
@@ -56,6 +58,7 @@ _NOT_NAMES = frozenset(
     monday tuesday wednesday thursday friday saturday sunday tomorrow today tonight later
     soon back sometime anytime maybe crazy mom mum dad mommy daddy sir madam miss bro sis
     dude friend buddy babe baby honey ok okay fine whenever if when after before please
+    mr mrs ms dr
     """.split()  # noqa: SIM905 -- a word list reads better as prose
 )
 _MAX_NAME_WORDS = 3
@@ -130,6 +133,17 @@ def _is_person(token: JaToken) -> bool:
     return token.pos == "名詞" and token.pos2 == "固有名詞" and token.pos3 == "人名"
 
 
+_KANA_ONLY = re.compile(r"^[\u3041-\u309f\u30a0-\u30ffー]+$")
+
+
+def _name_shaped(run: list[JaToken]) -> bool:
+    """Tagged as a person's name, or written in kana only (ゆか, マイク): given names often are,
+    while the everyday nouns that follow と申します (日本人, 会社員) are in kanji."""
+    return all(_is_person(t) for t in run) or bool(
+        _KANA_ONLY.match("".join(t.surface for t in run))
+    )
+
+
 def _is_nounish(token: JaToken) -> bool:
     return token.pos in ("名詞", "接尾辞") or (token.pos == "名詞" and token.pos2 == "固有名詞")
 
@@ -187,11 +201,13 @@ def japanese_name_spans(text: str) -> list[tuple[int, int]]:
         if before.endswith("名前は") or before.endswith("名前が"):
             # "名前はゆかです": anything noun-shaped that closes the clause, bar 秘密 and co.
             is_name = closing is not None and text_of_run not in _NOT_JA_NAMES
-        elif closing == "moushimasu":
-            is_name = text_of_run not in _NOT_JA_NAMES
-        elif closing == "iimasu":
-            is_name = all(_is_person(t) for t in run) or subject in _FIRST_PERSON
+        elif closing in ("moushimasu", "iimasu"):
+            # "佐藤と申します", "ケンと呼んでください", but not "日本人と申します".
+            is_name = _name_shaped(run) and text_of_run not in _NOT_JA_NAMES
         elif subject in _FIRST_PERSON and closing in ("copula", "end"):
+            is_name = all(_is_person(t) for t in run)
+        elif closing == "copula" and (start == 0 or tokens[start - 1].surface in _SENTENCE_END):
+            # "山田です。よろしくお願いします": a sentence that opens with a name and "です".
             is_name = all(_is_person(t) for t in run)
         if is_name:
             spans.append((offsets[start][0], offsets[start + len(run) - 1][1]))

@@ -20,14 +20,15 @@ from bot.cards.compose import CardsPolicy
 from bot.domain import ContentClass, MoodLevel, Polarity, UserClass
 from bot.knowledge.knowledge_base import KnowledgeBase
 from bot.matching.feed import FeedCandidate, choose_feed
+from bot.matching.knapsack_policy import KnapsackPolicy
 from bot.matching.visibility import MatchingPolicy, may_see
 from bot.store.cards import bytes_to_vector, feed_candidates
 from bot.store.sealing import Sealer
 from bot.store.tables import Card, Person
 
-# One unit of reading load is a card of this many characters (seed 2's "days per post" becomes,
-# for a reader, how much there is to take in).
-READING_UNIT_CHARS = 280
+# Seed 2's "days per post" becomes, for a reader, how much there is to take in: one unit of
+# reading load is a card of this many characters.
+READING_UNIT_CHARS = 1000  # about a minute of reading (knapsack.yaml: reading_load_budget)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +58,11 @@ def pick_cards(
     language: str,
     cards_policy: CardsPolicy,
     matching_policy: MatchingPolicy,
+    knapsack_policy: KnapsackPolicy,
     knowledge: KnowledgeBase | None,
     query: str = "",
 ) -> list[FeedItem]:
+    batch_size = knapsack_policy.feed.batch_size
     klass = reader_class(reader, cards_policy)
     allowed = [c for c in ContentClass if may_see(klass, c, matching_policy)]
     peers = feed_candidates(
@@ -85,13 +88,9 @@ def pick_cards(
             )
             for card_id, card in by_id.items()
         ]
-        choice = choose_feed(
-            candidates,
-            MoodLevel(reader.mood_level or 0),
-            batch_size=cards_policy.batch_size,
-        )
+        choice = choose_feed(candidates, MoodLevel(reader.mood_level or 0), knapsack_policy)
         items = [FeedItem(text=by_id[i].text, card_id=i) for i in choice.card_ids]
-    missing = cards_policy.batch_size - len(items)
+    missing = batch_size - len(items)
     if missing > 0 and knowledge is not None:
         items.extend(_kb_items(knowledge, language, query, allowed, missing))
     return items

@@ -32,7 +32,7 @@ def run_chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.channels.console import CHANNEL, run_console
     from bot.services import build_services
 
-    services = build_services(settings, channel=CHANNEL)
+    services = build_services(settings, channel=CHANNEL, warm_up=True)
     try:
         return run_console(
             services.conversation,

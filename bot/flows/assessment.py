@@ -38,7 +38,8 @@ class AssessmentFlow:
 
     def start(self, turn: Turn) -> None:
         """Begin (or, later, re-assess: the earlier result is a softened prior)."""
-        state = self._engine.start(turn.language)
+        previous = self._load(turn)  # a finished assessment still in the row softens the prior
+        state = self._engine.start(turn.language, previous=previous)
         turn.say(self._engine.phrases_for(turn.language).intro)
         self._ask(turn, state)
 

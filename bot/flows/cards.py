@@ -17,6 +17,7 @@ from bot.conversation import ChoiceHandler, State, TextHandler, Turn, TurnHandle
 from bot.domain import Button, ContentClass, MoodLevel, Outbound, Polarity
 from bot.emotion.embeddings import embed
 from bot.knowledge.knowledge_base import KnowledgeBase
+from bot.matching.knapsack_policy import KnapsackPolicy
 from bot.matching.visibility import MatchingPolicy
 from bot.store.cards import (
     PUBLISHED,
@@ -39,11 +40,13 @@ class CardsFlow:
         *,
         cards_policy: CardsPolicy,
         matching_policy: MatchingPolicy,
+        knapsack_policy: KnapsackPolicy,
         knowledge: KnowledgeBase | None,
         composer: Composer = compose_card,
     ) -> None:
         self._policy = cards_policy
         self._matching = matching_policy
+        self._knapsack = knapsack_policy
         self._knowledge = knowledge
         self._compose = composer
 
@@ -146,6 +149,7 @@ class CardsFlow:
             language=turn.language,
             cards_policy=self._policy,
             matching_policy=self._matching,
+            knapsack_policy=self._knapsack,
             knowledge=self._knowledge,
         )
         turn.set_state(State.IDLE)

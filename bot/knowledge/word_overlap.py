@@ -10,6 +10,7 @@ model or a download.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from bot.emotion.japanese import tokenize
 
@@ -52,6 +53,7 @@ def _en_stem(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=4096)  # kb cards are re-ranked on every search; their words do not change
 def content_words(text: str, language: str) -> frozenset[str]:
     if language == "ja":
         return frozenset(

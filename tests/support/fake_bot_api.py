@@ -48,6 +48,11 @@ _STRING_PARAMETERS = frozenset(
 )
 
 
+# Generous: CI machines are shared and a first /read may embed the kb; a wait that passes
+# returns as soon as the message is there, so only failures pay for this.
+DEFAULT_WAIT = 45.0
+
+
 @dataclass(frozen=True, slots=True)
 class SimulatedPerson:
     """Someone talking to the bot in a private chat (their chat id equals their user id)."""
@@ -278,7 +283,7 @@ class FakeBotApi:
         self,
         chat_id: int,
         n: int = 1,
-        timeout: float = 10.0,  # noqa: ASYNC109 - the harness's documented signature
+        timeout: float = DEFAULT_WAIT,  # noqa: ASYNC109 - the harness's documented signature
     ) -> list[SentMessage]:
         """The next `n` messages to `chat_id` not returned by an earlier wait (more if came)."""
         start = self._read_cursor.get(chat_id, 0)
@@ -291,7 +296,7 @@ class FakeBotApi:
         self,
         chat_id: int,
         matches: Callable[[SentMessage], bool],
-        timeout: float = 10.0,  # noqa: ASYNC109
+        timeout: float = DEFAULT_WAIT,  # noqa: ASYNC109
     ) -> list[SentMessage]:
         """New messages to `chat_id` up to and including the first one that `matches`."""
         start = self._read_cursor.get(chat_id, 0)
@@ -336,7 +341,7 @@ class FakeBotApi:
         self,
         chat_id: int,
         quiet: float = 0.25,
-        timeout: float = 10.0,  # noqa: ASYNC109
+        timeout: float = DEFAULT_WAIT,  # noqa: ASYNC109
     ) -> list[SentMessage]:
         """At least one new message, then all that follow until `quiet` s pass without one."""
         start = self._read_cursor.get(chat_id, 0)
@@ -354,12 +359,12 @@ class FakeBotApi:
         self,
         method: str,
         n: int = 1,
-        timeout: float = 10.0,  # noqa: ASYNC109
+        timeout: float = DEFAULT_WAIT,  # noqa: ASYNC109
     ) -> list[ApiCall]:
         await self._wait(lambda: len(self.calls_to(method)) >= n, timeout, method, n)
         return self.calls_to(method)
 
-    async def wait_until_consumed(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    async def wait_until_consumed(self, timeout: float = DEFAULT_WAIT) -> None:  # noqa: ASYNC109
         """Until the bot has confirmed every queued update (it fetched them and polled again)."""
         await self._wait(lambda: not self._updates, timeout, "updates consumed", 0)
 

@@ -281,6 +281,8 @@ def test_reassessment_starts_from_a_softened_previous_result() -> None:
     expected = (1 - weight) / 16 + weight * previous.posterior[Emotion.EMPATHY]
     assert fresh.posterior[Emotion.EMPATHY] == pytest.approx(expected)
     assert not fresh.answers and not fresh.finished
+    # The stored final state works as well as the result.
+    assert engine.start("en", previous=state).posterior == fresh.posterior
 
 
 def test_balanced_polarity_says_nothing_about_mood() -> None:

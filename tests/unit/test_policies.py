@@ -115,3 +115,18 @@ def test_cli_exit_codes(
     assert main(["policies", "check"]) == 1
     out = capsys.readouterr().out
     assert "policies/matching.yaml: content: Field required" in out
+
+
+def test_other_modules_schemas_are_checked_too(project: Settings) -> None:
+    path = project.policies_dir / "knapsack.yaml"
+    path.write_text(path.read_text("utf-8") + "\nno_such_setting: 1\n", "utf-8")
+    problems = check_all(project)
+    assert [(p.path, p.location) for p in problems] == [
+        ("policies/knapsack.yaml", "no_such_setting")
+    ]
+
+
+def test_registering_twice_keeps_one_schema_and_the_stricter_flag() -> None:
+    register_policy_schema("prompts/*/zz_test_greeting.yaml", _Greeting, required=False)
+    matching = [s for s in registered_schemas() if s.glob == "prompts/*/zz_test_greeting.yaml"]
+    assert len(matching) == 1 and matching[0].required is False

@@ -71,7 +71,7 @@ def run_bot(args: argparse.Namespace, settings: Settings) -> int:
     from bot.services import build_services
 
     print("needtotalk run: preparing the database and models ...", file=sys.stderr)
-    services = build_services(settings, channel="telegram")
+    services = build_services(settings, channel="telegram", warm_up=True)
     try:
         app = build_application(settings, services)
         if args.webhook:
