@@ -33,6 +33,7 @@ POLICY_MODULES: tuple[str, ...] = (
     "bot.assessment.schemas",
     "bot.cards.card_types",
     "bot.conversation_schemas",
+    "bot.emotion.policy",
     "bot.knowledge.kb_files",
     "bot.matching.knapsack_policy",
     "bot.matching.visibility",

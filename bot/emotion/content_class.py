@@ -137,10 +137,14 @@ class ContentClassifier:
         return found
 
 
-@cache
 def get_content_classifier(policies_dir: Path | None = None) -> ContentClassifier:
-    policies = policies_dir or DEFAULT_POLICIES_DIR
-    return ContentClassifier(load_content_policy(policies), get_engine(policies_dir))
+    """The process-wide classifier; it shares get_engine()'s engine and reading cache."""
+    return _classifier_for((policies_dir or DEFAULT_POLICIES_DIR).resolve())
+
+
+@cache
+def _classifier_for(policies_dir: Path) -> ContentClassifier:
+    return ContentClassifier(load_content_policy(policies_dir), get_engine(policies_dir))
 
 
 def classify_content(text: str, reading: EmotionReading | None = None) -> ContentClassResult:

@@ -127,7 +127,7 @@ class EmotionEngine:
         from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
         self._vader = SentimentIntensityAnalyzer()
-        self._cache: OrderedDict[tuple[str, Language | None], Analysis] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, Language], Analysis] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
 
@@ -166,33 +166,34 @@ class EmotionEngine:
     ) -> list[Analysis]:
         """Readings with their evidence; recent texts are served from a small cache."""
         out: list[Analysis | None] = [None] * len(texts)
+        keys = [(text, language or detect_language(text)) for text in texts]
         missing: list[int] = []
         with self._cache_lock:
-            for i, text in enumerate(texts):
-                hit = self._cache.get((text, language))
+            for i, key in enumerate(keys):
+                hit = self._cache.get(key)
                 if hit is not None:
-                    self._cache.move_to_end((text, language))
+                    self._cache.move_to_end(key)
                     out[i] = hit
                 else:
                     missing.append(i)
         if missing:
-            fresh = self._analyse_uncached([texts[i] for i in missing], language)
+            fresh = self._analyse_uncached([keys[i] for i in missing])
             with self._cache_lock:
                 for i, analysis in zip(missing, fresh, strict=True):
                     out[i] = analysis
-                    self._cache[(texts[i], language)] = analysis
+                    self._cache[keys[i]] = analysis
                 while len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)
         return [a for a in out if a is not None]
 
     # ---- evidence ----------------------------------------------------------------------------
 
-    def _analyse_uncached(self, texts: Sequence[str], language: Language | None) -> list[Analysis]:
-        vectors = embed(list(texts))
+    def _analyse_uncached(self, items: Sequence[tuple[str, Language]]) -> list[Analysis]:
+        vectors = embed([text for text, _ in items])
         probabilities = self.head.probabilities(vectors)
         return [
-            self._analyse_one(text, vectors[i], probabilities[i], language or detect_language(text))
-            for i, text in enumerate(texts)
+            self._analyse_one(text, vectors[i], probabilities[i], language)
+            for i, (text, language) in enumerate(items)
         ]
 
     def _find_cues(self, lowered: str, language: Language) -> dict[Emotion, tuple[str, ...]]:
@@ -330,7 +331,11 @@ def load_engine(policies_dir: Path | None = None, head_path: Path | None = None)
     return EmotionEngine(policy, GoEmotionsHead.load(head_path or DEFAULT_HEAD_PATH))
 
 
-@cache
 def get_engine(policies_dir: Path | None = None) -> EmotionEngine:
     """The process-wide engine, loaded once (MiniLM, head, lexicons: a few seconds)."""
+    return _engine_for((policies_dir or DEFAULT_POLICIES_DIR).resolve())
+
+
+@cache
+def _engine_for(policies_dir: Path) -> EmotionEngine:
     return load_engine(policies_dir)

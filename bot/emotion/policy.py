@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.domain import Emotion, UserClass
+from bot.policies import register_policy_schema
 
 GOEMOTIONS_LABELS: tuple[str, ...] = tuple(
     [
@@ -207,3 +208,7 @@ def load_emotion_policy(policies_dir: Path) -> EmotionPolicy:
 
 def load_content_policy(policies_dir: Path) -> ContentPolicy:
     return ContentPolicy.model_validate(_read_yaml(policies_dir / "content.yaml"))
+
+
+register_policy_schema("policies/emotions.yaml", EmotionPolicy, required=True)
+register_policy_schema("policies/content.yaml", ContentPolicy, required=True)

@@ -50,6 +50,17 @@ def test_held_out_statements_mostly_land_in_the_right_user_class(engine: Emotion
         assert np.mean(mine) >= 0.65, lang
 
 
+def test_untouched_statements_beat_chance_by_far(engine: EmotionEngine) -> None:
+    """The second set was never tuned on (see its header); chance is 0.25 for the class."""
+    fresh = yaml.safe_load(
+        (Path(__file__).parents[1] / "data" / "emotion_statements_fresh.yaml").read_text("utf-8")
+    )["statements"]
+    readings = engine.read_many([s["text"] for s in fresh])
+    pairs = list(zip(readings, fresh, strict=True))
+    assert np.mean([r.user_class.value == s["user_class"] for r, s in pairs]) >= 0.55
+    assert np.mean([r.top.value == s["emotion"] for r, s in pairs]) >= 0.45
+
+
 @pytest.mark.parametrize("lang", ["en", "ja"])
 def test_texts_without_feelings_read_flat(engine: EmotionEngine, lang: str) -> None:
     for text in DATA["neutral"][lang]:
