@@ -28,7 +28,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.domain import Button, Inbound, InboundKind, Outbound
-from bot.safety.crisis_screen import CrisisScreen
+from bot.safety.crisis_screen import CrisisResult, CrisisScreen
 from bot.safety.helplines import HelplineDirectory, helpline_text
 from bot.store.outbox import enqueue, enqueue_to_address
 from bot.store.people import add_flag, channel_of, get_or_create_person
@@ -43,6 +43,8 @@ COUNSELLOR_CHANNEL = "telegram"  # counsellors' alert chat (COUNSELLOR_CHAT_ID) 
 # What a person may do before they have given consent.
 OPEN_COMMANDS = frozenset({"/start", "/help", "/forget", "/cancel"})
 OPEN_CHOICES = frozenset({"consent", "forget"})
+DRAFT_CHOICES = frozenset({"c:publish", "c:edit", "c:discard"})
+_LOCALE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,3})?")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -55,6 +57,13 @@ class State(StrEnum):
     CONFIRMING_CARD = "confirming_card"
     REPLYING = "replying"
     CONFIRMING_FORGET = "confirming_forget"
+
+
+def locale_of(language_hint: str | None) -> str:
+    """ "en-GB" -> "en-gb"; anything odd ("en-gb-oxendict", "x" * 50) is cut to language[-region],
+    since it only picks catalogs and helplines and must fit its column."""
+    match = _LOCALE.match((language_hint or "").lower().replace("_", "-"))
+    return match.group(0) if match else "en"
 
 
 def clean_text(text: str) -> str:
@@ -111,30 +120,37 @@ class Turn:
             )
         )
 
-    def send_to(self, person_id: int, message: Outbound) -> None:
-        """Queue a message for someone else; the running channel delivers it (the outbox)."""
+    def send_to(self, person_id: int, message: Outbound, *, card_id: int | None = None) -> None:
+        """Queue a message for someone else; the running channel delivers it (the outbox).
+        `card_id`: the card whose words it carries, withdrawn with it on /forget."""
         channel = channel_of(session=self.session, person_id=person_id) or self.channel
-        enqueue(session=self.session, person_id=person_id, channel=channel, message=message)
+        enqueue(
+            session=self.session,
+            person_id=person_id,
+            channel=channel,
+            message=message,
+            card_id=card_id,
+        )
 
     def raise_flag(
         self,
         *,
         kind: str,
         categories: list[str],
-        about: Person | None = None,
+        about_card: bool = False,
         text: str | None = None,
         card_id: int | None = None,
         severity: str = "high",
     ) -> Flag:
         """Record something counsellors must see, and alert their chat if one is configured.
 
-        `about` is whose case it is: the sender unless given (a reported card is its author's).
-        The alert names the kind, categories and the case pseudonym only: never text or ids.
+        A flag is the sender's case, or with `about_card` the card's own case (toxic, reported),
+        which names no person. The alert carries kind, categories and case pseudonym only.
         """
         flag = add_flag(
             session=self.session,
             sealer=self.sealer,
-            person=about if about is not None else self.person,
+            person=None if about_card else self.person,
             kind=kind,
             categories=categories,
             language=self.language,
@@ -223,6 +239,9 @@ class ConversationService:
 
     def handle(self, inbound: Inbound) -> list[Outbound]:
         language = ui_language(inbound.language_hint)
+        # Screened before any database work, so a failing database cannot stop the answer.
+        text = clean_text(inbound.text) if inbound.kind is not InboundKind.CHOICE else ""
+        crisis = self._screen.screen(text) if text else None
         try:
             with Session(self._engine) as session:
                 person, _created = get_or_create_person(
@@ -230,7 +249,7 @@ class ConversationService:
                     sealer=self._sealer,
                     channel=self.channel,
                     user_ref=inbound.user_ref,
-                    language=(inbound.language_hint or "en").lower(),
+                    language=locale_of(inbound.language_hint),
                 )
                 language = ui_language(person.language)
                 turn = Turn(
@@ -242,7 +261,7 @@ class ConversationService:
                     channel=self.channel,
                     counsellor_ref=self._counsellor_ref,
                 )
-                self._dispatch(turn)
+                self._dispatch(turn, text, crisis)
                 session.commit()
                 return turn.replies
         except Exception as exc:
@@ -250,13 +269,16 @@ class ConversationService:
             # is set on the engine too) and nothing here may leak text or ids.
             log.error("conversation turn failed: %s", type(exc).__name__, exc_info=False)
             log.debug("conversation turn failure detail", exc_info=True)
+            if crisis is not None and crisis.is_crisis:  # helplines even when nothing else works
+                helplines = helpline_text(self._helplines, locale_of(inbound.language_hint))
+                return [Outbound(text=self._texts.get(language, "crisis", helplines=helplines))]
             return [Outbound(text=self._texts.get(language, "error"))]
 
     # -- the fixed order of work -------------------------------------------------------------
-    def _dispatch(self, turn: Turn) -> None:
+    def _dispatch(self, turn: Turn, text: str, crisis: CrisisResult | None) -> None:
         inbound = turn.inbound
-        text = clean_text(inbound.text) if inbound.kind is not InboundKind.CHOICE else ""
-        if text and self._answer_crisis(turn, text):
+        if crisis is not None and crisis.is_crisis:
+            self._answer_crisis(turn, text, crisis)
             return
         if inbound.kind is InboundKind.UNSUPPORTED:
             turn.say(turn.t("unsupported"))
@@ -282,15 +304,11 @@ class ConversationService:
         else:
             handler(turn, text)
 
-    def _answer_crisis(self, turn: Turn, text: str) -> bool:
-        result = self._screen.screen(text)
-        if not result.is_crisis:
-            return False
+    def _answer_crisis(self, turn: Turn, text: str, result: CrisisResult) -> None:
         turn.raise_flag(kind="crisis", categories=list(result.categories), text=text)
         log.warning("crisis flag raised (categories: %s)", ",".join(result.categories))
         helplines = helpline_text(self._helplines, turn.person.language)
         turn.say(turn.t("crisis", helplines=helplines))
-        return True
 
     def _command(self, turn: Turn, text: str) -> None:
         name = text.split(maxsplit=1)[0].split("@", 1)[0].lower() if text else "/"
@@ -310,6 +328,9 @@ class ConversationService:
         prefix, _, rest = data.partition(":")
         if turn.person.consented_at is None and prefix not in OPEN_CHOICES:
             self._ask_consent(turn)
+            return
+        if turn.state is State.CONFIRMING_CARD and data not in DRAFT_CHOICES and prefix != "forget":
+            turn.say(turn.t("draft_waiting"))  # an old button must not throw a draft away
             return
         if prefix == "menu":  # menu buttons are shortcuts for commands
             self._command(turn, "/" + rest)

@@ -84,6 +84,9 @@ class AssessmentFlow:
             self.start(turn)
             return
         if option_id == "revisit":
+            if turn.state is not State.IDLE:  # only right after a result
+                turn.say(turn.t("unknown_choice"))
+                return
             turn.say(self._engine.phrases_for(turn.language).revisit_ack)
             self._ask(turn, self._engine.revisit(state))
             return

@@ -21,6 +21,7 @@ from bot.matching.knapsack_policy import KnapsackPolicy
 from bot.matching.visibility import MatchingPolicy
 from bot.store.cards import (
     PUBLISHED,
+    Reaction,
     author_id,
     create_card,
     own_cards,
@@ -28,7 +29,7 @@ from bot.store.cards import (
     set_reaction,
     withdraw_card,
 )
-from bot.store.tables import Card, Person
+from bot.store.tables import Card
 
 Composer = Callable[[str, str], Draft]
 
@@ -129,7 +130,11 @@ class CardsFlow:
 
     def _flag_toxic(self, turn: Turn, card: Card, kind: str) -> None:
         turn.raise_flag(
-            kind=kind, categories=[ContentClass.TOXIC.value], card_id=card.id, severity="medium"
+            kind=kind,
+            categories=[ContentClass.TOXIC.value],
+            about_card=True,
+            card_id=card.id,
+            severity="medium",
         )
 
     # -- reading ---------------------------------------------------------------------------
@@ -210,20 +215,24 @@ class CardsFlow:
         limit = self._policy.preview_chars
         return card.text if len(card.text) <= limit else card.text[: limit - 1] + "…"
 
-    def _notify_author(self, turn: Turn, card: Card, message: Outbound) -> None:
+    def _notify_author(
+        self, turn: Turn, card: Card, message: Outbound, *, carries: int | None = None
+    ) -> None:
         author = author_id(sealer=turn.sealer, card=card)
         if author is not None and author != turn.person.id:
-            turn.send_to(author, message)
+            turn.send_to(author, message, card_id=carries)
 
     def _helped(self, turn: Turn, card: Card) -> None:
         assert card.id is not None
-        if not set_reaction(
+        outcome = set_reaction(
             session=turn.session, person_id=self._me(turn), card_id=card.id, reaction="helped"
-        ):
+        )
+        if outcome is Reaction.UNSEEN:
             turn.say(turn.t("card_unavailable"))
             return
-        notice = turn.texts.get(card.language, "helped_notice", preview=self._preview(card))
-        self._notify_author(turn, card, Outbound(text=notice, protect_content=True))
+        if outcome is Reaction.SET:  # a double tap tells the author once
+            notice = turn.texts.get(card.language, "helped_notice", preview=self._preview(card))
+            self._notify_author(turn, card, Outbound(text=notice, protect_content=True))
         # The pressed card's keyboard is gone; a kind reply is still one tap away.
         turn.say(turn.t("helped_thanks"), [[Button(turn.t("card_reply"), f"c:reply:{card.id}")]])
 
@@ -263,32 +272,45 @@ class CardsFlow:
         set_reaction(
             session=turn.session, person_id=self._me(turn), card_id=card.id, reaction="replied"
         )
-        author = author_id(sealer=turn.sealer, card=card)
-        if author is not None:
-            record_view(session=turn.session, person_id=author, card_id=reply.id)
         notice = turn.texts.get(
             card.language, "reply_notice", preview=self._preview(card), reply=draft.text
         )
         buttons = ((Button(turn.texts.get(card.language, "card_report"), f"c:report:{reply.id}"),),)
         self._notify_author(
-            turn, card, Outbound(text=notice, buttons=buttons, protect_content=True, is_card=True)
+            turn,
+            card,
+            Outbound(text=notice, buttons=buttons, protect_content=True, is_card=True),
+            carries=reply.id,
         )
         turn.say(turn.t("reply_sent"), turn.menu_buttons())
 
     def _report(self, turn: Turn, card: Card) -> None:
+        """A reader reports a card they were shown, or an author a reply they received."""
         assert card.id is not None
-        set_reaction(
+        outcome = set_reaction(
             session=turn.session, person_id=self._me(turn), card_id=card.id, reaction="reported"
         )
-        author = author_id(sealer=turn.sealer, card=card)
-        turn.raise_flag(
-            kind="report",
-            categories=[card.content_class],
-            about=turn.session.get(Person, author) if author is not None else None,
-            card_id=card.id,
-            severity="medium",
-        )
+        if outcome is Reaction.UNSEEN and not self._replied_to_me(turn, card):
+            turn.say(turn.t("card_unavailable"))
+            return
+        if outcome is not Reaction.AGAIN:
+            turn.raise_flag(
+                kind="report",
+                categories=[card.content_class],
+                about_card=True,
+                card_id=card.id,
+                severity="medium",
+            )
         turn.say(turn.t("report_thanks"))
+
+    @staticmethod
+    def _replied_to_me(turn: Turn, card: Card) -> bool:
+        if card.reply_to_card_id is None:
+            return False
+        original = turn.session.get(Card, card.reply_to_card_id)
+        return original is not None and original.author_seal == turn.sealer.author_seal(
+            turn.person.key
+        )
 
     # -- the author's own cards ------------------------------------------------------------
     def my_cards(self, turn: Turn) -> None:

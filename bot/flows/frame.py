@@ -59,6 +59,10 @@ class FrameFlow:
         turn.say(turn.t("menu"), turn.menu_buttons())
 
     def consent(self, turn: Turn, answer: str) -> None:
+        if turn.state not in (State.NEW, State.AWAITING_CONSENT):
+            # a welcome's buttons pressed again later must not restart anything
+            turn.say(turn.t("unknown_choice"), turn.menu_buttons())
+            return
         if answer == "yes":
             if turn.person.consented_at is None:
                 turn.person.consented_at = utcnow()
@@ -91,8 +95,12 @@ class FrameFlow:
             self.show_menu(turn)
 
     def forget(self, turn: Turn) -> None:
-        """Ask first: /forget deletes everything and cannot be undone."""
-        turn.set_state(State.CONFIRMING_FORGET, previous=turn.state.value)
+        """Ask first: /forget deletes everything and cannot be undone. What the person was doing
+        (a draft, a reply) is kept aside, so "no" puts them back exactly there."""
+        if turn.state is not State.CONFIRMING_FORGET:
+            turn.set_state(
+                State.CONFIRMING_FORGET, previous=turn.state.value, previous_data=turn.data
+            )
         turn.say(turn.t("forget_confirm"), _forget_buttons(turn))
 
     def forget_answer(self, turn: Turn, answer: str) -> None:
@@ -101,7 +109,10 @@ class FrameFlow:
             return
         if answer != "yes":
             previous = str(turn.data.get("previous", State.IDLE.value))
-            turn.set_state(State(previous) if previous in State._value2member_map_ else State.IDLE)
+            saved = turn.data.get("previous_data")
+            data = saved if isinstance(saved, dict) else {}
+            state = State(previous) if previous in State._value2member_map_ else State.IDLE
+            turn.set_state(state, **{str(k): v for k, v in data.items()})
             turn.say(turn.t("forget_kept"))
             return
         message = turn.t("forget_done")

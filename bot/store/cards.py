@@ -9,6 +9,7 @@ Neither means anything without the server secret.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import StrEnum
 
 import numpy as np
 from numpy.typing import NDArray
@@ -126,13 +127,21 @@ def record_view(*, session: Session, person_id: int, card_id: int) -> None:
     session.add(CardView(person_id=person_id, card_id=card_id))
 
 
-def set_reaction(*, session: Session, person_id: int, card_id: int, reaction: str) -> bool:
-    """Record what a reader did with a card they were shown; False if they never saw it."""
+class Reaction(StrEnum):
+    SET = "set"
+    AGAIN = "again"  # the same reaction twice (a double tap): do nothing twice
+    UNSEEN = "unseen"  # never shown to this reader
+
+
+def set_reaction(*, session: Session, person_id: int, card_id: int, reaction: str) -> Reaction:
+    """Record what a reader did with a card they were shown."""
     view = session.exec(
         select(CardView).where(CardView.person_id == person_id, CardView.card_id == card_id)
     ).first()
     if view is None:
-        return False
+        return Reaction.UNSEEN
+    if view.reaction == reaction:
+        return Reaction.AGAIN
     view.reaction = reaction
     session.add(view)
-    return True
+    return Reaction.SET

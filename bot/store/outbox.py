@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from bot.domain import Button, Outbound, OutboxItem
 from bot.store.people import delivery_ref
-from bot.store.sealing import Sealer
+from bot.store.sealing import Sealer, SealError
 from bot.store.tables import OutboxMessage, utcnow
 
 MAX_ATTEMPTS = 8
@@ -44,8 +44,20 @@ def payload_to_outbound(payload: dict[str, object]) -> Outbound:
     )
 
 
-def enqueue(*, session: Session, person_id: int, channel: str, message: Outbound) -> OutboxMessage:
-    row = OutboxMessage(person_id=person_id, channel=channel, payload=outbound_to_payload(message))
+def enqueue(
+    *,
+    session: Session,
+    person_id: int,
+    channel: str,
+    message: Outbound,
+    card_id: int | None = None,
+) -> OutboxMessage:
+    row = OutboxMessage(
+        person_id=person_id,
+        channel=channel,
+        payload=outbound_to_payload(message),
+        card_id=card_id,
+    )
     session.add(row)
     session.flush()
     return row
@@ -94,7 +106,7 @@ class OutboxStore:
                         channel=channel,
                     )
                 else:
-                    ref = self._sealer.unseal(row.sealed_address) if row.sealed_address else None
+                    ref = self._open_address(row.sealed_address)
                 if ref is None:
                     row.status = "undeliverable"
                     session.add(row)
@@ -110,6 +122,13 @@ class OutboxStore:
             session.commit()
             return items
 
+    def _open_address(self, sealed: str | None) -> str | None:
+        """None for a row sealed under another secret: one bad row must not stop delivery."""
+        try:
+            return self._sealer.unseal(sealed) if sealed else None
+        except SealError:
+            return None
+
     def _update(self, item_id: int, **changes: object) -> None:
         with Session(self._engine) as session:
             row = session.get(OutboxMessage, item_id)
@@ -121,7 +140,8 @@ class OutboxStore:
             session.commit()
 
     def delivered(self, item_id: int) -> None:
-        self._update(item_id, status="delivered", delivered_at=utcnow())
+        """Mark sent and drop the words: a delivered message is the recipient's, not ours."""
+        self._update(item_id, status="delivered", delivered_at=utcnow(), payload={})
 
     def failed(self, item_id: int, retry_after_seconds: float | None = None) -> None:
         with Session(self._engine) as session:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from bot.store.sealing import Sealer
+from bot.store.sealing import Sealer, SealError
 from bot.store.tables import Card, CardView, DeliveryAddress, Flag, OutboxMessage, Person
 
 
@@ -42,7 +42,12 @@ def delivery_ref(*, session: Session, sealer: Sealer, person_id: int, channel: s
             DeliveryAddress.person_id == person_id, DeliveryAddress.channel == channel
         )
     ).first()
-    return None if address is None else sealer.unseal(address.sealed_ref)
+    if address is None:
+        return None
+    try:
+        return sealer.unseal(address.sealed_ref)
+    except SealError:  # sealed under another secret: undeliverable, not a stuck queue
+        return None
 
 
 def channel_of(*, session: Session, person_id: int) -> str | None:
@@ -57,6 +62,12 @@ def case_ref_for(sealer: Sealer, person_key: str) -> str:
     return "case-" + sealer.keyed_hash("case", person_key)[:8]
 
 
+def card_case_ref(sealer: Sealer, card_id: int) -> str:
+    """The case of a card (toxic, reported). Deliberately not the author's case: a copy of the
+    database must not pair a person's crisis flags with the cards they wrote."""
+    return "card-" + sealer.keyed_hash("card-case", str(card_id))[:8]
+
+
 def add_flag(
     *,
     session: Session,
@@ -69,9 +80,15 @@ def add_flag(
     card_id: int | None = None,
     severity: str = "high",
 ) -> Flag:
+    if person is not None:
+        case_ref = case_ref_for(sealer, person.key)
+    elif card_id is not None:
+        case_ref = card_case_ref(sealer, card_id)
+    else:
+        case_ref = "case-none"
     flag = Flag(
         person_id=person.id if person else None,
-        case_ref=case_ref_for(sealer, person.key) if person else "case-none",
+        case_ref=case_ref,
         kind=kind,
         severity=severity,
         categories=categories,
@@ -98,7 +115,13 @@ def forget_person(*, session: Session, sealer: Sealer, person: Person) -> None:
     seal = sealer.author_seal(person.key)
     card_ids = list(session.exec(select(Card.id).where(Card.author_seal == seal)))
     if card_ids:
-        session.exec(delete(CardView).where(col(CardView.card_id).in_(card_ids)))
+        reply_ids = list(
+            session.exec(select(Card.id).where(col(Card.reply_to_card_id).in_(card_ids)))
+        )
+        worded = [*card_ids, *reply_ids]  # messages and flags that carry these cards' words
+        session.exec(delete(OutboxMessage).where(col(OutboxMessage.card_id).in_(worded)))
+        session.exec(delete(Flag).where(col(Flag.card_id).in_(worded)))
+        session.exec(delete(CardView).where(col(CardView.card_id).in_(worded)))
         session.exec(delete(Card).where(col(Card.reply_to_card_id).in_(card_ids)))
         session.exec(delete(Card).where(col(Card.id).in_(card_ids)))
     for table in (CardView, OutboxMessage, Flag, DeliveryAddress):

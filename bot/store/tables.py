@@ -119,6 +119,9 @@ class OutboxMessage(SQLModel, table=True):
         default=None, foreign_key="person.id", index=True, ondelete="CASCADE"
     )
     sealed_address: str | None = None
+    # The card whose words this message carries (a reply), so /forget by its writer can
+    # withdraw it before delivery. Delivered rows keep no payload at all.
+    card_id: int | None = Field(default=None, index=True)
     channel: str = Field(max_length=16)
     payload: dict[str, object] = Field(sa_column=Column(JSON))
     status: str = Field(default="pending", max_length=16, index=True)

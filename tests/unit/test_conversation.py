@@ -144,6 +144,32 @@ def test_crisis_in_a_command_argument_and_an_edit(services: Services) -> None:
     assert "findahelpline" in joined(person.send(InboundKind.EDITED, "I want to die"))
 
 
+def test_a_photo_caption_with_crisis_language_is_answered(services: Services) -> None:
+    person = Someone(services, "1015")
+    person.consents()
+    replies = person.send(InboundKind.UNSUPPORTED, "I want to kill myself tonight")
+    assert "findahelpline" in joined(replies)
+    assert "only read text" not in joined(replies)
+
+
+def test_an_odd_language_code_still_gets_helplines(services: Services) -> None:
+    replies = Someone(services, "1016", language="en-GB-oxendict-" + "x" * 40).says(
+        "I want to kill myself"
+    )
+    assert "116 123" in joined(replies)  # en-gb helplines: the code was cut, not refused
+
+
+def test_helplines_are_sent_even_when_the_database_fails(settings: Settings) -> None:
+    broken = build_services(settings, channel="telegram", migrate=False)  # no tables at all
+    try:
+        replies = Someone(broken, "1017").says("I want to kill myself")
+        assert "findahelpline" in joined(replies)
+        assert "went wrong" not in joined(replies)
+        assert "went wrong" in joined(Someone(broken, "1018").says("hello"))
+    finally:
+        broken.close()
+
+
 def test_idioms_do_not_trigger_the_crisis_answer(services: Services) -> None:
     person = Someone(services, "1009")
     person.consents()

@@ -40,14 +40,15 @@ def inbound_from_update(update: Update) -> Inbound | None:
             return None
         return Inbound(user_ref, InboundKind.CHOICE, data, hint)
     if update.edited_message is not None:
-        return Inbound(user_ref, InboundKind.EDITED, update.edited_message.text or "", hint)
+        edited = update.edited_message
+        return Inbound(user_ref, InboundKind.EDITED, edited.text or edited.caption or "", hint)
     message = update.message
     if message is None:
         return None
     if message.text is None:
-        # Stickers, photos, voice, documents ...: the core answers in kind; their captions are
-        # not read, since the person did not write them as a message to the bot.
-        return Inbound(user_ref, InboundKind.UNSUPPORTED, "", hint)
+        # Stickers, photos, voice, documents ...: the core answers in kind. A caption is passed
+        # along so the crisis screen reads it: a photo captioned "I want to die" is a crisis.
+        return Inbound(user_ref, InboundKind.UNSUPPORTED, message.caption or "", hint)
     entities = message.entities
     if entities and entities[0].type == MessageEntity.BOT_COMMAND and entities[0].offset == 0:
         return Inbound(user_ref, InboundKind.COMMAND, command_text(message.text), hint)
