@@ -17,17 +17,17 @@ from collections.abc import Callable, Sequence
 
 from bot.config import Settings
 
-# Modules that each define `register(subparsers)`; one line per command group.
+# Modules that each define `register(subparsers)`, one per line, in the order `needtotalk
+# --help` lists them: talking to the bot first, then operating it, then developers' tools.
 COMMAND_MODULES: tuple[str, ...] = (
-    # keep one module per line, sorted
-    "bot.cards.commands",
-    "bot.channels.telegram.commands",
     "bot.commands.conversation_commands",
+    "bot.channels.telegram.commands",
     "bot.commands.db_commands",
-    "bot.commands.eval_commands",
     "bot.commands.policies_commands",
-    "bot.emotion.commands",
     "bot.knowledge.commands",
+    "bot.emotion.commands",
+    "bot.cards.commands",
+    "bot.commands.eval_commands",
     "bot.matching.commands",
     "bot.sim.commands",
 )
