@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from bot.config import Settings
 
@@ -32,6 +33,7 @@ def run_chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.channels.console import CHANNEL, run_console
     from bot.services import build_services
 
+    print("Starting NeedToTalk: loading the language models (a few seconds)…", file=sys.stderr)
     services = build_services(settings, channel=CHANNEL, warm_up=True)
     try:
         return run_console(
