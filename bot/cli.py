@@ -60,6 +60,7 @@ def configure_logging(level: str) -> None:
     # httpx logs every request URL at INFO, and a Bot API URL carries the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per plugin and revision
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from bot.config import Settings
@@ -33,6 +34,8 @@ def run_chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.channels.console import CHANNEL, run_console
     from bot.services import build_services
 
+    if args.log_level is None:  # the terminal is the conversation: keep log lines out of it
+        logging.getLogger().setLevel(logging.WARNING)
     print("Starting NeedToTalk: loading the language models (a few seconds)…", file=sys.stderr)
     services = build_services(settings, channel=CHANNEL, warm_up=True)
     try:
