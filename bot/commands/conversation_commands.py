@@ -35,7 +35,7 @@ def run_chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.services import build_services
 
     if args.log_level is None:  # the terminal is the conversation: keep log lines out of it
-        logging.getLogger().setLevel(logging.WARNING)
+        logging.getLogger().setLevel(logging.ERROR)
     print("Starting NeedToTalk: loading the language models (a few seconds)…", file=sys.stderr)
     services = build_services(settings, channel=CHANNEL, warm_up=True)
     try:
