@@ -12,7 +12,6 @@ matches sentence-transformers to cosine > 0.99999 (tests/unit/test_emotion_minil
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -67,7 +66,7 @@ class MiniLM:
             + w["embeddings.token_type_embeddings.weight"][0]
         )
         x = self._norm(x, "embeddings.LayerNorm")
-        head_dim = x.shape[-1] // self.heads
+        head_dim = x.shape[-1] // self.heads  # softmax(q k^T / sqrt(head_dim)) v, fused
         # Additive attention mask: padding positions get a large negative score.
         bias = ((1.0 - mask[:, None, None, :].to(self.dtype)) * -1e4).to(self.dtype)
 
@@ -79,8 +78,8 @@ class MiniLM:
             q = split(self._linear(x, f"{p}.attention.self.query"))
             k = split(self._linear(x, f"{p}.attention.self.key"))
             v = split(self._linear(x, f"{p}.attention.self.value"))
-            scores = q @ k.transpose(-1, -2) / math.sqrt(head_dim) + bias
-            context = (scores.softmax(-1) @ v).transpose(1, 2).reshape(n, length, -1)
+            context = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+            context = context.transpose(1, 2).reshape(n, length, -1)
             x = self._norm(
                 self._linear(context, f"{p}.attention.output.dense") + x,
                 f"{p}.attention.output.LayerNorm",
