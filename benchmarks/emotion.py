@@ -4,8 +4,10 @@
 
 - model load (fresh process, first thing): target <= 5 s
 - GoEmotions DEV macro-F1, 28 labels / Ekman / sentiment, next to the paper's BERT-base TEST
-  baseline (0.46 / 0.64 / 0.69); targets 0.40 / 0.58 / 0.65. Thresholds come from the artefact
-  (tuned on held-out TRAIN), never from dev.
+  baseline (0.46 / 0.64 / 0.69); targets 0.40 / 0.58 / 0.65: the MLP head alone and blended with
+  the word-level head (bot/emotion/lexical_head.py). Blend weight and thresholds come from the
+  artefacts (chosen on held-out TRAIN), never from dev. The value is printed to 4 places:
+  0.5799 is below 0.58.
 - held-out statements (tests/data/emotion_statements.yaml): user-class accuracy >= 0.85,
   emotion top-1 >= 0.60
 - `classify` throughput on one CPU core after load: >= 200 texts/s, with the bare MiniLM
@@ -53,17 +55,32 @@ def main() -> int:
         import numpy as np
 
         from bot.emotion.goemotions_data import embed_cached, read_split
+        from bot.emotion.lexical_head import LexicalHead
+        from bot.emotion.lexical_training import macro_f1
         from bot.emotion.training import PAPER_BASELINE, TARGETS, evaluate
 
         dev = read_split(args.data, "dev")
         vectors = embed_cached(dev.texts, args.cache, "dev")
+        mlp = engine.head.probabilities(vectors)
         thresholds = {k: np.array(v, np.float32) for k, v in figures["group_thresholds"].items()}
-        dev_figures = evaluate(
-            engine.head, engine.head.probabilities(vectors), dev.labels, thresholds
+        mlp_figures = evaluate(engine.head, mlp, dev.labels, thresholds)
+        results["dev_macro_f1_mlp_only"] = {k: round(mlp_figures[k], 4) for k in TARGETS}
+        lexical = LexicalHead.load()
+        dev_figures = macro_f1(
+            dev.labels,
+            lexical.blended(mlp, dev.texts),
+            engine.head.labels,
+            lexical.thresholds,
+            lexical.group_thresholds,
         )
         results["dev_macro_f1"] = {k: round(dev_figures[k], 4) for k in TARGETS}
+        results["lexical_blend"] = lexical.blend
         for key, target in TARGETS.items():
             value = dev_figures[key]
+            print(
+                f"dev macro-F1 {key}: MLP alone {mlp_figures[key]:.4f}, blended with words "
+                f"{value:.4f}, paper BERT-base (test) {PAPER_BASELINE[key]:.2f}, target {target}"
+            )
             rows.append(
                 (
                     f"GoEmotions dev macro-F1 {key} (paper BERT {PAPER_BASELINE[key]:.2f})",
@@ -136,7 +153,7 @@ def main() -> int:
 
     print(f"{'figure':<58} {'value':>8} {'target':>8}  met")
     for name, value, target, met in rows:
-        print(f"{name:<58} {value:>8.3f} {target:>8.2f}  {'yes' if met else 'NO'}")
+        print(f"{name:<58} {value:>8.4f} {target:>8.2f}  {'yes' if met else 'NO'}")
     ratio = classify_rate / embed_rate
     print(f"bare MiniLM embedding: {embed_rate:.1f} texts/s; classify/embedding = {ratio:.2f}")
     results["targets_met"] = {name: met for name, _, _, met in rows}
