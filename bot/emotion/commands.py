@@ -65,6 +65,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     protos.set_defaults(handler=run_train_prototypes)
+    lexical = train_sub.add_parser(
+        "emotion-lexical",
+        help="the word-level GoEmotions head blended with the MLP head (bot/emotion/artefacts/)",
+        description=(
+            "Fit TF-IDF + one logistic regression per GoEmotions label on 90%% of TRAIN, then "
+            "choose its blend weight with the MLP head and all thresholds on the held-out 10%%; "
+            "dev is only measured. Needs the MLP head (`train emotion-head`) first. Writes "
+            "bot/emotion/artefacts/goemotions_lexical.npz and its figures (.json)."
+        ),
+    )
+    lexical.add_argument("--data", type=Path, required=True, help="GoEmotions folder")
+    lexical.add_argument(
+        "--cache", type=Path, default=Path("var/emotion-cache"), help="embedding cache folder"
+    )
+    lexical.add_argument("--limit", type=int, default=None, help="first N rows per split only")
+    lexical.set_defaults(handler=run_train_lexical)
 
     classify = subparsers.add_parser(
         "classify",
@@ -106,6 +122,35 @@ def run_train_head(args: argparse.Namespace, settings: Settings) -> int:
     print(
         f"wrote {out} and {figures_path}; dev macro-F1 {dev['labels28']:.3f} (28 labels), "
         f"{dev['ekman']:.3f} (Ekman), {dev['sentiment']:.3f} (sentiment)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def run_train_lexical(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.emotion.head import GoEmotionsHead
+    from bot.emotion.lexical_head import DEFAULT_LEXICAL_PATH
+    from bot.emotion.lexical_training import train_lexical_head
+    from bot.emotion.training import TrainConfig
+
+    if not args.data.is_dir():
+        print(f"needtotalk: --data {args.data} is not a folder", file=sys.stderr)
+        return 2
+    cache = None if str(args.cache).lower() == "none" else args.cache
+    try:
+        mlp = GoEmotionsHead.load(DEFAULT_HEAD_PATH)
+        head, figures = train_lexical_head(args.data, mlp, cache, TrainConfig(limit=args.limit))
+    except FileNotFoundError as exc:
+        print(f"needtotalk: {exc}", file=sys.stderr)
+        return 2
+    head.save(DEFAULT_LEXICAL_PATH)
+    figures_path = DEFAULT_LEXICAL_PATH.with_suffix(_FIGURES_SUFFIX)
+    figures_path.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    dev = figures["dev_macro_f1"]
+    print(
+        f"wrote {DEFAULT_LEXICAL_PATH} and {figures_path}; blend {figures['blend']}; dev "
+        f"macro-F1 {dev['labels28']:.3f} (28), {dev['ekman']:.3f} (Ekman), "
+        f"{dev['sentiment']:.3f} (sentiment)",
         file=sys.stderr,
     )
     return 0

@@ -96,6 +96,7 @@ class EmotionEngine:
             for lang in Language
         }
         self._top_k = combo.prototype_top_k
+        self._layouts: dict[int, tuple[NDArray[np.intp], NDArray[np.bool_]]] = {}
         focus = policy.focus_words
         self._self_words = {
             lang: PhraseMatcher(getattr(focus.self, lang.value), lang) for lang in Language
@@ -223,10 +224,17 @@ class EmotionEngine:
     def _top_k_by_emotion(
         self, sims: NDArray[np.float32], owners: NDArray[np.intp]
     ) -> NDArray[np.float32]:
-        best = np.zeros(len(EMOTIONS), dtype=np.float32)
-        for i in range(len(EMOTIONS)):
-            mine = np.sort(sims[owners == i])[::-1][: self._top_k]
-            best[i] = mine.mean() if len(mine) else 0.0
+        """Per emotion, the mean of its `top_k` best similarities; centred across emotions."""
+        layout = self._layouts.get(id(owners))
+        if layout is None:  # owners arrays are fixed at load; one (16, widest) index table each
+            layout = self._layouts[id(owners)] = _group_layout(owners)
+        index, valid = layout
+        table = np.where(valid, sims[index], -np.inf)
+        top = -np.sort(-table, axis=1)[:, : self._top_k]
+        counts = np.minimum(valid.sum(1), self._top_k)
+        best = np.where(
+            counts > 0, np.where(np.isfinite(top), top, 0.0).sum(1) / np.maximum(counts, 1), 0.0
+        ).astype(np.float32)
         return best - best.mean()
 
     def _analyse_one(
@@ -323,6 +331,18 @@ class EmotionEngine:
             affect=float(affect),
             cue_hits={e: hits for e, hits in cue_hits.items() if hits},
         )
+
+
+def _group_layout(owners: NDArray[np.intp]) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
+    """(16, widest) indices of each emotion's rows in `owners`, and which entries are real."""
+    members = [np.flatnonzero(owners == i) for i in range(len(EMOTIONS))]
+    width = max(1, max(len(m) for m in members))
+    index = np.zeros((len(EMOTIONS), width), dtype=np.intp)
+    valid = np.zeros((len(EMOTIONS), width), dtype=bool)
+    for i, m in enumerate(members):
+        index[i, : len(m)] = m
+        valid[i, : len(m)] = True
+    return index, valid
 
 
 def load_engine(policies_dir: Path | None = None, head_path: Path | None = None) -> EmotionEngine:

@@ -130,7 +130,10 @@ def embed_cached(
     texts: Sequence[str], cache_dir: Path | None, label: str = "texts", chunk: int = 2048
 ) -> NDArray[np.float32]:
     """Embeddings of `texts`, read from / written to `cache_dir` when given; progress on stderr."""
-    path = cache_dir / f"minilm-{_texts_key(texts)}.npy" if cache_dir else None
+    from bot.emotion.embeddings import bfloat16_is_fast
+
+    kind = "minilm-bf16" if bfloat16_is_fast() else "minilm"  # the encoder's precision differs
+    path = cache_dir / f"{kind}-{_texts_key(texts)}.npy" if cache_dir else None
     if path is not None and path.is_file():
         cached = np.load(path)
         if cached.shape[0] == len(texts):
