@@ -8,7 +8,7 @@ from bot.config import Settings
 from bot.services import Services
 from bot.store.tables import Person
 from tests.support.fake_bot_api import FakeBotApi, SimulatedPerson
-from tests.support.telegram_harness import bot_running
+from tests.support.telegram_harness import bot_running, start_and_consent
 
 EMI = SimulatedPerson(id=9990001, first_name="Emi", username="emi_t", language_code="ja")
 FINN = SimulatedPerson(id=9990002, first_name="Finn", username="finn_o", language_code="en-GB")
@@ -21,10 +21,7 @@ async def test_a_person_answers_until_a_kind_reflection_and_the_result_is_stored
     server: FakeBotApi, settings: Settings, services: Services
 ) -> None:
     async with bot_running(settings, services):
-        server.user_sends_command(FINN, "/start")
-        welcome = await server.wait_for_button(FINN.id, "consent:yes")
-        server.user_presses_button(FINN, "consent:yes", welcome)
-        question = await server.wait_for_button_prefix(FINN.id, "a:")
+        question = await start_and_consent(server, FINN)
         server.user_sends_text(FINN, "Honestly I keep thinking I'm not good enough at anything")
         for _ in range(12):
             question = await server.wait_for_message_with_any(FINN.id, ("a:", "menu:read"))
@@ -56,9 +53,6 @@ async def test_japanese_assessment_speaks_japanese(
     server: FakeBotApi, settings: Settings, services: Services
 ) -> None:
     async with bot_running(settings, services):
-        server.user_sends_command(EMI, "/start")
-        welcome = await server.wait_for_button(EMI.id, "consent:yes")
-        server.user_presses_button(EMI, "consent:yes", welcome)
-        question = await server.wait_for_button_prefix(EMI.id, "a:")
+        question = await start_and_consent(server, EMI)
     assert any("\u3040" <= ch <= "\u30ff" for ch in question.text)  # kana
     assert all(any("\u3040" <= ch <= "\u9fff" for ch in label) for label, _ in question.buttons)

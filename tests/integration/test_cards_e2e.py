@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.services import Services
 from bot.store.tables import Card, Flag, Person
 from tests.support.fake_bot_api import FakeBotApi, SentMessage, SimulatedPerson
-from tests.support.telegram_harness import bot_running
+from tests.support.telegram_harness import bot_running, start_and_consent
 
 AIKO = SimulatedPerson(id=8880001, first_name="Aiko", username="aiko_sato", language_code="en")
 BEN = SimulatedPerson(id=8880002, first_name="Benedikt", username="ben_w_42", language_code="en")
@@ -31,13 +31,6 @@ VULNERABLE_CARD = (
     "for anyone."
 )
 TOXIC_CARD = "You are all pathetic losers and I hate every single one of you idiots."
-
-
-async def consent(server: FakeBotApi, who: SimulatedPerson) -> None:
-    server.user_sends_command(who, "/start")
-    welcome = await server.wait_for_button(who.id, "consent:yes")
-    server.user_presses_button(who, "consent:yes", welcome)
-    await server.wait_for_button_prefix(who.id, "a:")
 
 
 def set_class(services: Services, who: SimulatedPerson, user_class: str, mood: int) -> None:
@@ -72,7 +65,7 @@ async def test_share_read_react_reply_without_revealing_anyone(
 ) -> None:
     async with bot_running(settings, services, drain_interval=0.1):
         for who in (AIKO, BEN):
-            await consent(server, who)
+            await start_and_consent(server, who)
         set_class(services, AIKO, "vulnerable", 2)
         set_class(services, BEN, "normal", 1)
 
@@ -121,7 +114,7 @@ async def test_vulnerable_cards_skip_vulnerable_readers_and_toxic_cards_reach_no
 ) -> None:
     async with bot_running(settings, services, drain_interval=0.1):
         for who in (AIKO, BEN, CARO, DAN):
-            await consent(server, who)
+            await start_and_consent(server, who)
         set_class(services, AIKO, "vulnerable", 3)
         set_class(services, BEN, "harmful", 1)
         set_class(services, CARO, "vulnerable", 2)

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from bot.channels.telegram.application import TelegramApplication, build_application, polling
 from bot.config import Settings
 from bot.services import Services
+from tests.support.fake_bot_api import FakeBotApi, SentMessage, SimulatedPerson
 
 
 @asynccontextmanager
@@ -17,3 +18,11 @@ async def bot_running(
     app = build_application(settings, services, drain_interval=drain_interval)
     async with polling(app, poll_timeout=1) as running:
         yield running
+
+
+async def start_and_consent(server: FakeBotApi, who: SimulatedPerson) -> SentMessage:
+    """/start, press "yes", and return the pre-assessment's first question."""
+    server.user_sends_command(who, "/start")
+    welcome = await server.wait_for_button(who.id, "consent:yes")
+    server.user_presses_button(who, "consent:yes", welcome)
+    return await server.wait_for_button_prefix(who.id, "a:")
