@@ -19,6 +19,7 @@ smoothed shares of positive and negative evidence, 0.5 / 0.5 when there is none.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -43,6 +44,15 @@ from bot.emotion.prototypes import load_prototypes, prototype_phrases
 logger = logging.getLogger(__name__)
 DEFAULT_POLICIES_DIR = Path(__file__).resolve().parents[2] / "policies"
 _CACHE_SIZE = 512
+
+
+_NOBODY = re.compile(r"\b(nobody|no one|no-one|noone)\b", re.IGNORECASE)
+
+
+def vader_negations(text: str) -> str:
+    """VADER negates the words after "not" but not after "nobody": "nobody cares about me"
+    scores as positive. Rewriting it as "not anybody" lets VADER's own negation rule apply."""
+    return _NOBODY.sub("not anybody", text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,7 +275,7 @@ class EmotionEngine:
         cue_affect = combo.cue_affect if cue_counts.any() else 0.0
 
         if language is Language.EN:
-            vader = self._vader.polarity_scores(text)
+            vader = self._vader.polarity_scores(vader_negations(text))
             affect = max(
                 non_neutral,
                 cue_affect,

@@ -118,3 +118,14 @@ def test_goemotions_probabilities_by_name(engine: EmotionEngine) -> None:
 )
 def test_language_from_script(text: str, expected: Language) -> None:
     assert detect_language(text) is expected
+
+
+def test_nobody_negates_for_valence() -> None:
+    """VADER alone scores "nobody cares about me" as positive; the rewrite lets it negate."""
+    from bot.emotion.engine import vader_negations
+
+    assert vader_negations("Nobody cares about me, no one calls") == (
+        "not anybody cares about me, not anybody calls"
+    )
+    reading = get_engine().read("nobody loves me", Language.EN)
+    assert reading.polarity.neg > reading.polarity.pos
