@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from bot.assessment.loading import load_engine
+from bot.cards.card_types import load_card_types
 from bot.cards.compose import load_cards_policy
 from bot.config import Settings
 from bot.conversation import ConversationService, Flow
@@ -52,6 +53,7 @@ def build_flows(settings: Settings, helplines: HelplineDirectory) -> list[Flow]:
         matching_policy=load_matching_policy(settings.policies_dir / "matching.yaml"),
         knapsack_policy=load_knapsack_policy(settings.policies_dir / "knapsack.yaml"),
         knowledge=KnowledgeBase(settings),
+        card_types=load_card_types(settings.policies_dir / "card_types.yaml"),
     )
     return [frame, assessment, cards]
 

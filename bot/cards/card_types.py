@@ -94,14 +94,18 @@ class PeerPost(CardTypeKind):
     class Options(BaseModel):
         model_config = ConfigDict(extra="forbid")
         max_chars: int = Field(1000, ge=20, le=4000)
+        min_chars: int = Field(3, ge=1, le=100)
 
     def text_problem(self, text: str) -> str | None:
-        """Why this text cannot be a card of this type ("empty", "too_long"), or None."""
-        max_chars = self.options.max_chars  # type: ignore[attr-defined]
+        """Why this text cannot be a card of this type ("empty", "too_long", "too_short"),
+        or None."""
+        options = self.options
         if not text.strip():
             return "empty"
-        if len(text) > max_chars:
+        if len(text) > options.max_chars:  # type: ignore[attr-defined]
             return "too_long"
+        if len(text.strip()) < options.min_chars:  # type: ignore[attr-defined]
+            return "too_short"
         return None
 
 

@@ -10,20 +10,15 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import numpy as np
 import yaml
-from numpy.typing import NDArray
 from pydantic import BaseModel, Field
 
 from bot.cards.scrub import scrub
 from bot.domain import ContentClass, Polarity, UserClass
 from bot.emotion.content_class import classify_content
-from bot.emotion.embeddings import embed
 
 
 class CardsPolicy(BaseModel):
-    max_chars: int = Field(gt=0)
-    min_chars: int = Field(ge=1)
     candidate_pool: int = Field(gt=0)
     preview_chars: int = Field(gt=0)
     unassessed_reader_class: UserClass
@@ -41,7 +36,6 @@ class Draft:
     removed_count: int
     content_class: ContentClass
     polarity: Polarity
-    embedding: NDArray[np.float32]
 
     def as_state(self) -> dict[str, object]:
         """What the conversation keeps while the author decides (the scrubbed text only)."""
@@ -63,5 +57,4 @@ def compose_card(text: str, language: str) -> Draft:
         removed_count=len(scrubbed.removed),
         content_class=result.content_class,
         polarity=result.reading.polarity,
-        embedding=embed([scrubbed.text])[0],
     )

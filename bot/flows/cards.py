@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.cards.card_types import CardTypeCatalog, PeerPost
 from bot.cards.compose import CardsPolicy, Draft, compose_card
 from bot.cards.reading import FeedItem, pick_cards
 from bot.conversation import ChoiceHandler, State, TextHandler, Turn, TurnHandler
@@ -32,6 +33,7 @@ from bot.store.cards import (
 from bot.store.tables import Card
 
 Composer = Callable[[str, str], Draft]
+STORY, REPLY = "peer_story", "peer_reply"  # card types (policies/card_types.yaml)
 
 
 class CardsFlow:
@@ -42,12 +44,14 @@ class CardsFlow:
         matching_policy: MatchingPolicy,
         knapsack_policy: KnapsackPolicy,
         knowledge: KnowledgeBase | None,
+        card_types: CardTypeCatalog,
         composer: Composer = compose_card,
     ) -> None:
         self._policy = cards_policy
         self._matching = matching_policy
         self._knapsack = knapsack_policy
         self._knowledge = knowledge
+        self._card_types = card_types
         self._compose = composer
 
     def commands(self) -> dict[str, TurnHandler]:
@@ -66,10 +70,10 @@ class CardsFlow:
     # -- sharing ---------------------------------------------------------------------------
     def share(self, turn: Turn) -> None:
         turn.set_state(State.COMPOSING)
-        turn.say(turn.t("share_prompt", limit=self._policy.max_chars))
+        turn.say(turn.t("share_prompt", limit=self._max_chars(STORY)))
 
     def composed(self, turn: Turn, text: str) -> None:
-        if not self._fits(turn, text):
+        if not self._fits(turn, text, STORY):
             return
         draft = self._compose(text, turn.language)
         turn.set_state(State.CONFIRMING_CARD, **draft.as_state())
@@ -88,11 +92,23 @@ class CardsFlow:
             ],
         )
 
-    def _fits(self, turn: Turn, text: str) -> bool:
-        if len(text) > self._policy.max_chars:
-            turn.say(turn.t("share_too_long", length=len(text), limit=self._policy.max_chars))
+    def _peer_type(self, card_type: str) -> PeerPost:
+        kind = self._card_types[card_type]
+        if not isinstance(kind, PeerPost):
+            raise TypeError(f"card type {card_type} is not written by people")
+        return kind
+
+    def _max_chars(self, card_type: str) -> int:
+        return int(self._peer_type(card_type).options.max_chars)  # type: ignore[attr-defined]
+
+    def _fits(self, turn: Turn, text: str, card_type: str) -> bool:
+        """The card type's own limits (policies/card_types.yaml) decide what may be sent."""
+        problem = self._peer_type(card_type).text_problem(text)
+        if problem == "too_long":
+            limit = self._max_chars(card_type)
+            turn.say(turn.t("share_too_long", length=len(text), limit=limit))
             return False
-        if len(text) < self._policy.min_chars:
+        if problem is not None:  # empty is answered before flows; too short
             turn.say(turn.t("share_too_short"))
             return False
         return True
@@ -111,7 +127,7 @@ class CardsFlow:
             text=text,
             language=turn.language,
             content_class=content_class,
-            card_type="peer_story",
+            card_type=STORY,
             mood_level=MoodLevel(turn.person.mood_level or 0),
             polarity=Polarity(float(str(data["pos"])), float(str(data["neg"]))),
             embedding=embed([text])[0],
@@ -241,7 +257,7 @@ class CardsFlow:
         turn.say(turn.t("reply_prompt"))
 
     def replied(self, turn: Turn, text: str) -> None:
-        if not self._fits(turn, text):
+        if not self._fits(turn, text, REPLY):
             return
         raw_id = turn.data.get("card_id")
         card = turn.session.get(Card, int(str(raw_id))) if raw_id is not None else None
@@ -257,10 +273,10 @@ class CardsFlow:
             text=draft.text,
             language=turn.language,
             content_class=draft.content_class,
-            card_type="peer_reply",
+            card_type=REPLY,
             mood_level=MoodLevel(turn.person.mood_level or 0),
             polarity=draft.polarity,
-            embedding=draft.embedding,
+            embedding=embed([draft.text])[0],
             reply_to_card_id=card.id,
         )
         turn.set_state(State.IDLE)

@@ -152,3 +152,15 @@ def test_forget_no_returns_to_the_draft_with_its_words(services: Services) -> No
     author.command("/forget")  # asked twice
     author.presses("forget:no")
     assert "out there" in joined(author.presses("c:publish"))
+
+
+def test_each_card_type_keeps_its_own_length_limits(services: Services) -> None:
+    """policies/card_types.yaml is the one place: stories up to 1000 characters, replies 500."""
+    author, replier = ready(services, "5017"), ready(services, "5018")
+    author.command("/share")
+    assert "very short" in joined(author.says("ok"))
+    assert "1001 of 1000" in joined(author.says("a" * 1001))
+    share(author)
+    card_id = first_card_id(replier.command("/read"))
+    replier.presses(f"c:reply:{card_id}")
+    assert "501 of 500" in joined(replier.says("b" * 501))
