@@ -44,7 +44,9 @@ class Services:
         self.engine.dispose()
 
 
-def build_flows(settings: Settings, helplines: HelplineDirectory) -> list[Flow]:
+def build_flows(
+    settings: Settings, helplines: HelplineDirectory, knowledge: KnowledgeBase
+) -> list[Flow]:
     """The conversation's features; after consent, the pre-assessment starts."""
     assessment = AssessmentFlow(load_engine(settings))
     frame = FrameFlow(helplines, after_consent=assessment.start)
@@ -52,7 +54,7 @@ def build_flows(settings: Settings, helplines: HelplineDirectory) -> list[Flow]:
         cards_policy=load_cards_policy(settings.policies_dir / "cards.yaml"),
         matching_policy=load_matching_policy(settings.policies_dir / "matching.yaml"),
         knapsack_policy=load_knapsack_policy(settings.policies_dir / "knapsack.yaml"),
-        knowledge=KnowledgeBase(settings),
+        knowledge=knowledge,
         card_types=load_card_types(settings.policies_dir / "card_types.yaml"),
     )
     return [frame, assessment, cards]
@@ -72,20 +74,21 @@ def build_services(
     screen = CrisisScreen(load_safety_policy(settings.policies_dir / "safety.yaml"))
     helplines = load_helplines(settings.kb_dir / "helplines.yaml")
     texts = Texts(settings.prompts_dir)
+    knowledge = KnowledgeBase(settings)
     conversation = ConversationService(
         engine=engine,
         sealer=sealer,
         screen=screen,
         helplines=helplines,
         texts=texts,
-        flows=build_flows(settings, helplines),
+        flows=build_flows(settings, helplines, knowledge),
         channel=channel,
         counsellor_ref=(
             str(settings.counsellor_chat_id) if settings.counsellor_chat_id is not None else None
         ),
     )
     if warm_up:
-        KnowledgeBase(settings).index()
+        knowledge.index()
     return Services(
         settings=settings,
         engine=engine,
