@@ -52,7 +52,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     head.add_argument("--seed", type=int, default=13, help="random seed (default 13)")
     head.add_argument("--epochs", type=int, default=40, help="maximum epochs (default 40)")
-    head.add_argument("--hidden", type=int, default=512, help="hidden units (default 512)")
+    head.add_argument(
+        "--hidden", type=int, default=512, help="hidden units per member (default 512)"
+    )
+    head.add_argument(
+        "--ensemble",
+        type=int,
+        default=None,
+        help=(
+            "MLPs fitted with seeds SEED, SEED+1, ... and merged into one net that averages "
+            "their logits (default 5, fixed a priori: see TrainConfig in "
+            "bot/emotion/training.py); the shipped hidden layer is ENSEMBLE x HIDDEN wide"
+        ),
+    )
     head.add_argument("--limit", type=int, default=None, help="use only the first N rows per split")
     head.set_defaults(handler=run_train_head)
     protos = train_sub.add_parser(
@@ -105,7 +117,17 @@ def run_train_head(args: argparse.Namespace, settings: Settings) -> int:
         print(f"needtotalk: --data {args.data} is not a folder", file=sys.stderr)
         return 2
     cache = None if str(args.cache).lower() == "none" else args.cache
-    config = TrainConfig(seed=args.seed, epochs=args.epochs, hidden=args.hidden, limit=args.limit)
+    ensemble = TrainConfig.ensemble if args.ensemble is None else args.ensemble
+    if ensemble < 1:
+        print("needtotalk: --ensemble must be at least 1", file=sys.stderr)
+        return 2
+    config = TrainConfig(
+        seed=args.seed,
+        epochs=args.epochs,
+        hidden=args.hidden,
+        limit=args.limit,
+        ensemble=ensemble,
+    )
     try:
         head, figures = train_head(args.data, config, cache)
     except FileNotFoundError as exc:

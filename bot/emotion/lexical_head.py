@@ -3,8 +3,10 @@
 Why: the MLP on frozen MiniLM sentence vectors tops out near 0.53 Ekman / 0.61 sentiment dev
 macro-F1; sentence embeddings blur the single words ("lol", "sorry", "ugh", "congrats") that carry
 much of GoEmotions' labels. One logistic regression per label on word uni/bigrams sees exactly
-those, and the two err differently. The blend weight and every threshold are chosen on the same
-held-out 10% of TRAIN the MLP was tuned on; DEV is only measured (bot/emotion/artefacts/README.md).
+those, and the two err differently. The blend weight, the space it is applied in (probabilities,
+or log-odds: a weighted product of the two models' odds) and every threshold are chosen on the
+same held-out 10% of TRAIN the MLP was tuned on; DEV is only measured
+(bot/emotion/artefacts/README.md).
 
 Inference is plain Python/numpy, no scikit-learn at run time: the tokenisation reproduces
 scikit-learn's TfidfVectorizer defaults (lower-case, tokens of 2+ word characters, uni+bigrams,
@@ -28,6 +30,30 @@ from bot.emotion.head import ARTEFACT_DIR, sigmoid
 
 DEFAULT_LEXICAL_PATH = ARTEFACT_DIR / "goemotions_lexical.npz"
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
+BLEND_SPACES = ("probability", "logit")
+
+
+def blend(
+    mlp_probabilities: NDArray[np.float32],
+    lexical_logits: NDArray[np.float32],
+    weight: float,
+    space: str,
+) -> NDArray[np.float32]:
+    """(1 - weight) * MLP + weight * words, on probabilities or on log-odds (then squashed).
+
+    In log-odds the blend is a weighted geometric mean of the two models' odds: a label one model
+    is confident against stays unlikely, where averaging probabilities would leave it near half the
+    other's. The MLP's probabilities are clipped to [1e-6, 1 - 1e-6] before taking log-odds."""
+    if space == "logit":
+        p = np.clip(mlp_probabilities.astype(np.float64), 1e-6, 1.0 - 1e-6)
+        mlp_logits = np.log(p) - np.log1p(-p)
+        return sigmoid(
+            np.asarray((1.0 - weight) * mlp_logits + weight * lexical_logits, np.float32)
+        )
+    if space == "probability":
+        mixed = (1.0 - weight) * mlp_probabilities + weight * sigmoid(lexical_logits)
+        return np.asarray(mixed, np.float32)
+    raise ValueError(f"blend space must be one of {BLEND_SPACES}, not {space!r}")
 
 
 def terms(text: str) -> list[str]:
@@ -45,9 +71,14 @@ class LexicalHead:
     blend: float  # weight of this head against the MLP head's probabilities
     thresholds: NDArray[np.float32]  # (28,) on the blended probabilities
     group_thresholds: dict[str, NDArray[np.float32]]  # "ekman", "sentiment"
+    blend_space: str = "probability"  # or "logit" (see `blend`); artefacts before it: probability
 
     def probabilities(self, texts: Sequence[str]) -> NDArray[np.float32]:
         """(n, 28) label probabilities from words alone."""
+        return sigmoid(self.logits(texts))
+
+    def logits(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        """(n, 28) label log-odds from words alone."""
         logits = np.tile(self.intercept, (len(texts), 1)).astype(np.float32)
         for row, text in enumerate(texts):
             counts = Counter(t for t in terms(text) if t in self.vocabulary)
@@ -58,14 +89,13 @@ class LexicalHead:
             values *= self.idf[columns]
             values /= np.linalg.norm(values)
             logits[row] += values @ self.coef[columns]
-        return sigmoid(logits)
+        return logits
 
     def blended(
         self, mlp_probabilities: NDArray[np.float32], texts: Sequence[str]
     ) -> NDArray[np.float32]:
-        """The ensemble's probabilities: (1 - blend) * MLP + blend * words."""
-        lexical = self.probabilities(texts)
-        return np.asarray((1.0 - self.blend) * mlp_probabilities + self.blend * lexical, np.float32)
+        """The ensemble's probabilities: (1 - blend) * MLP + blend * words, in `blend_space`."""
+        return blend(mlp_probabilities, self.logits(texts), self.blend, self.blend_space)
 
     def save(self, path: Path = DEFAULT_LEXICAL_PATH) -> None:
         names = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
@@ -80,6 +110,7 @@ class LexicalHead:
             coef=self.coef.astype(np.float16),
             intercept=self.intercept.astype(np.float32),
             blend=np.float32(self.blend),
+            blend_space=np.array(self.blend_space),
             thresholds=self.thresholds.astype(np.float32),
             **groups,
         )
@@ -104,4 +135,7 @@ class LexicalHead:
                     for k in data.files
                     if k.startswith("group_")
                 },
+                blend_space=(
+                    str(data["blend_space"]) if "blend_space" in data.files else "probability"
+                ),
             )
