@@ -267,6 +267,12 @@ class EmotionEngine:
             * self._prototype_similarity(vector, language)
             / (combo.prototype_temperature)
         )
+        if weights.phrase_classifier:
+            classifier = self._prototypes.classifiers[language]
+            logits += weights.phrase_classifier * classifier.centred_log_probabilities(vector)
+        if weights.phrase_lexicon:
+            lexicon = self._prototypes.lexicons[language]
+            logits += weights.phrase_lexicon * lexicon.centred_log_probabilities(text)
         logits += weights.goemotions * (probabilities @ self._go_map)
         logits += weights.cues * cue_counts
         for user_class, members in self._class_sets.items():

@@ -101,6 +101,8 @@ class LanguageWeights(_Strict):
     """How much each kind of evidence counts in one language (logit units)."""
 
     prototype: float
+    phrase_classifier: float = 0.0  # centred log-probabilities of the phrase classifier
+    phrase_lexicon: float = 0.0  # the same from its character n-gram twin
     goemotions: float
     goemotions_classes: float  # weight of combination.class_goemotions evidence
     ngrams: float  # character n-gram similarity to the language's example phrases

@@ -50,15 +50,37 @@ def test_held_out_statements_mostly_land_in_the_right_user_class(engine: Emotion
         assert np.mean(mine) >= 0.65, lang
 
 
-def test_untouched_statements_beat_chance_by_far(engine: EmotionEngine) -> None:
-    """The second set was never tuned on (see its header); chance is 0.25 for the class."""
+def test_second_development_set_beats_chance_by_far(engine: EmotionEngine) -> None:
+    """The fresh set was held out in session 1 and tuned near since (see its header)."""
     fresh = yaml.safe_load(
         (Path(__file__).parents[1] / "data" / "emotion_statements_fresh.yaml").read_text("utf-8")
     )["statements"]
     readings = engine.read_many([s["text"] for s in fresh])
     pairs = list(zip(readings, fresh, strict=True))
-    assert np.mean([r.user_class.value == s["user_class"] for r, s in pairs]) >= 0.55
-    assert np.mean([r.top.value == s["emotion"] for r, s in pairs]) >= 0.45
+    assert np.mean([r.user_class.value == s["user_class"] for r, s in pairs]) >= 0.75
+    assert np.mean([r.top.value == s["emotion"] for r, s in pairs]) >= 0.6
+
+
+def test_held_out_set_meets_the_issue_targets_with_a_margin_for_noise(
+    engine: EmotionEngine,
+) -> None:
+    """The third set, never tuned on (see its header): measured 0.865 class / 0.807 top-1.
+
+    The guard sits a little under the issue's 0.85 so a harmless re-training does not flip it;
+    the benchmark prints the exact figure against 0.85."""
+    held = yaml.safe_load(
+        (Path(__file__).parents[1] / "data" / "emotion_statements_holdout.yaml").read_text(
+            "utf-8"
+        )
+    )["statements"]
+    readings = engine.read_many([s["text"] for s in held])
+    pairs = list(zip(readings, held, strict=True))
+    assert len(pairs) == 192
+    assert np.mean([r.user_class.value == s["user_class"] for r, s in pairs]) >= 0.82
+    assert np.mean([r.top.value == s["emotion"] for r, s in pairs]) >= 0.6
+    for lang in ("en", "ja"):
+        mine = [r.user_class.value == s["user_class"] for r, s in pairs if s["lang"] == lang]
+        assert np.mean(mine) >= 0.78, lang
 
 
 @pytest.mark.parametrize("lang", ["en", "ja"])
