@@ -62,6 +62,20 @@ def terms(text: str) -> list[str]:
     return words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
 
 
+def tfidf_row(
+    text_terms: Sequence[str], vocabulary: dict[str, int], idf: NDArray[np.float32]
+) -> tuple[NDArray[np.intp], NDArray[np.float32]]:
+    """One text's TfidfVectorizer row as (columns, values): sublinear tf x idf, L2-normalised,
+    as scikit-learn computes it with sublinear_tf=True (both may be empty)."""
+    counts = Counter(t for t in text_terms if t in vocabulary)
+    columns = np.fromiter((vocabulary[t] for t in counts), dtype=np.intp, count=len(counts))
+    values = np.array([1.0 + math.log(c) for c in counts.values()], np.float32)
+    if len(columns):
+        values *= idf[columns]
+        values /= np.linalg.norm(values)
+    return columns, values
+
+
 @dataclass(frozen=True)
 class LexicalHead:
     vocabulary: dict[str, int]
@@ -81,14 +95,9 @@ class LexicalHead:
         """(n, 28) label log-odds from words alone."""
         logits = np.tile(self.intercept, (len(texts), 1)).astype(np.float32)
         for row, text in enumerate(texts):
-            counts = Counter(t for t in terms(text) if t in self.vocabulary)
-            if not counts:
-                continue
-            columns = np.fromiter((self.vocabulary[t] for t in counts), dtype=np.intp)
-            values = np.array([1.0 + math.log(c) for c in counts.values()], np.float32)
-            values *= self.idf[columns]
-            values /= np.linalg.norm(values)
-            logits[row] += values @ self.coef[columns]
+            columns, values = tfidf_row(terms(text), self.vocabulary, self.idf)
+            if len(columns):
+                logits[row] += values @ self.coef[columns]
         return logits
 
     def blended(

@@ -26,7 +26,12 @@ from numpy.typing import NDArray
 from bot.domain import EMOTIONS, Language
 from bot.emotion.embeddings import embed
 from bot.emotion.head import ARTEFACT_DIR
-from bot.emotion.phrase_lexicon import PhraseLexicon, fit_phrase_lexicon
+from bot.emotion.phrase_lexicon import (
+    PhraseLexicon,
+    emotion_columns,
+    fit_phrase_lexicon,
+    fit_with_cross_validated_c,
+)
 from bot.emotion.policy import EmotionPolicy
 
 DEFAULT_PROTOTYPES_PATH = ARTEFACT_DIR / "prototypes.npz"
@@ -83,34 +88,22 @@ def phrases_key(policy: EmotionPolicy) -> str:
 _C_GRID = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 
 
-def fit_classifier(vectors: NDArray[np.float32], owners: NDArray[np.intp]) -> PhraseClassifier:
+def fit_classifier(
+    vectors: NDArray[np.float32], owners: NDArray[np.intp], *, search_c: bool = True
+) -> PhraseClassifier:
     """Multinomial logistic regression; C picked by 5-fold stratified CV log-loss on the phrases."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import log_loss
-    from sklearn.model_selection import StratifiedKFold
 
-    classes = np.arange(len(EMOTIONS))
-    folds = int(min(5, np.bincount(owners, minlength=len(classes)).min()))
-    best_c, best_loss = 4.0, float("inf")
-    if folds >= 2:
-        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
-        for c in _C_GRID:
-            loss = 0.0
-            for fit, held in splitter.split(vectors, owners):
-                model = LogisticRegression(C=c, max_iter=2000).fit(vectors[fit], owners[fit])
-                proba = model.predict_proba(vectors[held])
-                loss += log_loss(owners[held], proba, labels=model.classes_) * len(held)
-            if loss < best_loss:
-                best_c, best_loss = c, loss
-    model = LogisticRegression(C=best_c, max_iter=2000).fit(vectors, owners)
-    weights = np.zeros((vectors.shape[1], len(classes)), np.float32)
-    bias = np.full(len(classes), -30.0, np.float32)  # an emotion without phrases: never chosen
-    weights[:, model.classes_] = model.coef_.T
-    bias[model.classes_] = model.intercept_
+    model = fit_with_cross_validated_c(
+        LogisticRegression(max_iter=2000), "C", _C_GRID if search_c else (), vectors, owners
+    )
+    weights, bias = emotion_columns(model, vectors.shape[1])
     return PhraseClassifier(weights=weights, bias=bias)
 
 
-def compute_prototypes(policy: EmotionPolicy) -> Prototypes:
+def compute_prototypes(policy: EmotionPolicy, *, search_c: bool = True) -> Prototypes:
+    """Embeddings and classifiers; search_c=False skips the cross-validated choice of C (the
+    engine's fallback when the shipped artefact is stale: a slower start, not a minute's)."""
     vectors, owners, classifiers, lexicons = {}, {}, {}, {}
     for lang in Language:
         texts, who = prototype_phrases(policy, lang)
@@ -118,8 +111,8 @@ def compute_prototypes(policy: EmotionPolicy) -> Prototypes:
         owners[lang] = np.array(who, dtype=np.intp)
         # trained on the float16 vectors that ship, so a fresh start and a cached one agree
         shipped = vectors[lang].astype(np.float16).astype(np.float32)
-        classifiers[lang] = fit_classifier(shipped, owners[lang])
-        lexicons[lang] = fit_phrase_lexicon(texts, who)
+        classifiers[lang] = fit_classifier(shipped, owners[lang], search_c=search_c)
+        lexicons[lang] = fit_phrase_lexicon(texts, who, search_c=search_c)
     return Prototypes(vectors=vectors, owners=owners, classifiers=classifiers, lexicons=lexicons)
 
 
@@ -165,4 +158,4 @@ def load_prototypes(
                     ),
                     True,
                 )
-    return compute_prototypes(policy), False
+    return compute_prototypes(policy, search_c=False), False
