@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,7 +62,10 @@ def pick_cards(
     knapsack_policy: KnapsackPolicy,
     knowledge: KnowledgeBase | None,
     query: str = "",
+    kb_seen: Collection[str] = (),
 ) -> list[FeedItem]:
+    """One batch for this reader; `kb_seen` are kb card ids shown lately, offered again only
+    when nothing else is near enough."""
     batch_size = knapsack_policy.feed.batch_size
     klass = reader_class(reader, cards_policy)
     allowed = [c for c in ContentClass if may_see(klass, c, matching_policy)]
@@ -92,7 +96,7 @@ def pick_cards(
         items = [FeedItem(text=by_id[i].text, card_id=i) for i in choice.card_ids]
     missing = batch_size - len(items)
     if missing > 0 and knowledge is not None:
-        items.extend(_kb_items(knowledge, language, query, allowed, missing))
+        items.extend(_kb_items(knowledge, language, query, allowed, missing, kb_seen))
     return items
 
 
@@ -102,13 +106,20 @@ def _kb_items(
     query: str,
     allowed: list[ContentClass],
     count: int,
+    seen: Collection[str] = (),
 ) -> list[FeedItem]:
     """The project's own cards closest to the reader's words, varied between reads: a sample
-    from the nearest few rather than always the same top ones."""
+    from the nearest few rather than always the same top ones, leaving out the ones this reader
+    was just shown ("more" used to repeat them)."""
     kb_classes = (ContentClass.INSPIRATIONAL, ContentClass.ENTERTAINING)
     classes: set[ContentClass] = {c for c in allowed if c in kb_classes}
     found = knowledge.search(
-        query or "feeling low today", language, n=count * 3, content_classes=classes
+        query or "feeling low today", language, n=count * 3 + len(seen), content_classes=classes
     )
-    chosen = random.sample(found, k=min(count, len(found)))
+    fresh = [card for card in found if card.id not in seen][: count * 3]
+    chosen = random.sample(fresh, k=min(count, len(fresh)))
+    if len(chosen) < count:  # the kb ran out of unseen cards: repeat the least recently shown
+        order = {card_id: i for i, card_id in enumerate(seen)}
+        again = sorted((c for c in found if c.id in order), key=lambda c: order[c.id])
+        chosen += again[: count - len(chosen)]
     return [FeedItem(text=card.text, kb_id=card.id) for card in chosen]

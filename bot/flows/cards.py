@@ -36,6 +36,9 @@ Composer = Callable[[str, str], Draft]
 STORY, REPLY = "peer_story", "peer_reply"  # card types (policies/card_types.yaml)
 
 
+_KB_SEEN_KEPT = 30  # kb cards remembered per reader between reads, so "more" brings new ones
+
+
 class CardsFlow:
     def __init__(
         self,
@@ -155,6 +158,8 @@ class CardsFlow:
 
     # -- reading ---------------------------------------------------------------------------
     def read(self, turn: Turn) -> None:
+        previous = turn.data.get("kb_seen") if turn.state is State.IDLE else None
+        kb_seen = [str(x) for x in previous] if isinstance(previous, list) else []
         items = pick_cards(
             session=turn.session,
             sealer=turn.sealer,
@@ -164,8 +169,11 @@ class CardsFlow:
             matching_policy=self._matching,
             knapsack_policy=self._knapsack,
             knowledge=self._knowledge,
+            kb_seen=kb_seen,
         )
-        turn.set_state(State.IDLE)
+        shown = [item.kb_id for item in items if item.kb_id is not None]
+        kb_seen = [x for x in kb_seen if x not in shown] + shown
+        turn.set_state(State.IDLE, kb_seen=kb_seen[-_KB_SEEN_KEPT:])
         if not items:
             turn.say(turn.t("read_none"), turn.menu_buttons())
             return

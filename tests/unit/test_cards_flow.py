@@ -164,3 +164,13 @@ def test_each_card_type_keeps_its_own_length_limits(services: Services) -> None:
     card_id = first_card_id(replier.command("/read"))
     replier.presses(f"c:reply:{card_id}")
     assert "501 of 500" in joined(replier.says("b" * 501))
+
+
+def test_more_brings_kb_cards_not_shown_in_the_last_reads(services: Services) -> None:
+    """With no peer cards yet, every batch comes from kb/; "more" used to repeat them."""
+    reader = ready(services, "kb-reader")
+    batches = [reader.command("/read")] + [reader.presses("c:more") for _ in range(3)]
+    shown = [[r.text for r in replies if r.is_card] for replies in batches]
+    assert all(len(batch) == 3 for batch in shown), shown
+    everything = [text for batch in shown for text in batch]
+    assert len(set(everything)) == len(everything), "a kb card came back within four reads"
