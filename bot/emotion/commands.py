@@ -69,11 +69,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     head.set_defaults(handler=run_train_head)
     protos = train_sub.add_parser(
         "emotion-prototypes",
-        help="embed policies/emotions.yaml's phrases into bot/emotion/artefacts/prototypes.npz",
+        help="embed policies/emotions.yaml's phrases and train the phrase classifiers on them",
         description=(
             "Embed each emotion's description and example phrases (policies/emotions.yaml) with "
-            "MiniLM and store them, so the engine loads them instead of embedding at start-up. "
-            "Run after editing the phrases."
+            "MiniLM, train the two phrase classifiers on them (logistic regression on the "
+            "embeddings, and on character 1-3 grams; C by cross-validation on the phrases) and "
+            "store everything in bot/emotion/artefacts/prototypes.npz, so the engine loads it "
+            "instead of computing it at start-up. Run after editing the phrases (about a minute)."
         ),
     )
     protos.set_defaults(handler=run_train_prototypes)
@@ -183,6 +185,7 @@ def run_train_prototypes(args: argparse.Namespace, settings: Settings) -> int:
     from bot.emotion.prototypes import DEFAULT_PROTOTYPES_PATH, phrases_key, save_prototypes
 
     policy = load_emotion_policy(settings.policies_dir)
+    print("embedding the phrases and cross-validating the phrase classifiers...", file=sys.stderr)
     prototypes = save_prototypes(policy)
     rows = sum(len(v) for v in prototypes.vectors.values())
     print(
