@@ -102,7 +102,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             "Read text lines from stdin and print, per line, a JSON object with the top emotion, "
             "user class, all 16 scores, polarity, crisis flag, language, the 28 GoEmotions "
-            "probabilities and the card content class. Blank lines are skipped."
+            "probabilities, the card content class and `affect` (0-1: how much the line speaks "
+            "about feelings). A line with affect 0 reads flat: its emotion and user class are "
+            "null. Blank lines are skipped."
         ),
     )
     classify.add_argument(
@@ -218,11 +220,14 @@ def classify_lines(lines: list[str], language: Language | None = None) -> list[d
     out: list[dict[str, Any]] = []
     for line, analysis in zip(lines, analyses, strict=True):
         reading = analysis.reading
+        says_something = analysis.affect > 0.0
         out.append(
             {
                 "text": line,
-                "emotion": reading.top.value,
-                "user_class": reading.user_class.value,
+                # A flat reading has no top emotion: null rather than the first of 16 ties.
+                "emotion": reading.top.value if says_something else None,
+                "user_class": reading.user_class.value if says_something else None,
+                "affect": round(analysis.affect, 4),
                 "scores": {e.value: round(s, 4) for e, s in reading.scores.items()},
                 "polarity": {
                     "pos": round(reading.polarity.pos, 4),

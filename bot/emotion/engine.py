@@ -79,7 +79,10 @@ class EmotionEngine:
         self._labels = head.labels
         self._go_map = self._weights_matrix(lambda e: policy.emotions[e].goemotions, head.labels)
         self._mlask_map = self._weights_matrix(lambda e: policy.emotions[e].mlask, MLASK_CATEGORIES)
-        self._positive = np.array([label in SENTIMENT_GROUPS["positive"] for label in head.labels])
+        # GoEmotions files "desire" as positive; for valence it is not ("I wish I was dead").
+        self._positive = np.array(
+            [label in SENTIMENT_GROUPS["positive"] and label != "desire" for label in head.labels]
+        )
         self._negative = np.array([label in SENTIMENT_GROUPS["negative"] for label in head.labels])
         self._neutral = head.labels.index("neutral")
         self._affect_weights = np.array(
@@ -115,6 +118,10 @@ class EmotionEngine:
         }
         self._other_words = {
             lang: PhraseMatcher(getattr(focus.others, lang.value), lang) for lang in Language
+        }
+        self._distress_words = {
+            lang: PhraseMatcher(getattr(policy.distress_words, lang.value), lang)
+            for lang in Language
         }
         classes = [e.user_class for e in EMOTIONS]
         self._good = np.array([1.0 if c.feels_good else -1.0 for c in classes], np.float32)
@@ -262,6 +269,11 @@ class EmotionEngine:
         lowered = text.lower().replace("’", "'")
         cue_hits = self._find_cues(lowered, language)
         cue_counts = np.array([min(len(cue_hits[e]), 2) for e in EMOTIONS], dtype=np.float32)
+        words = len(lowered.split()) if language is Language.EN else len(lowered) / 3
+        brevity = min(1.0, words / combo.affect_min_words)
+        # Evidence learned from whole example sentences is noise on a word or two ("つらい",
+        # "tired"): a one-word text's nearest phrases and n-grams say little. It is scaled by
+        # brevity, so on short texts the cues, lexicons and distress words decide.
         logits = (
             weights.prototype
             * self._prototype_similarity(vector, language)
@@ -273,15 +285,16 @@ class EmotionEngine:
         if weights.phrase_lexicon:
             lexicon = self._prototypes.lexicons[language]
             logits += weights.phrase_lexicon * lexicon.centred_log_probabilities(text)
+        logits *= brevity
         logits += weights.goemotions * (probabilities @ self._go_map)
         logits += weights.cues * cue_counts
         for user_class, members in self._class_sets.items():
             evidence = float(probabilities[members].max()) if len(members) else 0.0
             logits += weights.goemotions_classes * evidence * self._class_members[user_class]
-        words = len(lowered.split()) if language is Language.EN else len(lowered) / 3
-        brevity = min(1.0, words / combo.affect_min_words)
         non_neutral = brevity * float((probabilities * self._affect_weights).max())
-        cue_affect = combo.cue_affect if cue_counts.any() else 0.0
+        distress = min(len(self._distress_words[language].spans(lowered)), 2)
+        cue_affect = combo.cue_affect if cue_counts.any() or distress else 0.0
+        logits += combo.class_distress * distress * self._class_members[UserClass.VULNERABLE]
 
         if language is Language.EN:
             vader = self._vader.polarity_scores(vader_negations(text))
@@ -300,7 +313,8 @@ class EmotionEngine:
             )
             ngram_sims = self._ja_ngrams.similarities(text)
             logits += (
-                weights.ngrams
+                brevity
+                * weights.ngrams
                 * self._top_k_by_emotion(ngram_sims, self._ja_owners)
                 / combo.ngram_temperature
             )

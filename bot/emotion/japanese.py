@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import threading
 from dataclasses import dataclass
 from functools import cache
@@ -160,6 +161,9 @@ class MlaskReading:
         return sum(n for c, n in self.categories.items() if c in MLASK_NEGATIVE)
 
 
+_RECEIVED_ANGER = re.compile(r"(怒|叱|責め|怒鳴|キレ|きれ)られ")
+
+
 def mlask_emotions(text: str) -> MlaskReading:
     with _mlask_lock:  # the analyser keeps a MeCab tagger; not documented as thread-safe
         result = _mlask().analyze(text)  # type: ignore[attr-defined]
@@ -169,4 +173,8 @@ def mlask_emotions(text: str) -> MlaskReading:
         exact = {e for e in expressions if "≈" not in e}
         if exact:
             categories[category] = len(exact)
+    if "ikari" in categories and _RECEIVED_ANGER.search(text):
+        # 怒られた / 叱られて: the writer was on the receiving end of the anger (ML-Ask still files
+        # it under ikari); being scolded reads as sadness, not as the writer's own hostility.
+        categories["aware"] = categories.get("aware", 0) + categories.pop("ikari")
     return MlaskReading(categories=categories, emotive=bool(result.get("emotive")))

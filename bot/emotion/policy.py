@@ -131,6 +131,9 @@ class Combination(_Strict):
     # classes (minus for the bad ones), focus * class_focus for the others-directed ones.
     class_valence: float = Field(ge=0)
     class_focus: float = Field(ge=0)
+    # Added to the vulnerable emotions per distress word found (at most two count), and such a
+    # word makes the text count as speaking about feelings (cue_affect).
+    class_distress: float = Field(default=0.0, ge=0)
     # Class-wide evidence from the GoEmotions head: the most probable of each class' labels,
     # times the language's goemotions_classes weight, added to every emotion of that class.
     class_goemotions: dict[UserClass, list[str]]
@@ -154,6 +157,9 @@ class EmotionPolicy(_Strict):
     emotions: dict[Emotion, EmotionEntry]
     combination: Combination
     focus_words: FocusWords
+    # Words of plain distress ("I feel empty", "can't sleep", つらい, 😭) that name none of the 16
+    # but place a person with the vulnerable class, never the harmful one (see class_distress).
+    distress_words: Bilingual = Field(default_factory=Bilingual)
 
     @model_validator(mode="after")
     def _all_sixteen(self) -> EmotionPolicy:

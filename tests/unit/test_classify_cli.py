@@ -34,14 +34,19 @@ def test_classify_prints_one_json_object_per_line(
             "language",
             "goemotions",
             "content_class",
+            "affect",
         }
         assert set(row["scores"]) == {e.value for e in Emotion}
         assert len(row["goemotions"]) == 28
-        assert row["emotion"] == max(row["scores"], key=row["scores"].__getitem__)
+        if row["affect"] > 0:
+            assert row["emotion"] == max(row["scores"], key=row["scores"].__getitem__)
         assert set(row["polarity"]) == {"pos", "neg"}
     assert rows[0]["user_class"] == "vulnerable" and rows[0]["language"] == "en"
     assert rows[1]["language"] == "ja" and rows[1]["polarity"]["pos"] > 0.5
     assert rows[2]["content_class"] == "inspirational"
+    # "ok" says nothing about feelings: flat scores, and no emotion or class is made up for it
+    assert rows[2]["affect"] == 0 and rows[2]["emotion"] is None and rows[2]["user_class"] is None
+    assert max(rows[2]["scores"].values()) - min(rows[2]["scores"].values()) < 1e-6
     assert [row["crisis"] for row in rows] == [False, False, False, True]
 
 

@@ -64,7 +64,7 @@ def test_second_development_set_beats_chance_by_far(engine: EmotionEngine) -> No
 def test_held_out_set_meets_the_issue_targets_with_a_margin_for_noise(
     engine: EmotionEngine,
 ) -> None:
-    """The third set, never tuned on (see its header): measured 0.865 class / 0.807 top-1.
+    """The third set, never tuned on (see its header): measured 0.854 class / 0.802 top-1.
 
     The guard sits a little under the issue's 0.85 so a harmless re-training does not flip it;
     the benchmark prints the exact figure against 0.85."""
@@ -149,3 +149,38 @@ def test_nobody_negates_for_valence() -> None:
     )
     reading = get_engine().read("nobody loves me", Language.EN)
     assert reading.polarity.neg > reading.polarity.pos
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "つらい",
+        "仕事がつらいです",
+        "疲れた",
+        "毎日寂しい",
+        "上司に怒られてばかり",  # the writer was scolded: not their hostility
+        "もう何もしたくない",
+        "😭😭😭",
+        "I feel empty",
+        "I can't sleep",
+        "I don't want to do anything anymore",
+        "I feel so lonely lately",
+    ],
+)
+def test_plain_distress_reads_vulnerable_never_harmful(engine: EmotionEngine, text: str) -> None:
+    """Review finding: つらい read as hatred (a person filed as harmful for saying they are
+    struggling) and "I feel empty" read flat. Distress words (policies/emotions.yaml) place
+    such text with the vulnerable class."""
+    analysis = engine.analyse(text)
+    assert analysis.affect > 0, text
+    assert analysis.reading.user_class is UserClass.VULNERABLE, analysis.reading.top
+
+
+def test_hostility_towards_others_still_reads_harmful(engine: EmotionEngine) -> None:
+    for text in ("I hate my boss, he is a useless idiot", "あいつ本当にムカつく、許せない"):
+        assert engine.read(text).user_class is UserClass.HARMFUL, text
+
+
+def test_a_death_wish_is_not_read_as_positive(engine: EmotionEngine) -> None:
+    """GoEmotions files "desire" as positive; the engine's valence leaves it out."""
+    assert engine.read("I wish I was dead").polarity.neg > 0.5
