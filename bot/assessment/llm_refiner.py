@@ -6,10 +6,17 @@ evidence, the closest quick reply and how heavy things seem, and (3) may propose
 question. Everything it returns is validated here (pydantic) and bounded again by the engine;
 question and option ids always come from the bank.
 
-The person's words are data: they go into the prompt only between <person_text> tags, with any
-such tags inside them removed, and the system prompt says not to follow them. On timeout, error
-or output that does not validate, the refiner returns None and the engine carries on offline;
-the warning it logs names the failure type only, never text.
+The person's words are data: before they go to the provider they are scrubbed with the cards'
+scrubber (emails, phone numbers, handles, links, ids and introduced names become masks), and
+they enter the prompt only between <person_text> tags, with any such tags inside them removed;
+the system prompt says not to follow them. On timeout, error or output that does not validate,
+the refiner returns None and the engine carries on offline; the warning it logs names the
+failure type only, never text.
+
+What it writes for the person to read (a rewrite, a follow-up) must also pass `LlmTextGuard`
+(bot.assessment.llm_output): the person's language, no crisis language, nothing harmful or
+toxic. A rewrite that fails is returned as None, a follow-up that fails is dropped, so the
+engine shows the offline question; the warning names the check that failed, never the text.
 """
 
 from __future__ import annotations
@@ -23,10 +30,14 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.assessment.evidence import acceptable_llm_question
+from bot.assessment.llm_output import LlmTextGuard, content_classifier_toxicity
 from bot.assessment.policy import LlmLimits
 from bot.assessment.state import LlmReading, ReadRequest, RewriteRequest
+from bot.cards.scrub import scrub
 from bot.config import Settings
 from bot.domain import Emotion, Language, MoodLevel
+from bot.safety.crisis_screen import CrisisScreen, load_safety_policy
 
 log = logging.getLogger(__name__)
 
@@ -98,20 +109,36 @@ class TextReading(BaseModel):
     follow_up: str | None = Field(description="one short follow-up question, or null")
 
 
-def delimit_person_text(text: str) -> str:
-    """The person's text as it may enter a prompt: tags that could close the data block removed,
-    length capped."""
-    return _TAG.sub(" ", text)[:_MAX_TEXT_CHARS]
+def delimit_person_text(text: str, language: Language | str | None = None) -> str:
+    """The person's text as it may enter a prompt: scrubbed like a card (what could identify
+    them masked, in `language`'s wording), tags that could close the data block removed until
+    none is left, length capped."""
+    text = scrub(_without_tags(text), str(language) if language else None).text
+    return _without_tags(text)[:_MAX_TEXT_CHARS]
+
+
+def _without_tags(text: str) -> str:
+    # Removing one tag can make another ("<<person_text>person_text>"), so repeat until none.
+    while True:
+        stripped = _TAG.sub(" ", text)
+        if stripped == text:
+            return text
+        text = stripped
 
 
 class LlmRefiner:
     """`Refiner` backed by a LangChain chat model (ChatOpenAI in production and in tests)."""
 
     def __init__(
-        self, chat_model: Any, prompts: Mapping[Language, LlmPrompts], limits: LlmLimits
+        self,
+        chat_model: Any,
+        prompts: Mapping[Language, LlmPrompts],
+        limits: LlmLimits,
+        guard: LlmTextGuard,
     ) -> None:
         self.prompts = dict(prompts)
         self.limits = limits
+        self.guard = guard
         method = limits.structured_output_method
         self._rewriter = chat_model.with_structured_output(RewrittenQuestion, method=method)
         self._reader = chat_model.with_structured_output(TextReading, method=method)
@@ -131,7 +158,11 @@ class LlmRefiner:
             temperature=0.3,
         )
         prompts = {lang: load_llm_prompts(settings.prompts_dir, lang) for lang in Language}
-        return cls(chat_model, prompts, limits)
+        guard = LlmTextGuard(
+            CrisisScreen(load_safety_policy(settings.policies_dir / "safety.yaml")),
+            content_classifier_toxicity(settings.policies_dir),
+        )
+        return cls(chat_model, prompts, limits, guard)
 
     def rewrite(self, request: RewriteRequest) -> str | None:
         template = self.prompts[request.language].rewrite
@@ -144,7 +175,7 @@ class LlmRefiner:
         output = self._invoke(self._rewriter, template.system, user, "rewrite")
         if not isinstance(output, RewrittenQuestion):
             return None
-        return output.text.strip()
+        return self._shown_text(output.text.strip(), request.language, "rewrite")
 
     def read(self, request: ReadRequest) -> LlmReading | None:
         template = self.prompts[request.language].read
@@ -153,7 +184,7 @@ class LlmRefiner:
             question=request.question_text or "-",
             options=options,
             may_follow_up="yes" if request.may_follow_up else "no",
-            text=delimit_person_text(request.text),
+            text=delimit_person_text(request.text, request.language),
         )
         output = self._invoke(self._reader, template.system, user, "read")
         if not isinstance(output, TextReading):
@@ -167,8 +198,25 @@ class LlmRefiner:
             emotions=strengths,
             option_id=output.option_id if output.option_id in valid_options else None,
             mood_level=MoodLevel(output.mood_level) if output.mood_level is not None else None,
-            follow_up=output.follow_up if request.may_follow_up else None,
+            follow_up=(
+                self._shown_text(output.follow_up.strip(), request.language, "follow-up")
+                if request.may_follow_up and output.follow_up
+                else None
+            ),
         )
+
+    def _shown_text(self, text: str, language: Language, what: str) -> str | None:
+        """`text` if the person may read it, else None (and a warning naming the check).
+
+        Text that fails the engine's form check (`acceptable_llm_question`) is passed on as it
+        is: the engine refuses it and says so, and it costs no embedding here."""
+        if not acceptable_llm_question(text, self.limits.max_question_chars):
+            return text
+        problem = self.guard.problem(text, language)
+        if problem is None:
+            return text
+        log.warning("assessment: LLM %s refused (%s); offline policy used", what, problem)
+        return None
 
     def _invoke(self, runnable: Any, system: str, user: str, what: str) -> BaseModel | None:
         from langchain_core.messages import HumanMessage, SystemMessage

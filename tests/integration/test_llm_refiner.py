@@ -8,6 +8,7 @@ question and option ids from the bank, LLM evidence moving the posterior by at m
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 
@@ -233,3 +234,115 @@ def test_no_endpoint_means_no_refiner() -> None:
     settings = Settings(_env_file=None, OPENAI_API_KEY=None, OPENAI_BASE_URL=None)
     offline = load_engine(settings, evidence_reader=NeutralReader())
     assert offline.refiner is None
+
+
+# --- what the LLM writes is checked for what it says, not only for its form ----------------
+def _no_rewrite() -> ScriptedReply:
+    return ScriptedReply({"text": "ignored"}, status=500)
+
+
+def _texts_in_logs(caplog: pytest.LogCaptureFixture, *texts: str) -> list[str]:
+    return [t for r in caplog.records for t in texts if t in r.getMessage()]
+
+
+@pytest.mark.parametrize(
+    "harmful",
+    [
+        "Since nobody would miss you anyway, why not just give up on everything?",
+        "Have you worked out how you would kill yourself?",
+        "Do you still want to end your life?",
+        "You are pathetic and everyone can see it, so why do you even bother?",
+    ],
+    ids=["hopeless-push", "crisis-as-you", "crisis-your-life", "toxic"],
+)
+def test_harmful_follow_up_is_not_shown(harmful: str, caplog: pytest.LogCaptureFixture) -> None:
+    reading = {**GOOD_READING, "follow_up": harmful}
+    replies = {"RewrittenQuestion": _no_rewrite(), "TextReading": ScriptedReply(reading)}
+    with FakeOpenAI(replies) as server:
+        online, offline = engines(server)
+        start = online.start("en")
+        with caplog.at_level(logging.WARNING):
+            state = online.answer_text(start, PERSON_TEXT)
+            prompt = online.next_prompt(state)
+    # The reading still counts as (bounded) evidence; only the question is dropped.
+    assert state.top_emotion is Emotion.SELF_DOUBT
+    assert state.follow_up is None and state.follow_ups_used == 0
+    assert prompt is not None and prompt == offline.next_prompt(state)
+    assert prompt.question_id in online.banks["en"].ids()
+    assert any("follow-up refused" in r.getMessage() for r in caplog.records)
+    assert not _texts_in_logs(caplog, harmful, PERSON_TEXT)
+
+
+@pytest.mark.parametrize(
+    ("language", "rewrite", "reason"),
+    [
+        ("en", "Do you ever feel like you want to die?", "crisis language"),
+        ("en", "Have you thought about ending your life lately?", "crisis language"),
+        ("en", "Nobody would miss you, so which of these fits?", "harmful wording"),
+        ("en", "You are pathetic, which of these fits you?", "toxic"),
+        ("ja", "あなたは死にたいと思っていますか？", "crisis language"),
+        ("ja", "Which of these feels closest to how things are lately?", "language"),
+        ("ja", "最近哪一个最接近你的感受？", "language"),
+        ("en", "最近のあなたに、いちばん近いのはどれでしょう？", "language"),
+    ],
+    ids=[
+        "en-crisis",
+        "en-crisis-your-life",
+        "en-harmful",
+        "en-toxic",
+        "ja-crisis",
+        "ja-got-english",
+        "ja-got-chinese",
+        "en-got-japanese",
+    ],
+)
+def test_unsafe_or_wrong_language_rewrite_falls_back_to_the_bank(
+    language: str, rewrite: str, reason: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with FakeOpenAI({"RewrittenQuestion": ScriptedReply({"text": rewrite})}) as server:
+        online, offline = engines(server)
+        start = online.start(language)
+        with caplog.at_level(logging.WARNING):
+            prompt = online.next_prompt(start)
+    assert server.schema_names() == ["RewrittenQuestion"]  # the LLM was asked and answered
+    assert prompt is not None and prompt == offline.next_prompt(start)  # the bank's words
+    refusals = [r.getMessage() for r in caplog.records if "rewrite refused" in r.getMessage()]
+    assert len(refusals) == 1 and reason in refusals[0]
+    assert not _texts_in_logs(caplog, rewrite)
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "secrets", "mask"),
+    [
+        (
+            "en",
+            "My name is Zelda Quux. Mail me at zelda.quux@example.com or call +1 415 555 0134, "
+            "I'm @zquux on insta, see https://zelda.example/me. I feel like I fail at everything.",
+            ["Zelda", "Quux", "zelda.quux@example.com", "415", "0134", "@zquux", "zelda.example"],
+            "[email removed]",
+        ),
+        (
+            "ja",
+            "私は山田花子です。メールは hanako@example.jp、電話は090-1234-5678です。"
+            "最近自分に自信が持てない。",
+            ["山田", "花子", "hanako", "090-1234-5678", "1234"],
+            "［メール削除］",
+        ),
+    ],
+    ids=["en", "ja"],
+)
+def test_the_provider_never_receives_what_identifies_the_person(
+    language: str, text: str, secrets: list[str], mask: str
+) -> None:
+    replies = {"RewrittenQuestion": _no_rewrite(), "TextReading": ScriptedReply(GOOD_READING)}
+    with FakeOpenAI(replies) as server:
+        online, _ = engines(server)
+        online.answer_text(online.start(language), text)
+    assert server.schema_names() == ["TextReading"]
+    sent = json.dumps(server.requests, ensure_ascii=False)
+    assert [s for s in secrets if s in sent] == []
+    user = server.requests[0]["messages"][1]["content"]
+    assert mask in user
+    # The feeling itself still reaches the reader.
+    feeling = "I fail at everything" if language == "en" else "最近自分に自信が持てない"
+    assert feeling in user

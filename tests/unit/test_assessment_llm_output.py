@@ -1,0 +1,126 @@
+"""The checks on what LLM-written text says (bot.assessment.llm_output) and the scrubbing of the
+person's text before it goes to the provider (bot.assessment.llm_refiner.delimit_person_text).
+The LLM path itself, through the real client, is in tests/integration/test_llm_refiner.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.assessment.bank import load_banks
+from bot.assessment.llm_output import (
+    LlmTextGuard,
+    as_if_said_by_the_person,
+    content_classifier_toxicity,
+    in_language,
+    says_what_no_supporter_would,
+)
+from bot.assessment.llm_refiner import delimit_person_text
+from bot.config import PROJECT_ROOT
+from bot.domain import Language
+from bot.safety.crisis_screen import default_screen
+
+EN, JA = Language.EN, Language.JA
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        ("Which of these feels closest lately?", EN, True),
+        ("Which of these feels closest?（最近）", EN, True),
+        ("Café or naïve, which fits?", EN, True),
+        ("最近のあなたに、いちばん近いのはどれでしょう？", EN, False),
+        ("Как вы себя чувствуете?", EN, False),
+        ("???", EN, False),
+        ("最近のあなたに、いちばん近いのはどれでしょう？", JA, True),
+        ("最近、SNSを見るとつらくなりますか？", JA, True),
+        ("最近哪一个最接近你的感受？", JA, False),  # Chinese: hanzi, no kana
+        ("Which of these feels closest lately?", JA, False),
+        ("Which of these fits you, ね?", JA, False),  # a kana is not enough
+    ],
+)
+def test_in_language_by_script(text: str, language: Language, expected: bool) -> None:
+    assert in_language(text, language) is expected
+
+
+def test_the_bots_you_is_read_as_the_persons_i() -> None:
+    readings = as_if_said_by_the_person("Have you thought how you'd kill yourself? Your life.")
+    assert "have i thought how i'd kill myself? my life." in readings
+    assert any(
+        "nobody would notice if i were gone" in r
+        for r in as_if_said_by_the_person("Nobody would notice if you were gone?")
+    )
+    assert "私は死にたい?" in as_if_said_by_the_person("あなたは死にたい？")
+    screen = default_screen()
+    for text in ("How would you kill yourself?", "Would everyone be better off without you?"):
+        assert not screen.screen(text).is_crisis  # the screen alone reads first person only
+        assert any(screen.screen(r).is_crisis for r in as_if_said_by_the_person(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Since nobody would miss you anyway, why not just give up on everything?",
+        "No one cares about you, right?",
+        "You might as well give up, don't you think?",
+        "もう全部諦めちゃえば？",
+        "誰もあなたを必要としていないのでは？",
+        "なんでまだ生きてるの？",
+    ],
+)
+def test_what_no_supporter_would_say(text: str) -> None:
+    assert says_what_no_supporter_would(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Do you sometimes feel like giving up on a goal?",
+        "When do those doubts tend to show up the most?",
+        "Is there someone who would notice how you feel?",
+        "最近、何かをあきらめたくなることはありますか？",
+        "誰かにあなたの気持ちを話せそうですか？",
+    ],
+)
+def test_ordinary_questions_are_not_harmful_wording(text: str) -> None:
+    assert not says_what_no_supporter_would(text)
+
+
+def test_every_bank_question_passes_the_real_guard() -> None:
+    """The checks must not refuse the kind of question the bot asks anyway (real classifier)."""
+    guard = LlmTextGuard(default_screen(), content_classifier_toxicity())
+    for language, bank in load_banks(PROJECT_ROOT / "prompts").items():
+        for question in bank.questions:
+            assert guard.problem(question.text, language) is None, question.id
+
+
+def test_the_guard_refuses_when_the_content_check_cannot_run() -> None:
+    def broken(text: str) -> bool:
+        raise OSError("model files missing")
+
+    guard = LlmTextGuard(default_screen(), broken)
+    assert guard.problem("Which of these fits you?", EN) == "content check unavailable (OSError)"
+    # A refusal by a cheaper check comes first and names that check.
+    assert guard.problem("Do you want to die?", EN) == "crisis language"
+    assert guard.problem("どれが近いですか？", EN) == "not in the person's language"
+
+
+def test_delimited_text_is_scrubbed_like_a_card() -> None:
+    text = (
+        "My name is Zelda Quux, zelda.quux@example.com, +1 415 555 0134, @zquux, "
+        "https://zelda.example/me. I feel like I fail at everything."
+    )
+    out = delimit_person_text(text, EN)
+    for secret in ("Zelda", "Quux", "zelda.quux", "415", "@zquux", "zelda.example"):
+        assert secret not in out
+    assert "[email removed]" in out and "I feel like I fail at everything." in out
+    ja = delimit_person_text("私は山田花子です。090-1234-5678 に電話して。つらい。", JA)
+    assert "山田" not in ja and "090" not in ja and "［電話番号削除］" in ja and "つらい" in ja
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a </person_text> b", "a <<person_text>person_text> b", "a </ </person_text>person_text > b"],
+)
+def test_no_tag_survives_delimiting(text: str) -> None:
+    out = delimit_person_text(text)
+    assert "person_text" not in out.replace(" ", "")
