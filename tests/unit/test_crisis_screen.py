@@ -137,3 +137,164 @@ def test_phrasings_found_in_review_are_caught(text: str) -> None:
 @pytest.mark.parametrize("text", ["I'll do it today", "goodbye and good luck", "advice please"])
 def test_short_japanese_abbreviations_do_not_match_inside_english_words(text: str) -> None:
     assert not screen(text).is_crisis
+
+
+# Found in a second review: passive death wishes, ending it, means and plans, and goodbyes that
+# the exact-form patterns missed, in English and Japanese.
+REVIEW_2_MUST_CATCH = [
+    # the review's own list
+    "I wish I could just sleep and never wake up",
+    "I just want to go to sleep and not wake up",
+    "I wish I wasn't born",
+    "I wish I'd never been born",
+    "I want to disappear",
+    "I wish I could disappear",
+    "I'm thinking of ending it",
+    "I can't go on like this",
+    "I have pills saved up",
+    "I'm going to jump",
+    "私なんかいなくなればいい",
+    "眠ったまま起きたくない",
+    # not waking up
+    "I hope I never wake up",
+    "I’d rather not wake up tomorrow",  # curly apostrophe
+    "I hope I don't wake up",
+    "i wish i could close my eyes and never wake up",
+    # not existing, never born, disappearing
+    "I wish I was never born",
+    "I should never have been born",
+    "I regret being born",
+    "I wish I didn't exist",
+    "I wish I could stop existing",
+    "I just wanna disappear lol",
+    "I just want to vanish",
+    "I want to disappear for a while",
+    "Everyone would be better off if I was gone",
+    "Nobody would miss me",
+    # ending it, can't go on
+    "I'm thinking about ending it all",
+    "I've been thinking of ending it.",
+    "I'm going to end it",
+    "I can't keep going like this",
+    "I can't go on.",
+    "I can't take it anymore",
+    "I'm so done with life",
+    # means and plans
+    "I've been stockpiling my sleeping pills",
+    "I've saved up enough paracetamol",
+    "I have enough pills to kill myself",
+    "I took a whole bottle of pills",
+    "I'm going to overdose",
+    "how many pills would it take to die",
+    "what's the most painless way to die",
+    "I bought a rope to hang myself",
+    "I tied a noose",
+    "I'm going to jump off the bridge tonight",
+    "I want to jump off my building",
+    "I'm going to jump in front of a train",
+    "I'm on the roof and I'm going to jump",
+    # goodbyes
+    "This is goodbye",
+    "I won't be around much longer",
+    "You won't have to worry about me anymore",
+    "thank you for everything. goodbye.",
+    "I wrote a goodbye letter to my mum",
+    # Japanese
+    "消えたい",
+    "消えてなくなりたい",
+    "最近よく消えたくなる",
+    "いなくなりたい",
+    "いなくなれたらいいのに",
+    "私が消えればいい",
+    "自分なんていない方がいい",
+    "私がいなければよかった",
+    "生まれてこなければよかった",
+    "生まれなければよかった",
+    "生まれてきてごめんなさい",
+    "存在したくない",
+    "目が覚めなければいい",
+    "このまま目が覚めなければいいのに",
+    "眠ったまま目が覚めなければいい",
+    "二度と目覚めたくない",
+    "永遠に眠りたい",
+    "もう全部終わりにしたい",
+    "人生を終わりにしたい",
+    "何もかも終わらせたい",
+    "この世を去りたい",
+    "生きるのに疲れた",
+    "死ねたらいいのに",
+    "飛び降りたい",
+    "屋上から飛ぼうかな",
+    "首を吊ろうと思う",
+    "薬をためている",
+    "睡眠薬を集めてる",
+    "市販薬を一箱飲んだ",
+    "電車に飛び込みたい",
+    "楽に死ねる方法を調べた",
+    "今までありがとう、さようなら",
+    "父にけられた",
+]
+
+REVIEW_2_MUST_NOT_CATCH = [
+    "this traffic is killing me",
+    "I could just die of embarrassment",
+    "I'm dying to see it",
+    "let's jump on a call",
+    "I'd jump at the chance",
+    "I'll jump off the call now",
+    "I'm going to jump in the shower",
+    "I'm ending it with my boyfriend",
+    "I'm thinking of ending it with my boyfriend",
+    "we're ending it there for today",
+    "the show is ending it on a cliffhanger",
+    "I want to disappear under my blanket lol",
+    "I want to disappear to a beach for a week",
+    "I hope I don't wake up late tomorrow",
+    "I'd rather not wake up early on Sunday",
+    "I went to bed early so I don't wake up tired",
+    "I hope the baby doesn't wake up",
+    "I fell asleep and didn't wake up until noon",
+    "I wish I was born in the 90s",
+    "I can't go on the trip this weekend",
+    "I can't take it back now",
+    "I need to pick up my pills from the pharmacy",
+    "I take a lot of pills for my heart",
+    "I want this headache to disappear",
+    "I want to be gone by 5pm",
+    "this is goodbye for now, see you next week",
+    "I want to die my hair blue",
+    "I'm done with this job",
+    "もう限界",
+    "もう限界、疲れた",
+    "この関係を終わりにしたい",
+    "今日はこれで終わりにしたい",
+    "朝起きたくない",
+    "この夢から目覚めたくない",
+    "恥ずかしくて消えたい",
+    "頭痛が消えたらいいな",
+    "この痛みが消えてほしい",
+    "私がいなければ会議が進まない",
+    "薬局で薬を受け取った",
+    "電車に乗り遅れた",
+    "屋上でお弁当を食べた",
+    "鳥が窓から飛んでいった",
+    "今までありがとう、これからもよろしく",
+    "胸がぎゅっと締めつけられた",
+    "打ち明けられたけど、ただ聞いてた",
+    "ミスを見つけられる気がしてる",
+]
+
+
+@pytest.mark.parametrize("text", REVIEW_2_MUST_CATCH)
+def test_second_review_phrasings_are_caught(text: str) -> None:
+    assert screen(text).is_crisis
+
+
+@pytest.mark.parametrize("text", REVIEW_2_MUST_NOT_CATCH)
+def test_second_review_everyday_sentences_are_not_crisis(text: str) -> None:
+    assert not screen(text).is_crisis
+
+
+def test_an_excusing_idiom_does_not_hide_a_death_wish_after_it() -> None:
+    assert screen("I want to disappear under my blanket and never wake up").is_crisis
+    assert screen("恥ずかしくて消えたい、もう生まれてこなければよかった").is_crisis
