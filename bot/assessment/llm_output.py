@@ -9,8 +9,8 @@ simply get it wrong, so every text it writes for display must:
   to "you" and the screen's phrases are first person, so the text is screened as written and
   again as if the person had said it ("kill yourself" is read as "kill myself");
 - not say anything that no supporter would say to someone who may be low: that nobody would
-  miss them, that they might as well give up (a short list here, for what the first-person
-  crisis phrases do not cover);
+  miss them, that they might as well give up (policies/safety.yaml, never_say: what the
+  first-person crisis phrases do not cover);
 - not be toxic by the content classifier used for cards (one embedding of one short text).
 
 `LlmTextGuard.problem` returns why a text fails, or None; the caller then falls back to the
@@ -52,35 +52,6 @@ _EN_SECOND_PERSON: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 _EN_YOU = re.compile(r"(?<![\w'])you(?![\w'])")
 _JA_SECOND_PERSON = re.compile(r"あなた|あんた|貴方|君|きみ|お前|おまえ")
 
-# Things a supporter never says to a person, which the crisis phrases (first person, about the
-# writer) do not catch even when read as the person's own words. Matched on the screen's
-# normalised form (NFKC, lower case, straight quotes); English ones as whole words.
-_NEVER_SAY: dict[Language, tuple[str, ...]] = {
-    Language.EN: (
-        r"(nobody|no one|no-one|noone)( would| will| does| did| could| is going to)? (ever )?"
-        r"(miss|misses|cares? about|loves?|wants?|needs?|notices?) you",
-        r"(give|giving) up on (everything|life|living|yourself|it all)",
-        r"why (not|don't you|dont you) (just )?(give up|quit|die|disappear|end it)",
-        r"(might|may) as well (just )?(give up|quit|die|disappear|end it)",
-        r"kys|go die|drop dead",
-    ),
-    Language.JA: (
-        r"死ね",
-        r"消えろ|消えて(しまえ|くれ)|いなくなれ",
-        r"(諦め|あきらめ)(ちゃえ|なよ|ろ|たらどう|てしまえ|ればいい)",
-        r"(誰|だれ)も(あなた|君|きみ|お前|おまえ)(の(こと)?)?を?(必要とし|気にし|悲しま|寂しが|愛さ)",
-        r"(なぜ|なんで|どうして)(まだ)?(生|い)きて(い)?るの",
-    ),
-}
-_NEVER_SAY_RE: dict[Language, re.Pattern[str]] = {
-    lang: re.compile(
-        "|".join(
-            rf"(?<![\w'])(?:{p})(?![\w'])" if lang is Language.EN else f"(?:{p})" for p in patterns
-        )
-    )
-    for lang, patterns in _NEVER_SAY.items()
-}
-
 
 def in_language(text: str, language: Language) -> bool:
     """Whether the text is written in the script of `language`.
@@ -109,11 +80,6 @@ def as_if_said_by_the_person(text: str) -> list[str]:
     if _JA_SECOND_PERSON.search(clean):
         readings.append(_JA_SECOND_PERSON.sub("私", clean))
     return readings
-
-
-def says_what_no_supporter_would(text: str) -> bool:
-    clean = normalise(text)
-    return any(pattern.search(clean) for pattern in _NEVER_SAY_RE.values())
 
 
 def content_classifier_toxicity(policies_dir: Path | None = None) -> Callable[[str], bool]:
@@ -146,7 +112,7 @@ class LlmTextGuard:
             return "not in the person's language"
         if any(self.screen.screen(t).is_crisis for t in (text, *as_if_said_by_the_person(text))):
             return "crisis language"
-        if says_what_no_supporter_would(text):
+        if self.screen.is_never_said(text):
             return "harmful wording"
         try:
             toxic = self.is_toxic(text)

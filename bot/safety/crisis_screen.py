@@ -48,8 +48,10 @@ class SafetyPolicy(BaseModel):
     idioms: dict[str, list[str]]
     softeners: dict[str, list[str]] = Field(default_factory=dict)
     categories: dict[str, CategoryPolicy]
+    # What the bot itself must never say to a person (LLM-written questions are checked).
+    never_say: dict[str, list[str]] = Field(default_factory=dict)
 
-    @field_validator("idioms", "softeners")
+    @field_validator("idioms", "softeners", "never_say")
     @classmethod
     def _all_compile(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         for patterns in value.values():
@@ -91,12 +93,19 @@ class CrisisScreen:
             for p in patterns
         ]
         self._harmless = re.compile("|".join(blanks), re.IGNORECASE) if blanks else None
+        never = [_wrap(p, lang) for lang, patterns in policy.never_say.items() for p in patterns]
+        self._never_say = re.compile("|".join(never)) if never else None
         self._danger: list[tuple[str, float, re.Pattern[str]]] = [
             (name, item.weight, re.compile(_wrap(item.pattern, lang), re.IGNORECASE))
             for name, category in policy.categories.items()
             for lang, items in category.patterns.items()
             for item in items
         ]
+
+    def is_never_said(self, text: str) -> bool:
+        """Whether the text says what no supporter says to someone who may be low (the policy's
+        never_say): used on what an LLM wrote for the bot, not on people's messages."""
+        return self._never_say is not None and bool(self._never_say.search(normalise(text)))
 
     def screen(self, text: str) -> CrisisResult:
         readings = [normalise(text)]

@@ -278,7 +278,8 @@ def test_harmful_follow_up_is_not_shown(harmful: str, caplog: pytest.LogCaptureF
     [
         ("en", "Do you ever feel like you want to die?", "crisis language"),
         ("en", "Have you thought about ending your life lately?", "crisis language"),
-        ("en", "Nobody would miss you, so which of these fits?", "harmful wording"),
+        ("en", "You might as well give up, so which of these fits?", "harmful wording"),
+        ("en", "Nobody would miss you, so which of these fits?", "crisis language"),
         ("en", "You are pathetic, which of these fits you?", "toxic"),
         ("ja", "あなたは死にたいと思っていますか？", "crisis language"),
         ("ja", "Which of these feels closest to how things are lately?", "language"),
@@ -289,6 +290,7 @@ def test_harmful_follow_up_is_not_shown(harmful: str, caplog: pytest.LogCaptureF
         "en-crisis",
         "en-crisis-your-life",
         "en-harmful",
+        "en-harmful-is-also-crisis",
         "en-toxic",
         "ja-crisis",
         "ja-got-english",

@@ -12,7 +12,6 @@ from bot.assessment.llm_output import (
     as_if_said_by_the_person,
     content_classifier_toxicity,
     in_language,
-    says_what_no_supporter_would,
 )
 from bot.assessment.llm_refiner import delimit_person_text
 from bot.config import PROJECT_ROOT
@@ -68,7 +67,7 @@ def test_the_bots_you_is_read_as_the_persons_i() -> None:
     ],
 )
 def test_what_no_supporter_would_say(text: str) -> None:
-    assert says_what_no_supporter_would(text)
+    assert default_screen().is_never_said(text)
 
 
 @pytest.mark.parametrize(
@@ -82,7 +81,7 @@ def test_what_no_supporter_would_say(text: str) -> None:
     ],
 )
 def test_ordinary_questions_are_not_harmful_wording(text: str) -> None:
-    assert not says_what_no_supporter_would(text)
+    assert not default_screen().is_never_said(text)
 
 
 def test_every_bank_question_passes_the_real_guard() -> None:
