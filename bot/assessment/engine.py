@@ -176,7 +176,9 @@ class AssessmentEngine:
         question = None if on_follow_up else self.next_question(new)
         in_mood_phase = question is not None and question.kind is QuestionKind.MOOD
 
-        reading = self.evidence_reader.read(text, new.language)
+        # The text's own language, not the session's: a Japanese answer in an English session
+        # is still Japanese (the reader detects it).
+        reading = self.evidence_reader.read(text, None)
         self._apply_text_reading(new, reading)
         llm = self._llm_read(new, text, question)
         if llm is not None:
