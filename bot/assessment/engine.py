@@ -57,6 +57,10 @@ class UnknownAnswer(ValueError):
     """An option id that is not in the bank (a forged or corrupted button)."""
 
 
+class StaleAnswer(ValueError):
+    """An option of a question that is not the one being asked now (an old or early button)."""
+
+
 class AssessmentEngine:
     def __init__(
         self,
@@ -149,10 +153,13 @@ class AssessmentEngine:
         )
 
     def answer_option(self, state: AssessmentState, option_id: str) -> AssessmentState:
-        """A quick reply. A stale one (already answered, or after the end) changes nothing."""
+        """A quick reply to the question being asked now. Any other bank option (a question
+        already answered or not asked yet, or any option after the end or while a free-text
+        follow-up waits) raises `StaleAnswer`; an id not in the bank raises `UnknownAnswer`."""
         question, index = self._resolve(state, option_id)
-        if state.finished or question.id in state.asked:
-            return state
+        current = None if state.finished or state.follow_up else self.next_question(state)
+        if current is None or question.id != current.id:
+            raise StaleAnswer(f"option {option_id!r} is not for the question being asked")
         new = state.model_copy(deep=True)
         row = question.matrix[index]
         if question.kind is QuestionKind.EMOTION:
