@@ -49,7 +49,9 @@ def build_flows(
 ) -> list[Flow]:
     """The conversation's features; after consent, the pre-assessment starts."""
     assessment = AssessmentFlow(load_engine(settings))
-    frame = FrameFlow(helplines, after_consent=assessment.start)
+    frame = FrameFlow(
+        helplines, after_consent=assessment.start, idle_listeners=[assessment.heard_in_idle]
+    )
     cards = CardsFlow(
         cards_policy=load_cards_policy(settings.policies_dir / "cards.yaml"),
         matching_policy=load_matching_policy(settings.policies_dir / "matching.yaml"),

@@ -82,7 +82,8 @@ def run_assessment_eval(args: argparse.Namespace, settings: Settings) -> int:
         for o in report.outcomes:
             mark = "ok " if o.class_right else "MISS"
             print(
-                f"{mark} {o.persona_id:32} found {o.found:20} mood {int(o.found_mood)}/"
+                f"{mark} {o.persona_id:32} found {o.found or '-':20} mood "
+                f"{'-' if o.found_mood is None else int(o.found_mood)}/"
                 f"{int(o.mood_level)} q {o.questions_to_decision}/{o.questions_total}"
             )
     emotions = len({o.emotion for o in report.outcomes})

@@ -57,6 +57,10 @@ class UnknownAnswer(ValueError):
     """An option id that is not in the bank (a forged or corrupted button)."""
 
 
+class StaleAnswer(ValueError):
+    """An option of a question that is not the one being asked now (an old or early button)."""
+
+
 class AssessmentEngine:
     def __init__(
         self,
@@ -149,10 +153,13 @@ class AssessmentEngine:
         )
 
     def answer_option(self, state: AssessmentState, option_id: str) -> AssessmentState:
-        """A quick reply. A stale one (already answered, or after the end) changes nothing."""
+        """A quick reply to the question being asked now. Any other bank option (a question
+        already answered or not asked yet, or any option after the end or while a free-text
+        follow-up waits) raises `StaleAnswer`; an id not in the bank raises `UnknownAnswer`."""
         question, index = self._resolve(state, option_id)
-        if state.finished or question.id in state.asked:
-            return state
+        current = None if state.finished or state.follow_up else self.next_question(state)
+        if current is None or question.id != current.id:
+            raise StaleAnswer(f"option {option_id!r} is not for the question being asked")
         new = state.model_copy(deep=True)
         row = question.matrix[index]
         if question.kind is QuestionKind.EMOTION:
@@ -176,7 +183,9 @@ class AssessmentEngine:
         question = None if on_follow_up else self.next_question(new)
         in_mood_phase = question is not None and question.kind is QuestionKind.MOOD
 
-        reading = self.evidence_reader.read(text, new.language)
+        # The text's own language, not the session's: a Japanese answer in an English session
+        # is still Japanese (the reader detects it).
+        reading = self.evidence_reader.read(text, None)
         self._apply_text_reading(new, reading)
         llm = self._llm_read(new, text, question)
         if llm is not None:
@@ -210,17 +219,18 @@ class AssessmentEngine:
         """The person said "that doesn't sound like me": soften what we believed (keep
         `revisit.temper` of it), push the top emotion down (times `rejected_factor`, and to at
         most half the best other one), and ask a few more questions (at least one, if any are
-        left)."""
+        left). A result that named no emotion has nothing to push down: it only asks more."""
         new = state.model_copy(deep=True)
         settings = self.policy.revisit
-        rejected = new.top_emotion
+        rejected = self.dominant_emotion(new)
         belief = temper(_vector(new), settings.temper)
-        index = EMOTIONS.index(rejected)
-        # Down-weight it, and never leave it on top: the person has just told us it is wrong.
-        best_other = float(np.delete(belief, index).max())
-        belief[index] = min(belief[index] * settings.rejected_factor, 0.5 * best_other)
+        if rejected is not None:
+            index = EMOTIONS.index(rejected)
+            # Down-weight it, and never leave it on top: the person has just told us it is wrong.
+            best_other = float(np.delete(belief, index).max())
+            belief[index] = min(belief[index] * settings.rejected_factor, 0.5 * best_other)
+            new.rejected.append(rejected)
         new.posterior = _as_dict(normalise(belief))
-        new.rejected.append(rejected)
         new.emotion_budget = new.emotion_questions + settings.extra_questions
         new.emotion_minimum = new.emotion_questions + min(1, settings.extra_questions)
         new.decided_after = None
@@ -237,20 +247,32 @@ class AssessmentEngine:
         new.mood_done, new.follow_up, new.finished = True, None, True
         return new
 
+    def dominant_emotion(self, state: AssessmentState) -> Emotion | None:
+        """The top emotion if the evidence names one (`result.min_emotion_posterior`), else None:
+        a posterior near uniform has no dominant emotion, only the first of a tie."""
+        top = state.top_emotion
+        return top if state.posterior[top] >= self.policy.result.min_emotion_posterior else None
+
+    def mood_level(self, state: AssessmentState) -> MoodLevel | None:
+        """The most likely mood level if it stands out (`result.min_mood_posterior`), else None."""
+        top = int(np.argmax(state.mood_posterior))
+        clear = state.mood_posterior[top] >= self.policy.result.min_mood_posterior
+        return MoodLevel(top) if clear else None
+
     def result(self, state: AssessmentState) -> AssessmentResult | None:
         """The outcome once finished; None before."""
         if not state.finished:
             return None
-        dominant = state.top_emotion
-        confidence = state.posterior[dominant]
-        mood = MoodLevel(int(np.argmax(state.mood_posterior)))
+        dominant = self.dominant_emotion(state)
+        confidence = state.posterior[state.top_emotion]
+        mood = self.mood_level(state)
         phrases = self.phrases.get(state.language)
         sure = confidence >= self.policy.emotion.stop_threshold
         reflection = phrases.reflection(dominant, mood, sure=sure) if phrases else ""
         return AssessmentResult(
             language=state.language,
             dominant_emotion=dominant,
-            user_class=dominant.user_class,
+            user_class=dominant.user_class if dominant is not None else None,
             mood_level=mood,
             confidence=round(float(confidence), 4),
             reflection=reflection,

@@ -60,15 +60,15 @@ class Outcome:
     persona_id: str
     language: Language
     emotion: Emotion
-    found: Emotion
+    found: Emotion | None  # None: the result named no emotion (a miss)
     mood_level: MoodLevel
-    found_mood: MoodLevel
+    found_mood: MoodLevel | None
     questions_to_decision: int
     questions_total: int
 
     @property
     def class_right(self) -> bool:
-        return self.found.user_class is self.emotion.user_class
+        return self.found is not None and self.found.user_class is self.emotion.user_class
 
 
 @dataclass(frozen=True, slots=True)

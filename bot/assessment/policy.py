@@ -58,6 +58,13 @@ class Reassess(_Strict):
     previous_weight: float = Field(0.3, ge=0.0, lt=1.0)
 
 
+class ResultClarity(_Strict):
+    """How clear the evidence must be before a result names anything (see the yaml)."""
+
+    min_emotion_posterior: float = Field(0.125, gt=1 / 16, le=1.0)
+    min_mood_posterior: float = Field(0.3, gt=0.25, le=1.0)
+
+
 class LlmLimits(_Strict):
     max_log_shift: float = Field(1.0, ge=0.0, le=5.0)
     option_weight: float = Field(0.7, ge=0.0, le=1.0)
@@ -72,7 +79,17 @@ class AssessmentPolicy(_Strict):
     text: TextEvidence = TextEvidence()
     revisit: Revisit = Revisit()
     reassess: Reassess = Reassess()
+    result: ResultClarity = ResultClarity()
     llm: LlmLimits = LlmLimits()
+
+    @model_validator(mode="after")
+    def _clarity_below_stopping(self) -> AssessmentPolicy:
+        # A decided assessment must always be able to name its emotion and mood.
+        if self.result.min_emotion_posterior > self.emotion.stop_threshold:
+            raise ValueError("result.min_emotion_posterior must not exceed emotion.stop_threshold")
+        if self.result.min_mood_posterior > self.mood.stop_threshold:
+            raise ValueError("result.min_mood_posterior must not exceed mood.stop_threshold")
+        return self
 
 
 def load_policy(policies_dir: Path) -> AssessmentPolicy:

@@ -78,15 +78,19 @@ class QuestionPrompt(BaseModel):
 
 class AssessmentResult(BaseModel):
     """The outcome the conversation stores: dominant emotion -> user class (seed 1 Fig. 2, 4),
-    mood level 0-3 (seed 2), and a kind reflection in the person's language. Never a diagnosis."""
+    mood level 0-3 (seed 2), and a kind reflection in the person's language. Never a diagnosis.
+
+    When the answers said too little (`policies/assessment.yaml` `result`), the emotion and class
+    are None rather than the first of a tie, and likewise the mood level for a flat mood
+    posterior: nothing is claimed that was not read."""
 
     model_config = ConfigDict(frozen=True)
 
     language: Language
-    dominant_emotion: Emotion
-    user_class: UserClass
-    mood_level: MoodLevel
-    confidence: float
+    dominant_emotion: Emotion | None
+    user_class: UserClass | None
+    mood_level: MoodLevel | None
+    confidence: float  # the top emotion's posterior, named or not
     reflection: str
     posterior: dict[Emotion, float]
     questions_asked: int

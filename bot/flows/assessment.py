@@ -5,9 +5,15 @@ questions with quick replies, passes answers back, keeps the engine's state in t
 between messages, and stores the result. Free text answers are read for evidence and also move
 the person's "state embedding" (a running mean), which the feed uses for relevance; the words
 themselves are not kept.
+
+The final state is kept on the person (`Person.assessment_state`), not in the conversation's
+state data that every other flow replaces: a later /assess starts from it, and "that doesn't
+sound like me" (the button, or the same words typed) revisits it whenever the person is idle.
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 import numpy as np
 from pydantic import ValidationError
@@ -38,19 +44,22 @@ class AssessmentFlow:
 
     def start(self, turn: Turn) -> None:
         """Begin (or, later, re-assess: the earlier result is a softened prior)."""
-        previous = self._load(turn)  # a finished assessment still in the row softens the prior
-        state = self._engine.start(turn.language, previous=previous)
+        state = self._engine.start(turn.language, previous=self._previous(turn))
         turn.say(self._engine.phrases_for(turn.language).intro)
         self._ask(turn, state)
 
-    def _load(self, turn: Turn) -> AssessmentState | None:
-        raw = turn.data.get(_STATE_KEY)
-        if raw is None:
-            return None
-        try:
-            return AssessmentState.model_validate(raw)
-        except ValidationError:
-            return None  # written by an older version: start over rather than fail
+    def _current(self, turn: Turn) -> AssessmentState | None:
+        """The assessment in progress (ASSESSING), from the conversation's state data."""
+        return _parse(turn.data.get(_STATE_KEY))
+
+    def _previous(self, turn: Turn) -> AssessmentState | None:
+        """The latest finished assessment of this person, if any."""
+        stored = _parse(turn.person.assessment_state)
+        if stored is not None and stored.finished:
+            return stored
+        # Rows from before the column existed kept it in the state data, until replaced.
+        legacy = self._current(turn) if turn.state is State.IDLE else None
+        return legacy if legacy is not None and legacy.finished else None
 
     def _ask(self, turn: Turn, state: AssessmentState) -> None:
         prompt = self._engine.next_prompt(state)
@@ -68,39 +77,75 @@ class AssessmentFlow:
             result = self._engine.result(state)
         assert result is not None
         person = turn.person
-        person.dominant_emotion = result.dominant_emotion.value
-        person.user_class = result.user_class.value
-        person.mood_level = int(result.mood_level)
+        # None when the answers named nothing clearly: the card reader then uses the policy's
+        # unassessed reader class, rather than a class picked from a tie.
+        person.dominant_emotion = _value(result.dominant_emotion)
+        person.user_class = _value(result.user_class)
+        person.mood_level = None if result.mood_level is None else int(result.mood_level)
         person.assessment_confidence = result.confidence
+        person.assessment_state = state.model_dump(mode="json")
         person.assessed_at = utcnow()
-        turn.set_state(State.IDLE, **{_STATE_KEY: state.model_dump(mode="json")})
-        not_me = self._engine.phrases_for(turn.language).not_me_label
-        buttons = [*turn.menu_buttons(), [Button(not_me, "a:revisit")]]
+        turn.set_state(State.IDLE)
+        buttons = turn.menu_buttons()
+        if result.dominant_emotion is not None:  # there is something to say "not me" to
+            not_me = self._engine.phrases_for(turn.language).not_me_label
+            buttons = [*buttons, [Button(not_me, "a:revisit")]]
         turn.say(f"{result.reflection}\n\n{turn.t('assess_next')}", buttons)
 
     def choice(self, turn: Turn, option_id: str) -> None:
-        state = self._load(turn)
-        if state is None:
-            self.start(turn)
-            return
         if option_id == "revisit":
-            if turn.state is not State.IDLE:  # only right after a result
-                turn.say(turn.t("unknown_choice"))
-                return
-            turn.say(self._engine.phrases_for(turn.language).revisit_ack)
-            self._ask(turn, self._engine.revisit(state))
+            self._revisit_pressed(turn)
             return
         if turn.state is not State.ASSESSING:
             turn.say(turn.t("unknown_choice"), turn.menu_buttons())
             return
+        state = self._current(turn)
+        if state is None:  # state data from an older version: start over rather than fail
+            self.start(turn)
+            return
         try:
             state = self._engine.answer_option(state, option_id)
-        except ValueError:
+        except ValueError:  # forged, or not an option of the question being asked now
             turn.say(turn.t("unknown_choice"))
         self._ask(turn, state)
 
+    def _revisit_pressed(self, turn: Turn) -> None:
+        if turn.state is State.ASSESSING:
+            # Already asking more (or still on the first round): show where we are.
+            turn.say(turn.t("unknown_choice"))
+            state = self._current(turn)
+            if state is None:
+                self.start(turn)
+            else:
+                self._ask(turn, state)
+            return
+        if turn.state is not State.IDLE:  # writing a card, replying...: leave that alone
+            turn.say(turn.t("unknown_choice"))
+            return
+        self.revisit(turn)
+
+    def revisit(self, turn: Turn) -> None:
+        """ "That doesn't sound like me": ask a little more about the latest result. With none
+        on record, simply assess."""
+        previous = self._previous(turn)
+        if previous is None:
+            self.start(turn)
+            return
+        turn.say(self._engine.phrases_for(turn.language).revisit_ack)
+        self._ask(turn, self._engine.revisit(previous))
+
+    def heard_in_idle(self, turn: Turn, text: str) -> bool:
+        """Typed "that doesn't sound like me" (or the like, per language) while idle after a
+        result works like the button. True if handled."""
+        if not self._engine.phrases_for(turn.language).means_not_me(text):
+            return False
+        if self._previous(turn) is None:
+            return False
+        self.revisit(turn)
+        return True
+
     def text_answer(self, turn: Turn, text: str) -> None:
-        state = self._load(turn)
+        state = self._current(turn)
         if state is None:
             self.start(turn)
             return
@@ -115,3 +160,16 @@ class AssessmentFlow:
             mixed = 0.5 * previous + 0.5 * vector
             vector = (mixed / max(float(np.linalg.norm(mixed)), 1e-9)).astype(np.float32)
         turn.person.state_embedding = vector_to_bytes(vector)
+
+
+def _parse(raw: object) -> AssessmentState | None:
+    if raw is None:
+        return None
+    try:
+        return AssessmentState.model_validate(raw)
+    except ValidationError:
+        return None  # written by an older version: as if there were none
+
+
+def _value(member: StrEnum | None) -> str | None:
+    return None if member is None else member.value

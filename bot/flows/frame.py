@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from bot.conversation import (
     ChoiceHandler,
     State,
@@ -20,11 +22,22 @@ def _forget_buttons(turn: Turn) -> list[list[Button]]:
     return [[Button(turn.t("forget_yes"), "forget:yes"), Button(turn.t("forget_no"), "forget:no")]]
 
 
+# Offered text typed while idle before the menu answers it; True when it handled the text.
+IdleListener = Callable[[Turn, str], bool]
+
+
 class FrameFlow:
-    def __init__(self, helplines: HelplineDirectory, after_consent: TurnHandler | None = None):
+    def __init__(
+        self,
+        helplines: HelplineDirectory,
+        after_consent: TurnHandler | None = None,
+        idle_listeners: Sequence[IdleListener] = (),
+    ):
         self._helplines = helplines
         # What starts once a person says yes (the pre-assessment, when it is configured).
         self.after_consent: TurnHandler = after_consent or self.show_menu
+        # Other flows' words that mean something while idle ("that doesn't sound like me").
+        self._idle_listeners = tuple(idle_listeners)
 
     def commands(self) -> dict[str, TurnHandler]:
         return {
@@ -81,7 +94,9 @@ class FrameFlow:
         else:
             turn.say(turn.t("consent_needed"), consent_buttons(turn))
 
-    def idle_text(self, turn: Turn, _text: str) -> None:
+    def idle_text(self, turn: Turn, text: str) -> None:
+        if any(listener(turn, text) for listener in self._idle_listeners):
+            return
         turn.say(turn.t("idle_text"), turn.menu_buttons())
 
     def cancel(self, turn: Turn) -> None:

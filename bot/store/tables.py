@@ -43,6 +43,11 @@ class Person(SQLModel, table=True):
     polarity_neg: float | None = None
     assessment_confidence: float | None = None
     assessed_at: datetime | None = None
+    # The latest assessment's final state (bot.assessment.state.AssessmentState as JSON:
+    # posteriors and question/option ids, never words). A later /assess starts from it
+    # (`reassess.previous_weight`) and "that doesn't sound like me" revisits it, whatever the
+    # person did in between. On this row, so /forget deletes it with the person.
+    assessment_state: dict[str, object] | None = Field(default=None, sa_column=Column(JSON))
     state_embedding: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
 
 

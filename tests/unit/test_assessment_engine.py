@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from bot.assessment.bank import QuestionBank
-from bot.assessment.engine import AssessmentEngine, UnknownAnswer
+from bot.assessment.engine import AssessmentEngine, StaleAnswer, UnknownAnswer
 from bot.assessment.information import entropy_bits, expected_information_gain
-from bot.assessment.phrases import load_phrases
-from bot.assessment.policy import AssessmentPolicy
+from bot.assessment.phrases import AssessmentPhrases, load_phrases
+from bot.assessment.policy import AssessmentPolicy, load_policy
 from bot.assessment.state import AssessmentState
 from bot.config import PROJECT_ROOT
 from bot.domain import EMOTIONS, Emotion, EmotionReading, Language, MoodLevel, Polarity, UserClass
@@ -50,8 +50,8 @@ def mood_question(qid: str) -> dict:
     }
 
 
-def make_bank(*questions: dict) -> QuestionBank:
-    return QuestionBank.model_validate({"language": "en", "questions": list(questions)})
+def make_bank(*questions: dict, language: str = "en") -> QuestionBank:
+    return QuestionBank.model_validate({"language": language, "questions": list(questions)})
 
 
 def make_policy(**emotion: float) -> AssessmentPolicy:
@@ -171,17 +171,29 @@ def test_stops_at_the_question_budget_and_says_it_is_unsure() -> None:
 
 
 def test_stale_and_unknown_answers() -> None:
-    engine = AssessmentEngine(make_bank(PICK1, PICK2), make_policy(), FixedReader())
-    state = engine.answer_option(engine.start("en"), "pick1.a")
-    assert engine.answer_option(state, "pick1.b") == state  # same question twice: ignored
+    engine = AssessmentEngine(make_bank(PICK1, PICK2, PICK3), make_policy(), FixedReader())
+    start = engine.start("en")
+    first = engine.next_question(start)
+    assert first is not None and first.id == "pick1"
+    # A button of a question not asked yet is not an answer to the one being asked.
+    with pytest.raises(StaleAnswer):
+        engine.answer_option(start, "pick3.a")
+    state = engine.answer_option(start, "pick1.a")
+    second = engine.next_question(state)
+    assert second is not None and second.id == "pick2"
+    with pytest.raises(StaleAnswer):  # the same question twice (a double tap, an old button)
+        engine.answer_option(state, "pick1.b")
     for forged in ("pick1.z", "nope.a", "pick1", ""):
         with pytest.raises(UnknownAnswer):
             engine.answer_option(state, forged)
+    done = engine.finish(state)
+    with pytest.raises(StaleAnswer):  # nothing is being asked after the end
+        engine.answer_option(done, "pick2.a")
 
 
 def test_revisit_pushes_the_rejected_emotion_down_and_asks_more() -> None:
     engine = AssessmentEngine(
-        make_bank(PICK1, PICK2, PICK3, HALF), make_policy(stop_threshold=0.8), FixedReader()
+        make_bank(PICK1, PICK2, PICK3), make_policy(stop_threshold=0.8), FixedReader()
     )
     state = engine.answer_option(engine.start("en"), "pick1.a")
     state = engine.answer_option(state, "pick2.a")
@@ -313,5 +325,168 @@ def test_finish_early_reports_what_is_known_and_says_it_is_unsure() -> None:
     result = engine.result(done)
     assert result is not None and result.dominant_emotion is Emotion.EMPATHY
     assert result.confidence == pytest.approx(0.375, abs=1e-4)
-    assert result.mood_level is MoodLevel.NONE  # no mood evidence: the lowest level
+    assert result.mood_level is None  # no mood evidence: no level (not the lowest one)
     assert result.reflection.endswith(phrases.uncertain)
+
+
+def both_phrases() -> dict[Language, AssessmentPhrases]:
+    return {lang: load_phrases(PROJECT_ROOT / "prompts", lang) for lang in Language}
+
+
+def test_answers_that_say_nothing_name_no_emotion_class_or_mood() -> None:
+    """Text with no emotion or polarity evidence leaves the posterior uniform: the top emotion
+    would only be the first of a 16-way tie, so the result names none, and no mood level."""
+    reader = FixedReader(polarity=Polarity(0.5, 0.5))  # flat scores, balanced polarity
+    phrases = both_phrases()
+    questions = (PICK1, PICK2, PICK3, mood_question("long"))
+    engine = AssessmentEngine(
+        {lang: make_bank(*questions, language=lang) for lang in Language},
+        make_policy(),
+        reader,
+        phrases=phrases,
+    )
+    for language in Language:
+        state = engine.start(language)
+        while engine.next_prompt(state) is not None:
+            state = engine.answer_text(state, "idk")
+        assert state.finished
+        assert state.posterior[state.top_emotion] == pytest.approx(1 / 16)
+        result = engine.result(state)
+        assert result is not None
+        assert result.dominant_emotion is None and result.user_class is None
+        assert result.mood_level is None
+        assert result.confidence == pytest.approx(1 / 16, abs=1e-4)
+        assert result.reflection == phrases[language].unclear
+        for emotion_line in phrases[language].reflections.values():
+            assert emotion_line not in result.reflection
+
+
+def test_an_emotion_is_named_only_clearly_above_uniform() -> None:
+    shipped = load_policy(PROJECT_ROOT / "policies")
+    assert shipped.result.min_emotion_posterior == pytest.approx(2 / 16)  # twice uniform
+    engine = AssessmentEngine(make_bank(WEAK, NONE), shipped, FixedReader())
+    # weak.a: each feeling-good emotion 0.6 / (8 * 0.6 + 8 * 0.4) = 0.075 < 0.125.
+    vague = engine.finish(engine.answer_option(engine.start("en"), "weak.a"))
+    assert vague.posterior[Emotion.EMPATHY] == pytest.approx(0.075)
+    result = engine.result(vague)
+    assert result is not None and result.dominant_emotion is None and result.user_class is None
+    # pick1.a: empathy 0.375 >= 0.125, named (with the "not sure" line, below the threshold).
+    engine = AssessmentEngine(make_bank(PICK1, PICK2), shipped, FixedReader())
+    clear = engine.finish(engine.answer_option(engine.start("en"), "pick1.a"))
+    result = engine.result(clear)
+    assert result is not None and result.dominant_emotion is Emotion.EMPATHY
+    assert result.user_class is UserClass.POTENTIAL_HEALING
+
+
+def test_a_flat_mood_posterior_stores_no_mood_level_and_one_answer_does() -> None:
+    engine = AssessmentEngine(
+        make_bank(PICK1, mood_question("long")), make_policy(stop_threshold=0.3), FixedReader()
+    )
+    state = engine.answer_option(engine.start("en"), "pick1.a")
+    assert engine.mood_level(engine.finish(state)) is None  # uniform: no level, not "0"
+    answered = engine.answer_option(state, "long.a")
+    # [0.8, 0.6, 0.3, 0.1] / 1.8: level 0 at 0.44 >= 0.3, a real "light".
+    assert engine.mood_level(answered) is MoodLevel.NONE
+    assert engine.mood_level(engine.answer_option(state, "long.b")) is MoodLevel.SEVERE
+
+
+def test_revisiting_a_result_that_named_nothing_rejects_nothing() -> None:
+    engine = AssessmentEngine(
+        make_bank(PICK1, PICK2, PICK3), make_policy(stop_threshold=0.8), FixedReader()
+    )
+    vague = engine.finish(engine.start("en"))  # ended before any answer: uniform
+    assert engine.dominant_emotion(vague) is None
+    again = engine.revisit(vague)
+    assert again.rejected == []
+    assert not again.finished and engine.next_prompt(again) is not None
+
+
+def test_free_text_is_read_in_its_own_language_not_the_sessions() -> None:
+    """The reader is asked to detect the language of each text (None), so Japanese typed in an
+    English session is read as Japanese (tests/unit/test_assessment_text_language.py does it
+    with the real emotion engine)."""
+
+    class RecordingReader(FixedReader):
+        def __init__(self) -> None:
+            super().__init__()
+            self.languages: list[Language | None] = []
+
+        def read(self, text: str, language: Language | None = None) -> EmotionReading:
+            self.languages.append(language)
+            return super().read(text, language)
+
+    reader = RecordingReader()
+    engine = AssessmentEngine(
+        {lang: make_bank(PICK1, PICK2, language=lang) for lang in Language}, make_policy(), reader
+    )
+    engine.answer_text(engine.start("en"), "自分が嫌いです")
+    engine.answer_text(engine.start("ja"), "I hate myself")
+    assert reader.languages == [None, None]
+
+
+@pytest.mark.parametrize("language", list(Language))
+def test_mood_lines_fit_the_reflection_they_follow(language: Language) -> None:
+    """A reflection on something going well is not followed by "and it has been heavy": for
+    the feeling-good classes the mood line turns ("and still, ..."), for the others it goes on."""
+    phrases = both_phrases()[language]
+    for emotion in EMOTIONS:
+        for level in MoodLevel:
+            text = phrases.reflection(emotion, level, sure=True)
+            assert text.startswith(phrases.reflections[emotion])
+            lines = (
+                phrases.turning_mood_lines if emotion.user_class.feels_good else phrases.mood_lines
+            )
+            other = (
+                phrases.mood_lines if emotion.user_class.feels_good else phrases.turning_mood_lines
+            )
+            if level is MoodLevel.NONE:
+                assert text == phrases.reflections[emotion]
+                continue
+            assert lines[int(level)] in text
+            assert other[int(level)] not in text
+    # The reviewer's case: reciprocity with a heavy mood acknowledges both.
+    text = phrases.reflection(Emotion.RECIPROCITY, MoodLevel.SEVERE, sure=True)
+    assert text.endswith(phrases.turning_mood_lines[3])
+    turn = {Language.EN: "And still", Language.JA: "それでも"}[language]
+    assert turn in text
+    # With nothing named, the kind "no clear picture" and a mood line fit for it.
+    unclear = phrases.reflection(None, MoodLevel.MILD, sure=False)
+    assert unclear.startswith(phrases.unclear)
+    assert unclear.endswith(phrases.unclear_mood_lines[2])
+    assert phrases.uncertain not in unclear
+
+
+@pytest.mark.parametrize(
+    ("language", "typed", "means"),
+    [
+        ("en", "that doesn't sound like me", True),
+        ("en", "That doesn’t sound like me!", True),
+        ("en", "  NOT ME.  ", True),
+        ("en", "That's not really me", True),
+        ("en", "That doesn't sound like me", True),  # the button's own words
+        ("en", "I'm not sure about me", False),
+        ("en", "that doesn't sound like me at all, my boss is awful", False),
+        ("en", "ok", False),
+        ("en", "!!!", False),
+        ("ja", "違う気がする", True),
+        ("ja", "「違う気がする」", True),
+        ("ja", "私っぽくない。", True),
+        ("ja", "ちょっと違うかも", True),
+        ("ja", "ちょっと　違うかも！", True),  # full-width space and mark
+        ("ja", "違うよね、上司が悪い", False),
+        ("ja", "わからない", False),
+    ],
+)
+def test_typed_not_me_phrases(language: str, typed: str, means: bool) -> None:
+    assert both_phrases()[Language(language)].means_not_me(typed) is means
+
+
+def test_clarity_bars_must_stay_below_the_stopping_thresholds() -> None:
+    with pytest.raises(ValueError, match="min_emotion_posterior"):
+        AssessmentPolicy.model_validate(
+            {"emotion": {"stop_threshold": 0.2}, "result": {"min_emotion_posterior": 0.3}}
+        )
+    with pytest.raises(ValueError):  # at or below uniform names a tie
+        AssessmentPolicy.model_validate({"result": {"min_emotion_posterior": 1 / 16}})
+    with pytest.raises(ValueError):
+        AssessmentPolicy.model_validate({"result": {"min_mood_posterior": 0.25}})
