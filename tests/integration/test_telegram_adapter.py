@@ -225,6 +225,12 @@ async def test_outbox_items_are_delivered_retried_after_429_and_protected(
     async with polling(app, poll_timeout=1):
         aiko = (await server.wait_for_messages(AIKO.id, 1, timeout=6))[0]
         ben = (await server.wait_for_messages(BEN.id, 1, timeout=6))[0]
+        # The server has the message before the drain records the outcome (after the HTTP
+        # response): wait for the record, or leaving the block may cancel it (a flaky failure).
+        for _ in range(50):  # each poll of getUpdates is a tick of the bot's loop
+            if len(services.outbox.outcomes) >= 3:
+                break
+            await server.wait_for_call("getUpdates", len(server.calls_to("getUpdates")) + 1)
     outcomes = services.outbox.outcomes
     assert outcomes[0] == ("failed", 1, 1.0)  # Telegram's retry_after reached the outbox
     assert ("delivered", 1, None) in outcomes and ("delivered", 2, None) in outcomes
