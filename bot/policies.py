@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from bot import yaml_files
 from bot.config import Settings
 
 # Modules whose import registers policy schemas; one per line. Extend this as modules land.
@@ -97,7 +98,7 @@ class PolicyFileError(ValueError):
 
 def read_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml_files.read_yaml(path)
     except yaml.YAMLError as exc:
         raise PolicyFileError(f"{path}: not valid YAML: {exc}") from exc
     except OSError as exc:

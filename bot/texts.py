@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
+from bot.yaml_files import read_yaml
 
 SUPPORTED_LANGUAGES = ("en", "ja")
 
@@ -28,7 +28,7 @@ class Texts:
         for language in SUPPORTED_LANGUAGES:
             for catalog in catalogs:
                 path = prompts_dir / language / f"{catalog}.yaml"
-                raw = yaml.safe_load(path.read_text("utf-8"))
+                raw = read_yaml(path)
                 if not isinstance(raw, dict):
                     raise ValueError(f"{path}: expected a mapping of message keys to texts")
                 clash = set(raw) & set(self._by_language[language])

@@ -38,6 +38,7 @@ from bot.cards.scrub import scrub
 from bot.config import Settings
 from bot.domain import Emotion, Language, MoodLevel
 from bot.safety.crisis_screen import CrisisScreen, load_safety_policy
+from bot.yaml_files import read_yaml
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ class LlmPrompts(BaseModel):
 def load_llm_prompts(prompts_dir: Path, language: Language | str) -> LlmPrompts:
     path = Path(prompts_dir) / str(language) / "assessment_llm.yaml"
     try:
-        return LlmPrompts.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        return LlmPrompts.model_validate(read_yaml(path))
     except (OSError, yaml.YAMLError, ValueError) as exc:
         raise ValueError(f"{path}: {exc}") from exc
 

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot.assessment.bank import QuestionKind
 from bot.assessment.engine import AssessmentEngine
 from bot.domain import EMOTIONS, Emotion, Language, MoodLevel
+from bot.yaml_files import read_yaml
 
 # The target: scripted personas reach the right user class in <= 5 questions on average.
 TARGET_MEAN_QUESTIONS = 5.0
@@ -49,7 +50,7 @@ class PersonaSet(BaseModel):
 
 def load_personas(path: Path) -> list[Persona]:
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = read_yaml(Path(path))
         return list(PersonaSet.model_validate(data).personas)
     except (OSError, yaml.YAMLError, ValueError) as exc:
         raise ValueError(f"{path}: {exc}") from exc

@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.domain import EMOTIONS, Emotion, Language, MoodLevel
+from bot.yaml_files import read_yaml
 
 # Everything but letters and digits goes before phrases are compared: spaces, punctuation
 # (straight or curly apostrophes alike), symbols, emoji.
@@ -89,6 +90,6 @@ class AssessmentPhrases(BaseModel):
 def load_phrases(prompts_dir: Path, language: Language | str) -> AssessmentPhrases:
     path = Path(prompts_dir) / str(language) / "assessment.yaml"
     try:
-        return AssessmentPhrases.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        return AssessmentPhrases.model_validate(read_yaml(path))
     except (OSError, yaml.YAMLError, ValueError) as exc:
         raise ValueError(f"{path}: {exc}") from exc

@@ -12,6 +12,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bot.yaml_files import read_yaml
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -95,6 +97,6 @@ class AssessmentPolicy(_Strict):
 def load_policy(policies_dir: Path) -> AssessmentPolicy:
     path = Path(policies_dir) / "assessment.yaml"
     try:
-        return AssessmentPolicy.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        return AssessmentPolicy.model_validate(read_yaml(path))
     except (OSError, yaml.YAMLError, ValueError) as exc:
         raise ValueError(f"{path}: {exc}") from exc

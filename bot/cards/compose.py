@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, Field
 
 from bot.cards.scrub import scrub
 from bot.domain import ContentClass, Polarity, UserClass
 from bot.emotion.content_class import classify_content
+from bot.yaml_files import read_yaml
 
 
 class CardsPolicy(BaseModel):
@@ -26,7 +26,7 @@ class CardsPolicy(BaseModel):
 
 @cache
 def load_cards_policy(path: Path) -> CardsPolicy:
-    return CardsPolicy.model_validate(yaml.safe_load(path.read_text("utf-8")))
+    return CardsPolicy.model_validate(read_yaml(path))
 
 
 @dataclass(frozen=True, slots=True)

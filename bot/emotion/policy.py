@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.domain import Emotion, UserClass
 from bot.policies import register_policy_schema
+from bot.yaml_files import read_yaml
 
 GOEMOTIONS_LABELS: tuple[str, ...] = tuple(
     [
@@ -207,7 +207,7 @@ class ContentPolicy(_Strict):
 def _read_yaml(path: Path) -> object:
     if not path.is_file():
         raise FileNotFoundError(f"policy file {path} not found")
-    return yaml.safe_load(path.read_text("utf-8"))
+    return read_yaml(path)
 
 
 def load_emotion_policy(policies_dir: Path) -> EmotionPolicy:

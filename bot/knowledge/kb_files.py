@@ -37,6 +37,7 @@ from bot.cards.scrub import scrub
 from bot.config import Settings
 from bot.domain import ContentClass, Language
 from bot.policies import PolicyProblem, register_policy_check
+from bot.yaml_files import load_yaml
 
 MAX_BODY_CHARS = 600
 _FRONT_MATTER = re.compile(r"\A---\n(?P<meta>.*?)\n---\n(?P<body>.*)\Z", re.DOTALL)
@@ -79,7 +80,7 @@ def parse_kb_file(path: Path) -> KbCard:
     if match is None:
         raise KbFileError(f"{path}: must start with '---', YAML front matter, then '---'")
     try:
-        data = yaml.safe_load(match["meta"])
+        data = load_yaml(match["meta"])
         meta = KbFrontMatter.model_validate(data)
     except yaml.YAMLError as exc:
         raise KbFileError(f"{path}: front matter is not valid YAML: {exc}") from exc

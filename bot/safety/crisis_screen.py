@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, Field, field_validator
 
 from bot.config import PROJECT_ROOT
+from bot.yaml_files import read_yaml
 
 DEFAULT_POLICY_PATH = PROJECT_ROOT / "policies" / "safety.yaml"
 _ZERO_WIDTH_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
@@ -141,7 +141,7 @@ class CrisisScreen:
 
 
 def load_safety_policy(path: Path | None = None) -> SafetyPolicy:
-    raw = yaml.safe_load((path or DEFAULT_POLICY_PATH).read_text("utf-8"))
+    raw = read_yaml(path or DEFAULT_POLICY_PATH)
     return SafetyPolicy.model_validate(raw)
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel
 
 from bot.config import PROJECT_ROOT
+from bot.yaml_files import read_yaml
 
 DEFAULT_HELPLINES_PATH = PROJECT_ROOT / "kb" / "helplines.yaml"
 
@@ -36,7 +36,7 @@ class HelplineDirectory(BaseModel):
 
 
 def load_helplines(path: Path | None = None) -> HelplineDirectory:
-    raw = yaml.safe_load((path or DEFAULT_HELPLINES_PATH).read_text("utf-8"))
+    raw = read_yaml(path or DEFAULT_HELPLINES_PATH)
     directory = HelplineDirectory(locales=raw)
     directory.for_locale(None)  # a directory without a default is a configuration error
     return directory
