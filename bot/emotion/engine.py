@@ -22,8 +22,8 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -371,7 +371,19 @@ def _blas_controller() -> ThreadpoolController:
     return ThreadpoolController()
 
 
-def _one_blas_thread() -> AbstractContextManager[object]:
+_blas_lock = threading.Lock()
+
+
+@contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """See `_blas_limit`. The limit is process-wide, so overlapping readings (the Telegram channel
+    runs turns in worker threads) take turns: otherwise one could restore the default while
+    another still computes, or leave the limit set for good."""
+    with _blas_lock, _blas_limit():
+        yield
+
+
+def _blas_limit() -> AbstractContextManager[object]:
     """NumPy's OpenBLAS on one thread while the engine's small matrices are multiplied.
 
     The head and prototype products are tiny (a batch x 384 x 512 at most); with OpenBLAS's

@@ -161,20 +161,32 @@ class MlaskReading:
         return sum(n for c, n in self.categories.items() if c in MLASK_NEGATIVE)
 
 
-_RECEIVED_ANGER = re.compile(r"(怒|叱|責め|怒鳴|キレ|きれ)られ")
+# Passive anger verbs (怒られた, 叱られて) and the ML-Ask expression each one is filed under.
+_RECEIVED_ANGER = re.compile(r"(怒鳴|怒|叱|責め|キレ|きれ)られ")
+_ANGER_LEMMAS = {
+    "怒": "怒る",
+    "叱": "叱る",
+    "責め": "責める",
+    "怒鳴": "怒鳴る",
+    "キレ": "キレる",
+    "きれ": "きれる",
+}
 
 
 def mlask_emotions(text: str) -> MlaskReading:
     with _mlask_lock:  # the analyser keeps a MeCab tagger; not documented as thread-safe
         result = _mlask().analyze(text)  # type: ignore[attr-defined]
     found: dict[str, list[str]] = result.get("emotion") or {}
-    categories: dict[str, int] = {}
-    for category, expressions in found.items():
-        exact = {e for e in expressions if "≈" not in e}
-        if exact:
-            categories[category] = len(exact)
-    if "ikari" in categories and _RECEIVED_ANGER.search(text):
-        # 怒られた / 叱られて: the writer was on the receiving end of the anger (ML-Ask still files
-        # it under ikari); being scolded reads as sadness, not as the writer's own hostility.
-        categories["aware"] = categories.get("aware", 0) + categories.pop("ikari")
+    exact = {category: {e for e in found[category] if "≈" not in e} for category in found}
+    # 怒られた / 叱られて: the writer was on the receiving end of that anger (ML-Ask still files
+    # it under ikari); being scolded reads as sadness. Only those expressions move: the writer's
+    # own ムカつく / 腹が立つ in the same text stay anger.
+    received = {_ANGER_LEMMAS[m.group(1)] for m in _RECEIVED_ANGER.finditer(text)}
+    moved = exact.get("ikari", set()) & received
+    if moved:
+        exact["ikari"] = exact["ikari"] - moved
+        exact["aware"] = exact.get("aware", set()) | {f"{e} (received)" for e in moved}
+    categories = {
+        category: len(expressions) for category, expressions in exact.items() if expressions
+    }
     return MlaskReading(categories=categories, emotive=bool(result.get("emotive")))

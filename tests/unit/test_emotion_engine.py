@@ -184,3 +184,20 @@ def test_hostility_towards_others_still_reads_harmful(engine: EmotionEngine) -> 
 def test_a_death_wish_is_not_read_as_positive(engine: EmotionEngine) -> None:
     """GoEmotions files "desire" as positive; the engine's valence leaves it out."""
     assert engine.read("I wish I was dead").polarity.neg > 0.5
+
+
+def test_concurrent_readings_agree_with_serial_ones_and_leave_blas_as_found(
+    engine: EmotionEngine,
+) -> None:
+    """Turns run in worker threads; the one-thread BLAS limit is process-wide and taken in turn."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_info
+
+    before = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    texts = [f"{s['text']} ({i})" for i, s in enumerate(DATA["statements"][:24])]
+    serial = [engine.read(t).top for t in texts]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        parallel = list(pool.map(lambda t: engine.read(t + " ").top, texts))
+    assert parallel == serial
+    assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == before

@@ -20,3 +20,14 @@ def test_negation_flips_a_positive_word() -> None:
 def test_no_polar_words_is_flat() -> None:
     flat = polarity("ok")
     assert flat.pos == flat.neg == 0.5
+
+
+def test_received_anger_reads_as_sadness_but_the_writers_own_stays_anger() -> None:
+    """怒られた (being scolded) is not the writer's hostility; ムカつく in the same text is."""
+    from bot.emotion.japanese import mlask_emotions
+
+    assert mlask_emotions("上司に怒られてばかり").categories == {"aware": 1}
+    assert mlask_emotions("父に叱られた").categories == {"aware": 1}
+    mixed = mlask_emotions("上司に怒られてムカついた。あいつ絶対許さない、腹が立つ").categories
+    assert mixed["aware"] == 1 and mixed["ikari"] >= 2
+    assert mlask_emotions("あいつに本当に怒ってる").categories == {"ikari": 1}
