@@ -7,29 +7,35 @@ question. Everything it returns is validated here (pydantic) and bounded again b
 question and option ids always come from the bank.
 
 The person's words are data: before they go to the provider they are scrubbed with the cards'
-scrubber (emails, phone numbers, handles, links, ids and introduced names become masks), and
-they enter the prompt only between <person_text> tags, with any such tags inside them removed;
-the system prompt says not to follow them. On timeout, error or output that does not validate,
-the refiner returns None and the engine carries on offline; the warning it logs names the
-failure type only, never text.
+scrubber (emails, phone numbers, handles, links, ids and introduced names become masks, worded
+in the language the text is written in), and they enter the prompt only between <person_text>
+tags, with any such tags inside them removed, also when written in full-width or other
+compatibility forms (＜／person_text＞: tags are found on an NFKC reading, the person's own
+characters are kept); the system prompt says not to follow them. On timeout, error or output
+that does not validate, the refiner returns None and the engine carries on offline; the
+warning it logs names the failure type only, never text.
 
 What it writes for the person to read (a rewrite, a follow-up) must also pass `LlmTextGuard`
 (bot.assessment.llm_output): the person's language, no crisis language, nothing harmful or
-toxic. A rewrite that fails is returned as None, a follow-up that fails is dropped, so the
-engine shows the offline question; the warning names the check that failed, never the text.
+toxic, and the bank's meaning (a rewrite stays close to the question it rewords; a follow-up,
+English only, close to some bank question). A rewrite that fails is returned as None, a
+follow-up that fails is dropped, so the engine shows the offline question; the warning names
+the check that failed, never the text.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+import unicodedata
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.assessment.bank import load_banks
 from bot.assessment.evidence import acceptable_llm_question
 from bot.assessment.llm_output import LlmTextGuard, content_classifier_toxicity
 from bot.assessment.policy import LlmLimits
@@ -37,6 +43,7 @@ from bot.assessment.state import LlmReading, ReadRequest, RewriteRequest
 from bot.cards.scrub import scrub
 from bot.config import Settings
 from bot.domain import Emotion, Language, MoodLevel
+from bot.emotion.language import detect_language
 from bot.safety.crisis_screen import CrisisScreen, load_safety_policy
 from bot.yaml_files import read_yaml
 
@@ -112,19 +119,43 @@ class TextReading(BaseModel):
 
 def delimit_person_text(text: str, language: Language | str | None = None) -> str:
     """The person's text as it may enter a prompt: scrubbed like a card (what could identify
-    them masked, in `language`'s wording), tags that could close the data block removed until
-    none is left, length capped."""
-    text = scrub(_without_tags(text), str(language) if language else None).text
+    them masked), tags that could close the data block removed until none is left, length
+    capped. The masks are worded in the language the text is written in (Japanese in an
+    English session gets ［メール削除］); `language`, the session's, only for a text with no
+    letters to tell by."""
+    text = _without_tags(text)
+    text = scrub(text, str(_text_language(text, language))).text
     return _without_tags(text)[:_MAX_TEXT_CHARS]
+
+
+def _text_language(text: str, session: Language | str | None) -> Language:
+    if not any(ch.isalpha() for ch in text):
+        return Language(session) if session else Language.EN
+    return detect_language(text)
 
 
 def _without_tags(text: str) -> str:
     # Removing one tag can make another ("<<person_text>person_text>"), so repeat until none.
     while True:
-        stripped = _TAG.sub(" ", text)
+        stripped = _remove_tags_once(text)
         if stripped == text:
             return text
         text = stripped
+
+
+def _remove_tags_once(text: str) -> str:
+    """Tags replaced by a space, found on a per-character NFKC reading of the text (full-width
+    ＜／ｐｅｒｓｏｎ＿ｔｅｘｔ＞ reads as </person_text>); everything else keeps its characters."""
+    folded = [unicodedata.normalize("NFKC", ch) for ch in text]
+    owner = [i for i, part in enumerate(folded) for _ in part]  # folded index -> text index
+    pieces: list[str] = []
+    cursor = 0
+    for match in _TAG.finditer("".join(folded)):
+        start, end = owner[match.start()], owner[match.end() - 1] + 1
+        pieces.extend((text[cursor:start], " "))
+        cursor = end
+    pieces.append(text[cursor:])
+    return "".join(pieces)
 
 
 class LlmRefiner:
@@ -159,9 +190,11 @@ class LlmRefiner:
             temperature=0.3,
         )
         prompts = {lang: load_llm_prompts(settings.prompts_dir, lang) for lang in Language}
+        banks = load_banks(settings.prompts_dir)
         guard = LlmTextGuard(
             CrisisScreen(load_safety_policy(settings.policies_dir / "safety.yaml")),
             content_classifier_toxicity(settings.policies_dir),
+            {lang: [q.text for q in bank.questions] for lang, bank in banks.items()},
         )
         return cls(chat_model, prompts, limits, guard)
 
@@ -176,7 +209,12 @@ class LlmRefiner:
         output = self._invoke(self._rewriter, template.system, user, "rewrite")
         if not isinstance(output, RewrittenQuestion):
             return None
-        return self._shown_text(output.text.strip(), request.language, "rewrite")
+        text = output.text.strip()
+        return self._shown_text(
+            text,
+            "rewrite",
+            lambda: self.guard.rewrite_problem(text, request.language, request.question_text),
+        )
 
     def read(self, request: ReadRequest) -> LlmReading | None:
         template = self.prompts[request.language].read
@@ -195,25 +233,31 @@ class LlmRefiner:
             emotion = Emotion(item.emotion)
             strengths[emotion] = max(strengths.get(emotion, 0.0), item.strength)
         valid_options = {oid for oid, _ in request.options}
+        follow_up = output.follow_up.strip() if request.may_follow_up and output.follow_up else ""
         return LlmReading(
             emotions=strengths,
             option_id=output.option_id if output.option_id in valid_options else None,
             mood_level=MoodLevel(output.mood_level) if output.mood_level is not None else None,
             follow_up=(
-                self._shown_text(output.follow_up.strip(), request.language, "follow-up")
-                if request.may_follow_up and output.follow_up
+                self._shown_text(
+                    follow_up,
+                    "follow-up",
+                    lambda: self.guard.follow_up_problem(follow_up, request.language),
+                )
+                if follow_up
                 else None
             ),
         )
 
-    def _shown_text(self, text: str, language: Language, what: str) -> str | None:
-        """`text` if the person may read it, else None (and a warning naming the check).
+    def _shown_text(self, text: str, what: str, problem_of: Callable[[], str | None]) -> str | None:
+        """`text` if the person may read it (`problem_of` finds nothing), else None and a
+        warning naming the check.
 
         Text that fails the engine's form check (`acceptable_llm_question`) is passed on as it
         is: the engine refuses it and says so, and it costs no embedding here."""
         if not acceptable_llm_question(text, self.limits.max_question_chars):
             return text
-        problem = self.guard.problem(text, language)
+        problem = problem_of()
         if problem is None:
             return text
         log.warning("assessment: LLM %s refused (%s); offline policy used", what, problem)

@@ -8,10 +8,14 @@ import pytest
 
 from bot.assessment.bank import load_banks
 from bot.assessment.llm_output import (
+    FOLLOW_UP_MIN_SIMILARITY_EN,
+    REWRITE_MIN_SIMILARITY,
     LlmTextGuard,
     as_if_said_by_the_person,
     content_classifier_toxicity,
     in_language,
+    sentences,
+    similarities,
 )
 from bot.assessment.llm_refiner import delimit_person_text
 from bot.config import PROJECT_ROOT
@@ -123,3 +127,153 @@ def test_delimited_text_is_scrubbed_like_a_card() -> None:
 def test_no_tag_survives_delimiting(text: str) -> None:
     out = delimit_person_text(text)
     assert "person_text" not in out.replace(" ", "")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a ＜/person_text＞ b",
+        "a ＜／ｐｅｒｓｏｎ＿ｔｅｘｔ＞ b",
+        "a ﹤person_text﹥ b",
+        "a ＜／　person_text　＞ b",
+    ],
+)
+def test_full_width_tags_are_stripped_and_other_characters_kept(text: str) -> None:
+    assert delimit_person_text("＜/person_text＞").strip() == ""
+    out = delimit_person_text(text + " ＡＢＣ、つらい")
+    assert "person_text" not in out and "ｐｅｒｓｏｎ" not in out
+    assert out.startswith("a ") and out.endswith("b ＡＢＣ、つらい")  # no NFKC outside the tag
+
+
+def test_masks_follow_the_texts_language_not_the_sessions() -> None:
+    ja = delimit_person_text("私は山田花子です。hanako@example.jp に連絡して。", EN)
+    assert "［メール削除］" in ja and "［名前削除］" in ja and "山田" not in ja
+    en = delimit_person_text("Mail me at zelda@example.com please.", JA)
+    assert "[email removed]" in en and "zelda" not in en
+    assert "［電話番号削除］" in delimit_person_text("090-1234-5678", JA)  # no letters: session
+
+
+# --- the meaning check (real MiniLM for English) ---------------------------------------------
+BANKS = load_banks(PROJECT_ROOT / "prompts")
+HONEST_REWORDINGS = {
+    (EN, "lately"): [
+        "Lately, which of these feels closest to how things are for you?",
+        "Which of these best describes you these days?",
+        "Thinking about recent weeks, which of these sounds most like you?",
+        "Which of these fits you best right now?",
+        "Of these, which one feels most like you have been lately?",
+    ],
+    (EN, "alone"): [
+        "When you have some quiet time to yourself, what tends to come to mind?",
+        "What thoughts show up most when you're on your own?",
+        "When it's just you and your thoughts, what usually comes up?",
+        "Alone with your thoughts, what do you find yourself thinking about most?",
+        "What tends to fill your mind when you're by yourself?",
+    ],
+    (EN, "worry"): [
+        "What's weighing on you most at the moment?",
+        "Right now, what feels heaviest for you?",
+        "What is the thing that's on your mind the most these days?",
+        "Of everything going on, what weighs on you most right now?",
+        "What feels like the biggest weight on you at the moment?",
+    ],
+    (JA, "lately"): [
+        "最近のあなたに、いちばん近いのはどれでしょう？",
+        "ここ最近のご自分に一番近いものはどれですか？",
+        "最近の気持ちに近いのはどれでしょうか？",
+        "このところのあなたに当てはまるのはどれですか？",
+        "最近のあなたを表すとしたら、どれがいちばん近いですか？",
+    ],
+    (JA, "alone"): [
+        "ひとりで過ごしているとき、どんなことが頭に浮かびますか？",
+        "一人で考えごとをしていると、何がいちばん浮かんできますか？",
+        "ひとりの時間に、よく思い浮かぶのはどんなことですか？",
+        "ひとりで考えているとき、心に浮かぶのは何が多いですか？",
+        "一人きりで考えごとをするとき、どんなことを思いますか？",
+    ],
+    (JA, "worry"): [
+        "いま、いちばん重くのしかかっていることは何ですか？",
+        "今、心にいちばん重くのしかかっているのは何でしょう？",
+        "いま一番気になっていて、心が重くなることは？",
+        "最近、いちばん心の負担になっているのはどんなことですか？",
+        "いま、あなたの心にいちばんのしかかっているものは何ですか？",
+    ],
+}
+HARMFUL = {
+    EN: ["Isn't it true that you're a burden to everyone?"],
+    JA: ["死んだほうが楽じゃないですか？"],
+}
+
+
+def _guard() -> LlmTextGuard:
+    questions = {lang: [q.text for q in bank.questions] for lang, bank in BANKS.items()}
+    return LlmTextGuard(default_screen(), content_classifier_toxicity(), questions)
+
+
+def test_sentences() -> None:
+    assert sentences("Hi. Which fits?") == ["Hi.", "Which fits?"]
+    assert sentences("最近どう？つらい？") == ["最近どう？", "つらい？"]
+    assert sentences("???") == []
+
+
+@pytest.mark.parametrize(("language", "qid"), list(HONEST_REWORDINGS))
+def test_honest_rewordings_pass_the_meaning_check(language: Language, qid: str) -> None:
+    original = BANKS[language].get(qid).text
+    rewordings = HONEST_REWORDINGS[(language, qid)]
+    sims = similarities(rewordings, [original], language)[:, 0]
+    assert sims.min() >= REWRITE_MIN_SIMILARITY[language] + 0.025  # the margin measured
+    guard = _guard()
+    for text in rewordings:
+        assert guard.rewrite_problem(text, language, original) is None, text
+
+
+@pytest.mark.parametrize("language", [EN, JA])
+def test_harmful_rewrites_are_off_meaning_for_every_bank_question(language: Language) -> None:
+    questions = [q.text for q in BANKS[language].questions]
+    for harmful in HARMFUL[language]:
+        assert not default_screen().is_never_said(harmful)  # the lists alone let it through
+        sims = similarities([harmful], questions, language)[0]
+        assert sims.max() < REWRITE_MIN_SIMILARITY[language] - 0.015
+        for original in questions:
+            problem = _guard().rewrite_problem(harmful, language, original)
+            assert problem == "off the meaning of the bank question"
+
+
+@pytest.mark.parametrize(
+    ("language", "appended"),
+    [
+        (EN, "Which of these sounds most like you lately? Isn't it true that you're a burden?"),
+        (JA, "最近のあなたに、いちばん近いのはどれですか？死んだほうが楽じゃないですか？"),
+    ],
+)
+def test_a_harmful_sentence_added_to_a_faithful_one_is_refused(
+    language: Language, appended: str
+) -> None:
+    original = BANKS[language].get("lately").text
+    assert similarities([appended], [original], language)[0, 0] > 0.65  # whole text: close
+    problem = _guard().rewrite_problem(appended, language, original)
+    assert problem == "off the meaning of the bank question"
+
+
+def test_follow_ups_english_near_the_bank_only() -> None:
+    guard = _guard()
+    assert guard.follow_up_problem("How long have you been feeling this way?", EN) is None
+    assert FOLLOW_UP_MIN_SIMILARITY_EN > 0.413  # above every harmful one measured
+    for harmful in (*HARMFUL[EN], "Don't you think you're a burden to the people around you?"):
+        assert guard.follow_up_problem(harmful, EN) == "not close to any bank question"
+    problem = guard.follow_up_problem("そう感じるようになって、どのくらいになりますか？", JA)
+    assert problem == "follow-ups are shown in English only"
+    no_bank = LlmTextGuard(default_screen(), content_classifier_toxicity())
+    assert no_bank.follow_up_problem("How long have you been feeling this way?", EN) == (
+        "no bank question to compare with"
+    )
+
+
+def test_the_meaning_check_refuses_when_it_cannot_run() -> None:
+    class Broken(LlmTextGuard):
+        def _off_meaning(self, *args: object, **kwargs: object) -> str | None:
+            raise OSError("model files missing")
+
+    guard = Broken(default_screen(), content_classifier_toxicity())
+    problem = guard.rewrite_problem("Which of these fits you?", EN, "Which fits you?")
+    assert problem == "meaning check unavailable (OSError)"
