@@ -173,6 +173,17 @@ class AssessmentEngine:
         new.follow_up = None
         return self._advance(new)
 
+    def repeats_last_answer(self, state: AssessmentState, option_id: str) -> bool:
+        """True for an option of the question the last answer was a tap on: the same keyboard
+        tapped twice (Telegram double taps are common), not a new answer nor an old button."""
+        if not state.answers or state.answers[-1].source != "option":
+            return False
+        try:
+            question_id, _ = split_option_id(option_id)
+        except ValueError:
+            return False
+        return question_id == state.answers[-1].question_id
+
     def answer_text(self, state: AssessmentState, text: str) -> AssessmentState:
         """Free text, as the answer to the current question (or follow-up). The text is read
         for evidence and not kept."""

@@ -7,8 +7,13 @@ the person's "state embedding" (a running mean), which the feed uses for relevan
 themselves are not kept.
 
 The final state is kept on the person (`Person.assessment_state`), not in the conversation's
-state data that every other flow replaces: a later /assess starts from it, and "that doesn't
-sound like me" (the button, or the same words typed) revisits it whenever the person is idle.
+state data that every other flow replaces: a later /assess starts from it, and the "that
+doesn't sound like me" button revisits it whenever the person is idle. The same words typed
+revisit it only right after the result was shown (a flag in the idle state's data, which the next
+flow to set a state drops): later, after reading cards say, "not me" is about something else.
+
+A second tap of the keyboard just answered (a double tap) is ignored without a word; buttons of
+older questions get "that button has expired" and the question being asked now.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from bot.store.cards import bytes_to_vector, vector_to_bytes
 from bot.store.tables import utcnow
 
 _STATE_KEY = "assessment"
+# In the idle state's data right after a result: typed "not me" is about that result.
+_JUST_ASSESSED = "just_assessed"
 
 
 class AssessmentFlow:
@@ -85,7 +92,7 @@ class AssessmentFlow:
         person.assessment_confidence = result.confidence
         person.assessment_state = state.model_dump(mode="json")
         person.assessed_at = utcnow()
-        turn.set_state(State.IDLE)
+        turn.set_state(State.IDLE, **{_JUST_ASSESSED: True})
         buttons = turn.menu_buttons()
         if result.dominant_emotion is not None:  # there is something to say "not me" to
             not_me = self._engine.phrases_for(turn.language).not_me_label
@@ -97,17 +104,31 @@ class AssessmentFlow:
             self._revisit_pressed(turn)
             return
         if turn.state is not State.ASSESSING:
+            if self._just_assessed(turn) and self._repeats(
+                _parse(turn.person.assessment_state), option_id
+            ):
+                return  # the last question's keyboard tapped twice: the result is showing
             turn.say(turn.t("unknown_choice"), turn.menu_buttons())
             return
         state = self._current(turn)
         if state is None:  # state data from an older version: start over rather than fail
             self.start(turn)
             return
+        if self._repeats(state, option_id):
+            return  # a double tap: the next question is already showing, nothing to add
         try:
             state = self._engine.answer_option(state, option_id)
         except ValueError:  # forged, or not an option of the question being asked now
             turn.say(turn.t("unknown_choice"))
         self._ask(turn, state)
+
+    def _repeats(self, state: AssessmentState | None, option_id: str) -> bool:
+        return state is not None and self._engine.repeats_last_answer(state, option_id)
+
+    @staticmethod
+    def _just_assessed(turn: Turn) -> bool:
+        """Idle since a result was shown, no other flow having set a state meanwhile."""
+        return turn.state is State.IDLE and turn.data.get(_JUST_ASSESSED) is True
 
     def _revisit_pressed(self, turn: Turn) -> None:
         if turn.state is State.ASSESSING:
@@ -135,8 +156,11 @@ class AssessmentFlow:
         self._ask(turn, self._engine.revisit(previous))
 
     def heard_in_idle(self, turn: Turn, text: str) -> bool:
-        """Typed "that doesn't sound like me" (or the like, per language) while idle after a
-        result works like the button. True if handled."""
+        """Typed "that doesn't sound like me" (or the like, per language) right after a result
+        works like the button. Only then: once another flow has run (cards read, say), the
+        words are about something else and are ordinary idle text. True if handled."""
+        if not self._just_assessed(turn):
+            return False
         if not self._engine.phrases_for(turn.language).means_not_me(text):
             return False
         if self._previous(turn) is None:

@@ -191,6 +191,23 @@ def test_stale_and_unknown_answers() -> None:
         engine.answer_option(done, "pick2.a")
 
 
+def test_repeats_last_answer_is_a_tap_on_the_question_answered_last() -> None:
+    engine = AssessmentEngine(make_bank(PICK1, PICK2, PICK3), make_policy(), FixedReader())
+    start = engine.start("en")
+    assert not engine.repeats_last_answer(start, "pick1.a")  # nothing answered yet
+    state = engine.answer_option(start, "pick1.a")
+    assert engine.repeats_last_answer(state, "pick1.a")  # the same button again
+    assert engine.repeats_last_answer(state, "pick1.b")  # its neighbour, in the same tap burst
+    assert not engine.repeats_last_answer(state, "pick2.a")  # the question now showing
+    assert not engine.repeats_last_answer(state, "pick3.a")
+    assert not engine.repeats_last_answer(state, "nonsense")
+    state = engine.answer_option(state, "pick2.a")
+    assert not engine.repeats_last_answer(state, "pick1.a")  # older: an old button
+    # Typed over a keyboard: a tap on that keyboard afterwards is not a double tap.
+    typed = engine.answer_text(start, "I keep feeling what others feel")
+    assert not engine.repeats_last_answer(typed, "pick1.a")
+
+
 def test_revisit_pushes_the_rejected_emotion_down_and_asks_more() -> None:
     engine = AssessmentEngine(
         make_bank(PICK1, PICK2, PICK3), make_policy(stop_threshold=0.8), FixedReader()

@@ -1,6 +1,6 @@
 """The pre-assessment in the conversation, with the real engine, over SQLite and PostgreSQL:
-unclear answers, re-assessing and revisiting from the stored result, old and early buttons, the
-not-me phrase typed, and /forget."""
+unclear answers, re-assessing and revisiting from the stored result, old and early buttons,
+double taps, the not-me phrase typed (right after the result only), and /forget."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import pytest
 from sqlmodel import Session, col, select
 
 from bot.assessment.bank import QuestionKind, load_banks
+from bot.assessment.engine import AssessmentEngine
 from bot.assessment.phrases import load_phrases
 from bot.assessment.policy import load_policy
-from bot.assessment.state import AssessmentState
+from bot.assessment.state import AssessmentState, QuestionPrompt
 from bot.config import Settings
 from bot.domain import EMOTIONS, Language, Outbound
 from bot.services import Services, build_services
@@ -137,6 +138,24 @@ def test_typing_not_me_after_the_result_works_like_the_button(
     assert in_progress(services, person.ref).rejected == [final.top_emotion]
 
 
+@pytest.mark.parametrize(("language", "typed"), [("en", "not me"), ("ja", "当てはまらない")])
+def test_not_me_typed_after_reading_cards_is_just_idle_text(
+    services: Services, language: str, typed: str
+) -> None:
+    person = Someone(services, f"2009-{language}", language=language)
+    tap_first_options_until_the_result(person)
+    person.presses("menu:read")  # now "not me" may well be about a card
+    replies = person.says(typed)
+    texts = Texts(services.settings.prompts_dir)
+    assert texts.get(language, "idle_text") in joined(replies)
+    assert load_phrases(services.settings.prompts_dir, language).revisit_ack not in joined(replies)
+    assert row(services, person.ref).state == "idle"
+    # The button is explicit, so it still revisits the result.
+    replies = person.presses("a:revisit")
+    assert load_phrases(services.settings.prompts_dir, language).revisit_ack in joined(replies)
+    assert row(services, person.ref).state == "assessing"
+
+
 def test_not_me_typed_with_no_result_on_record_is_just_idle_text(services: Services) -> None:
     person = Someone(services, "2005")
     person.consents()
@@ -173,6 +192,60 @@ def test_a_button_of_a_question_not_asked_yet_is_not_taken_as_an_answer(
     assert options(replies) == current
     state = in_progress(services, "2007")
     assert state.answers == [] and state.asked == []
+
+
+def test_a_double_tap_is_ignored_silently_and_an_older_button_is_not(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    person = Someone(services, "2010")
+    first = options(person.consents())
+    second = options(person.presses(first[0]))
+    third = options(person.presses(second[0]))
+    assert third, "the test needs three questions before the result"
+    before = in_progress(services, "2010")
+    prompts = 0
+    next_prompt = AssessmentEngine.next_prompt
+
+    def counting(self: AssessmentEngine, state: AssessmentState) -> QuestionPrompt | None:
+        nonlocal prompts
+        prompts += 1
+        return next_prompt(self, state)
+
+    monkeypatch.setattr(AssessmentEngine, "next_prompt", counting)
+    # The keyboard just answered, tapped again (same option or another): nothing at all, and no
+    # question composed again (with an LLM, that would be another rewrite call).
+    assert person.presses(second[0]) == []
+    assert person.presses(second[-1]) == []
+    assert prompts == 0
+    assert in_progress(services, "2010") == before
+    # A button of an older question: the expired note and the question being asked now.
+    replies = person.presses(first[0])
+    assert joined(replies[:1]) == Texts(services.settings.prompts_dir).get("en", "unknown_choice")
+    assert options(replies) == third
+    assert in_progress(services, "2010") == before
+
+
+def test_a_double_tap_on_the_last_question_leaves_the_result_alone(services: Services) -> None:
+    person = Someone(services, "2011")
+    replies = person.consents()
+    last: list[str] = []
+    for _ in range(20):
+        if not options(replies):
+            break
+        last = options(replies)
+        replies = person.presses(last[0])
+    assert "a:revisit" in button_data(replies) and last
+    assert person.presses(last[0]) == []
+    assert row(services, "2011").state == "idle"
+    # Typed "not me" still refers to the result just shown.
+    again = person.says("not me")
+    assert load_phrases(services.settings.prompts_dir, "en").revisit_ack in joined(again)
+    # Once something else happened, the same button is an old one.
+    person.command("/cancel")
+    person.presses("menu:read")
+    replies = person.presses(last[0])
+    assert joined(replies[:1]) == Texts(services.settings.prompts_dir).get("en", "unknown_choice")
+    assert "menu:read" in button_data(replies)
 
 
 def test_forget_deletes_the_stored_assessment(services: Services) -> None:
