@@ -114,11 +114,15 @@ class CrisisScreen:
         score = 0.0
         hits: list[str] = []
         for clean in readings:
-            harmless = self._harmless_spans(clean)
+            # Found only once a danger pattern matches: most texts match none, and the idioms
+            # are the slowest single search on a long text.
+            harmless: list[tuple[int, int]] | None = None
             for name, weight, pattern in self._danger:
                 if weight <= 0:
                     continue
                 for match in pattern.finditer(clean):
+                    if harmless is None:
+                        harmless = self._harmless_spans(clean)
                     # An idiom excuses only danger words it wholly contains: "to die for" must
                     # not hide "I want to die for real".
                     if any(s <= match.start() and match.end() <= e for s, e in harmless):

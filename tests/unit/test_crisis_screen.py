@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -298,3 +299,150 @@ def test_second_review_everyday_sentences_are_not_crisis(text: str) -> None:
 def test_an_excusing_idiom_does_not_hide_a_death_wish_after_it() -> None:
     assert screen("I want to disappear under my blanket and never wake up").is_crisis
     assert screen("恥ずかしくて消えたい、もう生まれてこなければよかった").is_crisis
+
+
+# Found in a third review: Japanese danger from others lost when けられ was narrowed (and never
+# caught), Japanese and English everyday sentences that fired, and the tails that excuse them.
+REVIEW_3_MUST_CATCH = [
+    ("誰かに後をつけられている", "danger_from_others"),
+    ("あとをつけられてる気がする", "danger_from_others"),
+    ("元彼につきまとわれている", "danger_from_others"),
+    ("ナイフを突きつけられた", "danger_from_others"),
+    ("包丁を向けられた", "danger_from_others"),
+    ("包丁をこっちに向けられた", "danger_from_others"),
+    ("包丁で切りつけられた", "danger_from_others"),
+    ("ナイフで刺された", "danger_from_others"),
+    ("首を絞めつけられた", "danger_from_others"),
+    ("夫に首を絞められた", "danger_from_others"),
+    ("兄に首をしめられた", "danger_from_others"),
+    ("物を投げつけられた", "danger_from_others"),
+    ("床に押さえつけられた", "danger_from_others"),
+    ("父に叩かれた", "danger_from_others"),
+    ("母に蹴られました", "danger_from_others"),
+    ("父にけられた", "danger_from_others"),
+    ("父に毎日殴られている", "danger_from_others"),
+    # 傷つけられた counts with a body part or a weapon (see the next test for the bare word)
+    ("ナイフで腕を傷つけられた", "danger_from_others"),
+    ("体をタバコで傷つけられた", "danger_from_others"),
+    # the narrowing of the 眠ったまま / 全部 / 薬 patterns keeps these
+    ("眠ったまま目が覚めなければいい", "suicide_indirect"),
+    ("眠ったまま目が覚めないでほしい", "suicide_indirect"),
+    ("眠ったまま目を覚ましたくない", "suicide_indirect"),
+    ("もう全部終わらせたい", "suicide_indirect"),
+    ("いっそ全部終わらせたい", "suicide_indirect"),
+    ("全部終わらせたい", "suicide_indirect"),
+    ("つらい。全部終わらせたい", "suicide_indirect"),
+    ("疲れたからもう全部終わらせたい", "suicide_indirect"),
+    ("人生全部終わらせたい", "suicide_indirect"),
+    ("薬をためている", "suicide_explicit"),
+    ("睡眠薬を集めてる", "suicide_explicit"),
+    ("薬をためて、全部飲んで死ぬ", "suicide_explicit"),
+    ("死ぬために薬をためている", "suicide_explicit"),
+    ("I hid my pills so I can take them all at once", "suicide_explicit"),
+    ("I've been hiding my meds so no one finds them", "suicide_explicit"),
+    ("I have pills saved up", "suicide_explicit"),
+    ("how many pills does it take to kill myself", "suicide_explicit"),
+    ("how many pills would it take to kill me", "suicide_explicit"),
+    ("how many pills would it take to end it", "suicide_explicit"),
+    ("how many pills would it take to die", "suicide_explicit"),
+    ("I'm so done with life", "suicide_indirect"),
+    ("I'm done with life in general", "suicide_indirect"),
+    ("I wish I didn't wake up", "suicide_indirect"),
+    ("I wish I didn't wake up this morning", "suicide_indirect"),
+    ("I hope I don't wake up this time", "suicide_indirect"),
+    ("I hope I don't wake up so I don't have to face tomorrow", "suicide_indirect"),
+    ("You won't see me again", "suicide_indirect"),
+    ("You won't see me again after tonight", "suicide_indirect"),
+    ("You won't have to worry about me anymore", "suicide_indirect"),
+]
+
+REVIEW_3_MUST_NOT_CATCH = [
+    # the narrowed けられ still leaves these alone
+    "胸がぎゅっと締めつけられた",
+    "胸が締めつけられる思いだった",
+    "打ち明けられたけど、ただ聞いてた",
+    "ミスを見つけられる気がしてる",
+    "友達に助けられた",
+    "駅で声をかけられた",
+    "包丁を見つけられなかった",
+    # hurt feelings, criticism and idioms are not danger to the body
+    "言葉に傷つけられた",
+    "彼の一言に傷つけられた",
+    "暴言を投げつけられた",
+    "厳しい現実を突きつけられた",
+    "ネットで叩かれてつらい",
+    "肩を叩かれた",
+    "陰口を叩かれた",
+    "気持ちを押さえつけられてきた",
+    "真綿で首を絞められるような毎日",
+    "蚊に刺された",
+    "釘を刺された",
+    "胸を刺されるような痛み",
+    "不安につきまとわれている",
+    # the review's Japanese false positives
+    "眠ったまま目が覚めたら朝だった",
+    "仕事を全部終わらせたい",
+    "宿題を全部終わらせたい",
+    "夏休みの宿題を全部終わらせたい",
+    "宿題はもう全部終わらせたい",
+    "全部終わらせたい、宿題を",
+    "薬をためておいて旅行に持っていく",
+    # the review's English false positives
+    "I hid my medication from my little brother",
+    "I have hidden the pills so the kids can't reach them",
+    "I keep the pills hidden away from the kids",
+    "how many pills does it take to kill a headache",
+    "I'm so done with life admin",
+    "done with life insurance forms",
+    "I'm done with living in this city",
+    "I wish I didn't wake up so early",
+    "I hope I never wake up this early again",
+    "You won't see me again until Monday",
+    "You won't hear from me again for a week",
+]
+
+
+@pytest.mark.parametrize(("text", "category"), REVIEW_3_MUST_CATCH)
+def test_third_review_phrasings_are_caught(text: str, category: str) -> None:
+    result = screen(text)
+    assert result.is_crisis
+    assert category in result.categories
+
+
+@pytest.mark.parametrize("text", REVIEW_3_MUST_NOT_CATCH)
+def test_third_review_everyday_sentences_are_not_crisis(text: str) -> None:
+    assert not screen(text).is_crisis
+
+
+def test_being_hurt_counts_as_danger_only_with_the_body_or_a_weapon() -> None:
+    """A choice recorded in policies/safety.yaml: danger from others means the body. A bare
+    傷つけられた is most often hurt feelings, so it alone is not a crisis; with a body part or a
+    weapon it is, and an idiom in the same message does not hide a physical attack."""
+    assert not screen("傷つけられた").is_crisis
+    assert screen("顔を傷つけられた").is_crisis
+    assert screen("暴言を投げつけられて、皿も投げつけられた").is_crisis
+    assert screen("ネットで叩かれたし、家では父に叩かれた").is_crisis
+
+
+def test_a_long_text_is_screened_quickly() -> None:
+    """No pattern may backtrack badly: 20,000 characters of repeated fragments stay fast."""
+    fragments = [
+        "全部、",
+        "もう",
+        "薬をためて",
+        "ナイフを",
+        "i'm so done with ",
+        "you won't see me ",
+        "hid my pills ",
+        ". ",
+    ]
+    for fragment in fragments:
+        text = fragment * (20_000 // len(fragment))
+        best = min(_timed_screen(text) for _ in range(3))
+        assert best < 0.5, (fragment, best)
+
+
+def _timed_screen(text: str) -> float:
+    started = time.perf_counter()
+    screen(text)
+    return time.perf_counter() - started
