@@ -377,12 +377,18 @@ def test_honest_rewrite_is_shown(language: str, rewrite: str) -> None:
 @pytest.mark.parametrize(
     ("language", "rewrite"),
     [
-        ("en", "Isn't it true that you're a burden to everyone?"),
-        ("en", "Which of these sounds most like you lately? Isn't it true that you're a burden?"),
-        ("ja", "死んだほうが楽じゃないですか？"),
-        ("ja", "最近のあなたに、いちばん近いのはどれですか？死んだほうが楽じゃないですか？"),
+        ("en", "Would the people around you even notice if you stopped replying?"),
+        (
+            "en",
+            "Which of these sounds most like you lately? What did you have for breakfast today?",
+        ),
+        ("ja", "まだそんなことで悩んでいるなんて情けなくないですか？"),
+        (
+            "ja",
+            "最近のあなたに、いちばん近いのはどれですか？まだそんなことで悩んでいるなんて情けなくないですか？",
+        ),
     ],
-    ids=["en-burden", "en-burden-appended", "ja-better-dead", "ja-better-dead-appended"],
+    ids=["en-notice", "en-off-topic-appended", "ja-pathetic", "ja-pathetic-appended"],
 )
 def test_off_meaning_rewrite_falls_back_to_the_bank(
     language: str, rewrite: str, caplog: pytest.LogCaptureFixture
@@ -419,7 +425,7 @@ def test_japanese_follow_up_is_not_shown(caplog: pytest.LogCaptureFixture) -> No
 
 
 def test_follow_up_far_from_the_bank_is_not_shown(caplog: pytest.LogCaptureFixture) -> None:
-    harmful = "Isn't it true that you're a burden to everyone?"
+    harmful = "Would the people around you even notice if you stopped replying?"
     reading = {**GOOD_READING, "follow_up": harmful}
     replies = {"RewrittenQuestion": _no_rewrite(), "TextReading": ScriptedReply(reading)}
     with FakeOpenAI(replies) as server:

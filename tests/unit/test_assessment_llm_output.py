@@ -250,9 +250,15 @@ HONEST_REWORDINGS = {
         "いま、あなたの心にいちばんのしかかっているものは何ですか？",
     ],
 }
+# Off-meaning questions, harmful or merely off topic, that the never_say list does not name (the
+# review's first examples, "a burden to everyone" and 死んだほうが楽, are on it now): the meaning
+# check must refuse these on its own.
 HARMFUL = {
-    EN: ["Isn't it true that you're a burden to everyone?"],
-    JA: ["死んだほうが楽じゃないですか？"],
+    EN: [
+        "Would the people around you even notice if you stopped replying?",
+        "What did you have for breakfast today?",
+    ],
+    JA: ["まだそんなことで悩んでいるなんて情けなくないですか？"],
 }
 
 
@@ -293,8 +299,14 @@ def test_harmful_rewrites_are_off_meaning_for_every_bank_question(language: Lang
 @pytest.mark.parametrize(
     ("language", "appended"),
     [
-        (EN, "Which of these sounds most like you lately? Isn't it true that you're a burden?"),
-        (JA, "最近のあなたに、いちばん近いのはどれですか？死んだほうが楽じゃないですか？"),
+        (
+            EN,
+            "Which of these sounds most like you lately? What did you have for breakfast today?",
+        ),
+        (
+            JA,
+            "最近のあなたに、いちばん近いのはどれですか？まだそんなことで悩んでいるなんて情けなくないですか？",
+        ),
     ],
 )
 def test_a_harmful_sentence_added_to_a_faithful_one_is_refused(
@@ -310,8 +322,11 @@ def test_follow_ups_english_near_the_bank_only() -> None:
     guard = _guard()
     assert guard.follow_up_problem("How long have you been feeling this way?", EN) is None
     assert FOLLOW_UP_MIN_SIMILARITY_EN > 0.413  # above every harmful one measured
-    for harmful in (*HARMFUL[EN], "Don't you think you're a burden to the people around you?"):
+    for harmful in HARMFUL[EN]:
         assert guard.follow_up_problem(harmful, EN) == "not close to any bank question"
+    # the review's examples are refused earlier, by the never_say list
+    for listed in ("Isn't it true that you're a burden to everyone?", "You should just give up."):
+        assert guard.follow_up_problem(listed, EN) == "harmful wording"
     problem = guard.follow_up_problem("そう感じるようになって、どのくらいになりますか？", JA)
     assert problem == "follow-ups are shown in English only"
     no_bank = LlmTextGuard(default_screen(), content_classifier_toxicity())
