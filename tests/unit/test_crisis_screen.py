@@ -64,18 +64,6 @@ NOT_CRISIS = [
 ]
 
 
-@pytest.mark.parametrize(("text", "category"), CRISIS)
-def test_crisis_language_is_caught(text: str, category: str) -> None:
-    result = screen(text)
-    assert result.is_crisis
-    assert category in result.categories
-
-
-@pytest.mark.parametrize("text", NOT_CRISIS)
-def test_idioms_and_ordinary_sadness_are_not_crisis(text: str) -> None:
-    assert not screen(text).is_crisis
-
-
 def test_an_idiom_does_not_hide_real_danger_in_the_same_message() -> None:
     assert screen("this homework is killing me and honestly I want to die").is_crisis
     assert screen("I'm not suicidal but I want to die").is_crisis
@@ -109,35 +97,27 @@ def test_helplines_by_locale(locale: str | None, expected: str) -> None:
 
 # Found in review: idioms that swallowed real danger, uppercase patterns that never matched,
 # and common phrasings that were missing.
-@pytest.mark.parametrize(
-    "text",
-    [
-        "I want to die for real",
-        "I wish I were dead right now",
-        "I want to be dead right now",
-        "DVを受けている",
-        "ODしちゃった",
-        "死にたくなる",
-        "死にたくて眠れない",
-        "消えてしまいたい",
-        "生きるのがつらい",
-        "生きてる意味がない",
-        "死のうかな",
-        "もう死ぬしかない",
-        "I'd be better off dead",
-        "I want to unalive myself",
-        "I'm going to end it tonight",
-        "I feel like dying",
-        "I should just die",
-    ],
-)
-def test_phrasings_found_in_review_are_caught(text: str) -> None:
-    assert screen(text).is_crisis
-
-
-@pytest.mark.parametrize("text", ["I'll do it today", "goodbye and good luck", "advice please"])
-def test_short_japanese_abbreviations_do_not_match_inside_english_words(text: str) -> None:
-    assert not screen(text).is_crisis
+FOUND_IN_REVIEW = [
+    "I want to die for real",
+    "I wish I were dead right now",
+    "I want to be dead right now",
+    "DVを受けている",
+    "ODしちゃった",
+    "死にたくなる",
+    "死にたくて眠れない",
+    "消えてしまいたい",
+    "生きるのがつらい",
+    "生きてる意味がない",
+    "死のうかな",
+    "もう死ぬしかない",
+    "I'd be better off dead",
+    "I want to unalive myself",
+    "I'm going to end it tonight",
+    "I feel like dying",
+    "I should just die",
+]
+# Short Japanese abbreviations (OD, DV) must not match inside English words.
+NOT_INSIDE_ENGLISH_WORDS = ["I'll do it today", "goodbye and good luck", "advice please"]
 
 
 # Found in a second review: passive death wishes, ending it, means and plans, and goodbyes that
@@ -286,16 +266,6 @@ REVIEW_2_MUST_NOT_CATCH = [
 ]
 
 
-@pytest.mark.parametrize("text", REVIEW_2_MUST_CATCH)
-def test_second_review_phrasings_are_caught(text: str) -> None:
-    assert screen(text).is_crisis
-
-
-@pytest.mark.parametrize("text", REVIEW_2_MUST_NOT_CATCH)
-def test_second_review_everyday_sentences_are_not_crisis(text: str) -> None:
-    assert not screen(text).is_crisis
-
-
 def test_an_excusing_idiom_does_not_hide_a_death_wish_after_it() -> None:
     assert screen("I want to disappear under my blanket and never wake up").is_crisis
     assert screen("恥ずかしくて消えたい、もう生まれてこなければよかった").is_crisis
@@ -402,15 +372,23 @@ REVIEW_3_MUST_NOT_CATCH = [
 ]
 
 
-@pytest.mark.parametrize(("text", "category"), REVIEW_3_MUST_CATCH)
-def test_third_review_phrasings_are_caught(text: str, category: str) -> None:
+@pytest.mark.parametrize(("text", "category"), CRISIS + REVIEW_3_MUST_CATCH)
+def test_crisis_language_is_caught(text: str, category: str) -> None:
     result = screen(text)
     assert result.is_crisis
     assert category in result.categories
 
 
-@pytest.mark.parametrize("text", REVIEW_3_MUST_NOT_CATCH)
-def test_third_review_everyday_sentences_are_not_crisis(text: str) -> None:
+@pytest.mark.parametrize("text", FOUND_IN_REVIEW + REVIEW_2_MUST_CATCH)
+def test_phrasings_found_in_review_are_caught(text: str) -> None:
+    assert screen(text).is_crisis
+
+
+@pytest.mark.parametrize(
+    "text",
+    NOT_CRISIS + NOT_INSIDE_ENGLISH_WORDS + REVIEW_2_MUST_NOT_CATCH + REVIEW_3_MUST_NOT_CATCH,
+)
+def test_idioms_and_ordinary_sadness_are_not_crisis(text: str) -> None:
     assert not screen(text).is_crisis
 
 
