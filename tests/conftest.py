@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from bot.config import Settings
+from bot.services import Services, build_services
 
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -57,3 +58,12 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Set
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return make_settings(database_url, tmp_path)
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    """The whole core on this test's database (the integration tests' settings add a fake
+    Telegram server)."""
+    built = build_services(settings, channel="telegram")
+    yield built
+    built.close()

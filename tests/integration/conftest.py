@@ -1,15 +1,15 @@
 """Fixtures for the Telegram end-to-end tests: the local Bot API server, Settings pointing at it,
-the core's services, and the real Application long-polling it."""
+and the real Application long-polling it (the core's `services` fixture, from tests/conftest.py,
+uses these settings)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from bot.config import Settings
-from bot.services import Services, build_services
 from tests.conftest import make_settings
 from tests.support.fake_bot_api import FakeBotApi
 
@@ -28,10 +28,3 @@ def settings(server: FakeBotApi, database_url: str, tmp_path: Path) -> Settings:
         TELEGRAM_BOT_TOKEN=server.token,
         TELEGRAM_API_BASE_URL=server.base_url,
     )
-
-
-@pytest.fixture
-def services(settings: Settings) -> Iterator[Services]:
-    built = build_services(settings, channel="telegram")
-    yield built
-    built.close()

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlmodel import Session, select
+
 from bot.domain import Inbound, InboundKind, Outbound
 from bot.services import Services
+from bot.store import tables
 
 
 @dataclass
@@ -37,3 +40,10 @@ def button_data(replies: list[Outbound]) -> list[str]:
 
 def joined(replies: list[Outbound]) -> str:
     return "\n".join(message.text for message in replies)
+
+
+def stored_person(services: Services, ref: str) -> tables.Person:
+    """The person row behind a Telegram ref (found by its sealed key), detached."""
+    key = services.sealer.person_key("telegram", ref)
+    with Session(services.engine) as session:
+        return session.exec(select(tables.Person).where(tables.Person.key == key)).one()

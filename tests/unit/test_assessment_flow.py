@@ -4,8 +4,6 @@ double taps, the not-me phrase typed (right after the result only), and /forget.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlmodel import Session, col, select
 
@@ -14,32 +12,18 @@ from bot.assessment.engine import AssessmentEngine
 from bot.assessment.phrases import load_phrases
 from bot.assessment.policy import load_policy
 from bot.assessment.state import AssessmentState, QuestionPrompt
-from bot.config import Settings
 from bot.domain import EMOTIONS, Language, Outbound
-from bot.services import Services, build_services
+from bot.services import Services
 from bot.store.tables import Person
 from bot.texts import Texts
 from tests.support.conversation_driver import Person as Someone
-from tests.support.conversation_driver import button_data, joined
+from tests.support.conversation_driver import button_data, joined, stored_person
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def services(settings: Settings) -> Iterator[Services]:
-    built = build_services(settings, channel="telegram")
-    yield built
-    built.close()
-
-
-def row(services: Services, ref: str) -> Person:
-    key = services.sealer.person_key("telegram", ref)
-    with Session(services.engine) as session:
-        return session.exec(select(Person).where(Person.key == key)).one()
-
-
 def in_progress(services: Services, ref: str) -> AssessmentState:
-    data = row(services, ref).state_data
+    data = stored_person(services, ref).state_data
     return AssessmentState.model_validate(data["assessment"])
 
 
@@ -72,7 +56,7 @@ def test_answers_that_say_nothing_store_no_class_and_get_a_kind_neutral_reply(
     assert Texts(settings.prompts_dir).get("en", "assess_next") in text  # still the next step
     assert "menu:read" in button_data(replies)
     assert "a:revisit" not in button_data(replies)  # nothing was claimed to say "not me" to
-    stored = row(services, "2001")
+    stored = stored_person(services, "2001")
     assert stored.state == "idle"
     assert stored.dominant_emotion is None and stored.user_class is None
     assert stored.mood_level is None
@@ -86,11 +70,11 @@ def test_answers_that_say_nothing_store_no_class_and_get_a_kind_neutral_reply(
 def test_reassessing_after_other_flows_starts_from_the_stored_result(services: Services) -> None:
     person = Someone(services, "2002")
     tap_first_options_until_the_result(person)
-    stored = row(services, "2002")
+    stored = stored_person(services, "2002")
     final = AssessmentState.model_validate(stored.assessment_state)
     assert final.finished and stored.dominant_emotion == final.top_emotion.value
     person.presses("menu:read")  # another flow replaces the conversation's state data
-    assert "assessment" not in row(services, "2002").state_data
+    assert "assessment" not in stored_person(services, "2002").state_data
 
     person.command("/assess")
     fresh = in_progress(services, "2002")
@@ -108,7 +92,7 @@ def test_an_old_not_me_button_after_reading_cards_revisits_the_result(
     person = Someone(services, "2003")
     result = tap_first_options_until_the_result(person)
     assert "a:revisit" in button_data(result)
-    final = AssessmentState.model_validate(row(services, "2003").assessment_state)
+    final = AssessmentState.model_validate(stored_person(services, "2003").assessment_state)
     person.presses("menu:read")
 
     replies = person.presses("a:revisit")
@@ -131,10 +115,10 @@ def test_typing_not_me_after_the_result_works_like_the_button(
 ) -> None:
     person = Someone(services, f"2004-{typed}", language=language)
     tap_first_options_until_the_result(person)
-    final = AssessmentState.model_validate(row(services, person.ref).assessment_state)
+    final = AssessmentState.model_validate(stored_person(services, person.ref).assessment_state)
     replies = person.says(typed)
     assert load_phrases(services.settings.prompts_dir, language).revisit_ack in joined(replies)
-    assert row(services, person.ref).state == "assessing"
+    assert stored_person(services, person.ref).state == "assessing"
     assert in_progress(services, person.ref).rejected == [final.top_emotion]
 
 
@@ -149,11 +133,11 @@ def test_not_me_typed_after_reading_cards_is_just_idle_text(
     texts = Texts(services.settings.prompts_dir)
     assert texts.get(language, "idle_text") in joined(replies)
     assert load_phrases(services.settings.prompts_dir, language).revisit_ack not in joined(replies)
-    assert row(services, person.ref).state == "idle"
+    assert stored_person(services, person.ref).state == "idle"
     # The button is explicit, so it still revisits the result.
     replies = person.presses("a:revisit")
     assert load_phrases(services.settings.prompts_dir, language).revisit_ack in joined(replies)
-    assert row(services, person.ref).state == "assessing"
+    assert stored_person(services, person.ref).state == "assessing"
 
 
 def test_not_me_typed_with_no_result_on_record_is_just_idle_text(services: Services) -> None:
@@ -162,7 +146,7 @@ def test_not_me_typed_with_no_result_on_record_is_just_idle_text(services: Servi
     person.command("/cancel")  # idle, never assessed
     replies = person.says("not me")
     assert Texts(services.settings.prompts_dir).get("en", "idle_text") in joined(replies)
-    assert row(services, "2005").state == "idle"
+    assert stored_person(services, "2005").state == "idle"
 
 
 def test_not_me_pressed_again_mid_assessment_shows_the_current_question(
@@ -236,7 +220,7 @@ def test_a_double_tap_on_the_last_question_leaves_the_result_alone(services: Ser
         replies = person.presses(last[0])
     assert "a:revisit" in button_data(replies) and last
     assert person.presses(last[0]) == []
-    assert row(services, "2011").state == "idle"
+    assert stored_person(services, "2011").state == "idle"
     # Typed "not me" still refers to the result just shown.
     again = person.says("not me")
     assert load_phrases(services.settings.prompts_dir, "en").revisit_ack in joined(again)
@@ -251,7 +235,7 @@ def test_a_double_tap_on_the_last_question_leaves_the_result_alone(services: Ser
 def test_forget_deletes_the_stored_assessment(services: Services) -> None:
     person = Someone(services, "2008")
     tap_first_options_until_the_result(person)
-    assert row(services, "2008").assessment_state is not None
+    assert stored_person(services, "2008").assessment_state is not None
     person.command("/forget")
     person.presses("forget:yes")
     with Session(services.engine) as session:

@@ -3,33 +3,21 @@ and what a copy of the database alone can tell (cases found by a review)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from sqlmodel import Session, select
 
-from bot.config import Settings
-from bot.services import Services, build_services
+from bot.services import Services
 from bot.store.tables import CardView, Flag, OutboxMessage, Person
 from tests.support.conversation_driver import Person as Someone
-from tests.support.conversation_driver import button_data, joined
+from tests.support.conversation_driver import button_data, joined, stored_person
 
 CARD = "Walking every morning slowly helped me feel like myself again after a hard winter."
-
-
-@pytest.fixture
-def services(settings: Settings) -> Iterator[Services]:
-    built = build_services(settings, channel="telegram")
-    yield built
-    built.close()
 
 
 def ready(services: Services, ref: str, user_class: str = "normal") -> Someone:
     person = Someone(services, ref)
     person.consents()
-    key = services.sealer.person_key("telegram", ref)
+    row = stored_person(services, ref)
     with Session(services.engine) as session:
-        row = session.exec(select(Person).where(Person.key == key)).one()
         row.user_class, row.mood_level, row.state, row.state_data = user_class, 1, "idle", {}
         session.add(row)
         session.commit()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,21 +13,11 @@ from bot.domain import InboundKind
 from bot.services import Services, build_services
 from bot.store.tables import DeliveryAddress, Flag, Person
 from tests.support.conversation_driver import Person as Someone
-from tests.support.conversation_driver import button_data, joined
-
-
-@pytest.fixture
-def services(settings: Settings) -> Iterator[Services]:
-    built = build_services(settings, channel="telegram")
-    yield built
-    built.close()
+from tests.support.conversation_driver import button_data, joined, stored_person
 
 
 def state_of(services: Services, ref: str) -> str:
-    key = services.sealer.person_key("telegram", ref)
-    with Session(services.engine) as session:
-        person = session.exec(select(Person).where(Person.key == key)).one()
-        return person.state
+    return stored_person(services, ref).state
 
 
 def test_start_welcomes_with_promise_helplines_and_consent(services: Services) -> None:
