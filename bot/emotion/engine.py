@@ -23,7 +23,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -274,11 +274,13 @@ class EmotionEngine:
         # Evidence learned from whole example sentences is noise on a word or two ("つらい",
         # "tired"): a one-word text's nearest phrases and n-grams say little. It is scaled by
         # brevity, so on short texts the cues, lexicons and distress words decide.
-        logits = (
-            weights.prototype
-            * self._prototype_similarity(vector, language)
-            / (combo.prototype_temperature)
-        )
+        logits = np.zeros(len(EMOTIONS), np.float32)
+        if weights.prototype:  # Japanese leaves MiniLM evidence out (weight 0): skip the work
+            logits += (
+                weights.prototype
+                * self._prototype_similarity(vector, language)
+                / combo.prototype_temperature
+            )
         if weights.phrase_classifier:
             classifier = self._prototypes.classifiers[language]
             logits += weights.phrase_classifier * classifier.centred_log_probabilities(vector)
@@ -376,22 +378,18 @@ _blas_lock = threading.Lock()
 
 @contextmanager
 def _one_blas_thread() -> Iterator[None]:
-    """See `_blas_limit`. The limit is process-wide, so overlapping readings (the Telegram channel
-    runs turns in worker threads) take turns: otherwise one could restore the default while
-    another still computes, or leave the limit set for good."""
-    with _blas_lock, _blas_limit():
-        yield
-
-
-def _blas_limit() -> AbstractContextManager[object]:
     """NumPy's OpenBLAS on one thread while the engine's small matrices are multiplied.
 
     The head and prototype products are tiny (a batch x 384 x 512 at most); with OpenBLAS's
     default of one thread per core they were 40x slower (15 ms instead of 0.35 ms a batch),
     because its threads spin against torch's on the same cores. Measured with cProfile on
     `classify`: 205 -> 258 texts/s on one loaded core. Scoped, so training code keeps its
-    threads; entering and leaving costs ~10 us (threadpoolctl, a scikit-learn dependency)."""
-    return _blas_controller().limit(limits=1, user_api="blas")
+    threads; entering and leaving costs ~10 us (threadpoolctl, a scikit-learn dependency).
+    The limit is process-wide, so overlapping readings (the Telegram channel runs turns in
+    worker threads) take turns: otherwise one could restore the default while another still
+    computes, or leave the limit set for good."""
+    with _blas_lock, _blas_controller().limit(limits=1, user_api="blas"):
+        yield
 
 
 def _group_layout(owners: NDArray[np.intp]) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:

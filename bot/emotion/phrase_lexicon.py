@@ -31,6 +31,12 @@ _SPACES = re.compile(r"\s+")
 _C_GRID = (1.0, 2.0, 4.0, 8.0, 16.0)
 
 
+def centred_log_softmax(logits: NDArray[np.float32]) -> NDArray[np.float32]:
+    """log p(emotion) minus its mean across the 16. The softmax's normaliser shifts every
+    emotion by the same amount, so this is simply the logits minus their mean."""
+    return np.asarray(logits - logits.mean(), dtype=np.float32)
+
+
 def char_terms(text: str) -> list[str]:
     """Character 1-, 2- and 3-grams of the lower-cased text, whitespace collapsed."""
     clean = _SPACES.sub(" ", text.lower()).strip()
@@ -52,9 +58,7 @@ class PhraseLexicon:
         if not len(columns):
             return np.zeros(len(EMOTIONS), np.float32)
         logits = values @ self.coef[columns] + self.intercept
-        log_p = logits - logits.max()
-        log_p = log_p - np.log(np.exp(log_p).sum())
-        return np.asarray(log_p - log_p.mean(), dtype=np.float32)
+        return centred_log_softmax(logits)
 
     def arrays(self, prefix: str) -> dict[str, NDArray[np.generic]]:
         names = sorted(self.vocabulary, key=self.vocabulary.__getitem__)

@@ -28,6 +28,7 @@ from bot.emotion.embeddings import embed
 from bot.emotion.head import ARTEFACT_DIR
 from bot.emotion.phrase_lexicon import (
     PhraseLexicon,
+    centred_log_softmax,
     emotion_columns,
     fit_phrase_lexicon,
     fit_with_cross_validated_c,
@@ -48,9 +49,7 @@ class PhraseClassifier:
     def centred_log_probabilities(self, vector: NDArray[np.float32]) -> NDArray[np.float32]:
         """log p(emotion | text) minus its mean across the 16: comparable to the other evidence."""
         logits = vector @ self.weights + self.bias
-        log_p = logits - logits.max()
-        log_p = log_p - np.log(np.exp(log_p).sum())
-        return np.asarray(log_p - log_p.mean(), dtype=np.float32)
+        return centred_log_softmax(logits)
 
 
 @dataclass(frozen=True)
