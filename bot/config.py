@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     llm_model: str = Field("gpt-4o-mini", alias="LLM_MODEL")
     llm_timeout_seconds: float = Field(8.0, alias="LLM_TIMEOUT_SECONDS")
     counsellor_chat_id: int | None = Field(None, alias="COUNSELLOR_CHAT_ID")
+    # Where counsellors review cases (the web console's public base URL). When set, the
+    # deployment has a console, so the crisis answer may say that counsellors will see the flag.
+    counsellor_console_url: str | None = Field(None, alias="COUNSELLOR_CONSOLE_URL")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     chroma_path: str = Field("var/chroma", alias="CHROMA_PATH")
     chroma_host: str | None = Field(None, alias="CHROMA_HOST")
