@@ -55,6 +55,15 @@ class AssessmentFlow:
         turn.say(self._engine.phrases_for(turn.language).intro)
         self._ask(turn, state)
 
+    def resume(self, turn: Turn) -> None:
+        """Carry on after a pause (a crisis answer): the same question again, nothing answered
+        meanwhile. The state was kept whole while paused."""
+        state = self._current(turn)
+        if state is None:
+            self.start(turn)
+            return
+        self._ask(turn, state)
+
     def _current(self, turn: Turn) -> AssessmentState | None:
         """The assessment in progress (ASSESSING), from the conversation's state data."""
         return _parse(turn.data.get(_STATE_KEY))
