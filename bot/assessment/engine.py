@@ -205,8 +205,13 @@ class AssessmentEngine:
     def answer_text(self, state: AssessmentState, text: str) -> AssessmentState:
         """Free text, as the answer to the current question (or follow-up). The text is read
         for evidence and not kept."""
+        return self._answer_text(state, text)[0]
+
+    def _answer_text(self, state: AssessmentState, text: str) -> tuple[AssessmentState, str | None]:
+        """`answer_text`, and the LLM's checked rewording of the acknowledgement, if any (it is
+        shown once and never stored: it may echo the person's words)."""
         if state.finished or not text.strip():
-            return state
+            return state, None
         new = state.model_copy(deep=True)
         on_follow_up = bool(new.follow_up)
         question = None if on_follow_up else self.next_question(new)
@@ -226,7 +231,8 @@ class AssessmentEngine:
                 new.duration_known = True
         if question is not None and question.id in self.policy.overall.duration_questions:
             new.duration_known = True  # answered the "how long" question in their own words
-        llm = self._llm_read(new, text, question)
+        ack = self.acknowledgement(new) if phrases is not None else None
+        llm = self._llm_read(new, text, question, ack or None)
         if llm is not None:
             self._apply_llm_reading(new, llm, question)
 
@@ -252,7 +258,7 @@ class AssessmentEngine:
                 new.follow_ups_used += 1
             else:
                 log.warning("assessment: LLM follow-up rejected by the output bounds")
-        return new
+        return new, (llm.acknowledgement if llm is not None else None)
 
     def hear(self, state: AssessmentState, text: str) -> Heard:
         """A typed reply to the question being asked (bot.assessment.hearing): a question about
@@ -267,9 +273,9 @@ class AssessmentEngine:
             kind = ReplyKind.ANSWER
         if kind is ReplyKind.DONT_KNOW:
             new = self.answer_dont_know(state)
-        else:
-            new = self.answer_text(state, text)
-        return Heard(kind, new, self.acknowledgement(new))
+            return Heard(kind, new, self.acknowledgement(new))
+        new, reworded = self._answer_text(state, text)
+        return Heard(kind, new, reworded or self.acknowledgement(new))
 
     def acknowledgement(self, state: AssessmentState) -> str:
         """What to say back for the last typed reply (empty after a tap)."""
@@ -459,7 +465,11 @@ class AssessmentEngine:
             state.mood_posterior = apply_log_evidence(np.array(state.mood_posterior), mood).tolist()
 
     def _llm_read(
-        self, state: AssessmentState, text: str, question: Question | None
+        self,
+        state: AssessmentState,
+        text: str,
+        question: Question | None,
+        acknowledgement: str | None = None,
     ) -> LlmReading | None:
         if self.refiner is None:
             return None
@@ -473,6 +483,7 @@ class AssessmentEngine:
                     not state.emotion_decided
                     and state.follow_ups_used < self.policy.llm.max_follow_ups
                 ),
+                acknowledgement=acknowledgement,
             )
         )
 

@@ -134,6 +134,9 @@ class ReadRequest(BaseModel):
     question_text: str | None = None
     options: tuple[tuple[str, str], ...] = ()  # the current question's (short option id, label)
     may_follow_up: bool = False
+    # The acknowledgement chosen offline (prompts/<lang>/assessment.yaml), for the LLM to reword
+    # so it reflects what was said; None: nothing to reword.
+    acknowledgement: str | None = None
 
 
 class LlmReading(BaseModel):
@@ -145,6 +148,7 @@ class LlmReading(BaseModel):
     option_id: str | None = None
     mood_level: MoodLevel | None = None
     follow_up: str | None = None
+    acknowledgement: str | None = None  # the offline acknowledgement reworded, already checked
 
 
 class Refiner(Protocol):
