@@ -6,7 +6,7 @@ both give the same objective). We build the column-wise matrix ourselves: Pyomo'
 costs ~30 ms at seed 2's scale, more than the whole fast path may take.
 
 HiGHS's own `time_limit` was once ignored after presolve on a very large instance
-(/work/shared/notes/knapsack-baselines.md), so the solve runs in a worker thread that we stop
+(docs/knapsack.md, "Baselines"), so the solve runs in a worker thread that we stop
 waiting for at the deadline; the caller then keeps its best known feasible answer.
 """
 
