@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
-from bot.matching.knapsack import Arrays, IntArray
+from bot.matching.problem import Arrays, IntArray
 
 # HiGHS may keep running after we stop waiting; say so once instead of hanging the request.
 _GRACE_SECONDS = 0.05

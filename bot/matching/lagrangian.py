@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.matching.incumbent import repair
-from bot.matching.knapsack import Arrays, FloatArray, IntArray
+from bot.matching.problem import Arrays, FloatArray, IntArray
 
 _MAX_SEARCH_STEPS = 60
 
