@@ -37,11 +37,14 @@ _STREET = re.compile(
     rf"(?:(?:[A-Z][a-z'’]+|[A-Z]{{2,}}|\d{{1,3}}(?:st|nd|rd|th))\s+){{1,3}}"
     rf"(?:{_STREET_TYPES})\b\.?(?:\s+(?:NW|NE|SW|SE|N|S|E|W)\b)?"
     r"|(?<![\w.,/:-])\d{1,5}[a-z]?\s+(?:[a-z]{3,}\s+){1,2}"
-    r"(?:street|road|avenue|lane|drive|close|crescent|terrace|boulevard|gardens|grove)\b",
+    r"(?:street|road|avenue|crescent|terrace|boulevard)\b",
     re.ASCII,
 )
 _LOWER_STREET_NOT_NAMES = frozenset(
-    {"way", "one", "two", "the", "and", "more", "other", "lane", "long", "mile", "miles", "dead"}
+    """
+    way one two the and more other lane long mile miles dead hour hours minute minutes min
+    mins day days week weeks month months year years km kms hr hrs lane lanes hard bumpy
+    """.split()  # noqa: SIM905 -- a word list reads better as prose
 )
 # "Apt 4", "Flat 2B", "apartment #12", "Unit 5", "Suite 300", "PO Box 123".
 _FLAT = re.compile(

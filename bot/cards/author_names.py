@@ -132,8 +132,11 @@ def author_name_spans(norm: str, names: AuthorNames | None) -> list[Span]:
 
 
 # "sunny_sophie", "mia_k_99": an underscore between letters or digits is a username's mark.
+# At least four characters, so an emoticon ("O_o", "T_T") stays.
 _UNDERSCORED = re.compile(
-    r"(?<![\w@./:#\[-])[A-Za-z][A-Za-z0-9]*_[A-Za-z0-9_]*[A-Za-z0-9](?![\w@-]|\.\w)", re.ASCII
+    r"(?<![\w@./:#\[-])(?=[A-Za-z0-9_]{4})"
+    r"[A-Za-z][A-Za-z0-9]*_[A-Za-z0-9_]*[A-Za-z0-9](?![\w@-]|\.\w)",
+    re.ASCII,
 )
 # "(sophie92)", "(@ken1234)": letters and at least two digits, alone in brackets.
 _BRACKETED = re.compile(

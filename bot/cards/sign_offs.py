@@ -22,23 +22,30 @@ import re
 from bot.cards.pii_patterns import RemovalKind, Span
 from bot.emotion.japanese import tokenize
 
-_CLOSINGS = (
-    r"lots\s+of\s+love|all\s+my\s+love|much\s+love|love|cheers|thanks|thank\s+you|many\s+thanks|"
-    r"best\s+wishes|best|warm\s+regards|kind\s+regards|regards|warmly|take\s+care|hugs|"
-    r"big\s+hugs|xoxo|x{1,4}|yours(?:\s+truly)?|sincerely|peace|stay\s+strong|from"
+# Closings that are a signature's own words: "Love Mia", "xx Tom", "Cheers Sam".
+_KISSES = r"lots\s+of\s+love|all\s+my\s+love|much\s+love|love|cheers|hugs|big\s+hugs|xoxo|x{1,4}"
+# Closings that also end ordinary sentences ("Thanks China.", "Thank you OP"): a signature
+# only with a comma or a line break before the name ("Thanks,\nMia", "Best wishes, Sam").
+_FORMAL = (
+    r"thanks|thank\s+you|many\s+thanks|best\s+wishes|best|warm\s+regards|kind\s+regards|"
+    r"regards|warmly|take\s+care|yours(?:\s+truly)?|sincerely|peace|stay\s+strong|from"
 )
+_CLOSINGS = rf"{_KISSES}|{_FORMAL}"
 # What may follow a signature: punctuation, kisses, hearts, emoji and ":)".
 _TAIL = r"(?:[\s.!,~x♡♥❤\ufe0f*\u2600-\u27bf\U0001f300-\U0001faff]|:-?[)D])*"
+_LINE_BREAK = r"[ \t]*[,!.:]?[ \t]*\n[ \t]*"
 # The closing word starts a line or follows a sentence end; the name runs to the end of text.
 _SIGN_OFF = re.compile(
-    rf"(?:^|\n|[.!?]\s+)[ \t]*(?:{_CLOSINGS})[ \t]*[,!.:]?[ \t]*\n?[ \t]*"
+    rf"(?:^|\n|[.!?]\s+)[ \t]*(?:(?:{_KISSES})(?:{_LINE_BREAK}|[ \t]*[,!.:][ \t]*|[ \t]+)"
+    rf"|(?:{_FORMAL})(?:{_LINE_BREAK}|[ \t]*,[ \t]*))"
     r"(?P<name>(?:[A-Z][\w'’-]*\.?[ \t]*){1,3}?)"
     r"(?:[ \t]*\((?P<handle>@?[A-Za-z][\w.]{2,31})\))?"
     rf"(?P<tail>{_TAIL})$",
     re.IGNORECASE,
 )
+# A dash signature starts its own line ("- Sophie"); a dash mid-line is punctuation.
 _DASH_SIGN_OFF = re.compile(
-    r"(?:^|\n|\s)[-~][ \t]*"
+    r"(?:^|\n)[ \t]*[-~][ \t]*"
     r"(?P<name>(?:[A-Z][\w'’-]*\.?[ \t]*){1,3}?)"
     r"(?:[ \t]*\((?P<handle>@?[A-Za-z][\w.]{2,31})\))?"
     rf"(?P<tail>{_TAIL})$",
@@ -69,6 +76,12 @@ def _name_span(m: re.Match[str]) -> tuple[int, int] | None:
     if any(w.lower() in _NOT_SIGN_OFF_NAMES for w in words):
         return None
     if not all(w[:1].isupper() for w in words):
+        return None
+    # A full stop ends a name ("- Jannat Al-Firdaus. Ameen."), bar an initial ("J. Smith").
+    if any(w.endswith(".") and len(w.rstrip(".")) > 1 for w in name.split()[:-1]):
+        return None
+    # Capitals-only words are acronyms or shouting ("Thank you, OP", "I AM CURSED").
+    if any(len(w) > 1 and w.isupper() for w in words):
         return None
     # "Thanks. I" or a shouted sentence ("LOVE YOU") is not a name.
     if len(words) == 1 and len(words[0]) == 1 and not name.endswith(".") and words[0] == "I":

@@ -41,6 +41,13 @@ SIGN_OFF_LEAVE_ALONE: list[str] = [
     "Cheers to that!",
     "Thank you God",
     "I finally told my boss - nothing changed",
+    # found when the scrubber was run over public comment data: sentences, not signatures
+    "Thanks China.",
+    "That was great. Thank you, OP.",
+    "This hit home for me. XD",
+    "Truly a great man - Rest In Peace. Ameen.",
+    "My plan: be polite. - Walk Away.",
+    "Thanks Activision!",
     "昨日より今日の方がいい",
     "前より元気",
     "それより",
@@ -135,6 +142,8 @@ BARE_HANDLE_LEAVE_ALONE = [
     "the mp3 file",
     "I had covid in 2021",
     "it's 50_50",
+    "O_o sorry",
+    "T_T",
 ]
 
 
