@@ -36,8 +36,9 @@ from bot.domain import AuthorNames
 from bot.emotion.japanese import tokenize
 
 # First names and surnames that are also ordinary English words (written against the leave-
-# alone list in tests/unit/test_scrub_author_names.py). Not exhaustive: a name missing here is
-# masked everywhere, which errs on the private side.
+# alone list in tests/unit/test_scrub_author_names.py), and words people put in Telegram's
+# name field instead of a name ("me", "Anonymous", "tired"). Not exhaustive: a name missing
+# here is masked everywhere, which errs on the private side.
 EVERYDAY_NAME_WORDS = frozenset(
     """
     will hope grace faith joy may june april august summer autumn winter dawn sky sunny rain
@@ -48,6 +49,8 @@ EVERYDAY_NAME_WORDS = frozenset(
     moore stone rock brook brooks field fields street lane page love happy angel baby star
     trust mercy patience charity honor honour justice glory harmony melody destiny serenity
     hero bishop parker porter carter fisher hunt price cash penny rich noble sharp strong
+    i me my you he she we they it the a an and or but not no yes so just myself someone
+    nobody anonymous anon user sad tired lonely lost happy hi hey hello
     """.split()  # noqa: SIM905 -- a word list reads better as prose
 )
 _SENTENCE_START = re.compile(r"(?:^|[.!?。！？\n:;\"“”(])[\s\"“”'‘’(*-]*$")

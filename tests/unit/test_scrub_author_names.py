@@ -98,6 +98,7 @@ OWN_NAMES_LEAVE_ALONE: list[tuple[str, AuthorNames]] = [
     ("the will to go on", WILL),
     ("浴衣（ゆかた）を着た", YUKA),
     ("my mia culpa moment", AuthorNames(first_name="M")),
+    ("I am so tired of me", AuthorNames(first_name="tired", last_name="me")),
 ]
 
 
