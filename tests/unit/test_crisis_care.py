@@ -141,7 +141,8 @@ def test_asking_for_a_counsellor_raises_one_request_and_says_what_happens(
     replies = person.says(JUST_SAY_IT)
     assert button_data(replies)[0] == "care:counsellor"
     first = joined(person.presses("care:counsellor"))
-    assert "queue" in first and "may not be right away" in first
+    assert "queue" in first and "can't promise how soon" in first
+    assert "write to you" not in first  # no console to reply from: nothing promised about it
     person.presses("care:counsellor")  # asked twice: refreshed, not duplicated
     with Session(with_counsellors.engine) as session:
         kinds = sorted(f.kind for f in session.exec(select(Flag)).all())
