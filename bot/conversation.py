@@ -30,6 +30,7 @@ from sqlmodel import Session
 from bot.domain import Button, Inbound, InboundKind, Outbound
 from bot.safety.crisis_screen import CrisisResult, CrisisScreen
 from bot.safety.helplines import HelplineDirectory, helpline_text
+from bot.store.cases import HIGH, case_of_flag, opened_by
 from bot.store.outbox import enqueue, enqueue_to_address
 from bot.store.people import add_flag, channel_of, get_or_create_person
 from bot.store.sealing import Sealer
@@ -57,6 +58,7 @@ class State(StrEnum):
     CONFIRMING_CARD = "confirming_card"
     REPLYING = "replying"
     CONFIRMING_FORGET = "confirming_forget"
+    ANSWERING_COUNSELLOR = "answering_counsellor"
 
 
 def locale_of(language_hint: str | None) -> str:
@@ -82,6 +84,7 @@ class Turn:
     sealer: Sealer
     channel: str
     counsellor_ref: str | None = None
+    console_url: str | None = None
     replies: list[Outbound] = field(default_factory=list)
 
     @property
@@ -144,8 +147,9 @@ class Turn:
     ) -> Flag:
         """Record something counsellors must see, and alert their chat if one is configured.
 
-        A flag is the sender's case, or with `about_card` the card's own case (toxic, reported),
-        which names no person. The alert carries kind, categories and case pseudonym only.
+        A flag joins the sender's case, or with `about_card` the card's own case (toxic,
+        reported), which names no person. A flag that opens a high-severity case alerts the
+        counsellors' chat with the case's pseudonym, severity and console link only.
         """
         flag = add_flag(
             session=self.session,
@@ -158,11 +162,12 @@ class Turn:
             card_id=card_id,
             severity=severity,
         )
-        if self.counsellor_ref:
-            alert = (
-                f"🚩 NeedToTalk flag #{flag.id}: {kind} ({', '.join(categories) or '-'}), "
-                f"severity {severity}, {flag.case_ref}, language {flag.language}. "
-                "Please review it in the counsellor queue."
+        case = case_of_flag(session=self.session, flag=flag)
+        opened = opened_by(session=self.session, flag=flag)
+        if self.counsellor_ref and case is not None and opened and case.severity == HIGH:
+            link = f"{self.console_url.rstrip('/')}/cases/{case.id}" if self.console_url else "-"
+            alert = self.texts.get(
+                "en", "counsellor_alert", case=case.pseudonym, severity=case.severity, link=link
             )
             enqueue_to_address(
                 session=self.session,
@@ -221,6 +226,7 @@ class ConversationService:
         flows: Iterable[Flow],
         channel: str,
         counsellor_ref: str | None = None,
+        console_url: str | None = None,
     ) -> None:
         self._engine = engine
         self._sealer = sealer
@@ -229,6 +235,7 @@ class ConversationService:
         self._texts = texts
         self.channel = channel
         self._counsellor_ref = counsellor_ref
+        self._console_url = console_url
         self._commands: dict[str, TurnHandler] = {}
         self._choices: dict[str, ChoiceHandler] = {}
         self._states: dict[State, TextHandler] = {}
@@ -260,6 +267,7 @@ class ConversationService:
                     sealer=self._sealer,
                     channel=self.channel,
                     counsellor_ref=self._counsellor_ref,
+                    console_url=self._console_url,
                 )
                 self._dispatch(turn, text, crisis)
                 session.commit()

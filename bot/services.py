@@ -18,6 +18,7 @@ from bot.conversation import ConversationService, Flow
 from bot.emotion.embeddings import embed
 from bot.flows.assessment import AssessmentFlow
 from bot.flows.cards import CardsFlow
+from bot.flows.counsellor import CounsellorReplyFlow
 from bot.flows.frame import FrameFlow
 from bot.knowledge.knowledge_base import KnowledgeBase
 from bot.matching.knapsack_policy import load_knapsack_policy
@@ -59,7 +60,7 @@ def build_flows(
         knowledge=knowledge,
         card_types=load_card_types(settings.policies_dir / "card_types.yaml"),
     )
-    return [frame, assessment, cards]
+    return [frame, assessment, cards, CounsellorReplyFlow()]
 
 
 def build_services(
@@ -88,6 +89,7 @@ def build_services(
         counsellor_ref=(
             str(settings.counsellor_chat_id) if settings.counsellor_chat_id is not None else None
         ),
+        console_url=settings.counsellor_console_url,
     )
     if warm_up:
         knowledge.index()
