@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.domain import Button, ContentClass, Outbound
 from bot.store import cases
@@ -199,6 +199,20 @@ def hide(ctx: Context, case: Case) -> None:
     card.status = HIDDEN
     ctx.session.add(card)
     _done(ctx, case, "hidden")
+
+
+def link(ctx: Context, case: Case, other_pseudonym: str) -> Case:
+    """Record a counsellor's judgement that two cases concern the same person. Nothing about
+    the person is compared or copied: pseudonyms stay separate, each case notes the other."""
+    _require_mine(ctx, case)
+    other = ctx.session.exec(
+        select(Case).where(Case.pseudonym == other_pseudonym.strip().lower())
+    ).first()
+    if other is None or other.id == case.id:
+        raise ActionRefused("There is no other case with that pseudonym.")
+    _done(ctx, case, "linked", note=f"linked to {other.pseudonym}")
+    _done(ctx, other, "linked", note=f"linked to {case.pseudonym}")
+    return other
 
 
 def restrict(ctx: Context, case: Case, *, what: str, days: int, allowed_days: list[int]) -> None:

@@ -341,7 +341,7 @@ class ConsoleApp:
             text = str(data.get("text") or "")
             if len(text) > self._policy.max_message_chars:
                 return self._refused(request, login, "That text is too long.", 400)
-            handlers: dict[str, Callable[[], None]] = {
+            handlers: dict[str, Callable[[], object]] = {
                 "take": lambda: actions.take(ctx, case),
                 "resolve": lambda: actions.resolve(ctx, case, text),
                 "message": lambda: actions.message(ctx, case, text),
@@ -349,6 +349,7 @@ class ConsoleApp:
                     ctx, case, allow_vulnerable=data.get("allow_vulnerable") == "yes"
                 ),
                 "reject": lambda: actions.reject(ctx, case),
+                "link": lambda: actions.link(ctx, case, text),
                 "hide": lambda: actions.hide(ctx, case),
                 "restrict": lambda: actions.restrict(
                     ctx,

@@ -345,3 +345,21 @@ def test_every_view_and_action_is_in_the_audit_log_which_cannot_be_edited(
     for method in ("post", "put", "delete"):
         response = client.request(method, "/audit", data={"csrf": token})
         assert response.status_code == 405
+
+
+def test_linking_two_cases_notes_each_in_the_other_and_nothing_more(
+    services: Services, client: TestClient
+) -> None:
+    first = crisis_case(services, ref="5550601")
+    Someone(services, "5550602").says(CRISIS)
+    with Session(services.engine) as session:
+        second = session.exec(select(Case).where(Case.id != first.id)).one()
+    assert first.id is not None and second.id is not None
+    log_in(client, "ana")
+    act(client, first.id, "take")
+    assert act(client, first.id, "link", text="case-00000000") == 409  # no such case
+    assert act(client, first.id, "link", text=first.pseudonym) == 409  # not itself
+    assert act(client, first.id, "link", text=second.pseudonym.upper()) == 303
+    assert f"linked to {second.pseudonym}" in client.get(f"/cases/{first.id}").text
+    assert f"linked to {first.pseudonym}" in client.get(f"/cases/{second.id}").text
+    assert case_row(services, second.id).pseudonym == second.pseudonym  # pseudonyms stay apart
