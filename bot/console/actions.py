@@ -44,6 +44,7 @@ class Context:
     texts: Texts
     counsellor: Counsellor
     retention_days: int
+    preview_chars: int  # policies/cards.yaml: how much of a card a reply notice quotes
 
     @property
     def counsellor_id(self) -> int:
@@ -169,7 +170,8 @@ def _deliver_reply(ctx: Context, reply: Card) -> None:
     channel = channel_of(session=ctx.session, person_id=author)
     if channel is None:
         return
-    preview = parent.text if len(parent.text) <= 80 else parent.text[:79] + "…"
+    limit = ctx.preview_chars
+    preview = parent.text if len(parent.text) <= limit else parent.text[: limit - 1] + "…"
     notice = ctx.texts.get(parent.language, "reply_notice", preview=preview, reply=reply.text)
     report = Button(ctx.texts.get(parent.language, "card_report"), f"c:report:{reply.id}")
     enqueue(

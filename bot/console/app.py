@@ -31,6 +31,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
+from bot.cards.compose import load_cards_policy
 from bot.config import Settings
 from bot.console import actions
 from bot.console.auth import (
@@ -92,6 +93,7 @@ class ConsoleApp:
         texts: Texts,
         policy: ConsolePolicy,
         retention_days: int,
+        preview_chars: int,
         secure_cookies: bool = True,
     ) -> None:
         self._engine = engine
@@ -99,6 +101,7 @@ class ConsoleApp:
         self._texts = texts
         self._policy = policy
         self._retention_days = retention_days
+        self._preview_chars = preview_chars
         self._secure = secure_cookies
         env = Environment(
             loader=FileSystemLoader(TEMPLATES_DIR),
@@ -326,6 +329,7 @@ class ConsoleApp:
             texts=self._texts,
             counsellor=login.counsellor,
             retention_days=self._retention_days,
+            preview_chars=self._preview_chars,
         )
 
     async def case_action(self, request: Request) -> Response:
@@ -421,5 +425,6 @@ def create_app(
         texts=Texts(settings.prompts_dir),
         policy=load_console_policy(settings.policies_dir / "console.yaml"),
         retention_days=safety.case_retention_days,
+        preview_chars=load_cards_policy(settings.policies_dir / "cards.yaml").preview_chars,
         secure_cookies=secure_cookies,
     ).build()

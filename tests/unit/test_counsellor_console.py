@@ -363,3 +363,31 @@ def test_linking_two_cases_notes_each_in_the_other_and_nothing_more(
     assert f"linked to {second.pseudonym}" in client.get(f"/cases/{first.id}").text
     assert f"linked to {first.pseudonym}" in client.get(f"/cases/{second.id}").text
     assert case_row(services, second.id).pseudonym == second.pseudonym  # pseudonyms stay apart
+
+
+def test_an_approved_held_reply_reaches_the_writer_of_the_card_it_answers(
+    services: Services, client: TestClient
+) -> None:
+    author, reader = Someone(services, "5550701"), Someone(services, "5550702")
+    for who in (author, reader):
+        who.consents()
+        row = stored_person(services, who.ref)
+        with Session(services.engine) as session:
+            row.user_class, row.mood_level, row.state, row.state_data = "normal", 1, "idle", {}
+            session.add(row)
+            session.commit()
+    author.command("/share")
+    author.says(KIND_CARD)
+    author.presses("c:publish")
+    reply_button = next(d for d in button_data(reader.command("/read")) if d.startswith("c:reply:"))
+    reader.presses(reply_button)
+    assert "review" in joined(reader.says(TOXIC_CARD))  # held, nothing relayed yet
+    assert services.outbox.due("telegram") == []
+    with Session(services.engine) as session:
+        case = session.exec(select(Case).where(Case.source == "toxic_reply")).one()
+    assert case.id is not None
+    log_in(client, "ana")
+    act(client, case.id, "take")
+    assert act(client, case.id, "approve") == 303
+    [notice] = services.outbox.due("telegram")
+    assert notice.recipient_ref == "5550701" and TOXIC_CARD in notice.message.text
