@@ -9,6 +9,7 @@ answer appears in the case. Nothing on the pages names the person.
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -84,6 +85,7 @@ async def page_shows_nobody(page: Page) -> None:
 async def test_a_counsellor_reaches_a_person_in_crisis_and_reads_the_answer(
     server: FakeBotApi, settings: Settings, screenshots: Path
 ) -> None:
+    assert os.access(CHROMIUM, os.X_OK), "the browser test needs Debian's `chromium` (apt-get)"
     services = build_services(settings, channel="telegram")
     add_counsellor_account(services, "Sam (counsellor)")
     app = create_app(settings, engine=services.engine)
