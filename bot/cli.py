@@ -22,6 +22,7 @@ from bot.config import Settings
 COMMAND_MODULES: tuple[str, ...] = (
     "bot.commands.conversation_commands",
     "bot.channels.telegram.commands",
+    "bot.console.commands",
     "bot.commands.db_commands",
     "bot.commands.policies_commands",
     "bot.knowledge.commands",

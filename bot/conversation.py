@@ -31,6 +31,7 @@ from sqlmodel import Session
 from bot.domain import Button, Inbound, InboundKind, Outbound
 from bot.safety.crisis_screen import CrisisResult, CrisisScreen
 from bot.safety.helplines import HelplineDirectory, helpline_text
+from bot.store.cases import HIGH, case_of_flag, opened_by
 from bot.store.outbox import enqueue, enqueue_to_address
 from bot.store.people import add_flag, channel_of, get_or_create_person
 from bot.store.sealing import Sealer
@@ -66,6 +67,7 @@ class State(StrEnum):
     CONFIRMING_FORGET = "confirming_forget"
     # After a crisis answer: the next message is a person talking, not an answer to a question.
     AFTER_CRISIS = "after_crisis"
+    ANSWERING_COUNSELLOR = "answering_counsellor"
 
 
 def locale_of(language_hint: str | None) -> str:
@@ -91,6 +93,7 @@ class Turn:
     sealer: Sealer
     channel: str
     counsellor_ref: str | None = None
+    console_url: str | None = None
     replies: list[Outbound] = field(default_factory=list)
 
     @property
@@ -153,8 +156,10 @@ class Turn:
     ) -> Flag:
         """Record something counsellors must see, and alert their chat if one is configured.
 
-        A flag is the sender's case, or with `about_card` the card's own case (toxic, reported),
-        which names no person. The alert carries kind, categories and case pseudonym only.
+        A flag joins the sender's case, or with `about_card` the card's own case (toxic,
+        reported), which names no person. A high-severity flag alerts the counsellors' chat with
+        the case's pseudonym, severity and console link only (with a console, only the flag that
+        opens the case: the rest join it in the queue).
         """
         flag = add_flag(
             session=self.session,
@@ -167,11 +172,20 @@ class Turn:
             card_id=card_id,
             severity=severity,
         )
-        if self.counsellor_ref:
-            alert = (
-                f"🚩 NeedToTalk flag #{flag.id}: {kind} ({', '.join(categories) or '-'}), "
-                f"severity {severity}, {flag.case_ref}, language {flag.language}. "
-                "Please review it in the counsellor queue."
+        case = case_of_flag(session=self.session, flag=flag)
+        opened = opened_by(session=self.session, flag=flag)
+        # Without a console the chat is the only place counsellors see anything, so every
+        # high-severity flag alerts it; with a console, only the flag that opens a case does.
+        worth_alerting = opened or not self.console_url
+        if self.counsellor_ref and case is not None and worth_alerting and case.severity == HIGH:
+            link = f"{self.console_url.rstrip('/')}/cases/{case.id}" if self.console_url else "-"
+            alert = self.texts.get(
+                "en",
+                "counsellor_alert",
+                kind=kind,
+                case=case.pseudonym,
+                severity=case.severity,
+                link=link,
             )
             enqueue_to_address(
                 session=self.session,
@@ -301,6 +315,7 @@ class ConversationService:
                     sealer=self._sealer,
                     channel=self.channel,
                     counsellor_ref=self._counsellor_ref,
+                    console_url=self._counsellor_console_url,
                 )
                 self._dispatch(turn, text, crisis)
                 session.commit()

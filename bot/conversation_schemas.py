@@ -1,8 +1,8 @@
 """Registers the conversation core's data files with `needtotalk policies check`.
 
-policies/safety.yaml (crisis phrases), policies/cards.yaml (card limits), kb/helplines.yaml,
-and the message catalogs prompts/<lang>/{conversation,cards}.yaml, which must define the same
-keys in every language.
+policies/safety.yaml (crisis phrases, case retention), policies/cards.yaml (card limits),
+kb/helplines.yaml, and the message catalogs prompts/<lang>/{conversation,cards,counsellor}.yaml,
+which must define the same keys in every language.
 """
 
 from __future__ import annotations

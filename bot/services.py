@@ -18,6 +18,7 @@ from bot.conversation import ConversationService, Flow, State
 from bot.emotion.embeddings import embed
 from bot.flows.assessment import AssessmentFlow
 from bot.flows.cards import CardsFlow
+from bot.flows.counsellor import CounsellorReplyFlow
 from bot.flows.crisis_care import CrisisCareFlow
 from bot.flows.frame import FrameFlow
 from bot.knowledge.knowledge_base import KnowledgeBase
@@ -71,7 +72,7 @@ def build_flows(
             State.CONFIRMING_FORGET: frame.forget,
         },
     )
-    return [frame, assessment, cards, care]
+    return [frame, assessment, cards, care, CounsellorReplyFlow()]
 
 
 def counsellors_configured(settings: Settings) -> bool:

@@ -50,6 +50,9 @@ class SafetyPolicy(BaseModel):
     categories: dict[str, CategoryPolicy]
     # What the bot itself must never say to a person (LLM-written questions are checked).
     never_say: dict[str, list[str]] = Field(default_factory=dict)
+    # Days the text kept for a counsellor's review (flags, messages in a case) outlives the
+    # case's resolution; then it is deleted (bot/store/cases.py). /forget deletes it at once.
+    case_retention_days: int = Field(30, ge=0, le=365)
 
     @field_validator("idioms", "softeners", "never_say")
     @classmethod

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from bot.store.cases import file_flag, forget_cases
 from bot.store.sealing import Sealer, SealError
 from bot.store.tables import Card, CardView, DeliveryAddress, Flag, OutboxMessage, Person
 
@@ -98,6 +99,7 @@ def add_flag(
     )
     session.add(flag)
     session.flush()
+    file_flag(session=session, flag=flag)  # every flag opens or joins a counsellor case
     return flag
 
 
@@ -110,11 +112,14 @@ def forget_person(*, session: Session, sealer: Sealer, person: Person) -> None:
     assert person.id is not None
     seal = sealer.author_seal(person.key)
     card_ids = list(session.exec(select(Card.id).where(Card.author_seal == seal)))
+    worded: list[int] = []  # messages, flags and cases that carry these cards' words
     if card_ids:
         reply_ids = list(
             session.exec(select(Card.id).where(col(Card.reply_to_card_id).in_(card_ids)))
         )
-        worded = [*card_ids, *reply_ids]  # messages and flags that carry these cards' words
+        worded = [i for i in (*card_ids, *reply_ids) if i is not None]
+    forget_cases(session=session, person_id=person.id, card_ids=worded)
+    if card_ids:
         session.exec(delete(OutboxMessage).where(col(OutboxMessage.card_id).in_(worded)))
         session.exec(delete(Flag).where(col(Flag.card_id).in_(worded)))
         session.exec(delete(CardView).where(col(CardView.card_id).in_(worded)))

@@ -80,6 +80,7 @@ class Flag(SQLModel, table=True):
     sealed_text: str | None = None  # encrypted context for the counsellor, never logged
     status: str = Field(default="open", max_length=16)
     created_at: datetime = Field(default_factory=utcnow)
+    case_id: int | None = Field(default=None, index=True)  # the case it opened or joined
 
 
 class Card(SQLModel, table=True):
@@ -134,3 +135,106 @@ class OutboxMessage(SQLModel, table=True):
     next_attempt_at: datetime = Field(default_factory=utcnow)
     created_at: datetime = Field(default_factory=utcnow)
     delivered_at: datetime | None = None
+
+
+# -- counsellors and their cases (bot/store/cases.py, bot/console/) ------------------------------
+
+
+class Counsellor(SQLModel, table=True):
+    """A console account. Only an argon2 hash of the password is kept."""
+
+    __tablename__ = "counsellor"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, index=True, unique=True)
+    password_hash: str
+    failed_logins: int = 0
+    locked_until: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ConsoleSession(SQLModel, table=True):
+    """A server-side login session. The cookie holds a random token; only its SHA-256 is stored,
+    so a copy of the database cannot be replayed as a login."""
+
+    __tablename__ = "console_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, index=True, unique=True)
+    counsellor_id: int = Field(foreign_key="counsellor.id", index=True, ondelete="CASCADE")
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+
+
+class Case(SQLModel, table=True):
+    """What counsellors work on: one or more flags about one person or one card.
+
+    `pseudonym` is random, drawn when the case opens: never derived from the person, and a
+    person's next case gets another one (a counsellor may link cases, which copies nothing but
+    a `linked` event). `person_id` is internal and never shown; a card's case has none, so the
+    database does not pair a person's crisis with the cards they wrote.
+    """
+
+    __tablename__ = "counsellor_case"
+
+    id: int | None = Field(default=None, primary_key=True)
+    pseudonym: str = Field(max_length=24, index=True, unique=True)
+    person_id: int | None = Field(
+        default=None, foreign_key="person.id", index=True, ondelete="SET NULL"
+    )
+    card_id: int | None = Field(default=None, index=True)
+    source: str = Field(max_length=32)  # the first flag's kind: crisis | toxic_card | report ...
+    severity: str = Field(default="medium", max_length=16)  # high | medium | low
+    status: str = Field(default="new", max_length=16, index=True)  # new | in_review | resolved
+    assignee_id: int | None = Field(default=None, foreign_key="counsellor.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    resolved_at: datetime | None = None
+    # When the text kept for review is deleted: resolution + policies/safety.yaml's retention.
+    purge_text_after: datetime | None = None
+
+
+class CaseEvent(SQLModel, table=True):
+    """The history of a case: flags, actions and messages both ways. Message words are sealed."""
+
+    __tablename__ = "case_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="counsellor_case.id", index=True, ondelete="CASCADE")
+    kind: str = Field(max_length=32)
+    counsellor_id: int | None = Field(
+        default=None, foreign_key="counsellor.id", ondelete="SET NULL"
+    )
+    flag_id: int | None = Field(default=None, index=True)
+    note: str | None = None  # non-identifying detail ("until 2026-12-03", a flag's categories)
+    sealed_text: str | None = None  # a counsellor's note or message, or the person's answer
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who looked at or did what, when. The console offers no way to change or delete a row."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    counsellor_id: int | None = Field(
+        default=None, foreign_key="counsellor.id", ondelete="SET NULL"
+    )
+    action: str = Field(max_length=32)
+    case_id: int | None = Field(default=None, index=True)
+    detail: str = Field(default="", max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Restriction(SQLModel, table=True):
+    """A counsellor's pause on what one person may do (`share` or `reply`) until a time."""
+
+    __tablename__ = "restriction"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
+    what: str = Field(max_length=16)
+    until: datetime
+    case_id: int | None = Field(default=None)
+    created_at: datetime = Field(default_factory=utcnow)

@@ -252,8 +252,8 @@ def test_counsellors_get_an_alert_without_text_or_ids(database_url: str, tmp_pat
         alerts = [i for i in built.outbox.due("telegram") if i.recipient_ref == "-1001234"]
         assert len(alerts) == 1
         text = alerts[0].message.text
-        assert "self_harm" in text and "case-" in text
-        assert "cutting" not in text and "3001" not in text
+        assert "high" in text and "case-" in text
+        assert "cutting" not in text and "3001" not in text and "self_harm" not in text
     finally:
         built.close()
 

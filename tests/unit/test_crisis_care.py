@@ -104,7 +104,7 @@ def test_with_a_counsellor_chat_the_answer_says_so_and_the_alert_is_queued(
     text = joined(person.says("I want to die"))
     assert TOLD in text and NOT_TOLD not in text
     alerts = [i for i in with_counsellors.outbox.due("telegram") if i.recipient_ref == "-1001234"]
-    assert len(alerts) == 1 and "crisis" in alerts[0].message.text
+    assert len(alerts) == 1 and "high" in alerts[0].message.text  # severity, never the words
 
 
 def test_with_a_console_the_answer_says_so(database_url: str, tmp_path: Path) -> None:

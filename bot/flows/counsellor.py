@@ -1,0 +1,52 @@
+"""The person's side of a counsellor's message: "Reply to the counsellor", then one answer.
+
+A counsellor's message arrives through the outbox with a button `cr:<case id>`. Pressing it
+(only the person the case reaches may) makes the next text an answer, which lands in the case
+sealed like every other word kept for review. The crisis screen still reads that text first,
+as it reads every text.
+"""
+
+from __future__ import annotations
+
+from bot.conversation import ChoiceHandler, State, TextHandler, Turn, TurnHandler
+from bot.store.cases import RESOLVED, recipient_of, record
+from bot.store.tables import Case
+
+
+class CounsellorReplyFlow:
+    def commands(self) -> dict[str, TurnHandler]:
+        return {}
+
+    def choices(self) -> dict[str, ChoiceHandler]:
+        return {"cr": self.start_answer}
+
+    def states(self) -> dict[State, TextHandler]:
+        return {State.ANSWERING_COUNSELLOR: self.answered}
+
+    @staticmethod
+    def _open_case(turn: Turn, raw_id: object) -> Case | None:
+        """The case, if it is still open and reaches this very person; None otherwise."""
+        case = turn.session.get(Case, int(str(raw_id))) if str(raw_id).isdigit() else None
+        if case is None or case.status == RESOLVED:
+            return None
+        reached = recipient_of(session=turn.session, sealer=turn.sealer, case=case)
+        return case if reached is not None and reached == turn.person.id else None
+
+    def start_answer(self, turn: Turn, rest: str) -> None:
+        case = self._open_case(turn, rest)
+        if case is None:
+            turn.say(turn.t("counsellor_reply_unavailable"), turn.menu_buttons())
+            return
+        turn.set_state(State.ANSWERING_COUNSELLOR, case_id=case.id)
+        turn.say(turn.t("counsellor_reply_prompt"))
+
+    def answered(self, turn: Turn, text: str) -> None:
+        case = self._open_case(turn, turn.data.get("case_id"))
+        turn.set_state(State.IDLE)
+        if case is None:
+            turn.say(turn.t("counsellor_reply_unavailable"), turn.menu_buttons())
+            return
+        record(
+            session=turn.session, case=case, kind="message_in", sealed_text=turn.sealer.seal(text)
+        )
+        turn.say(turn.t("counsellor_reply_sent"), turn.menu_buttons())
