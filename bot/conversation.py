@@ -82,6 +82,7 @@ class Turn:
     sealer: Sealer
     channel: str
     counsellor_ref: str | None = None
+    helplines: HelplineDirectory | None = None
     replies: list[Outbound] = field(default_factory=list)
 
     @property
@@ -110,6 +111,7 @@ class Turn:
         *,
         protect_content: bool = False,
         is_card: bool = False,
+        delivery_token: str | None = None,
     ) -> None:
         self.replies.append(
             Outbound(
@@ -117,8 +119,20 @@ class Turn:
                 buttons=tuple(tuple(row) for row in buttons),
                 protect_content=protect_content,
                 is_card=is_card,
+                delivery_token=delivery_token,
             )
         )
+
+    def answer_crisis(self, *, categories: Sequence[str], text: str) -> None:
+        """The one crisis answer: a high-severity flag for counsellors, helplines at once.
+
+        Used by the core for any message, and by flows for crisis language found in a card or
+        a reply (moderation), so the words and the helplines stay in one place.
+        """
+        self.raise_flag(kind="crisis", categories=list(categories), text=text)
+        log.warning("crisis flag raised (categories: %s)", ",".join(categories))
+        helplines = helpline_text(self.helplines, self.person.language) if self.helplines else ""
+        self.say(self.t("crisis", helplines=helplines))
 
     def send_to(self, person_id: int, message: Outbound, *, card_id: int | None = None) -> None:
         """Queue a message for someone else; the running channel delivers it (the outbox).
@@ -260,6 +274,7 @@ class ConversationService:
                     sealer=self._sealer,
                     channel=self.channel,
                     counsellor_ref=self._counsellor_ref,
+                    helplines=self._helplines,
                 )
                 self._dispatch(turn, text, crisis)
                 session.commit()
@@ -305,10 +320,7 @@ class ConversationService:
             handler(turn, text)
 
     def _answer_crisis(self, turn: Turn, text: str, result: CrisisResult) -> None:
-        turn.raise_flag(kind="crisis", categories=list(result.categories), text=text)
-        log.warning("crisis flag raised (categories: %s)", ",".join(result.categories))
-        helplines = helpline_text(self._helplines, turn.person.language)
-        turn.say(turn.t("crisis", helplines=helplines))
+        turn.answer_crisis(categories=result.categories, text=text)
 
     def _command(self, turn: Turn, text: str) -> None:
         name = text.split(maxsplit=1)[0].split("@", 1)[0].lower() if text else "/"

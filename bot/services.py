@@ -22,8 +22,10 @@ from bot.flows.frame import FrameFlow
 from bot.knowledge.knowledge_base import KnowledgeBase
 from bot.matching.knapsack_policy import load_knapsack_policy
 from bot.matching.visibility import load_matching_policy
+from bot.moderation.pipeline import Moderator
 from bot.safety.crisis_screen import CrisisScreen, load_safety_policy
 from bot.safety.helplines import HelplineDirectory, load_helplines
+from bot.store.cards import DeliveredCopies
 from bot.store.engine import make_engine, upgrade
 from bot.store.outbox import OutboxStore
 from bot.store.sealing import Sealer
@@ -37,6 +39,7 @@ class Services:
     sealer: Sealer
     conversation: ConversationService
     outbox: OutboxStore
+    copies: DeliveredCopies
     screen: CrisisScreen
     helplines: HelplineDirectory
 
@@ -45,7 +48,10 @@ class Services:
 
 
 def build_flows(
-    settings: Settings, helplines: HelplineDirectory, knowledge: KnowledgeBase
+    settings: Settings,
+    helplines: HelplineDirectory,
+    knowledge: KnowledgeBase,
+    moderator: Moderator,
 ) -> list[Flow]:
     """The conversation's features; after consent, the pre-assessment starts."""
     assessment = AssessmentFlow(load_engine(settings))
@@ -58,6 +64,7 @@ def build_flows(
         knapsack_policy=load_knapsack_policy(settings.policies_dir / "knapsack.yaml"),
         knowledge=knowledge,
         card_types=load_card_types(settings.policies_dir / "card_types.yaml"),
+        moderator=moderator,
     )
     return [frame, assessment, cards]
 
@@ -83,7 +90,7 @@ def build_services(
         screen=screen,
         helplines=helplines,
         texts=texts,
-        flows=build_flows(settings, helplines, knowledge),
+        flows=build_flows(settings, helplines, knowledge, Moderator(screen=screen)),
         channel=channel,
         counsellor_ref=(
             str(settings.counsellor_chat_id) if settings.counsellor_chat_id is not None else None
@@ -97,6 +104,7 @@ def build_services(
         sealer=sealer,
         conversation=conversation,
         outbox=OutboxStore(engine, sealer),
+        copies=DeliveredCopies(engine, sealer),
         screen=screen,
         helplines=helplines,
     )

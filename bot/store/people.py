@@ -10,7 +10,7 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from bot.store.sealing import Sealer, SealError
-from bot.store.tables import Card, CardView, DeliveryAddress, Flag, OutboxMessage, Person
+from bot.store.tables import Card, CardDelivery, DeliveryAddress, Flag, OutboxMessage, Person
 
 
 def get_person(*, session: Session, key: str) -> Person | None:
@@ -106,7 +106,7 @@ def open_flags(*, session: Session) -> list[Flag]:
 
 
 def forget_person(*, session: Session, sealer: Sealer, person: Person) -> None:
-    """Delete everything about a person: state, address, flags, outbox, views, and their cards.
+    """Delete everything about a person: state, address, flags, outbox, deliveries, their cards.
 
     Cards are found through the author seal; replies others wrote to those cards go too, since
     they only made sense as answers to a withdrawn card.
@@ -121,10 +121,13 @@ def forget_person(*, session: Session, sealer: Sealer, person: Person) -> None:
         worded = [*card_ids, *reply_ids]  # messages and flags that carry these cards' words
         session.exec(delete(OutboxMessage).where(col(OutboxMessage.card_id).in_(worded)))
         session.exec(delete(Flag).where(col(Flag.card_id).in_(worded)))
-        session.exec(delete(CardView).where(col(CardView.card_id).in_(worded)))
+        session.exec(delete(CardDelivery).where(col(CardDelivery.card_id).in_(worded)))
         session.exec(delete(Card).where(col(Card.reply_to_card_id).in_(card_ids)))
         session.exec(delete(Card).where(col(Card.id).in_(card_ids)))
-    for table in (CardView, OutboxMessage, Flag, DeliveryAddress):
+    from bot.store.cards import forget_reader  # cards -> outbox -> people: import here
+
+    forget_reader(session=session, sealer=sealer, person=person)
+    for table in (OutboxMessage, Flag, DeliveryAddress):
         session.exec(delete(table).where(col(table.person_id) == person.id))
     session.delete(person)
     session.flush()

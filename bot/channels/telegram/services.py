@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from telegram.ext import CallbackContext, ExtBot
 
-from bot.domain import Conversation, Outbox
+from bot.domain import Conversation, DeliveredCopies, Outbox
 
 
 class ChannelServices(Protocol):
@@ -23,6 +23,9 @@ class ChannelServices(Protocol):
 
     @property
     def outbox(self) -> Outbox: ...
+
+    @property
+    def copies(self) -> DeliveredCopies: ...
 
 
 class ChannelData:
