@@ -6,6 +6,7 @@ engines or models themselves (STYLE.md: typed per-app services).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
@@ -51,7 +52,7 @@ def build_flows(
     settings: Settings,
     helplines: HelplineDirectory,
     knowledge: KnowledgeBase,
-    moderator: Moderator,
+    moderator: Callable[[], Moderator],
 ) -> list[Flow]:
     """The conversation's features; after consent, the pre-assessment starts."""
     assessment = AssessmentFlow(load_engine(settings))
@@ -90,7 +91,7 @@ def build_services(
         screen=screen,
         helplines=helplines,
         texts=texts,
-        flows=build_flows(settings, helplines, knowledge, Moderator(screen=screen)),
+        flows=build_flows(settings, helplines, knowledge, lambda: Moderator(screen=screen)),
         channel=channel,
         counsellor_ref=(
             str(settings.counsellor_chat_id) if settings.counsellor_chat_id is not None else None

@@ -71,14 +71,23 @@ class CardsFlow:
         knapsack_policy: KnapsackPolicy,
         knowledge: KnowledgeBase | None,
         card_types: CardTypeCatalog,
-        moderator: Moderator,
+        moderator: Callable[[], Moderator],
     ) -> None:
+        """`moderator` is called once, on the first text to moderate: loading the content model
+        must not hold up a bot starting (or a person who only wants to talk)."""
         self._policy = cards_policy
         self._matching = matching_policy
         self._knapsack = knapsack_policy
         self._knowledge = knowledge
         self._card_types = card_types
-        self._moderator = moderator
+        self._make_moderator = moderator
+        self._moderator_made: Moderator | None = None
+
+    @property
+    def _moderator(self) -> Moderator:
+        if self._moderator_made is None:
+            self._moderator_made = self._make_moderator()
+        return self._moderator_made
 
     def commands(self) -> dict[str, TurnHandler]:
         return {"/share": self.share, "/read": self.read, "/mycards": self.my_cards}

@@ -4,14 +4,20 @@ staged exposure, reply previews, withdrawing, and what a copy of the database al
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlmodel import Session, select
 
+from bot.conversation import ConversationService
 from bot.domain import Outbound
-from bot.services import Services
+from bot.knowledge.knowledge_base import KnowledgeBase
+from bot.moderation.pipeline import Moderator
+from bot.safety.crisis_screen import CrisisScreen, WeightedPattern, load_safety_policy
+from bot.services import Services, build_flows
 from bot.store.cards import approve_card, record_copy
 from bot.store.tables import Card, CardDelivery, Flag, OutboxMessage, Person, utcnow
+from bot.texts import Texts
 from tests.support.conversation_driver import Person as Someone
 from tests.support.conversation_driver import button_data, joined, stored_person
 
@@ -439,3 +445,60 @@ def test_more_brings_kb_cards_not_shown_in_the_last_reads(services: Services) ->
     assert all(len(batch) == 3 for batch in shown), shown
     everything = [text for batch in shown for text in batch]
     assert len(set(everything)) == len(everything), "a kb card came back within four reads"
+
+
+# -- crisis found by moderation ---------------------------------------------------------------
+PILLS = "I have the pills ready. Honestly nobody would notice if I wasn't around anymore."
+
+
+def with_stricter_moderation(services: Services) -> Services:
+    """The core as deployed, but with a Moderator whose crisis reading is wider than the core's
+    own screen (as a trained crisis model is): the flow, not the core, must then hold the text
+    and answer with helplines."""
+    policy = load_safety_policy()
+    policy.categories["suicide_indirect"].patterns["en"].append(
+        WeightedPattern(pattern="nobody would notice if i wasn't around", weight=1.0)
+    )
+    settings = services.settings
+    conversation = ConversationService(
+        engine=services.engine,
+        sealer=services.sealer,
+        screen=services.screen,
+        helplines=services.helplines,
+        texts=Texts(settings.prompts_dir),
+        flows=build_flows(
+            settings,
+            services.helplines,
+            KnowledgeBase(settings),
+            lambda: Moderator(screen=CrisisScreen(policy)),
+        ),
+        channel="telegram",
+    )
+    return replace(services, conversation=conversation)
+
+
+def test_crisis_in_a_card_or_reply_is_held_and_answered_with_helplines(
+    services: Services,
+) -> None:
+    assert not services.screen.screen(PILLS).is_crisis  # the core alone would not see it
+    strict = with_stricter_moderation(services)
+    author, replier = ready(strict, "5130"), ready(strict, "5131")
+    author.command("/share")
+    answer = joined(author.says(PILLS))
+    assert "findahelpline.com" in answer and "haven't shared your card" in answer
+    assert "c:publish" not in button_data(author.says("Just checking in."))  # not a draft
+    share(author)
+    (reply,) = card_buttons(replier.command("/read"), "reply")
+    replier.presses(reply)
+    answer = joined(replier.says(PILLS))
+    assert "findahelpline.com" in answer and "haven't sent your reply" in answer
+    assert outbox_rows(strict) == []
+    cards = stored_cards(strict)
+    assert [(c.card_type, c.status) for c in cards if "pills" in c.text] == [
+        ("peer_story", "held"),
+        ("peer_reply", "held"),
+    ]
+    with Session(strict.engine) as session:
+        flags = session.exec(select(Flag)).all()
+    assert [(f.kind, f.severity, f.card_id) for f in flags] == [("crisis", "high", None)] * 2
+    assert all(f.person_id is not None for f in flags)  # the writer's case, for outreach
