@@ -1,6 +1,6 @@
 """Share, read, react, reply, report, withdraw: the inverse social network (seed 1 §3.3-3.5, §3.7).
 
-The safety and anonymity rules of DESIGN.md are enforced here and in bot/store/cards.py:
+The safety and anonymity rules of docs/architecture.md are enforced here and in bot/store/cards.py:
 - every text bound for another person (a card, a reply) passes the Moderator and is previewed
   by its author before it goes: `hold` reaches nobody and is flagged for counsellors, crisis
   language is held and answered at once with helplines, `restrict` reaches only readers who
