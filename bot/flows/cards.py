@@ -27,7 +27,7 @@ from bot.emotion.embeddings import embed
 from bot.knowledge.knowledge_base import KnowledgeBase
 from bot.matching.knapsack_policy import KnapsackPolicy
 from bot.matching.visibility import MatchingPolicy
-from bot.moderation.decision import AuthorNames, Verdict
+from bot.moderation.decision import Verdict
 from bot.moderation.pipeline import Moderator
 from bot.store.cards import (
     PUBLISHED,
@@ -52,14 +52,6 @@ REPLY_DRAFT = "reply"  # state data "draft": the text waiting for "send" is a re
 _KB_SEEN_KEPT = 30  # kb cards remembered per reader between reads, so "more" brings new ones
 
 DeliveryHandler = Callable[[Turn, CardDelivery, Card], None]
-
-
-def author_names(turn: Turn) -> AuthorNames | None:
-    """The writer's names as the channel gave them with this message, to mask in their text
-    (never stored). Channels that pass none (or cores older than `Inbound.author_names`) get
-    the scrubber's other rules only."""
-    names = getattr(turn.inbound, "author_names", None)
-    return names if isinstance(names, AuthorNames) else None
 
 
 class CardsFlow:
@@ -116,12 +108,12 @@ class CardsFlow:
     def composed(self, turn: Turn, text: str) -> None:
         if not self._fits(turn, text, STORY):
             return
-        draft = compose(self._moderator, text, turn.language, author_names(turn))
+        draft = compose(self._moderator, text, turn.language, turn.inbound.author_names)
         if draft.crisis:
             self._store(turn, draft, STORY)
             turn.set_state(State.IDLE)
             turn.answer_crisis(categories=draft.crisis_categories, text=draft.text)
-            turn.say(turn.t("share_held_crisis"), turn.menu_buttons())
+            turn.say(turn.t("share_held_crisis"))
             return
         turn.set_state(State.CONFIRMING_CARD, **draft.as_state())
         turn.say(turn.t("share_preview"))
@@ -398,12 +390,12 @@ class CardsFlow:
             turn.set_state(State.IDLE)
             self._unavailable(turn)
             return
-        draft = compose(self._moderator, text, turn.language, author_names(turn))
+        draft = compose(self._moderator, text, turn.language, turn.inbound.author_names)
         if draft.crisis:
             self._store(turn, draft, REPLY, reply_to=target[1])
             turn.set_state(State.IDLE)
             turn.answer_crisis(categories=draft.crisis_categories, text=draft.text)
-            turn.say(turn.t("reply_held_crisis"), turn.menu_buttons())
+            turn.say(turn.t("reply_held_crisis"))
             return
         turn.set_state(State.CONFIRMING_CARD, draft=REPLY_DRAFT, delivery=token, **draft.as_state())
         turn.say(turn.t("reply_preview"))
