@@ -31,9 +31,10 @@ from sqlmodel import Session
 from bot.domain import Button, Inbound, InboundKind, Outbound
 from bot.safety.crisis_screen import CrisisResult, CrisisScreen
 from bot.safety.helplines import HelplineDirectory, helpline_text
+from bot.store.addresses import channel_of
 from bot.store.cases import HIGH, case_of_flag, opened_by
 from bot.store.outbox import enqueue, enqueue_to_address
-from bot.store.people import add_flag, channel_of, get_or_create_person
+from bot.store.people import add_flag, get_or_create_person
 from bot.store.sealing import Sealer
 from bot.store.tables import Flag, Person
 from bot.texts import Texts, ui_language
@@ -94,6 +95,8 @@ class Turn:
     channel: str
     counsellor_ref: str | None = None
     console_url: str | None = None
+    helplines: HelplineDirectory | None = None
+    counsellors_see_flags: bool = False  # whether the crisis answer may say counsellors know
     replies: list[Outbound] = field(default_factory=list)
 
     @property
@@ -122,6 +125,7 @@ class Turn:
         *,
         protect_content: bool = False,
         is_card: bool = False,
+        delivery_token: str | None = None,
     ) -> None:
         self.replies.append(
             Outbound(
@@ -129,8 +133,25 @@ class Turn:
                 buttons=tuple(tuple(row) for row in buttons),
                 protect_content=protect_content,
                 is_card=is_card,
+                delivery_token=delivery_token,
             )
         )
+
+    def answer_crisis(self, *, categories: Sequence[str], text: str) -> None:
+        """The one crisis answer: a high-severity flag for counsellors, helplines at once.
+
+        Used by the core for any message, and by flows for crisis language found in a card or
+        a reply (moderation), so the words and the helplines stay in one place.
+        """
+        self.raise_flag(kind="crisis", categories=list(categories), text=text)
+        log.warning("crisis flag raised (categories: %s)", ",".join(categories))
+        helplines = helpline_text(self.helplines, self.person.language) if self.helplines else ""
+        self.say(
+            crisis_text(
+                self.texts, self.language, helplines, counsellors_told=self.counsellors_see_flags
+            )
+        )
+        pause_for_crisis(self)
 
     def send_to(self, person_id: int, message: Outbound, *, card_id: int | None = None) -> None:
         """Queue a message for someone else; the running channel delivers it (the outbox).
@@ -316,6 +337,8 @@ class ConversationService:
                     channel=self.channel,
                     counsellor_ref=self._counsellor_ref,
                     console_url=self._counsellor_console_url,
+                    helplines=self._helplines,
+                    counsellors_see_flags=self.counsellors_see_flags,
                 )
                 self._dispatch(turn, text, crisis)
                 session.commit()
@@ -363,15 +386,7 @@ class ConversationService:
             handler(turn, text)
 
     def _answer_crisis(self, turn: Turn, text: str, result: CrisisResult) -> None:
-        turn.raise_flag(kind="crisis", categories=list(result.categories), text=text)
-        log.warning("crisis flag raised (categories: %s)", ",".join(result.categories))
-        helplines = helpline_text(self._helplines, turn.person.language)
-        turn.say(
-            crisis_text(
-                self._texts, turn.language, helplines, counsellors_told=self.counsellors_see_flags
-            )
-        )
-        pause_for_crisis(turn)
+        turn.answer_crisis(categories=result.categories, text=text)
 
     @property
     def counsellors_see_flags(self) -> bool:

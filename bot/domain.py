@@ -10,6 +10,7 @@ from seed 2 (knapsack-connections-mood-disorders.txt, §V-B1).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Protocol
@@ -196,6 +197,9 @@ class Outbound:
     protect_content: bool = False
     is_card: bool = False
     flags: frozenset[str] = field(default_factory=frozenset)
+    # Set on a card or reply delivered to this person: the channel reports where the copy
+    # landed (DeliveredCopies), so a withdrawn card can be deleted from the chat.
+    delivery_token: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +213,8 @@ class OutboxItem:
     recipient_ref: str
     message: Outbound
     attempts: int = 0
+    # Not a message to send but earlier copies to delete (a withdrawn card), by message id.
+    delete_message_ids: tuple[int, ...] = ()
 
 
 class Conversation(Protocol):
@@ -231,3 +237,11 @@ class Outbox(Protocol):
     def failed(self, item_id: int, retry_after_seconds: float | None = None) -> None: ...
 
     def undeliverable(self, item_id: int) -> None: ...
+
+
+class DeliveredCopies(Protocol):
+    """Where a delivered card landed, reported by the channel after sending it (for withdraw)."""
+
+    def copy_sent(
+        self, token: str, channel: str, chat_ref: str, message_ids: Sequence[int]
+    ) -> None: ...

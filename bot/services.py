@@ -6,6 +6,7 @@ engines or models themselves (docs/architecture.md: typed per-app services).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
@@ -24,8 +25,10 @@ from bot.flows.frame import FrameFlow
 from bot.knowledge.knowledge_base import KnowledgeBase
 from bot.matching.knapsack_policy import load_knapsack_policy
 from bot.matching.visibility import load_matching_policy
+from bot.moderation.pipeline import Moderator
 from bot.safety.crisis_screen import CrisisScreen, load_safety_policy
 from bot.safety.helplines import HelplineDirectory, load_helplines
+from bot.store.cards import DeliveredCopies
 from bot.store.engine import make_engine, upgrade
 from bot.store.outbox import OutboxStore
 from bot.store.sealing import Sealer
@@ -39,6 +42,7 @@ class Services:
     sealer: Sealer
     conversation: ConversationService
     outbox: OutboxStore
+    copies: DeliveredCopies
     screen: CrisisScreen
     helplines: HelplineDirectory
 
@@ -47,7 +51,10 @@ class Services:
 
 
 def build_flows(
-    settings: Settings, helplines: HelplineDirectory, knowledge: KnowledgeBase
+    settings: Settings,
+    helplines: HelplineDirectory,
+    knowledge: KnowledgeBase,
+    moderator: Callable[[], Moderator],
 ) -> list[Flow]:
     """The conversation's features; after consent, the pre-assessment starts."""
     assessment = AssessmentFlow(load_engine(settings))
@@ -60,6 +67,7 @@ def build_flows(
         knapsack_policy=load_knapsack_policy(settings.policies_dir / "knapsack.yaml"),
         knowledge=knowledge,
         card_types=load_card_types(settings.policies_dir / "card_types.yaml"),
+        moderator=moderator,
     )
     care = CrisisCareFlow(
         knowledge,
@@ -101,7 +109,7 @@ def build_services(
         screen=screen,
         helplines=helplines,
         texts=texts,
-        flows=build_flows(settings, helplines, knowledge),
+        flows=build_flows(settings, helplines, knowledge, lambda: Moderator(screen=screen)),
         channel=channel,
         counsellor_ref=(
             str(settings.counsellor_chat_id) if settings.counsellor_chat_id is not None else None
@@ -116,6 +124,7 @@ def build_services(
         sealer=sealer,
         conversation=conversation,
         outbox=OutboxStore(engine, sealer),
+        copies=DeliveredCopies(engine, sealer),
         screen=screen,
         helplines=helplines,
     )

@@ -1,7 +1,9 @@
 """Choosing the cards one reader sees: who may see what, then the knapsack, then the kb.
 
 1. The matching policy (seed 1 §3.7, policies/matching.yaml) decides which content classes the
-   reader's user class may see at all; toxic cards never leave the database.
+   reader's user class may see at all; toxic and held cards never leave the database. Staged
+   exposure narrows it further: a reader who feels bad (or is not assessed yet) is offered only
+   cards that widened (enough "helped", no report, never restricted) or a counsellor approved.
 2. Among the eligible peer cards, the feed knapsack (seed 2, bot/matching/feed.py) picks a batch
    that maximises Pos(author level, reader level) x relevance x card-type weight under the batch
    size and reading-load limits, at most one card per author.
@@ -76,6 +78,8 @@ def pick_cards(
         language=language,
         content_classes=allowed,
         limit=cards_policy.candidate_pool,
+        first_stage=matching_policy.first_stage(klass),
+        helped_to_widen=matching_policy.staged_exposure.helped_to_widen,
     )
     by_id = {card.id: card for card in peers if card.id is not None}
     items: list[FeedItem] = []

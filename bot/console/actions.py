@@ -4,10 +4,11 @@ Rules that keep counsellors from acting as one another: a case is taken by one c
 only its assignee may act on it (resolve, message, approve, reject, hide, restrict). Nothing
 here takes a counsellor from a form: the caller passes the one the login session belongs to.
 
-Card review (approve, reject, hide) sets `Card.status` here until the cards store offers its own
-`approve_card` with staged exposure; approving chooses who may read the card through its
-content class (policies/matching.yaml): "inspirational" reaches every reader, vulnerable ones
-included; "vulnerable" reaches only readers who are feeling good.
+Card review goes through the cards store: approving publishes a held card or one hidden by
+reports (`approve_card`) with the content class the counsellor read in it: "allow vulnerable
+readers" makes it inspirational and skips the staged exposure of policies/matching.yaml;
+otherwise it is vulnerable content, for readers who feel good only.
+Rejecting or hiding sets a status that no feed query shows.
 """
 
 from __future__ import annotations
@@ -19,9 +20,17 @@ from sqlmodel import Session, select
 
 from bot.domain import Button, ContentClass, Outbound
 from bot.store import cases
-from bot.store.cards import HELD, PUBLISHED, author_id
+from bot.store.addresses import channel_of
+from bot.store.authorship import author_id
+from bot.store.cards import (
+    HELD,
+    PUBLISHED,
+    UNDER_REVIEW,
+    DeliveryKind,
+    approve_card,
+    deliver,
+)
 from bot.store.outbox import enqueue
-from bot.store.people import channel_of
 from bot.store.sealing import Sealer
 from bot.store.tables import AuditEntry, Card, Case, Counsellor, Person, utcnow
 from bot.texts import Texts, ui_language
@@ -148,13 +157,14 @@ def _card(ctx: Context, case: Case) -> Card:
 def approve(ctx: Context, case: Case, *, allow_vulnerable: bool) -> None:
     _require_mine(ctx, case)
     card = _card(ctx, case)
-    if card.status != HELD:
-        raise ActionRefused("Only a held card or reply can be approved.")
-    card.status = PUBLISHED
+    if card.status not in (HELD, UNDER_REVIEW):
+        raise ActionRefused("Only a held or reported card or reply can be approved.")
+    assert card.id is not None
+    # The counsellor's reading replaces the model's: a held card may have been read as toxic.
     card.content_class = (
         ContentClass.INSPIRATIONAL.value if allow_vulnerable else ContentClass.VULNERABLE.value
     )
-    ctx.session.add(card)
+    approve_card(session=ctx.session, card_id=card.id, allow_vulnerable=allow_vulnerable)
     if card.reply_to_card_id is not None:
         _deliver_reply(ctx, card)
     readers = "all readers" if allow_vulnerable else "readers who are feeling good"
@@ -168,17 +178,27 @@ def _deliver_reply(ctx: Context, reply: Card) -> None:
     if parent is None or author is None:
         return
     channel = channel_of(session=ctx.session, person_id=author)
-    if channel is None:
+    reader = ctx.session.get(Person, author)
+    if channel is None or reader is None:
         return
+    token = deliver(
+        session=ctx.session, sealer=ctx.sealer, card=reply, reader=reader, kind=DeliveryKind.REPLY
+    ).token
     limit = ctx.preview_chars
     preview = parent.text if len(parent.text) <= limit else parent.text[: limit - 1] + "…"
     notice = ctx.texts.get(parent.language, "reply_notice", preview=preview, reply=reply.text)
-    report = Button(ctx.texts.get(parent.language, "card_report"), f"c:report:{reply.id}")
+    report = Button(ctx.texts.get(parent.language, "card_report"), f"c:report:{token}")
     enqueue(
         session=ctx.session,
         person_id=author,
         channel=channel,
-        message=Outbound(text=notice, buttons=((report,),), protect_content=True, is_card=True),
+        message=Outbound(
+            text=notice,
+            buttons=((report,),),
+            protect_content=True,
+            is_card=True,
+            delivery_token=token,
+        ),
         card_id=reply.id,
     )
 

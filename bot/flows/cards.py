@@ -1,42 +1,57 @@
 """Share, read, react, reply, report, withdraw: the inverse social network (seed 1 §3.3-3.5, §3.7).
 
-The anonymity rules of docs/architecture.md are enforced here and in bot/store/cards.py:
+The safety and anonymity rules of docs/architecture.md are enforced here and in bot/store/cards.py:
+- every text bound for another person (a card, a reply) passes the Moderator and is previewed
+  by its author before it goes: `hold` reaches nobody and is flagged for counsellors, crisis
+  language is held and answered at once with helplines, `restrict` reaches only readers who
+  feel good, `publish` starts with them and widens by staged exposure;
 - a relayed card or reply is a fresh message from the bot with protect_content set, carrying
   only the scrubbed text: no author name, id, username, language or time;
-- notices to an author say "someone", never who;
-- toxic cards and replies reach nobody and are flagged for counsellors.
+- buttons carry an opaque per-delivery token, never a card id: a reaction acts only on what was
+  delivered to the person pressing it, and anything refused is answered exactly like a card
+  that does not exist;
+- notices to an author say "someone", never who.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from bot.cards.card_types import CardTypeCatalog, PeerPost
-from bot.cards.compose import CardsPolicy, Draft, compose_card
-from bot.cards.reading import FeedItem, pick_cards
+from bot.cards.compose import CardsPolicy, Draft, compose
+from bot.cards.reading import FeedItem, pick_cards, reader_class
 from bot.conversation import ChoiceHandler, State, TextHandler, Turn, TurnHandler
-from bot.domain import Button, ContentClass, MoodLevel, Outbound, Polarity
+from bot.domain import Button, ContentClass, MoodLevel, Outbound
 from bot.emotion.embeddings import embed
 from bot.knowledge.knowledge_base import KnowledgeBase
 from bot.matching.knapsack_policy import KnapsackPolicy
 from bot.matching.visibility import MatchingPolicy
+from bot.moderation.decision import Verdict
+from bot.moderation.pipeline import Moderator
+from bot.store.authorship import author_id, is_author
 from bot.store.cards import (
     PUBLISHED,
-    Reaction,
-    author_id,
+    UNDER_REVIEW,
+    DeliveryKind,
     create_card,
+    deliver,
+    delivery_for,
+    mark_helped,
+    mark_replied,
+    mark_reported,
     own_cards,
-    record_view,
-    set_reaction,
     withdraw_card,
 )
-from bot.store.tables import Card
+from bot.store.cases import is_restricted
+from bot.store.tables import Card, CardDelivery, Person
 
-Composer = Callable[[str, str], Draft]
 STORY, REPLY = "peer_story", "peer_reply"  # card types (policies/card_types.yaml)
-
+REPLY_DRAFT = "reply"  # state data "draft": the text waiting for "send" is a reply
 
 _KB_SEEN_KEPT = 30  # kb cards remembered per reader between reads, so "more" brings new ones
+
+DeliveryHandler = Callable[[Turn, CardDelivery, Card], None]
 
 
 class CardsFlow:
@@ -48,14 +63,23 @@ class CardsFlow:
         knapsack_policy: KnapsackPolicy,
         knowledge: KnowledgeBase | None,
         card_types: CardTypeCatalog,
-        composer: Composer = compose_card,
+        moderator: Callable[[], Moderator],
     ) -> None:
+        """`moderator` is called once, on the first text to moderate: loading the content model
+        must not hold up a bot starting (or a person who only wants to talk)."""
         self._policy = cards_policy
         self._matching = matching_policy
         self._knapsack = knapsack_policy
         self._knowledge = knowledge
         self._card_types = card_types
-        self._compose = composer
+        self._make_moderator = moderator
+        self._moderator_made: Moderator | None = None
+
+    @property
+    def _moderator(self) -> Moderator:
+        if self._moderator_made is None:
+            self._moderator_made = self._make_moderator()
+        return self._moderator_made
 
     def commands(self) -> dict[str, TurnHandler]:
         return {"/share": self.share, "/read": self.read, "/mycards": self.my_cards}
@@ -66,29 +90,57 @@ class CardsFlow:
     def states(self) -> dict[State, TextHandler]:
         return {
             State.COMPOSING: self.composed,
-            State.CONFIRMING_CARD: self.composed,  # typing again while a draft waits = new draft
+            State.CONFIRMING_CARD: self.typed_again,  # typing while a draft waits = new draft
             State.REPLYING: self.replied,
         }
 
     # -- sharing ---------------------------------------------------------------------------
+    def _paused(self, turn: Turn, what: str) -> bool:
+        """A counsellor paused this person's sharing or replying (bot/store/cases.py): say so
+        kindly and keep nothing they send for others meanwhile."""
+        if turn.person.id is None or not is_restricted(turn.session, turn.person.id, what):
+            return False
+        turn.set_state(State.IDLE)
+        turn.say(turn.t(f"{what}_paused"), turn.menu_buttons())
+        return True
+
     def share(self, turn: Turn) -> None:
+        if self._paused(turn, "share"):
+            return
         turn.set_state(State.COMPOSING)
         turn.say(turn.t("share_prompt", limit=self._max_chars(STORY)))
 
+    def typed_again(self, turn: Turn, text: str) -> None:
+        if turn.data.get("draft") == REPLY_DRAFT:
+            self.replied(turn, text)
+        else:
+            self.composed(turn, text)
+
     def composed(self, turn: Turn, text: str) -> None:
-        if not self._fits(turn, text, STORY):
+        if self._paused(turn, "share") or not self._fits(turn, text, STORY):
             return
-        draft = self._compose(text, turn.language)
+        draft = compose(self._moderator, text, turn.language, turn.inbound.author_names)
+        if draft.crisis:
+            self._store(turn, draft, STORY)
+            turn.set_state(State.IDLE)
+            turn.answer_crisis(categories=draft.crisis_categories, text=draft.text)
+            turn.say(turn.t("share_held_crisis"))
+            return
         turn.set_state(State.CONFIRMING_CARD, **draft.as_state())
         turn.say(turn.t("share_preview"))
+        self._preview_draft(turn, draft, publish_label=turn.t("share_publish"))
+
+    def _preview_draft(self, turn: Turn, draft: Draft, *, publish_label: str) -> None:
         turn.say(draft.text, is_card=True)
         if draft.removed_summary:
             turn.say(turn.t("share_removed", summary=draft.removed_summary))
+        if draft.may_identify:
+            turn.say(turn.t("share_may_identify", names=", ".join(draft.may_identify)))
         turn.say(
             "👆",
             [
                 [
-                    Button(turn.t("share_publish"), "c:publish"),
+                    Button(publish_label, "c:publish"),
                     Button(turn.t("share_edit"), "c:edit"),
                     Button(turn.t("share_discard"), "c:discard"),
                 ]
@@ -116,41 +168,63 @@ class CardsFlow:
             return False
         return True
 
-    def _publish(self, turn: Turn) -> None:
+    def _waiting_draft(self, turn: Turn) -> Draft | None:
+        """The draft the author is looking at; one kept from before moderation decided drafts
+        is moderated again rather than trusted."""
         data = turn.data
         if turn.state is not State.CONFIRMING_CARD or "text" not in data:
-            turn.say(turn.t("share_nothing_pending"))
-            return
-        content_class = ContentClass(str(data["content_class"]))
-        text = str(data["text"])
-        card = create_card(
+            return None
+        draft = Draft.from_state(data)
+        if draft is None:
+            draft = compose(self._moderator, str(data["text"]), turn.language)
+        return draft
+
+    def _store(
+        self, turn: Turn, draft: Draft, card_type: str, *, reply_to: Card | None = None
+    ) -> Card:
+        held = draft.held or draft.crisis
+        return create_card(
             session=turn.session,
             sealer=turn.sealer,
             author=turn.person,
-            text=text,
+            text=draft.text,
             language=turn.language,
-            content_class=content_class,
-            card_type=STORY,
+            content_class=draft.content_class,
+            card_type=card_type,
             mood_level=MoodLevel(turn.person.mood_level or 0),
-            polarity=Polarity(float(str(data["pos"])), float(str(data["neg"]))),
-            embedding=embed([text])[0],
+            polarity=draft.polarity,
+            embedding=None if held else embed([draft.text])[0],
+            held=held,
+            restricted=draft.restricted,
+            reply_to_card_id=None if reply_to is None else reply_to.id,
         )
+
+    def _publish(self, turn: Turn) -> None:
+        draft = self._waiting_draft(turn)
+        if draft is None:
+            turn.say(turn.t("share_nothing_pending"))
+            return
+        if turn.data.get("draft") == REPLY_DRAFT:
+            if not self._paused(turn, "reply"):
+                self._send_reply(turn, draft)
+            return
+        if self._paused(turn, "share"):
+            return
+        card = self._store(turn, draft, STORY)
         turn.set_state(State.IDLE)
-        if content_class is ContentClass.TOXIC:
-            self._flag_toxic(turn, card, "toxic_card")
+        if draft.held:
+            self._flag_held(turn, card, draft, "card")
             turn.say(turn.t("share_held"), turn.menu_buttons())
         else:
             turn.say(turn.t("share_published"), turn.menu_buttons())
 
     @staticmethod
-    def _me(turn: Turn) -> int:
-        assert turn.person.id is not None
-        return turn.person.id
-
-    def _flag_toxic(self, turn: Turn, card: Card, kind: str) -> None:
+    def _flag_held(turn: Turn, card: Card, draft: Draft, what: str) -> None:
+        """A held card or reply waits for counsellors: the card's case, never the writer's."""
+        toxic = draft.content_class is ContentClass.TOXIC
         turn.raise_flag(
-            kind=kind,
-            categories=[ContentClass.TOXIC.value],
+            kind=f"toxic_{what}" if toxic else f"held_{what}",
+            categories=[draft.content_class.value],
             about_card=True,
             card_id=card.id,
             severity="medium",
@@ -183,141 +257,112 @@ class CardsFlow:
         turn.say("…", [[Button(turn.t("read_more"), "c:more")]])
 
     def _show(self, turn: Turn, item: FeedItem) -> None:
-        if item.card_id is None:
+        card = turn.session.get(Card, item.card_id) if item.card_id is not None else None
+        if card is None:
             turn.say(f"{turn.t('card_from_kb')}\n\n{item.text}", is_card=True)
             return
-        record_view(session=turn.session, person_id=self._me(turn), card_id=item.card_id)
-        turn.say(
-            item.text, self._card_buttons(turn, item.card_id), protect_content=True, is_card=True
-        )
-
-    @staticmethod
-    def _card_buttons(turn: Turn, card_id: int) -> list[list[Button]]:
-        return [
+        token = deliver(
+            session=turn.session,
+            sealer=turn.sealer,
+            card=card,
+            reader=turn.person,
+            kind=DeliveryKind.CARD,
+        ).token
+        buttons = [
             [
-                Button(turn.t("card_helped"), f"c:helped:{card_id}"),
-                Button(turn.t("card_reply"), f"c:reply:{card_id}"),
+                Button(turn.t("card_helped"), f"c:helped:{token}"),
+                Button(turn.t("card_reply"), f"c:reply:{token}"),
             ],
-            [Button(turn.t("card_report"), f"c:report:{card_id}")],
+            [Button(turn.t("card_report"), f"c:report:{token}")],
         ]
+        turn.say(item.text, buttons, protect_content=True, is_card=True, delivery_token=token)
 
-    # -- reactions -------------------------------------------------------------------------
+    # -- buttons ---------------------------------------------------------------------------
     def card_choice(self, turn: Turn, rest: str) -> None:
-        action, _, raw_id = rest.partition(":")
+        action, _, token = rest.partition(":")
         simple: dict[str, TurnHandler] = {
             "publish": self._publish,
-            "edit": self.share,
+            "edit": self._edit,
             "discard": self._discard,
             "more": self.read,
         }
         if action in simple:
             simple[action](turn)
             return
-        card = turn.session.get(Card, int(raw_id)) if raw_id.isdigit() else None
-        if card is not None and action == "withdraw":  # held cards can be withdrawn too
-            self._withdraw(turn, card)
-            return
-        if card is None or card.status != PUBLISHED:
-            turn.say(turn.t("card_unavailable"))
-            return
-        handlers: dict[str, Callable[[Turn, Card], None]] = {
+        handlers: dict[str, DeliveryHandler] = {
             "helped": self._helped,
             "reply": self._start_reply,
             "report": self._report,
+            "withdraw": self._withdraw,
         }
         handler = handlers.get(action)
         if handler is None:
             turn.say(turn.t("unknown_choice"), turn.menu_buttons())
             return
-        handler(turn, card)
+        found = delivery_for(
+            session=turn.session, sealer=turn.sealer, token=token, person=turn.person
+        )
+        if found is None:
+            self._unavailable(turn)
+            return
+        handler(turn, *found)
+
+    @staticmethod
+    def _unavailable(turn: Turn) -> None:
+        """The one answer to anything refused: the same as for a card that does not exist."""
+        turn.say(turn.t("card_unavailable"))
+
+    def _edit(self, turn: Turn) -> None:
+        data = turn.data
+        if turn.state is State.CONFIRMING_CARD and data.get("draft") == REPLY_DRAFT:
+            turn.set_state(State.REPLYING, delivery=data.get("delivery"))
+            turn.say(turn.t("reply_prompt"))
+            return
+        self.share(turn)
 
     def _discard(self, turn: Turn) -> None:
+        reply = turn.state is State.CONFIRMING_CARD and turn.data.get("draft") == REPLY_DRAFT
         turn.set_state(State.IDLE)
-        turn.say(turn.t("share_discarded"), turn.menu_buttons())
+        turn.say(turn.t("reply_discarded" if reply else "share_discarded"), turn.menu_buttons())
 
     def _preview(self, card: Card) -> str:
         limit = self._policy.preview_chars
         return card.text if len(card.text) <= limit else card.text[: limit - 1] + "…"
 
-    def _notify_author(
-        self, turn: Turn, card: Card, message: Outbound, *, carries: int | None = None
-    ) -> None:
+    def _author(self, turn: Turn, card: Card) -> Person | None:
         author = author_id(sealer=turn.sealer, card=card)
-        if author is not None and author != turn.person.id:
-            turn.send_to(author, message, card_id=carries)
+        return None if author is None else turn.session.get(Person, author)
 
-    def _helped(self, turn: Turn, card: Card) -> None:
-        assert card.id is not None
-        outcome = set_reaction(
-            session=turn.session, person_id=self._me(turn), card_id=card.id, reaction="helped"
+    @staticmethod
+    def _open_card(card: Card, delivery: CardDelivery) -> bool:
+        """A card delivered to this reader that they may still act on."""
+        return (
+            delivery.kind == DeliveryKind.CARD.value
+            and card.status == PUBLISHED
+            and not delivery.reported
         )
-        if outcome is Reaction.UNSEEN:
-            turn.say(turn.t("card_unavailable"))
+
+    def _helped(self, turn: Turn, delivery: CardDelivery, card: Card) -> None:
+        if not self._open_card(card, delivery):
+            self._unavailable(turn)
             return
-        if outcome is Reaction.SET:  # a double tap tells the author once
-            notice = turn.texts.get(card.language, "helped_notice", preview=self._preview(card))
-            self._notify_author(turn, card, Outbound(text=notice, protect_content=True))
+        if mark_helped(session=turn.session, delivery=delivery):  # the author hears it once
+            author = self._author(turn, card)
+            if author is not None and author.id is not None and author.id != turn.person.id:
+                notice = turn.texts.get(card.language, "helped_notice", preview=self._preview(card))
+                turn.send_to(author.id, Outbound(text=notice, protect_content=True))
         # The pressed card's keyboard is gone; a kind reply is still one tap away.
-        turn.say(turn.t("helped_thanks"), [[Button(turn.t("card_reply"), f"c:reply:{card.id}")]])
+        turn.say(
+            turn.t("helped_thanks"), [[Button(turn.t("card_reply"), f"c:reply:{delivery.token}")]]
+        )
 
-    def _start_reply(self, turn: Turn, card: Card) -> None:
-        turn.set_state(State.REPLYING, card_id=card.id)
-        turn.say(turn.t("reply_prompt"))
-
-    def replied(self, turn: Turn, text: str) -> None:
-        if not self._fits(turn, text, REPLY):
+    def _report(self, turn: Turn, delivery: CardDelivery, card: Card) -> None:
+        """A reader reports a card they were given, or an author a reply they received."""
+        if card.status not in (PUBLISHED, UNDER_REVIEW):
+            self._unavailable(turn)
             return
-        raw_id = turn.data.get("card_id")
-        card = turn.session.get(Card, int(str(raw_id))) if raw_id is not None else None
-        if card is None or card.status != PUBLISHED:
-            turn.set_state(State.IDLE)
-            turn.say(turn.t("card_unavailable"), turn.menu_buttons())
-            return
-        draft = self._compose(text, turn.language)
-        reply = create_card(
-            session=turn.session,
-            sealer=turn.sealer,
-            author=turn.person,
-            text=draft.text,
-            language=turn.language,
-            content_class=draft.content_class,
-            card_type=REPLY,
-            mood_level=MoodLevel(turn.person.mood_level or 0),
-            polarity=draft.polarity,
-            embedding=embed([draft.text])[0],
-            reply_to_card_id=card.id,
-        )
-        turn.set_state(State.IDLE)
-        if draft.content_class is ContentClass.TOXIC:
-            self._flag_toxic(turn, reply, "toxic_reply")
-            turn.say(turn.t("reply_held"), turn.menu_buttons())
-            return
-        assert card.id is not None and reply.id is not None
-        set_reaction(
-            session=turn.session, person_id=self._me(turn), card_id=card.id, reaction="replied"
-        )
-        notice = turn.texts.get(
-            card.language, "reply_notice", preview=self._preview(card), reply=draft.text
-        )
-        buttons = ((Button(turn.texts.get(card.language, "card_report"), f"c:report:{reply.id}"),),)
-        self._notify_author(
-            turn,
-            card,
-            Outbound(text=notice, buttons=buttons, protect_content=True, is_card=True),
-            carries=reply.id,
-        )
-        turn.say(turn.t("reply_sent"), turn.menu_buttons())
-
-    def _report(self, turn: Turn, card: Card) -> None:
-        """A reader reports a card they were shown, or an author a reply they received."""
-        assert card.id is not None
-        outcome = set_reaction(
-            session=turn.session, person_id=self._me(turn), card_id=card.id, reaction="reported"
-        )
-        if outcome is Reaction.UNSEEN and not self._replied_to_me(turn, card):
-            turn.say(turn.t("card_unavailable"))
-            return
-        if outcome is not Reaction.AGAIN:
+        hide_at = self._matching.staged_exposure.reports_to_hide
+        if mark_reported(session=turn.session, delivery=delivery, reports_to_hide=hide_at):
             turn.raise_flag(
                 kind="report",
                 categories=[card.content_class],
@@ -327,14 +372,98 @@ class CardsFlow:
             )
         turn.say(turn.t("report_thanks"))
 
-    @staticmethod
-    def _replied_to_me(turn: Turn, card: Card) -> bool:
-        if card.reply_to_card_id is None:
-            return False
-        original = turn.session.get(Card, card.reply_to_card_id)
-        return original is not None and original.author_seal == turn.sealer.author_seal(
-            turn.person.key
+    # -- replies ---------------------------------------------------------------------------
+    def _start_reply(self, turn: Turn, delivery: CardDelivery, card: Card) -> None:
+        if self._paused(turn, "reply"):
+            return
+        if not self._open_card(card, delivery) or is_author(
+            sealer=turn.sealer, card=card, person=turn.person
+        ):
+            self._unavailable(turn)
+            return
+        turn.set_state(State.REPLYING, delivery=delivery.token)
+        turn.say(turn.t("reply_prompt"))
+
+    def _reply_target(self, turn: Turn, token: object) -> tuple[CardDelivery, Card] | None:
+        found = delivery_for(
+            session=turn.session, sealer=turn.sealer, token=str(token or ""), person=turn.person
         )
+        if found is None:
+            return None
+        delivery, card = found
+        if not self._open_card(card, delivery) or is_author(
+            sealer=turn.sealer, card=card, person=turn.person
+        ):
+            return None
+        return found
+
+    def replied(self, turn: Turn, text: str) -> None:
+        if self._paused(turn, "reply") or not self._fits(turn, text, REPLY):
+            return
+        token = turn.data.get("delivery")
+        target = self._reply_target(turn, token)
+        if target is None:
+            turn.set_state(State.IDLE)
+            self._unavailable(turn)
+            return
+        draft = compose(self._moderator, text, turn.language, turn.inbound.author_names)
+        if draft.crisis:
+            self._store(turn, draft, REPLY, reply_to=target[1])
+            turn.set_state(State.IDLE)
+            turn.answer_crisis(categories=draft.crisis_categories, text=draft.text)
+            turn.say(turn.t("reply_held_crisis"))
+            return
+        turn.set_state(State.CONFIRMING_CARD, draft=REPLY_DRAFT, delivery=token, **draft.as_state())
+        turn.say(turn.t("reply_preview"))
+        self._preview_draft(turn, draft, publish_label=turn.t("reply_send"))
+
+    def _send_reply(self, turn: Turn, draft: Draft) -> None:
+        target = self._reply_target(turn, turn.data.get("delivery"))
+        turn.set_state(State.IDLE)
+        if target is None:
+            turn.say(turn.t("card_unavailable"), turn.menu_buttons())
+            return
+        delivery, card = target
+        author = self._author(turn, card)
+        # A restricted reply (sad, or read with low confidence) reaches only an author who feels
+        # good; for anyone else it waits for a counsellor, like a held one.
+        held = draft.held or (
+            draft.restricted
+            and (
+                author is None or not self._matching.first_stage(reader_class(author, self._policy))
+            )
+        )
+        if held:
+            draft = replace(draft, verdict=Verdict.HOLD)
+        reply = self._store(turn, draft, REPLY, reply_to=card)
+        if held or author is None or author.id is None:
+            self._flag_held(turn, reply, draft, "reply")
+            turn.say(turn.t("reply_held"), turn.menu_buttons())
+            return
+        mark_replied(session=turn.session, delivery=delivery)
+        to_author = deliver(
+            session=turn.session,
+            sealer=turn.sealer,
+            card=reply,
+            reader=author,
+            kind=DeliveryKind.REPLY,
+        ).token
+        notice = turn.texts.get(
+            card.language, "reply_notice", preview=self._preview(card), reply=draft.text
+        )
+        report = Button(turn.texts.get(card.language, "card_report"), f"c:report:{to_author}")
+        turn.send_to(
+            author.id,
+            Outbound(
+                text=notice,
+                buttons=((report,),),
+                protect_content=True,
+                is_card=True,
+                delivery_token=to_author,
+            ),
+            card_id=reply.id,
+        )
+        turn.say(turn.t("reply_sent"), turn.menu_buttons())
 
     # -- the author's own cards ------------------------------------------------------------
     def my_cards(self, turn: Turn) -> None:
@@ -345,14 +474,31 @@ class CardsFlow:
         turn.say(turn.t("mycards_intro"))
         for number, card in enumerate(cards, start=1):
             held = f" {turn.t('mycards_held')}" if card.status != PUBLISHED else ""
-            button = Button(turn.t("mycards_withdraw", number=number), f"c:withdraw:{card.id}")
+            token = deliver(
+                session=turn.session,
+                sealer=turn.sealer,
+                card=card,
+                reader=turn.person,
+                kind=DeliveryKind.OWN,
+            ).token
+            button = Button(turn.t("mycards_withdraw", number=number), f"c:withdraw:{token}")
             turn.say(f"#{number}{held}\n{card.text}", [[button]], is_card=True)
 
-    def _withdraw(self, turn: Turn, card: Card) -> None:
-        assert card.id is not None
-        if withdraw_card(
-            session=turn.session, sealer=turn.sealer, person=turn.person, card_id=card.id
-        ):
-            turn.say(turn.t("withdrawn"))
+    def _withdraw(self, turn: Turn, delivery: CardDelivery, card: Card) -> None:
+        done = None
+        if delivery.kind == DeliveryKind.OWN.value:
+            done = withdraw_card(
+                session=turn.session,
+                sealer=turn.sealer,
+                person=turn.person,
+                card=card,
+                delete_window=self._policy.delete_window,
+            )
+        if done is None:
+            self._unavailable(turn)
+        elif done.kept:
+            turn.say(turn.t("withdrawn_partly", removed=done.removed, kept=done.kept))
+        elif done.removed:
+            turn.say(turn.t("withdrawn_removed", removed=done.removed))
         else:
-            turn.say(turn.t("card_unavailable"))
+            turn.say(turn.t("withdrawn"))

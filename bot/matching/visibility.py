@@ -9,7 +9,12 @@ file that would break the product's safety promises, whatever else is edited:
   ("Protective measure"), never vulnerable or harmful readers;
 - nobody sees their own cards (`own_cards_visible: false`; the feed query enforces it).
 
-Inspirational and entertaining cards go to everyone ("Personalized content").
+Inspirational and entertaining cards go to everyone ("Personalized content"), in stages
+(`staged_exposure`): a new card first reaches readers who feel good; readers who feel bad
+(vulnerable, harmful) only once enough readers said it helped and nobody reported it, or once a
+counsellor approved it. Reports past a threshold hide a card from everyone pending review. The
+schema refuses stages that would show a new card to readers who feel bad, widen it on a single
+"helped", or let many reports pass without hiding it.
 """
 
 from __future__ import annotations
@@ -36,6 +41,30 @@ class ContentRule(BaseModel):
     why: str = Field(min_length=1)
 
 
+class StagedExposure(BaseModel):
+    """When a card widens beyond its first readers, and when reports hide it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    first_readers: frozenset[UserClass]
+    # "helped" reactions (from distinct readers) before readers who feel bad may see it; more
+    # than one, so a single reader cannot widen a card alone.
+    helped_to_widen: int = Field(ge=2, le=100)
+    # Distinct readers' reports that hide a card from everyone until a counsellor reviews it.
+    reports_to_hide: int = Field(ge=1, le=5)
+    why: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _starts_with_readers_who_feel_good(self) -> StagedExposure:
+        if not self.first_readers:
+            raise ValueError("staged_exposure.first_readers must not be empty")
+        if self.first_readers & _FEELING_BAD:
+            raise ValueError(
+                "staged_exposure.first_readers must not include vulnerable or harmful readers"
+            )
+        return self
+
+
 class MatchingPolicy(BaseModel):
     """policies/matching.yaml."""
 
@@ -44,6 +73,7 @@ class MatchingPolicy(BaseModel):
     version: Literal[1]
     own_cards_visible: Literal[False] = False
     content: dict[ContentClass, ContentRule]
+    staged_exposure: StagedExposure
 
     @model_validator(mode="after")
     def _keeps_the_safety_rules(self) -> MatchingPolicy:
@@ -66,6 +96,10 @@ class MatchingPolicy(BaseModel):
 
     def held_for_review(self, content_class: ContentClass) -> bool:
         return self.content[content_class].hold_for_review
+
+    def first_stage(self, reader_class: UserClass) -> bool:
+        """Whether a reader of this class may see a card before it has widened."""
+        return reader_class in self.staged_exposure.first_readers
 
 
 register_policy_schema("policies/matching.yaml", MatchingPolicy, required=True)

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import Session, col, or_, select
 
-from bot.store.cards import author_id
+from bot.store.authorship import author_id
 from bot.store.sealing import Sealer
 from bot.store.tables import Card, Case, CaseEvent, Flag, Restriction, utcnow
 

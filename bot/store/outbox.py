@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.domain import Button, Outbound, OutboxItem
-from bot.store.people import delivery_ref
+from bot.store.addresses import delivery_ref
 from bot.store.sealing import Sealer, SealError
 from bot.store.tables import OutboxMessage, utcnow
 
@@ -27,6 +27,7 @@ def outbound_to_payload(message: Outbound) -> dict[str, object]:
         "protect_content": message.protect_content,
         "is_card": message.is_card,
         "flags": sorted(message.flags),
+        "delivery_token": message.delivery_token,
     }
 
 
@@ -41,7 +42,34 @@ def payload_to_outbound(payload: dict[str, object]) -> Outbound:
         protect_content=bool(payload.get("protect_content")),
         is_card=bool(payload.get("is_card")),
         flags=frozenset(str(f) for f in flags),
+        delivery_token=str(token) if (token := payload.get("delivery_token")) else None,
     )
+
+
+DELETE = "delete"  # payload kind: delete earlier copies instead of sending a message
+
+
+def delete_ids(payload: dict[str, object]) -> tuple[int, ...]:
+    """The message ids a "delete" payload names; () for an ordinary message."""
+    if payload.get("kind") != DELETE:
+        return ()
+    ids = payload.get("message_ids") or []
+    assert isinstance(ids, list)
+    return tuple(int(i) for i in ids)
+
+
+def enqueue_delete(
+    *, session: Session, sealer: Sealer, address: str, channel: str, message_ids: list[int]
+) -> OutboxMessage:
+    """Queue the deletion of earlier messages in one chat (a withdrawn card's delivered copy)."""
+    row = OutboxMessage(
+        sealed_address=sealer.seal(address),
+        channel=channel,
+        payload={"kind": DELETE, "message_ids": list(message_ids), "text": ""},
+    )
+    session.add(row)
+    session.flush()
+    return row
 
 
 def enqueue(
@@ -117,6 +145,7 @@ class OutboxStore:
                         recipient_ref=ref,
                         message=payload_to_outbound(row.payload),
                         attempts=row.attempts,
+                        delete_message_ids=delete_ids(row.payload),
                     )
                 )
             session.commit()

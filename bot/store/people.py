@@ -9,9 +9,10 @@ from __future__ import annotations
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from bot.store.cards import forget_reader
 from bot.store.cases import file_flag, forget_cases
-from bot.store.sealing import Sealer, SealError
-from bot.store.tables import Card, CardView, DeliveryAddress, Flag, OutboxMessage, Person
+from bot.store.sealing import Sealer
+from bot.store.tables import Card, CardDelivery, DeliveryAddress, Flag, OutboxMessage, Person
 
 
 def get_person(*, session: Session, key: str) -> Person | None:
@@ -35,27 +36,6 @@ def get_or_create_person(
     )
     session.flush()
     return person, True
-
-
-def delivery_ref(*, session: Session, sealer: Sealer, person_id: int, channel: str) -> str | None:
-    address = session.exec(
-        select(DeliveryAddress).where(
-            DeliveryAddress.person_id == person_id, DeliveryAddress.channel == channel
-        )
-    ).first()
-    if address is None:
-        return None
-    try:
-        return sealer.unseal(address.sealed_ref)
-    except SealError:  # sealed under another secret: undeliverable, not a stuck queue
-        return None
-
-
-def channel_of(*, session: Session, person_id: int) -> str | None:
-    address = session.exec(
-        select(DeliveryAddress).where(DeliveryAddress.person_id == person_id)
-    ).first()
-    return None if address is None else address.channel
 
 
 def case_ref_for(sealer: Sealer, person_key: str) -> str:
@@ -104,7 +84,7 @@ def add_flag(
 
 
 def forget_person(*, session: Session, sealer: Sealer, person: Person) -> None:
-    """Delete everything about a person: state, address, flags, outbox, views, and their cards.
+    """Delete everything about a person: state, address, flags, outbox, deliveries, their cards.
 
     Cards are found through the author seal; replies others wrote to those cards go too, since
     they only made sense as answers to a withdrawn card.
@@ -122,10 +102,12 @@ def forget_person(*, session: Session, sealer: Sealer, person: Person) -> None:
     if card_ids:
         session.exec(delete(OutboxMessage).where(col(OutboxMessage.card_id).in_(worded)))
         session.exec(delete(Flag).where(col(Flag.card_id).in_(worded)))
-        session.exec(delete(CardView).where(col(CardView.card_id).in_(worded)))
+        session.exec(delete(CardDelivery).where(col(CardDelivery.card_id).in_(worded)))
         session.exec(delete(Card).where(col(Card.reply_to_card_id).in_(card_ids)))
         session.exec(delete(Card).where(col(Card.id).in_(card_ids)))
-    for table in (CardView, OutboxMessage, Flag, DeliveryAddress):
+
+    forget_reader(session=session, sealer=sealer, person=person)
+    for table in (OutboxMessage, Flag, DeliveryAddress):
         session.exec(delete(table).where(col(table.person_id) == person.id))
     session.delete(person)
     session.flush()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import JSON, Column, LargeBinary
+from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -100,18 +100,39 @@ class Card(SQLModel, table=True):
     reply_to_card_id: int | None = Field(default=None, foreign_key="card.id", ondelete="CASCADE")
     created_day: date = Field(default_factory=today)
     embedding: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    # Staged exposure (policies/matching.yaml `staged_exposure`, bot/store/cards.py): a card
+    # first reaches readers who feel good; vulnerable and harmful readers only once enough
+    # readers said it helped and nobody reported it, or once a counsellor approved it.
+    restricted: bool = False  # moderation said `restrict`: readers who feel good, ever
+    approved_for_vulnerable: bool = False  # set by a counsellor (approve_card)
+    reviewed_at: datetime | None = None
+    helped_count: int = 0
+    report_count: int = 0
 
 
-class CardView(SQLModel, table=True):
-    """Which cards a reader has been shown, and what they did; keyed by the reader's person id."""
+class CardDelivery(SQLModel, table=True):
+    """One card (or reply) delivered to one person, and what they did with it.
 
-    __tablename__ = "card_view"
+    Buttons carry only `token` (random, unguessable), so a reaction acts only on something
+    delivered to the person pressing it. The reader is a keyed hash of their person key
+    (`reader_seal`), so a copy of the database alone does not say who read what; the Telegram
+    chat and message ids of the delivered copy (for withdrawing it) are encrypted.
+    """
+
+    __tablename__ = "card_delivery"
+    __table_args__ = (UniqueConstraint("card_id", "reader_seal", "kind"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
+    token: str = Field(max_length=32, unique=True, index=True)
     card_id: int = Field(foreign_key="card.id", index=True, ondelete="CASCADE")
+    reader_seal: str = Field(max_length=64, index=True)
+    kind: str = Field(default="card", max_length=8)  # card | reply | own (/mycards)
     shown_day: date = Field(default_factory=today)
-    reaction: str | None = Field(default=None, max_length=16)  # helped | reported | replied
+    helped: bool = False
+    reported: bool = False
+    replied: bool = False
+    sealed_copy: str | None = None  # encrypted {"chat": ..., "messages": [...]}
+    copy_sent_at: datetime | None = None
 
 
 class OutboxMessage(SQLModel, table=True):

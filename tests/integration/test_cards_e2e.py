@@ -1,18 +1,23 @@
-"""Anonymous cards on Telegram, end to end (the cards issue's "done means").
+"""Anonymous cards on Telegram, end to end (the cards and safe-relay issues' "done means").
 
 Aiko shares a card holding her email, phone number and first name; Ben (class normal) reads it
-with none of them, protected from forwarding; he says it helped and replies kindly; Aiko gets
-both without learning anything about Ben. A vulnerable reader never receives a vulnerable card,
-and a toxic card reaches nobody and is flagged. SQLite and PostgreSQL.
+with none of them, protected from forwarding; he says it helped (twice: Aiko hears it once) and
+replies kindly after a preview; Aiko gets both without learning anything about Ben. A suicidal
+card is held and its author gets helplines; a hateful card reaches nobody; a sad card never
+reaches a vulnerable reader; a cruel reply is held; forged buttons are refused exactly like a
+missing card; withdrawing deletes a delivered copy with deleteMessage. SQLite and PostgreSQL,
+through the real python-telegram-bot Application and the local Bot API server.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from sqlmodel import Session, select
 
 from bot.config import Settings
 from bot.services import Services
-from bot.store.tables import Card, Flag, Person
+from bot.store.tables import Card, CardDelivery, Flag, Person
 from tests.support.fake_bot_api import FakeBotApi, SentMessage, SimulatedPerson
 from tests.support.telegram_harness import bot_running, start_and_consent
 
@@ -26,11 +31,16 @@ AIKO_CARD = (
     "slowly helped me feel like myself again. Write to me at aiko.sato@example.com or call "
     "+81 90-1234-5678."
 )
-VULNERABLE_CARD = (
+KIND_CARD = "Walking every morning slowly helped me feel like myself again after a hard winter."
+SAD_CARD = (
     "I feel worthless. I keep failing at everything and I'm scared I'll never be good enough "
     "for anyone."
 )
-TOXIC_CARD = "You are all pathetic losers and I hate every single one of you idiots."
+SUICIDAL_CARD = "I have the pills ready and tonight I will end my life. Nobody would notice."
+HATEFUL_CARD = "Those people are disgusting idiots and I hate every single one of them."
+# The issue's "Go ahead then, nobody will miss you." with an insult the shipped model reads.
+CRUEL_REPLY = "Go ahead then, you pathetic loser, nobody will miss you."
+UNAVAILABLE = "isn't available"
 
 
 def set_class(services: Services, who: SimulatedPerson, user_class: str, mood: int) -> None:
@@ -60,6 +70,24 @@ async def read(server: FakeBotApi, who: SimulatedPerson) -> list[SentMessage]:
     return server.sent_messages(who.id)[before:]
 
 
+async def press(server: FakeBotApi, who: SimulatedPerson, data: str) -> str:
+    """Press a button with `data` (forged or real) and return the bot's answer."""
+    server.user_presses_button(who, data, server.sent_messages(who.id)[-1])
+    return " ".join(m.text for m in await server.wait_for_reply(who.id))
+
+
+async def recorded(services: Services, kinds: set[str], timeout: float = 20.0) -> None:  # noqa: ASYNC109
+    """Until deliveries of these kinds have a recorded copy (the channel reports it just after
+    Telegram accepted the message)."""
+    for _ in range(int(timeout / 0.1)):
+        with Session(services.engine) as session:
+            done = {d.kind for d in session.exec(select(CardDelivery)) if d.sealed_copy}
+        if kinds <= done:
+            return
+        await asyncio.sleep(0.1)
+    raise TimeoutError(f"copies recorded only for {done}")
+
+
 async def test_share_read_react_reply_without_revealing_anyone(
     server: FakeBotApi, settings: Settings, services: Services
 ) -> None:
@@ -82,20 +110,30 @@ async def test_share_read_react_reply_without_revealing_anyone(
         assert card.protect_content
         assert "Aiko" not in str(card.raw)
 
-        server.user_presses_button(BEN, card.callback_data_for("helped"), card)
+        helped = card.callback_data_for("helped")
+        server.user_presses_button(BEN, helped, card)
         thanks = (await server.wait_for_text(BEN.id, "told the author"))[-1]
         await server.wait_for_text(AIKO.id, "said it helped")
+        server.user_presses_button(BEN, helped, card)  # a second press on the same card
+        await server.wait_for_text(BEN.id, "told the author")
 
         server.user_presses_button(BEN, thanks.callback_data_for("reply"), thanks)
         await server.wait_for_text(BEN.id, "kind reply")
         server.user_sends_text(
             BEN, "Thank you for this. I'm Benedikt and mornings are hard for me too."
         )
+        send = await server.wait_for_button(BEN.id, "c:publish")
+        assert "Send it" in [label for label, _ in send.buttons]
+        server.user_presses_button(BEN, "c:publish", send)
         await server.wait_for_text(BEN.id, "on its way")
         replies = await server.wait_for_text(AIKO.id, "replied to your card")
         assert replies[-1].protect_content
         assert "mornings are hard for me too" in replies[-1].text
+        # Both copies (the card in /read, the reply through the outbox) are recorded, sealed.
+        await recorded(services, {"card", "reply"})
 
+    notices = [m for m in server.sent_messages(AIKO.id) if "said it helped" in m.text]
+    assert len(notices) == 1  # "helped" notifies once
     for message in server.sent_messages(AIKO.id):
         blob = f"{message.text} {message.reply_markup or ''}"
         for identifier in BEN.identifiers:
@@ -106,10 +144,12 @@ async def test_share_read_react_reply_without_revealing_anyone(
             assert identifier not in blob
     with Session(services.engine) as session:
         stored = session.exec(select(Card).where(Card.reply_to_card_id == None)).one()  # noqa: E711
+        deliveries = session.exec(select(CardDelivery)).all()
     assert "aiko.sato" not in stored.text and "Aiko" not in stored.text
+    assert all(str(BEN.id) not in (d.sealed_copy or "") for d in deliveries)
 
 
-async def test_vulnerable_cards_skip_vulnerable_readers_and_toxic_cards_reach_nobody(
+async def test_held_cards_reach_nobody_and_sad_cards_skip_vulnerable_readers(
     server: FakeBotApi, settings: Settings, services: Services
 ) -> None:
     async with bot_running(settings, services, drain_interval=0.1):
@@ -120,23 +160,101 @@ async def test_vulnerable_cards_skip_vulnerable_readers_and_toxic_cards_reach_no
         set_class(services, CARO, "vulnerable", 2)
         set_class(services, DAN, "potential_healing", 0)
 
-        await share(server, AIKO, VULNERABLE_CARD)
-        held = await share(server, BEN, TOXIC_CARD)
+        server.user_sends_command(AIKO, "/share")
+        await server.wait_for_text(AIKO.id, "Write your card")
+        server.user_sends_text(AIKO, SUICIDAL_CARD)
+        crisis = " ".join(m.text for m in await server.wait_for_reply(AIKO.id))
+        assert "support from a real person" in crisis  # the crisis answer, at once
+        assert "findahelpline.com" in crisis  # with helplines
+        assert "c:publish" not in str([m.reply_markup for m in server.sent_messages(AIKO.id)])
+
+        await share(server, AIKO, SAD_CARD)
+        held = await share(server, BEN, HATEFUL_CARD)
         assert any("review" in m.text for m in held)
 
         caro_sees = " ".join(m.text for m in await read(server, CARO))
         dan_sees = " ".join(m.text for m in await read(server, DAN))
         aiko_sees = " ".join(m.text for m in await read(server, AIKO))
+        ben_sees = " ".join(m.text for m in await read(server, BEN))
 
-    assert "worthless" not in caro_sees  # vulnerable reader: never a vulnerable card
+    assert "worthless" not in caro_sees  # vulnerable reader: never a sad card
+    assert "worthless" not in ben_sees  # nor a harmful one
     assert "worthless" in dan_sees  # potential healing reader: may answer it kindly
     assert "worthless" not in aiko_sees  # never your own card
-    for seen in (caro_sees, dan_sees, aiko_sees):
-        assert "pathetic" not in seen
+    for seen in (caro_sees, dan_sees, aiko_sees, ben_sees):
+        assert "disgusting" not in seen and "pills" not in seen
     with Session(services.engine) as session:
         cards = {c.text[:10]: c for c in session.exec(select(Card))}
         flags = session.exec(select(Flag)).all()
-    assert cards["I feel wor"].content_class == "vulnerable"
-    assert cards["You are al"].content_class == "toxic"
-    assert cards["You are al"].status == "held"
-    assert [f.kind for f in flags] == ["toxic_card"]
+    assert cards["I feel wor"].restricted
+    assert cards["Those peop"].status == "held"
+    assert all(c.status == "held" for c in cards.values() if "pills" in c.text)
+    assert sorted((f.kind, f.severity) for f in flags) == [
+        ("crisis", "high"),
+        ("toxic_card", "medium"),
+    ]
+
+
+async def test_a_cruel_reply_is_held_and_forged_buttons_reveal_nothing(
+    server: FakeBotApi, settings: Settings, services: Services
+) -> None:
+    async with bot_running(settings, services, drain_interval=0.1):
+        for who in (AIKO, BEN, CARO):
+            await start_and_consent(server, who)
+        set_class(services, AIKO, "normal", 1)
+        set_class(services, BEN, "normal", 1)
+        set_class(services, CARO, "normal", 1)
+        await share(server, AIKO, KIND_CARD)
+        (card,) = [m for m in await read(server, BEN) if "Walking" in m.text]
+
+        missing = await press(server, CARO, "c:reply:AAAAAAAAAAAAAAAAAAAAAA")
+        assert UNAVAILABLE in missing
+        for action in ("reply", "helped", "report"):  # Ben's card, never delivered to Caro
+            assert await press(server, CARO, card.callback_data_for(action)) == missing
+        with Session(services.engine) as session:
+            (stored,) = session.exec(select(Card)).all()
+        for action in ("reply", "helped", "report"):  # the old id-based buttons
+            assert await press(server, CARO, f"c:{action}:{stored.id}") == missing
+        assert await press(server, CARO, "c:helped:²") == missing
+
+        server.user_presses_button(BEN, card.callback_data_for("reply"), card)
+        await server.wait_for_text(BEN.id, "kind reply")
+        server.user_sends_text(BEN, CRUEL_REPLY)
+        send = await server.wait_for_button(BEN.id, "c:publish")
+        server.user_presses_button(BEN, "c:publish", send)
+        held = " ".join(m.text for m in await server.wait_for_reply(BEN.id))
+        assert "read it first" in held and "kind" not in held
+        await server.wait_until_consumed()
+
+    assert not any("nobody will miss you" in m.text for m in server.sent_messages(AIKO.id))
+    assert not any("said it helped" in m.text for m in server.sent_messages(AIKO.id))
+    with Session(services.engine) as session:
+        flags = session.exec(select(Flag)).all()
+        reply = session.exec(select(Card).where(Card.card_type == "peer_reply")).one()
+    assert [f.kind for f in flags] == ["toxic_reply"]  # the forged report raised nothing
+    assert reply.status == "held"
+
+
+async def test_withdraw_deletes_a_delivered_copy(
+    server: FakeBotApi, settings: Settings, services: Services
+) -> None:
+    async with bot_running(settings, services, drain_interval=0.1):
+        for who in (AIKO, BEN):
+            await start_and_consent(server, who)
+        set_class(services, AIKO, "normal", 1)
+        set_class(services, BEN, "normal", 1)
+        await share(server, AIKO, KIND_CARD)
+        (copy,) = [m for m in await read(server, BEN) if "Walking" in m.text]
+
+        server.user_sends_command(AIKO, "/mycards")
+        listing = await server.wait_for_button_prefix(AIKO.id, "c:withdraw:")
+        withdraw = listing.callback_data_for("withdraw")
+        server.user_presses_button(AIKO, withdraw, listing)
+        (answer,) = [m.text for m in await server.wait_for_reply(AIKO.id)]
+        assert "removing it from the 1 chat" in answer
+        (call,) = await server.wait_for_call("deleteMessage")
+
+    assert int(call.params["chat_id"]) == BEN.id
+    assert int(call.params["message_id"]) == copy.message_id
+    assert copy.deleted
+    assert not any(m.deleted for m in server.sent_messages(AIKO.id))

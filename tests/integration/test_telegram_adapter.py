@@ -11,7 +11,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 import pytest
@@ -83,9 +83,22 @@ class ListOutbox:
 
 
 @dataclass
+class ListCopies:
+    """Where delivered cards landed, as the channel reports them (adapter tests only)."""
+
+    sent: list[tuple[str, str, str, list[int]]] = field(default_factory=list)
+
+    def copy_sent(
+        self, token: str, channel: str, chat_ref: str, message_ids: Sequence[int]
+    ) -> None:
+        self.sent.append((token, channel, chat_ref, list(message_ids)))
+
+
+@dataclass
 class AdapterServices:
     conversation: ScriptedConversation = field(default_factory=ScriptedConversation)
     outbox: ListOutbox = field(default_factory=ListOutbox)
+    copies: ListCopies = field(default_factory=ListCopies)
 
 
 @pytest.fixture
@@ -257,6 +270,34 @@ async def test_outbox_item_for_someone_who_blocked_the_bot_is_undeliverable(
                 break
             await server.wait_for_call("getUpdates", len(server.calls_to("getUpdates")) + 1)
     assert services.outbox.outcomes == [("undeliverable", 7, None), ("undeliverable", 8, None)]
+
+
+async def test_delivered_cards_are_reported_and_withdrawn_copies_deleted_within_48_hours(
+    server: FakeBotApi,
+) -> None:
+    """A card relayed through the outbox reports where it landed; a "delete" item removes
+    copies with deleteMessage where Telegram allows it (younger than 48 hours)."""
+    services = AdapterServices()
+    card = Outbound("Someone replied to your card", protect_content=True, delivery_token="tok")
+    services.outbox.items = [OutboxItem(1, str(AIKO.id), card)]
+    app = build_application(settings_for(server), services, drain_interval=0.1)
+    async with polling(app, poll_timeout=1):
+        (first,) = await server.wait_for_messages(AIKO.id, 1)
+        server.user_sends_text(AIKO, "hi")
+        (second,) = await server.wait_for_messages(AIKO.id, 1)
+        server.age_message(second, 49 * 3600)
+        delete = OutboxItem(
+            2, str(AIKO.id), Outbound(""), delete_message_ids=(first.message_id, second.message_id)
+        )
+        services.outbox.items.append(delete)
+        await server.wait_for_call("deleteMessage", 2)
+        for _ in range(50):
+            if ("delivered", 2, None) in services.outbox.outcomes:
+                break
+            await server.wait_for_call("getUpdates", len(server.calls_to("getUpdates")) + 1)
+    assert services.copies.sent == [("tok", "telegram", str(AIKO.id), [first.message_id])]
+    assert first.deleted and not second.deleted  # the older copy stays, as on Telegram
+    assert ("delivered", 2, None) in services.outbox.outcomes
 
 
 async def test_a_wrong_token_is_refused_at_start(server: FakeBotApi) -> None:

@@ -4,9 +4,9 @@ COMMON.md: mock only what cannot run here, and then at the wire. The Telegram cl
 here, so this is a small HTTP server on 127.0.0.1 that answers `POST /bot<token>/<method>` the way
 api.telegram.org does for the methods the bot uses (JSON, urlencoded or multipart bodies; the
 `{"ok": ..., "result": ...}` envelope; 401 for a wrong token, 404 for an unknown method, 429 with
-`parameters.retry_after`, 403 for a person who blocked the bot). `getUpdates` long-polls and honours
-`offset` exactly like Telegram: updates stay queued until a later call confirms them, so a bot
-that restarts picks up what it had not confirmed.
+`parameters.retry_after`, 403 for a person who blocked the bot; deleteMessage only for 48
+hours). `getUpdates` long-polls and honours `offset` exactly like Telegram: updates stay queued
+until a later call confirms them, so a bot that restarts picks up what it had not confirmed.
 
 Tests play people with `SimulatedPerson` and the `user_*` helpers, which enqueue updates as the
 JSON Telegram would send, and read the bot's side with `wait_for_messages`.
@@ -47,6 +47,9 @@ _STRING_PARAMETERS = frozenset(
     }
 )
 
+
+# Telegram lets a bot delete its own messages in a private chat for 48 hours.
+DELETE_WINDOW_SECONDS = 48 * 3600
 
 # Generous: CI machines are shared and a first /read may embed the kb; a wait that passes
 # returns as soon as the message is there, so only failures pay for this.
@@ -92,6 +95,7 @@ class SentMessage:
     reply_markup: JSONDict | None
     protect_content: bool
     raw: JSONDict
+    deleted: bool = False  # the bot deleted it with deleteMessage
 
     @property
     def buttons(self) -> list[tuple[str, str]]:
@@ -519,6 +523,24 @@ class FakeBotApi:
                 message.raw["edit_date"] = int(time.time())
                 return message.raw
         return _error(400, "Bad Request: message to edit not found")
+
+    async def _api_deletemessage(self, params: JSONDict) -> bool | web.Response:
+        """Telegram's rule for a bot in a private chat: its own message, within 48 hours."""
+        chat_id, message_id = int(params.get("chat_id", 0)), int(params.get("message_id", 0))
+        for message in self._sent:
+            if message.chat_id == chat_id and message.message_id == message_id:
+                if message.deleted:
+                    break
+                if time.time() - int(message.raw["date"]) > DELETE_WINDOW_SECONDS:
+                    return _error(400, "Bad Request: message can't be deleted")
+                message.deleted = True
+                self._notify()
+                return True
+        return _error(400, "Bad Request: message to delete not found")
+
+    def age_message(self, message: SentMessage, seconds: float) -> None:
+        """Pretend `message` was sent `seconds` earlier (for the 48-hour deletion rule)."""
+        message.raw["date"] = int(message.raw["date"] - seconds)
 
     async def _api_sendchataction(self, params: JSONDict) -> bool:
         return True

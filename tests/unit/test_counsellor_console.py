@@ -381,7 +381,8 @@ def test_an_approved_held_reply_reaches_the_writer_of_the_card_it_answers(
     author.presses("c:publish")
     reply_button = next(d for d in button_data(reader.command("/read")) if d.startswith("c:reply:"))
     reader.presses(reply_button)
-    assert "review" in joined(reader.says(TOXIC_CARD))  # held, nothing relayed yet
+    reader.says(TOXIC_CARD)  # the preview
+    assert "read it first" in joined(reader.presses("c:publish"))  # held, nothing relayed yet
     assert services.outbox.due("telegram") == []
     with Session(services.engine) as session:
         case = session.exec(select(Case).where(Case.source == "toxic_reply")).one()

@@ -72,6 +72,13 @@ def _default_data() -> dict[str, object]:
         (lambda d: d.update(own_cards_visible=True), "own_cards_visible"),
         (lambda d: d["content"]["inspirational"].update(readers=["sad"]), "readers"),
         (lambda d: d["content"]["inspirational"].update(colour="red"), "colour"),
+        (lambda d: d["staged_exposure"]["first_readers"].append("vulnerable"), "first_readers"),
+        (lambda d: d["staged_exposure"]["first_readers"].append("harmful"), "first_readers"),
+        (lambda d: d["staged_exposure"].update(first_readers=[]), "first_readers"),
+        (lambda d: d["staged_exposure"].update(helped_to_widen=1), "helped_to_widen"),
+        (lambda d: d["staged_exposure"].update(reports_to_hide=0), "reports_to_hide"),
+        (lambda d: d["staged_exposure"].update(reports_to_hide=50), "reports_to_hide"),
+        (lambda d: d.pop("staged_exposure"), "staged_exposure"),
     ],
 )
 def test_schema_refuses_unsafe_or_wrong_files(tmp_path: Path, edit: object, reason: str) -> None:

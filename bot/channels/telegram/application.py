@@ -86,7 +86,8 @@ def build_application(
         await set_command_menu(app.bot)
         data = app.bot_data
         data.drain_task = asyncio.create_task(
-            drain_forever(app.bot, data.services.outbox, drain_interval), name="outbox-drain"
+            drain_forever(app.bot, data.services.outbox, drain_interval, data.services.copies),
+            name="outbox-drain",
         )
 
     async def post_stop(app: TelegramApplication) -> None:

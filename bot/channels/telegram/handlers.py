@@ -66,7 +66,8 @@ async def _converse(inbound: Inbound, context: ChannelContext) -> None:
     chat_id = int(inbound.user_ref)
     with contextlib.suppress(TelegramError):
         await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
-    conversation = context.bot_data.services.conversation
+    services = context.bot_data.services
+    conversation = services.conversation
     try:
         replies = await asyncio.to_thread(conversation.handle, inbound)
     except Exception:
@@ -74,7 +75,7 @@ async def _converse(inbound: Inbound, context: ChannelContext) -> None:
         with contextlib.suppress(TelegramError):
             await context.bot.send_message(chat_id, CORE_FAILURE_APOLOGY[language])
         raise
-    await send_replies(context.bot, chat_id, replies)
+    await send_replies(context.bot, chat_id, replies, copies=services.copies)
 
 
 async def log_error(update: object, context: ChannelContext) -> None:

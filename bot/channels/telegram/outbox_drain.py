@@ -17,8 +17,13 @@ from dataclasses import dataclass
 from telegram import Bot
 from telegram.error import Forbidden, RetryAfter, TelegramError
 
-from bot.channels.telegram.delivery import retry_after_seconds, send_outbound
-from bot.domain import Outbox
+from bot.channels.telegram.delivery import (
+    delete_copies,
+    report_copy,
+    retry_after_seconds,
+    send_outbound,
+)
+from bot.domain import DeliveredCopies, Outbox
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +39,24 @@ class DrainResult:
     flood_wait: float = 0.0  # seconds Telegram asked the whole bot to wait
 
 
-async def drain_once(bot: Bot, outbox: Outbox, limit: int = 50) -> DrainResult:
-    """Send what is due now and record each outcome; ids in logs are outbox ids only."""
+async def drain_once(
+    bot: Bot, outbox: Outbox, limit: int = 50, copies: DeliveredCopies | None = None
+) -> DrainResult:
+    """Send what is due now and record each outcome; ids in logs are outbox ids only.
+
+    An item may instead ask to delete earlier copies (a withdrawn card): done with
+    deleteMessage. A sent card or reply is reported to `copies` for a later withdraw.
+    """
     result = DrainResult()
     items = await asyncio.to_thread(outbox.due, CHANNEL, limit)
     for item in items:
         try:
             chat_id = int(item.recipient_ref)
-            await send_outbound(bot, chat_id, item.message)
+            if item.delete_message_ids:
+                await delete_copies(bot, chat_id, item.delete_message_ids)
+            else:
+                sent = await send_outbound(bot, chat_id, item.message)
+                await report_copy(copies, chat_id, item.message, sent)
         except RetryAfter as exc:
             wait = retry_after_seconds(exc)
             log.info("outbox item %d: flood wait %.0fs", item.id, wait)
@@ -68,7 +83,10 @@ async def drain_once(bot: Bot, outbox: Outbox, limit: int = 50) -> DrainResult:
 
 
 async def drain_forever(
-    bot: Bot, outbox: Outbox, interval: float = DEFAULT_DRAIN_INTERVAL_SECONDS
+    bot: Bot,
+    outbox: Outbox,
+    interval: float = DEFAULT_DRAIN_INTERVAL_SECONDS,
+    copies: DeliveredCopies | None = None,
 ) -> None:
     """Drain every `interval` seconds until cancelled; one bad round does not stop the loop.
 
@@ -78,7 +96,7 @@ async def drain_forever(
     while True:
         wait = interval
         try:
-            result = await drain_once(bot, outbox)
+            result = await drain_once(bot, outbox, copies=copies)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a database hiccup must not end delivery for good

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from telegram.ext import CallbackContext, ExtBot
 
-from bot.domain import Conversation, Outbox
+from bot.domain import Conversation, DeliveredCopies, Outbox
 
 
 class ChannelServices(Protocol):
@@ -24,6 +24,9 @@ class ChannelServices(Protocol):
 
     @property
     def outbox(self) -> Outbox: ...
+
+    @property
+    def copies(self) -> DeliveredCopies: ...
 
 
 class ChannelData:
