@@ -73,7 +73,7 @@ class Moderator:
     def _moderate(
         self, text: str, language: str, author_names: AuthorNames | None
     ) -> ModerationDecision:
-        scrubbed = scrub(text, language)
+        scrubbed = scrub(text, language, author_names=author_names)
         crisis = self._screen.screen(text)
         if not crisis.is_crisis:
             crisis = self._screen.screen(scrubbed.text)

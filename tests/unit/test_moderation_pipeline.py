@@ -143,3 +143,15 @@ def test_a_broken_classifier_holds(moderator: Moderator, monkeypatch: pytest.Mon
     decision = moderator.moderate("A perfectly kind card.", "en")
     assert decision.decision is Verdict.HOLD
     assert "OSError" in decision.reasons[0]
+
+
+def test_author_names_are_masked_in_what_is_relayed(moderator: Moderator) -> None:
+    from bot.moderation.decision import AuthorNames
+
+    decision = moderator.moderate(
+        "It gets better, I promise. Love, Mia Kowalski",
+        "en",
+        author_names=AuthorNames(first_name="Mia", last_name="Kowalski"),
+    )
+    assert "Mia" not in decision.scrubbed and "Kowalski" not in decision.scrubbed
+    assert decision.removed_count >= 1
