@@ -8,7 +8,8 @@ Two readers, and either one can only make a card safer (fail closed):
   someone else, harmful emotions with hostility, a feeling-bad emotion reading.
 
 Order of the checks, and why:
-1. toxic: the model is sure enough (toxic, or toxic + offensive), or a rule says the card
+1. toxic: the model is sure enough (toxic, or toxic + offensive; for Japanese, which the model
+   reads through character n-grams only, a higher `toxic_hold_ja`), or a rule says the card
    attacks others. A person hurting about themselves ("I hate myself", "自分はクズだ") is never
    toxic by the rules: insults count only when they point at someone other than the writer.
 2. crisis: the model reads crisis language; the class is vulnerable and `crisis` is set, so
@@ -95,7 +96,10 @@ class ContentClassifier:
 
         reasons: list[str] = []
         abusive = scores["toxic"] + scores["offensive"]
-        if scores["toxic"] >= mth.toxic_hold:
+        toxic_hold = mth.toxic_hold_ja if lang is Language.JA else mth.toxic_hold
+        # Japanese, below toxic_hold_ja: possibly toxic, so at least vulnerable (step 3).
+        maybe_toxic = mth.toxic_hold <= scores["toxic"] < toxic_hold
+        if scores["toxic"] >= toxic_hold:
             reasons.append(f"model: toxic {scores['toxic']:.2f}")
         elif abusive >= mth.abusive_hold:
             reasons.append(f"model: toxic + offensive {abusive:.2f}")
@@ -134,6 +138,8 @@ class ContentClassifier:
         bad = abusive + scores["crisis"] + scores["vulnerable"]
         good = scores["inspirational"] + scores["entertaining"]
         bad_share = share[UserClass.VULNERABLE] + share[UserClass.HARMFUL]
+        if maybe_toxic:
+            reasons.append(f"model: possibly toxic {scores['toxic']:.2f} (Japanese)")
         if bad >= mth.bad_restrict:
             reasons.append(f"model: bad content {bad:.2f}")
         if analysis.affect > 0 and not reading.user_class.feels_good:

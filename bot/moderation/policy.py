@@ -71,10 +71,17 @@ class ModerationThresholds(_Strict):
     # through: refused. A restrict threshold above 0.5 would publish text that is more likely bad
     # than good; a publish confidence below 0.5 would publish text more likely bad than good.
     toxic_hold: float = Field(gt=0.0, le=0.9)
+    toxic_hold_ja: float = Field(gt=0.0, le=0.9)
     abusive_hold: float = Field(gt=0.0, le=0.9)
     crisis_hold: float = Field(gt=0.0, le=0.9)
     bad_restrict: float = Field(gt=0.0, le=0.5)
     publish_confidence: float = Field(ge=0.5, lt=1.0)
+
+    @model_validator(mode="after")
+    def _ja_not_below(self) -> ModerationThresholds:
+        if self.toxic_hold_ja < self.toxic_hold:
+            raise ValueError("toxic_hold_ja may not be below toxic_hold")
+        return self
 
 
 class ModerationPolicy(_Strict):
