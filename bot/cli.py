@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bot.knowledge.commands",
     "bot.emotion.commands",
     "bot.cards.commands",
+    "bot.moderation.commands",
     "bot.commands.eval_commands",
     "bot.matching.commands",
     "bot.sim.commands",

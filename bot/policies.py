@@ -39,6 +39,7 @@ POLICY_MODULES: tuple[str, ...] = (
     "bot.knowledge.kb_files",
     "bot.matching.knapsack_policy",
     "bot.matching.visibility",
+    "bot.moderation.policy",
 )
 
 ModelT = TypeVar("ModelT", bound=BaseModel)

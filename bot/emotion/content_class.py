@@ -1,26 +1,40 @@
 """A card's content class (seed 1, Fig. 3): inspirational, entertaining, vulnerable or toxic.
 
+Two readers, and either one can only make a card safer (fail closed):
+- the moderation model (bot/moderation/model.py), trained on real hate/offensive tweets,
+  GoEmotions and written EN/JA examples: probabilities for toxic, offensive, crisis, vulnerable,
+  inspirational, entertaining; its thresholds live in policies/moderation.yaml;
+- the transparent rules of policies/content.yaml: threat and slur phrases, insults aimed at
+  someone else, harmful emotions with hostility, a feeling-bad emotion reading.
+
 Order of the checks, and why:
-1. toxic: the card attacks others: a threat or slur, an insult aimed at someone else, or a
-   reading dominated by the harmful emotions (seed 1 Fig. 4) with GoEmotions anger/disgust/
-   annoyance behind it. A person hurting about themselves ("I hate myself", "自分はクズだ") is
-   never toxic: insults count only when they point at someone other than the writer.
-2. vulnerable: sad or self-critical content (vulnerable-class emotions or mostly negative).
-3. entertaining: amusement, or light joy with a laugh marker.
-4. inspirational: everything else that is positive or says little (the yaml's neutral_class).
-Thresholds and phrase lists live in policies/content.yaml.
+1. toxic: the model is sure enough (toxic, or toxic + offensive; for Japanese, which the model
+   reads through character n-grams only, a higher `toxic_hold_ja`), or a rule says the card
+   attacks others. A person hurting about themselves ("I hate myself", "自分はクズだ") is never
+   toxic by the rules: insults count only when they point at someone other than the writer.
+2. crisis: the model reads crisis language; the class is vulnerable and `crisis` is set, so
+   moderation holds the card and the author gets helplines (the crisis screen runs first anyway).
+3. vulnerable: sad or self-critical content: the model's bad classes together pass
+   `bad_restrict`, or the emotion reading is a feeling-bad one, or the model is not confident the
+   card is good (`publish_confidence`): what cannot be read as good is not shown to a reader who
+   feels bad.
+4. entertaining: the model says so, or amusement / a laugh marker with light joy.
+5. inspirational: everything else.
+`needtotalk classify` and moderation both call this, so the same words get the same class.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 from bot.domain import ContentClass, Emotion, EmotionReading, Language, UserClass
-from bot.emotion.engine import DEFAULT_POLICIES_DIR, EmotionEngine, get_engine
+from bot.emotion.engine import DEFAULT_POLICIES_DIR, EmotionEngine, get_engine, one_blas_thread
 from bot.emotion.phrases import PhraseMatcher
 from bot.emotion.policy import ContentPolicy, load_content_policy
+from bot.moderation.model import ModerationModel
+from bot.moderation.policy import ModerationPolicy, load_moderation_policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,12 +42,24 @@ class ContentClassResult:
     content_class: ContentClass
     reading: EmotionReading
     reasons: tuple[str, ...]
+    # The moderation model's probabilities (toxic, offensive, crisis, vulnerable, ...).
+    scores: dict[str, float] = field(default_factory=dict)
+    # The model read crisis language (the class is then vulnerable; moderation holds it).
+    crisis: bool = False
 
 
 class ContentClassifier:
-    def __init__(self, policy: ContentPolicy, engine: EmotionEngine) -> None:
+    def __init__(
+        self,
+        policy: ContentPolicy,
+        engine: EmotionEngine,
+        moderation: ModerationPolicy,
+        model: ModerationModel,
+    ) -> None:
         self.policy = policy
         self.engine = engine
+        self.moderation = moderation
+        self.model = model
         toxic = policy.toxic
 
         def matchers(phrases: object) -> dict[Language, PhraseMatcher]:
@@ -49,15 +75,34 @@ class ContentClassifier:
     def classify(self, text: str, reading: EmotionReading | None = None) -> ContentClassResult:
         analysis = self.engine.analyse(text, reading.language if reading else None)
         reading = reading or analysis.reading
+        embedding = analysis.embedding
+        if embedding is None:  # an engine built without vectors: embed here
+            from bot.emotion.embeddings import embed
+
+            embedding = embed([text])[0]
+        with one_blas_thread():
+            scores = self.model.scores(text, embedding)
         go = analysis.goemotions
         lang = reading.language
         lowered = text.lower().replace("’", "'")
         th = self.policy.thresholds
+        mth = self.moderation.thresholds
         share = {
             c: sum(s for e, s in reading.scores.items() if e.user_class is c) for c in UserClass
         }
 
+        def result(cls: ContentClass, why: list[str], crisis: bool = False) -> ContentClassResult:
+            return ContentClassResult(cls, reading, tuple(why), scores, crisis)
+
         reasons: list[str] = []
+        abusive = scores["toxic"] + scores["offensive"]
+        toxic_hold = mth.toxic_hold_ja if lang is Language.JA else mth.toxic_hold
+        # Japanese, below toxic_hold_ja: possibly toxic, so at least vulnerable (step 3).
+        maybe_toxic = mth.toxic_hold <= scores["toxic"] < toxic_hold
+        if scores["toxic"] >= toxic_hold:
+            reasons.append(f"model: toxic {scores['toxic']:.2f}")
+        elif abusive >= mth.abusive_hold:
+            reasons.append(f"model: toxic + offensive {abusive:.2f}")
         threats = self._threats[lang].find(lowered)
         slurs = self._slurs[lang].find(lowered)
         aimed_insults = self._insults_at_others(lowered, lang)
@@ -80,11 +125,23 @@ class ContentClassifier:
                 f"harmful emotions {share[UserClass.HARMFUL]:.2f} with hostility {hostility:.2f}"
             )
         if reasons:
-            return ContentClassResult(ContentClass.TOXIC, reading, tuple(reasons))
+            return result(ContentClass.TOXIC, reasons)
+
+        if scores["crisis"] >= mth.crisis_hold:
+            return result(
+                ContentClass.VULNERABLE, [f"model: crisis language {scores['crisis']:.2f}"], True
+            )
 
         # Feeling-bad content that does not attack anyone is vulnerable (seed 1 Fig. 3 has only
-        # two bad classes), as is clearly negative content with enough feeling-bad evidence.
+        # two bad classes), as is clearly negative content with enough feeling-bad evidence, and
+        # whatever the model cannot confidently call good.
+        bad = abusive + scores["crisis"] + scores["vulnerable"]
+        good = scores["inspirational"] + scores["entertaining"]
         bad_share = share[UserClass.VULNERABLE] + share[UserClass.HARMFUL]
+        if maybe_toxic:
+            reasons.append(f"model: possibly toxic {scores['toxic']:.2f} (Japanese)")
+        if bad >= mth.bad_restrict:
+            reasons.append(f"model: bad content {bad:.2f}")
         if analysis.affect > 0 and not reading.user_class.feels_good:
             reasons.append(f"{reading.user_class.value} reading ({reading.top.value})")
         elif (
@@ -92,24 +149,27 @@ class ContentClassifier:
             and bad_share >= th.vulnerable_class_share
         ):
             reasons.append(f"negative polarity {reading.polarity.neg:.2f}")
+        if good < mth.publish_confidence:
+            reasons.append(f"model: not confidently good ({good:.2f})")
         if reasons:
-            return ContentClassResult(ContentClass.VULNERABLE, reading, tuple(reasons))
+            return result(ContentClass.VULNERABLE, reasons)
 
         light = self._light[lang].find(lowered)
+        if scores["entertaining"] > scores["inspirational"]:
+            reasons.append(f"model: entertaining {scores['entertaining']:.2f}")
         if go["amusement"] >= th.entertaining_amusement:
             reasons.append(f"amusement {go['amusement']:.2f}")
         if light and (go["joy"] >= th.entertaining_joy or reading.polarity.pos >= 0.5):
             reasons.append(f"light marker: {light[0]}")
         if reasons:
-            return ContentClassResult(ContentClass.ENTERTAINING, reading, tuple(reasons))
+            return result(ContentClass.ENTERTAINING, reasons)
 
         if analysis.affect == 0.0:
             neutral = ContentClass(self.policy.neutral_class)
-            return ContentClassResult(neutral, reading, ("says little about feelings",))
-        return ContentClassResult(
+            return result(neutral, [f"says little about feelings; model good {good:.2f}"])
+        return result(
             ContentClass.INSPIRATIONAL,
-            reading,
-            (f"{reading.user_class.value} reading, polarity pos {reading.polarity.pos:.2f}",),
+            [f"model: inspirational {scores['inspirational']:.2f}, good {good:.2f}"],
         )
 
     def _insults_at_others(self, lowered: str, lang: Language) -> list[str]:
@@ -144,7 +204,12 @@ def get_content_classifier(policies_dir: Path | None = None) -> ContentClassifie
 
 @cache
 def _classifier_for(policies_dir: Path) -> ContentClassifier:
-    return ContentClassifier(load_content_policy(policies_dir), get_engine(policies_dir))
+    return ContentClassifier(
+        load_content_policy(policies_dir),
+        get_engine(policies_dir),
+        load_moderation_policy(policies_dir),
+        ModerationModel.load(),
+    )
 
 
 def classify_content(text: str, reading: EmotionReading | None = None) -> ContentClassResult:

@@ -65,6 +65,9 @@ class Analysis:
     goemotions: dict[str, float]
     affect: float  # 0 = says nothing about feelings, 1 = clearly emotional
     cue_hits: dict[Emotion, tuple[str, ...]]
+    # The MiniLM sentence vector the reading came from, so the moderation model reuses it
+    # instead of embedding the same text twice (an embedding is most of a card's time).
+    embedding: NDArray[np.float32] | None = None
 
 
 class EmotionEngine:
@@ -210,7 +213,7 @@ class EmotionEngine:
 
     def _analyse_uncached(self, items: Sequence[tuple[str, Language]]) -> list[Analysis]:
         vectors = embed([text for text, _ in items])
-        with _one_blas_thread():
+        with one_blas_thread():
             probabilities = self.head.probabilities(vectors)
             return [
                 self._analyse_one(text, vectors[i], probabilities[i], language)
@@ -365,6 +368,7 @@ class EmotionEngine:
             },
             affect=float(affect),
             cue_hits={e: hits for e, hits in cue_hits.items() if hits},
+            embedding=vector,
         )
 
 
@@ -377,7 +381,7 @@ _blas_lock = threading.Lock()
 
 
 @contextmanager
-def _one_blas_thread() -> Iterator[None]:
+def one_blas_thread() -> Iterator[None]:
     """NumPy's OpenBLAS on one thread while the engine's small matrices are multiplied.
 
     The head and prototype products are tiny (a batch x 384 x 512 at most); with OpenBLAS's
@@ -390,6 +394,10 @@ def _one_blas_thread() -> Iterator[None]:
     computes, or leave the limit set for good."""
     with _blas_lock, _blas_controller().limit(limits=1, user_api="blas"):
         yield
+
+
+# The old private name, for callers written before it was shared with bot/moderation.
+_one_blas_thread = one_blas_thread
 
 
 def _group_layout(owners: NDArray[np.intp]) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:

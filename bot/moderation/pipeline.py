@@ -4,23 +4,32 @@ Every text bound for another person passes `Moderator.moderate` (cards in /share
 `needtotalk moderate`), so the same words get the same decision wherever they were written.
 Order matters: the scrubber runs first, so every later step (and the database) only ever sees
 the scrubbed text; the crisis screen reads the author's own words before scrubbing too, since
-masking a name cannot make a suicide note safe.
+masking a name cannot make a suicide note safe. Then: text neither reading can read takes the
+policy's `unreadable` decision; the content classifier (the moderation model plus the rules of
+policies/content.yaml, bot/emotion/content_class.py) gives the class; readers come from
+policies/moderation.yaml, never wider than the content class may reach.
 """
 
 from __future__ import annotations
 
 import logging
 
+from bot.cards.identifying import identifying_names
 from bot.cards.scrub import scrub
 from bot.domain import ContentClass, Polarity, UserClass
 from bot.emotion.content_class import ContentClassifier, get_content_classifier
 from bot.moderation.decision import AuthorNames, ModerationDecision, Verdict
+from bot.moderation.policy import ModerationPolicy
+from bot.moderation.readable import readability
 from bot.safety.crisis_screen import CrisisScreen, default_screen
 
 log = logging.getLogger(__name__)
 
-# Seed 1 §3.7: who may read what, before any reader has said a card helped.
+# Seed 1 §3.7: who may read what, before any reader has said a card helped (the default
+# policies/moderation.yaml gives the same for `publish` and `restrict`).
 FIRST_STAGE_READERS = frozenset({UserClass.POTENTIAL_HEALING, UserClass.NORMAL})
+# The crisis category a flag carries when the moderation model (not the screen) read crisis.
+MODEL_CRISIS_CATEGORY = "crisis_in_content"
 
 
 class Moderator:
@@ -31,9 +40,15 @@ class Moderator:
         *,
         screen: CrisisScreen | None = None,
         classifier: ContentClassifier | None = None,
+        policy: ModerationPolicy | None = None,
     ) -> None:
         self._screen = screen or default_screen()
         self._classifier = classifier or get_content_classifier()
+        self._policy = policy or self._classifier.moderation
+
+    @property
+    def policy(self) -> ModerationPolicy:
+        return self._policy
 
     def moderate(
         self,
@@ -59,45 +74,91 @@ class Moderator:
     def _moderate(
         self, text: str, language: str, author_names: AuthorNames | None
     ) -> ModerationDecision:
-        scrubbed = scrub(text, language)
+        scrubbed = scrub(text, language, author_names=author_names)
         crisis = self._screen.screen(text)
         if not crisis.is_crisis:
             crisis = self._screen.screen(scrubbed.text)
-        result = self._classifier.classify(scrubbed.text)
-        common = {
-            "content_class": result.content_class,
-            "crisis": crisis.is_crisis,
+        removed = {
             "scrubbed": scrubbed.text,
-            "polarity": result.reading.polarity,
-            "crisis_categories": crisis.categories,
             "removed_summary": scrubbed.summary(language) if scrubbed.removed else "",
             "removed_count": len(scrubbed.removed),
-            "scores": {"crisis": crisis.score},
+            # Employer and town names stay the author's choice; the preview only warns.
+            "may_identify": identifying_names(scrubbed.text, language),
         }
-        if crisis.is_crisis:
+        policy = self._policy
+        hold = policy.readers.hold
+        if crisis.is_crisis:  # before any model: it must not depend on one loading
             return ModerationDecision(
                 decision=Verdict.HOLD,
-                readers=frozenset(),
+                readers=hold,
+                content_class=ContentClass.VULNERABLE,
+                crisis=True,
+                polarity=Polarity(0.0, 1.0),
                 reasons=("crisis language: held, the author gets helplines",),
+                scores={"crisis_screen": crisis.score},
+                crisis_categories=crisis.categories,
+                **removed,  # type: ignore[arg-type]
+            )
+        readable = readability(scrubbed.text)
+        if not readable.readable:
+            verdict = Verdict(policy.unreadable)
+            return ModerationDecision(
+                decision=verdict,
+                readers=hold if verdict is Verdict.HOLD else self._readers(Verdict.RESTRICT),
+                content_class=ContentClass.VULNERABLE,
+                crisis=False,
+                polarity=Polarity(0.5, 0.5),
+                reasons=(f"unreadable ({readable.reason}): {verdict.value}",),
+                scores={"crisis_screen": crisis.score},
+                **removed,  # type: ignore[arg-type]
+            )
+        result = self._classifier.classify(scrubbed.text)
+        scores = {"crisis_screen": crisis.score, **result.scores}
+        common = {
+            "content_class": result.content_class,
+            "polarity": result.reading.polarity,
+            "scores": scores,
+            **removed,
+        }
+        if result.crisis:
+            return ModerationDecision(
+                decision=Verdict.HOLD,
+                readers=hold,
+                crisis=True,
+                reasons=(*result.reasons, "crisis language: held, the author gets helplines"),
+                crisis_categories=(MODEL_CRISIS_CATEGORY,),
                 **common,  # type: ignore[arg-type]
             )
         if result.content_class is ContentClass.TOXIC:
             return ModerationDecision(
                 decision=Verdict.HOLD,
-                readers=frozenset(),
+                readers=hold,
+                crisis=False,
                 reasons=result.reasons,
                 **common,  # type: ignore[arg-type]
             )
-        if result.content_class is ContentClass.VULNERABLE:
+        if result.content_class is ContentClass.VULNERABLE or not readable.has_letters:
+            reasons = result.reasons
+            if not readable.has_letters:
+                reasons = (*reasons, "no words to read: low confidence, restricted")
             return ModerationDecision(
                 decision=Verdict.RESTRICT,
-                readers=FIRST_STAGE_READERS,
-                reasons=result.reasons,
+                readers=self._readers(Verdict.RESTRICT, ContentClass.VULNERABLE),
+                crisis=False,
+                reasons=reasons,
                 **common,  # type: ignore[arg-type]
             )
         return ModerationDecision(
             decision=Verdict.PUBLISH,
-            readers=FIRST_STAGE_READERS,
+            readers=self._readers(Verdict.PUBLISH, result.content_class),
+            crisis=False,
             reasons=result.reasons,
             **common,  # type: ignore[arg-type]
         )
+
+    def _readers(
+        self, verdict: Verdict, content_class: ContentClass = ContentClass.VULNERABLE
+    ) -> frozenset[UserClass]:
+        """The decision's readers, never wider than the content class may reach."""
+        by_verdict: frozenset[UserClass] = getattr(self._policy.readers, verdict.value)
+        return by_verdict & self._policy.content_readers.of(content_class)

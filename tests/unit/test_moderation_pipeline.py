@@ -1,15 +1,17 @@
 """The moderation decision fails closed: crisis and toxic text reach nobody, sad text only
-readers who feel good, and a failure inside the pipeline holds the text."""
+readers who feel good, unreadable text nobody, and a failure inside the pipeline holds the text.
+The issue's own examples are decided here with the shipped model and policies."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.domain import UserClass
+from bot.domain import ContentClass, UserClass
 from bot.moderation.decision import Verdict
 from bot.moderation.pipeline import Moderator
 
 pytestmark = pytest.mark.slow
+FEELING_BAD = {UserClass.VULNERABLE, UserClass.HARMFUL}
 
 
 @pytest.fixture(scope="module")
@@ -24,18 +26,97 @@ def test_crisis_card_is_held(moderator: Moderator) -> None:
     assert not decision.readers
 
 
-def test_threat_is_held(moderator: Moderator) -> None:
-    decision = moderator.moderate("I know where you live and I will hurt you.", "en")
+def test_indirect_crisis_card_is_held_as_crisis(moderator: Moderator) -> None:
+    decision = moderator.moderate(
+        "I have the pills ready. Honestly nobody would notice if I wasn't around anymore.", "en"
+    )
     assert decision.decision is Verdict.HOLD
+    assert decision.crisis and decision.crisis_categories
     assert not decision.readers
 
 
-def test_supportive_card_first_reaches_readers_who_feel_good(moderator: Moderator) -> None:
-    decision = moderator.moderate(
-        "Going for a short walk every morning helped me more than I expected.", "en"
-    )
-    assert decision.decision is Verdict.PUBLISH
+@pytest.mark.parametrize(
+    "text",
+    [
+        "If you're reading this and you're depressed, just do everyone a favour and disappear.",
+        "Gay people are an abomination and should be ashamed of themselves.",
+        "Immigrants are vermin and they should all be thrown out.",
+        "Go ahead then, nobody will miss you.",
+        "I know where you live and I will hurt you.",
+        "移民は害虫だ。この国から出ていけ。",
+        "お前なんか消えろ",
+    ],
+)
+def test_toxic_text_reaches_nobody(moderator: Moderator, text: str) -> None:
+    decision = moderator.moderate(text, "en" if text.isascii() else "ja")
+    assert decision.decision is Verdict.HOLD, decision.reasons
+    assert not decision.readers
+    assert not decision.crisis  # an attack on the reader is not the author's crisis
+
+
+def test_group_dehumanisation_is_toxic_in_content_class(moderator: Moderator) -> None:
+    decision = moderator.moderate("Immigrants are vermin and they should all be thrown out.", "en")
+    assert decision.content_class is ContentClass.TOXIC
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Honestly I try, but I'm just not the kind of person people want around.",
+        "I hate myself for how I acted today.",
+        "My friends stopped inviting me anywhere and I don't know why.",
+        "最近ずっと一人で、誰とも話していない。",
+    ],
+)
+def test_sad_text_never_reaches_a_reader_who_feels_bad(moderator: Moderator, text: str) -> None:
+    decision = moderator.moderate(text, "en" if text.isascii() else "ja")
+    assert decision.decision is Verdict.RESTRICT, decision.reasons
+    assert decision.content_class is ContentClass.VULNERABLE
+    assert decision.readers and not decision.readers & FEELING_BAD
+
+
+def test_profanity_in_a_supportive_card_is_not_toxic(moderator: Moderator) -> None:
+    # Profanity alone is not toxicity here. The model is not confident enough to publish it to
+    # everyone (it learned swearing from tweets), so it is restricted: never held, never toxic.
+    decision = moderator.moderate("This shit is hard, but I made it. You will too.", "en")
+    assert decision.decision is not Verdict.HOLD, decision.reasons
+    assert decision.content_class is not ContentClass.TOXIC
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Going for a short walk every morning helped me more than I expected.",
+        "休むことは逃げじゃないよ。ゆっくりでいい。",
+    ],
+)
+def test_supportive_card_first_reaches_readers_who_feel_good(
+    moderator: Moderator, text: str
+) -> None:
+    decision = moderator.moderate(text, "en" if text.isascii() else "ja")
+    assert decision.decision is Verdict.PUBLISH, decision.reasons
     assert decision.readers == {UserClass.POTENTIAL_HEALING, UserClass.NORMAL}
+    assert decision.content_class in (ContentClass.INSPIRATIONAL, ContentClass.ENTERTAINING)
+
+
+def test_unreadable_text_is_held(moderator: Moderator) -> None:
+    decision = moderator.moderate("Мигранты это паразиты и их надо выгнать", "en")
+    assert decision.decision is Verdict.HOLD
+    assert not decision.readers
+    assert "unreadable" in decision.reasons[0]
+
+
+def test_text_without_words_is_never_published(moderator: Moderator) -> None:
+    decision = moderator.moderate("🔪🔪🔪", "en")
+    assert decision.decision is not Verdict.PUBLISH
+    assert not decision.readers & FEELING_BAD
+
+
+def test_scores_and_reasons_explain_the_decision(moderator: Moderator) -> None:
+    decision = moderator.moderate("Gay people are an abomination.", "en")
+    assert set(decision.scores) >= {"toxic", "offensive", "crisis", "vulnerable", "crisis_screen"}
+    assert decision.scores["toxic"] > decision.scores["inspirational"]
+    assert decision.reasons
 
 
 def test_scrubbed_text_is_what_is_relayed(moderator: Moderator) -> None:
@@ -52,3 +133,25 @@ def test_failure_inside_holds(moderator: Moderator, monkeypatch: pytest.MonkeyPa
     decision = moderator.moderate("A perfectly kind card.", "en")
     assert decision.decision is Verdict.HOLD
     assert not decision.readers
+
+
+def test_a_broken_classifier_holds(moderator: Moderator, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> object:
+        raise OSError("artefact unreadable")
+
+    monkeypatch.setattr(moderator._classifier, "classify", broken)
+    decision = moderator.moderate("A perfectly kind card.", "en")
+    assert decision.decision is Verdict.HOLD
+    assert "OSError" in decision.reasons[0]
+
+
+def test_author_names_are_masked_in_what_is_relayed(moderator: Moderator) -> None:
+    from bot.moderation.decision import AuthorNames
+
+    decision = moderator.moderate(
+        "It gets better, I promise. Love, Mia Kowalski",
+        "en",
+        author_names=AuthorNames(first_name="Mia", last_name="Kowalski"),
+    )
+    assert "Mia" not in decision.scrubbed and "Kowalski" not in decision.scrubbed
+    assert decision.removed_count >= 1

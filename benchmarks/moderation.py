@@ -1,0 +1,219 @@
+"""Moderation figures against the targets of the safe-relay issue. Printed, never asserted.
+
+    PYTHONPATH=$PWD python benchmarks/moderation.py --hate-offensive /path/to/hate-offensive
+
+Two sets, each through the same `Moderator` that /share uses (first-time author):
+- the held-out card set benchmarks/data/moderation_cards.yaml (160 EN/JA cards written for this,
+  committed before any model read it; nothing is trained or tuned on it; docs/moderation.md
+  counts how often it has been read: every run of this script is one read);
+- the test tenth of the Davidson et al. 2017 tweets (split seeded 80/10/10 by
+  bot/moderation/training.py; never trained or tuned on). Known limits, printed with the
+  figures: tweets, mostly slurs and profanity, English only; models trained on them flag
+  African-American English as abusive far more often (Davidson et al. 2019); profanity alone is
+  not toxicity in a peer-support card.
+
+Targets: harmful or sad cards that could reach a vulnerable reader 0 (a `publish` counts: staged
+exposure may later widen it); supportive cards held <= 10 %; time per card after load <= 20 ms
+on one core (torch and BLAS on one thread). Toxic and crisis recall and precision, and
+precision/recall per class, are reported without a target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CARDS = ROOT / "benchmarks" / "data" / "moderation_cards.yaml"
+LABELS = ("toxic", "crisis", "vulnerable", "supportive", "entertaining")
+HARMFUL_OR_SAD = ("toxic", "crisis", "vulnerable")
+DAVIDSON_NAMES = ("hate", "offensive", "neither")
+
+
+def predicted_label(decision: object) -> str:
+    """The card set's label the decision amounts to."""
+    crisis = decision.crisis
+    content = decision.content_class.value
+    if crisis:
+        return "crisis"
+    return {"inspirational": "supportive"}.get(content, content)
+
+
+def pr_table(truth: list[str], predicted: list[str], names: tuple[str, ...]) -> list[str]:
+    lines = [f"    {'class':13} {'precision':>9} {'recall':>7} {'support':>8}"]
+    for name in names:
+        tp = sum(t == name and p == name for t, p in zip(truth, predicted, strict=True))
+        fp = sum(t != name and p == name for t, p in zip(truth, predicted, strict=True))
+        support = sum(t == name for t in truth)
+        precision = tp / (tp + fp) if tp + fp else float("nan")
+        recall = tp / support if support else float("nan")
+        lines.append(f"    {name:13} {precision:9.3f} {recall:7.3f} {support:8d}")
+    return lines
+
+
+def share(numerator: int, denominator: int) -> str:
+    return f"{numerator}/{denominator} = {numerator / denominator:.1%}" if denominator else "n/a"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--hate-offensive", type=Path, help="folder with labeled_data.csv")
+    parser.add_argument("--seed", type=int, default=13, help="the training split's seed")
+    parser.add_argument(
+        "--sample",
+        type=int,
+        default=None,
+        help="a seeded, stratified N of the test tenth (default: all of it, ~2,480 tweets)",
+    )
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    import torch
+
+    torch.set_num_threads(1)
+    import yaml
+    from threadpoolctl import threadpool_limits
+
+    from bot.domain import UserClass
+    from bot.moderation.decision import Verdict
+    from bot.moderation.pipeline import Moderator
+
+    threadpool_limits(1)  # one core: BLAS on one thread as well as torch
+    from bot.emotion.content_class import get_content_classifier
+
+    classifier = get_content_classifier()
+    moderator = Moderator(classifier=classifier)
+    moderator.moderate("warm up: load every model once", "en")
+    print(f"load: {time.perf_counter() - started:.1f} s (imports, MiniLM, heads, model)")
+
+    feeling_bad = {UserClass.VULNERABLE, UserClass.HARMFUL}
+    cards = yaml.safe_load(CARDS.read_text("utf-8"))["cards"]
+    timings: list[float] = []
+    by_lang: dict[str, list[tuple[str, object]]] = {"en": [], "ja": []}
+    for card in cards:
+        t0 = time.perf_counter()
+        decision = moderator.moderate(card["text"], card["lang"])
+        timings.append(time.perf_counter() - t0)
+        by_lang[card["lang"]].append((card["label"], decision))
+
+    print(f"\nHeld-out card set ({len(cards)} cards, read once more by this run)")
+    for lang in ("en", "ja", "all"):
+        rows = by_lang["en"] + by_lang["ja"] if lang == "all" else by_lang[lang]
+        truth = [label for label, _ in rows]
+        predicted = [predicted_label(d) for _, d in rows]
+        decisions = [(label, d) for label, d in rows]
+
+        def verdict_is(v: Verdict, labels: tuple[str, ...], pairs: list = decisions) -> int:  # type: ignore[type-arg]
+            return sum(1 for label, d in pairs if label in labels and d.decision is v)
+
+        def count(labels: tuple[str, ...], pairs: list = decisions) -> int:  # type: ignore[type-arg]
+            return sum(1 for label, _ in pairs if label in labels)
+
+        toxic_tp = sum(
+            t == "toxic" and p == "toxic" for t, p in zip(truth, predicted, strict=False)
+        )
+        toxic_pred = sum(p == "toxic" for p in predicted)
+        toxic_held = verdict_is(Verdict.HOLD, ("toxic",))
+        crisis_tp = sum(t == "crisis" and d.crisis for t, (_, d) in zip(truth, rows, strict=False))
+        crisis_flagged = sum(d.crisis for _, d in rows)
+        reach = sum(
+            1
+            for label, d in rows
+            if label in HARMFUL_OR_SAD
+            and (d.decision is Verdict.PUBLISH or bool(set(d.readers) & feeling_bad))
+        )
+        print(f"\n  [{lang}] decisions by label:")
+        for label in LABELS:
+            n = count((label,))
+            if not n:
+                continue
+            c = Counter(d.decision.value for lab, d in rows if lab == label)
+            print(
+                f"    {label:13} n={n:3d}  publish {c['publish']:3d}  restrict "
+                f"{c['restrict']:3d}  hold {c['hold']:3d}"
+            )
+        print(f"  toxic recall (content class toxic): {share(toxic_tp, count(('toxic',)))}")
+        print(f"  toxic precision: {share(toxic_tp, toxic_pred)}")
+        print(f"  toxic cards held (any reason): {share(toxic_held, count(('toxic',)))}")
+        print(f"  crisis recall (decision.crisis): {share(crisis_tp, count(('crisis',)))}")
+        print(f"  crisis precision: {share(crisis_tp, crisis_flagged)}")
+        print(
+            "  harmful or sad cards that could reach a vulnerable reader (target 0): "
+            f"{share(reach, count(HARMFUL_OR_SAD))}"
+        )
+        held = verdict_is(Verdict.HOLD, ("supportive",))
+        print(f"  supportive cards held (target <= 10 %): {share(held, count(('supportive',)))}")
+        restricted = verdict_is(Verdict.RESTRICT, ("supportive", "entertaining"))
+        print(
+            "  supportive or entertaining cards restricted (reach readers who feel good only): "
+            f"{share(restricted, count(('supportive', 'entertaining')))}"
+        )
+        print(
+            "  entertaining cards held: "
+            f"{share(verdict_is(Verdict.HOLD, ('entertaining',)), count(('entertaining',)))}"
+        )
+        print("  per class (predicted: crisis if flagged, else the content class):")
+        print("\n".join(pr_table(truth, predicted, LABELS)))
+
+    ms = [t * 1000 for t in timings]
+    print(
+        f"\ntime per card after load, one core (card set, uncached): median "
+        f"{statistics.median(ms):.1f} ms, mean {statistics.mean(ms):.1f} ms, p95 "
+        f"{sorted(ms)[int(0.95 * len(ms))]:.1f} ms (target <= 20 ms)"
+    )
+
+    if args.hate_offensive:
+        from bot.moderation.training import davidson_split, read_davidson
+
+        tweets, classes = read_davidson(args.hate_offensive)
+        _, _, test_idx = davidson_split(classes, args.seed)
+        if args.sample and args.sample < len(test_idx):
+            from sklearn.model_selection import train_test_split
+
+            test_idx, _ = train_test_split(
+                test_idx, train_size=args.sample, stratify=classes[test_idx], random_state=0
+            )
+        truth_d = [DAVIDSON_NAMES[int(classes[i])] for i in test_idx]
+        pred_d: list[str] = []
+        held = Counter[str]()
+        t0 = time.perf_counter()
+        for i, name in zip(test_idx, truth_d, strict=True):
+            scores = classifier.classify(tweets[i]).scores  # the model on the raw tweet
+            decision = moderator.moderate(tweets[i], "en")
+            other = 1.0 - scores["toxic"] - scores["offensive"]
+            model_top = max(
+                ("toxic", scores["toxic"]),
+                ("offensive", scores["offensive"]),
+                ("other", other),
+                key=lambda kv: kv[1],
+            )[0]
+            pred_d.append({"toxic": "hate", "offensive": "offensive"}.get(model_top, "neither"))
+            if decision.decision is Verdict.HOLD:
+                held[name] += 1
+        per_tweet = (time.perf_counter() - t0) * 1000 / max(1, len(test_idx))
+        print(
+            f"\nDavidson et al. 2017 test tenth ({len(test_idx)} tweets, seed {args.seed}; "
+            f"{per_tweet:.1f} ms each). Limits: English tweets, mostly slurs and profanity; "
+            "models trained on them flag African-American English as abusive far more often "
+            "(Davidson et al. 2019); profanity alone is not toxicity in a peer-support card."
+        )
+        print("  the model's own class (argmax of toxic / offensive / everything else):")
+        print("\n".join(pr_table(truth_d, pred_d, DAVIDSON_NAMES)))
+        tp = sum(t == "hate" and p == "hate" for t, p in zip(truth_d, pred_d, strict=True))
+        print(
+            f"  toxic (hate) recall {share(tp, truth_d.count('hate'))}, precision "
+            f"{share(tp, pred_d.count('hate'))}"
+        )
+        for name in DAVIDSON_NAMES:
+            print(f"  {name} tweets held by moderation: {share(held[name], truth_d.count(name))}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

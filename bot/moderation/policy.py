@@ -1,0 +1,104 @@
+"""policies/moderation.yaml: who may read what, and the moderation model's thresholds.
+
+The schema is the last line of the fail-closed promise (seed 1 §3.7): a policy file that would let
+toxic or crisis text reach anyone, or vulnerable text reach a vulnerable or harmful reader, is
+refused by `needtotalk policies check` and at load, so no edit can open that door quietly.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from bot.config import PROJECT_ROOT
+from bot.domain import ContentClass, UserClass
+from bot.policies import load_policy_file, register_policy_schema
+
+DEFAULT_POLICIES_DIR = PROJECT_ROOT / "policies"
+FEELING_BAD = frozenset({UserClass.VULNERABLE, UserClass.HARMFUL})
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DecisionReaders(_Strict):
+    publish: frozenset[UserClass]
+    restrict: frozenset[UserClass]
+    hold: frozenset[UserClass]
+
+    @model_validator(mode="after")
+    def _fail_closed(self) -> DecisionReaders:
+        if self.hold:
+            raise ValueError("readers.hold must be empty: held text reaches nobody")
+        for name in ("publish", "restrict"):
+            bad = getattr(self, name) & FEELING_BAD
+            if bad:
+                raise ValueError(
+                    f"readers.{name} may not include {sorted(c.value for c in bad)}: a new or "
+                    "restricted text never reaches a reader who feels bad"
+                )
+        return self
+
+
+class ContentReaders(_Strict):
+    inspirational: frozenset[UserClass]
+    entertaining: frozenset[UserClass]
+    vulnerable: frozenset[UserClass]
+    toxic: frozenset[UserClass]
+
+    @model_validator(mode="after")
+    def _fail_closed(self) -> ContentReaders:
+        if self.toxic:
+            raise ValueError("content_readers.toxic must be empty: toxic text reaches nobody")
+        bad = self.vulnerable & FEELING_BAD
+        if bad:
+            raise ValueError(
+                f"content_readers.vulnerable may not include {sorted(c.value for c in bad)}"
+            )
+        return self
+
+    def of(self, content_class: ContentClass) -> frozenset[UserClass]:
+        readers: frozenset[UserClass] = getattr(self, content_class.value)
+        return readers
+
+
+class ModerationThresholds(_Strict):
+    # A hold threshold above 0.9 would let text the model is 90 % sure is toxic or a crisis
+    # through: refused. A restrict threshold above 0.5 would publish text that is more likely bad
+    # than good; a publish confidence below 0.5 would publish text more likely bad than good.
+    toxic_hold: float = Field(gt=0.0, le=0.9)
+    toxic_hold_ja: float = Field(gt=0.0, le=0.9)
+    abusive_hold: float = Field(gt=0.0, le=0.9)
+    crisis_hold: float = Field(gt=0.0, le=0.9)
+    bad_restrict: float = Field(gt=0.0, le=0.5)
+    publish_confidence: float = Field(ge=0.5, lt=1.0)
+
+    @model_validator(mode="after")
+    def _ja_not_below(self) -> ModerationThresholds:
+        if self.toxic_hold_ja < self.toxic_hold:
+            raise ValueError("toxic_hold_ja may not be below toxic_hold")
+        return self
+
+
+class ModerationPolicy(_Strict):
+    version: int
+    readers: DecisionReaders
+    content_readers: ContentReaders
+    thresholds: ModerationThresholds
+    unreadable: Literal["hold", "restrict"]
+
+
+def load_moderation_policy(policies_dir: Path | None = None) -> ModerationPolicy:
+    return _load((policies_dir or DEFAULT_POLICIES_DIR).resolve())
+
+
+@cache
+def _load(policies_dir: Path) -> ModerationPolicy:
+    return load_policy_file(policies_dir / "moderation.yaml", ModerationPolicy)
+
+
+register_policy_schema("policies/moderation.yaml", ModerationPolicy, required=True)
