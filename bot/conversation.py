@@ -29,7 +29,7 @@ from sqlmodel import Session
 
 from bot.domain import Button, Inbound, InboundKind, Outbound
 from bot.safety.crisis_screen import CrisisResult, CrisisScreen
-from bot.safety.helplines import HelplineDirectory, helpline_text
+from bot.safety.helplines import HelplineDirectory, crisis_locale, helpline_text
 from bot.store.outbox import enqueue, enqueue_to_address
 from bot.store.people import add_flag, channel_of, get_or_create_person
 from bot.store.sealing import Sealer
@@ -270,7 +270,8 @@ class ConversationService:
             log.error("conversation turn failed: %s", type(exc).__name__, exc_info=False)
             log.debug("conversation turn failure detail", exc_info=True)
             if crisis is not None and crisis.is_crisis:  # helplines even when nothing else works
-                helplines = helpline_text(self._helplines, locale_of(inbound.language_hint))
+                locale = crisis_locale(locale_of(inbound.language_hint), spoken=crisis.spoken)
+                helplines = helpline_text(self._helplines, locale)
                 return [Outbound(text=self._texts.get(language, "crisis", helplines=helplines))]
             return [Outbound(text=self._texts.get(language, "error"))]
 
@@ -307,7 +308,8 @@ class ConversationService:
     def _answer_crisis(self, turn: Turn, text: str, result: CrisisResult) -> None:
         turn.raise_flag(kind="crisis", categories=list(result.categories), text=text)
         log.warning("crisis flag raised (categories: %s)", ",".join(result.categories))
-        helplines = helpline_text(self._helplines, turn.person.language)
+        locale = crisis_locale(turn.person.language, spoken=result.spoken)
+        helplines = helpline_text(self._helplines, locale)
         turn.say(turn.t("crisis", helplines=helplines))
 
     def _command(self, turn: Turn, text: str) -> None:

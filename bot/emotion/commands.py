@@ -95,6 +95,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     lexical.add_argument("--limit", type=int, default=None, help="first N rows per split only")
     lexical.set_defaults(handler=run_train_lexical)
+    from bot.safety.commands import register_train as register_crisis_training
+
+    register_crisis_training(train_sub)
 
     classify = subparsers.add_parser(
         "classify",
