@@ -11,6 +11,7 @@ import yaml
 
 from bot.safety.classifier import (
     DEFAULT_CLASSIFIER_PATH,
+    WINDOW,
     examples_key,
     load_crisis_classifier,
 )
@@ -110,3 +111,21 @@ def test_a_saved_classifier_loads_and_scores_the_same(tmp_path: Path) -> None:
         assert again.probability(text, language) == pytest.approx(
             classifier.probability(text, language)
         )
+
+
+def test_a_long_text_costs_the_classifier_two_windows_at_most() -> None:
+    """A 20,000-character text is read as its first and last WINDOW characters: its cost does not
+    grow with the length (the rules still read all of it)."""
+    classifier = load_crisis_classifier()
+    assert classifier is not None
+    read: list[int] = []
+    original = classifier._probability
+
+    def counting(text: str, language: str) -> float:
+        read.append(len(text))
+        return original(text, language)
+
+    object.__setattr__(classifier, "_probability", counting)
+    long_text = "ordinary day. " * 1500 + "I want to disappear for good"
+    assert classifier.probability(long_text, "en") >= 0.0
+    assert read == [WINDOW, WINDOW]
