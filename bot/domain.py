@@ -1,4 +1,4 @@
-"""The product's vocabulary (../shared/DESIGN.md) as enums and small value types.
+"""The product's vocabulary (docs/architecture.md) as enums and small value types.
 
 No I/O lives here: every other module, core or channel, can import this one without pulling in a
 database, a model or a network client.
@@ -133,6 +133,24 @@ class EmotionReading:
         return self.top.user_class
 
 
+@dataclass(frozen=True, slots=True, repr=False)
+class AuthorNames:
+    """The author's names as the channel gave them at the time of writing.
+
+    The scrubber uses them only to mask them in the author's own text (a sign-off "Love, Mia"
+    from a person Telegram calls Mia). They are never stored, logged or relayed: they live in
+    the `Inbound` of one update and die with it.
+    """
+
+    first_name: str | None = None
+    last_name: str | None = None
+    username: str | None = None
+
+    def __repr__(self) -> str:
+        # A name must never reach a log line or an exception message by way of a repr.
+        return "AuthorNames(<redacted>)"
+
+
 class InboundKind(StrEnum):
     TEXT = "text"
     COMMAND = "command"
@@ -147,12 +165,16 @@ class Inbound:
 
     `user_ref` is the channel's own opaque key for the person (for Telegram, the chat id as a
     string). The core seals it before it touches storage and never puts it in an Outbound.
+    `author_names` are the person's names as the channel shows them now (Telegram's first
+    name, last name and username; None where a channel has none, as the console), passed
+    along only so the scrubber can mask them in what the person writes.
     """
 
     user_ref: str
     kind: InboundKind
     text: str = ""
     language_hint: str | None = None
+    author_names: AuthorNames | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +188,7 @@ class Outbound:
     """One message for the channel to send to the person who wrote the Inbound.
 
     `protect_content` is set on everything that carries another person's words, so Telegram
-    forbids forwarding and saving it (DESIGN.md, anonymity rules).
+    forbids forwarding and saving it (docs/architecture.md, anonymity rules).
     """
 
     text: str
@@ -178,7 +200,7 @@ class Outbound:
 
 @dataclass(frozen=True, slots=True)
 class OutboxItem:
-    """A message addressed to someone other than the sender (DESIGN.md, "outbox").
+    """A message addressed to someone other than the sender (docs/architecture.md, "outbox").
 
     `recipient_ref` is the channel key, unsealed only at delivery time.
     """

@@ -1,7 +1,7 @@
 """Wiring: builds the core's parts once from Settings, for whichever channel runs them.
 
 Channels get a `Services` object (python-telegram-bot keeps it in `bot_data`) and never build
-engines or models themselves (STYLE.md: typed per-app services).
+engines or models themselves (docs/architecture.md: typed per-app services).
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from bot.assessment.loading import load_engine
 from bot.cards.card_types import load_card_types
 from bot.cards.compose import load_cards_policy
 from bot.config import Settings
-from bot.conversation import ConversationService, Flow
+from bot.conversation import ConversationService, Flow, State
 from bot.emotion.embeddings import embed
 from bot.flows.assessment import AssessmentFlow
 from bot.flows.cards import CardsFlow
+from bot.flows.crisis_care import CrisisCareFlow
 from bot.flows.frame import FrameFlow
 from bot.knowledge.knowledge_base import KnowledgeBase
 from bot.matching.knapsack_policy import load_knapsack_policy
@@ -60,7 +61,23 @@ def build_flows(
         knowledge=knowledge,
         card_types=load_card_types(settings.policies_dir / "card_types.yaml"),
     )
-    return [frame, assessment, cards]
+    care = CrisisCareFlow(
+        knowledge,
+        counsellors_configured=counsellors_configured(settings),
+        resumers={
+            State.ASSESSING: assessment.resume,
+            State.IDLE: frame.show_menu,
+            State.NEW: frame.start,
+            State.AWAITING_CONSENT: frame.ask_consent_again,
+            State.CONFIRMING_FORGET: frame.forget,
+        },
+    )
+    return [frame, assessment, cards, care]
+
+
+def counsellors_configured(settings: Settings) -> bool:
+    """Whether a flag reaches a counsellor here: their alert chat, or their console."""
+    return settings.counsellor_chat_id is not None or bool(settings.counsellor_console_url)
 
 
 def build_services(
@@ -92,6 +109,7 @@ def build_services(
         counsellor_ref=(
             str(settings.counsellor_chat_id) if settings.counsellor_chat_id is not None else None
         ),
+        counsellor_console_url=settings.counsellor_console_url,
     )
     if warm_up:
         knowledge.index()

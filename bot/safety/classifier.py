@@ -7,8 +7,9 @@ examples that mean the same; character n-grams carry Japanese, where MiniLM (tra
 English) says little, and misspellings in English.
 
 Features, per text: the MiniLM embedding (384, unit length, as `bot.emotion.embeddings.embed`
-serves it; English only, see EMBEDDING_LANGUAGES) next to a TF-IDF vector of character 1-3 grams (sublinear tf, L2 norm; the same
-terms as the emotion phrase lexicon, `bot.emotion.phrase_lexicon.char_terms`). Model: one
+serves it; English only, see EMBEDDING_LANGUAGES) next to a TF-IDF vector of character 1-3
+grams (sublinear tf, L2 norm; the same terms as the emotion phrase lexicon,
+`bot.emotion.phrase_lexicon.char_terms`). Model: one
 scikit-learn LogisticRegression per language (English, Japanese), trained on
 policies/crisis_examples.yaml (`needtotalk train crisis-classifier`, bot/safety/training.py).
 Serving is numpy only (scikit-learn is a training dependency): one dot product per part.

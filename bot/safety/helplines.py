@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -53,11 +52,6 @@ def load_helplines(path: Path | None = None) -> HelplineDirectory:
     if INTERNATIONAL not in directory.locales:
         raise KeyError("helplines.yaml has no 'international' entry")
     return directory
-
-
-@cache
-def default_helplines() -> HelplineDirectory:
-    return load_helplines()
 
 
 def helpline_text(directory: HelplineDirectory, locale: str | None, *, intro: bool = True) -> str:

@@ -25,9 +25,9 @@ import numpy as np
 from bot.safety.classifier import (
     DEFAULT_CLASSIFIER_PATH,
     DEFAULT_EXAMPLES_PATH,
+    EMBEDDING_LANGUAGES,
     MODEL_LANGUAGES,
     CrisisClassifier,
-    EMBEDDING_LANGUAGES,
     CrisisExamples,
     LanguageModel,
     examples_key,
