@@ -42,6 +42,10 @@ _HAN = regex.compile(r"\p{Han}")
 _HANGUL = regex.compile(r"\p{Hangul}")
 _CYRILLIC = regex.compile(r"\p{Cyrillic}")
 _LATIN = regex.compile(r"[a-z]")
+_CLASSIFIER_LABEL = {
+    "en": "crisis language (learned screen)",
+    "ja": "危機を示す言葉（学習した判定）",
+}
 
 
 class WeightedPattern(BaseModel):
@@ -268,6 +272,10 @@ class CrisisScreen:
         return [m.span() for m in self._harmless.finditer(clean)]
 
     def label(self, category: str, language: str) -> str:
+        """A category's label for counsellors; "classifier" (only the learned layer fired) has
+        no rule category, so it gets a plain description."""
+        if category not in self.policy.categories:
+            return _CLASSIFIER_LABEL.get(language, _CLASSIFIER_LABEL["en"])
         labels = self.policy.categories[category].label
         return labels.get(language) or labels["en"]
 

@@ -129,3 +129,10 @@ def test_a_long_text_costs_the_classifier_two_windows_at_most() -> None:
     long_text = "ordinary day. " * 1500 + "I want to disappear for good"
     assert classifier.probability(long_text, "en") >= 0.0
     assert read == [WINDOW, WINDOW]
+
+
+def test_a_classifier_only_catch_has_a_label_for_counsellors() -> None:
+    rules_only = CrisisScreen(load_safety_policy())
+    assert rules_only.label("classifier", "en") == "crisis language (learned screen)"
+    assert rules_only.label("classifier", "ja").startswith("危機")
+    assert rules_only.label("self_harm", "en") == "hurting yourself"
