@@ -76,8 +76,9 @@ def main() -> int:
         return screen.rules_only(text).is_crisis
 
     def model(text: str) -> bool:
-        probability = screen.screen(text).probability
-        return probability is not None and probability >= threshold
+        result = screen.screen(text)
+        cut = policy.classifier.threshold_for(result.language)
+        return result.probability is not None and result.probability >= cut
 
     def both(text: str) -> bool:
         return screen.screen(text).is_crisis
@@ -128,7 +129,10 @@ def main() -> int:
         ("unspoken-language everyday", False, languages.UNSPOKEN_EVERYDAY),
     ]
 
-    print(f"classifier threshold {threshold}; load of policy + artefact {load_ms:.0f} ms")
+    print(
+        f"classifier threshold {threshold} (by language {policy.classifier.by_language}); "
+        f"load of policy + artefact {load_ms:.0f} ms"
+    )
     print(f"{'set':40} {'measure':12} " + " ".join(f"{name:>17}" for name, _ in judges))
     for name, is_crisis, texts in sets:
         measure = "recall" if is_crisis else "false alarms"

@@ -33,10 +33,11 @@ def run_train_crisis_classifier(args: argparse.Namespace, settings: Settings) ->
     classifier, figures = train(settings.policies_dir / "crisis_examples.yaml", policy)
     save(classifier, figures)
     for language, entry in figures["languages"].items():
-        at = entry["out_of_fold"][str(policy.classifier.threshold)]
+        threshold = policy.classifier.threshold_for(language)
+        at = entry["out_of_fold"].get(str(threshold), {"recall": "-", "false_alarms": "-"})
         print(
             f"{language}: {entry['examples']} C={entry['C']} out-of-fold at threshold "
-            f"{policy.classifier.threshold}: recall {at['recall']}, false alarms "
+            f"{threshold}: recall {at['recall']}, false alarms "
             f"{at['false_alarms']}",
             file=sys.stderr,
         )

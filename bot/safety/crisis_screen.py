@@ -74,6 +74,11 @@ class TyposPolicy(BaseModel):
 
 class ClassifierPolicy(BaseModel):
     threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
+    by_language: dict[str, float] = Field(default_factory=dict)
+
+    def threshold_for(self, language: str) -> float:
+        """The threshold of the model that reads `language` (Japanese, or English for the rest)."""
+        return self.by_language.get("ja" if language == "ja" else "en", self.threshold)
 
 
 class SafetyPolicy(BaseModel):
@@ -191,7 +196,9 @@ class CrisisScreen:
                 probability = self.classifier.probability(model_text, language)
             except Exception as exc:  # the rules have screened: never lose the answer to a model
                 log.error("crisis classifier failed (%s); rules only", type(exc).__name__)
-        model_says = probability is not None and probability >= self.policy.classifier.threshold
+        model_says = probability is not None and probability >= (
+            self.policy.classifier.threshold_for(language)
+        )
         layers = tuple(
             name for name, said in (("rules", rules_say), ("classifier", model_says)) if said
         )
@@ -287,10 +294,18 @@ def load_safety_policy(path: Path | None = None) -> SafetyPolicy:
 
 @cache
 def default_screen() -> CrisisScreen:
-    """The shipped policy and classifier (loads the sentence model on first use)."""
+    """The shipped rules alone: for the moderation of relayed texts (their author's message met
+    the full screen in the conversation already) and tools that must not load the model."""
+    return CrisisScreen(load_safety_policy())
+
+
+@cache
+def full_screen() -> CrisisScreen:
+    """The shipped rules and classifier, as the conversation screens (loads the sentence model on
+    first use)."""
     return CrisisScreen(load_safety_policy(), load_crisis_classifier())
 
 
 def screen(text: str) -> CrisisResult:
-    """Screen one text with the shipped policy (for tools; the service holds its own screen)."""
-    return default_screen().screen(text)
+    """Screen one text as the conversation does (for tools; the service holds its own screen)."""
+    return full_screen().screen(text)

@@ -36,7 +36,7 @@ from bot.safety.crisis_screen import CrisisScreen, SafetyPolicy, load_safety_pol
 from bot.yaml_files import read_yaml
 
 C_GRID = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
-THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.65, 0.7, 0.8, 0.9)
 SEED = 0
 
 
