@@ -30,7 +30,7 @@ from sqlmodel import Session
 
 from bot.domain import Button, Inbound, InboundKind, Outbound
 from bot.safety.crisis_screen import CrisisResult, CrisisScreen
-from bot.safety.helplines import HelplineDirectory, helpline_text
+from bot.safety.helplines import HelplineDirectory, crisis_locale, helpline_text
 from bot.store.addresses import channel_of
 from bot.store.cases import HIGH, case_of_flag, opened_by
 from bot.store.outbox import enqueue, enqueue_to_address
@@ -137,15 +137,17 @@ class Turn:
             )
         )
 
-    def answer_crisis(self, *, categories: Sequence[str], text: str) -> None:
+    def answer_crisis(self, *, categories: Sequence[str], text: str, spoken: bool = True) -> None:
         """The one crisis answer: a high-severity flag for counsellors, helplines at once.
 
         Used by the core for any message, and by flows for crisis language found in a card or
-        a reply (moderation), so the words and the helplines stay in one place.
+        a reply (moderation), so the words and the helplines stay in one place. `spoken`: the
+        crisis was read in a language the bot speaks; otherwise the international helplines.
         """
         self.raise_flag(kind="crisis", categories=list(categories), text=text)
         log.warning("crisis flag raised (categories: %s)", ",".join(categories))
-        helplines = helpline_text(self.helplines, self.person.language) if self.helplines else ""
+        locale = crisis_locale(self.person.language, spoken=spoken)
+        helplines = helpline_text(self.helplines, locale) if self.helplines else ""
         self.say(
             crisis_text(
                 self.texts, self.language, helplines, counsellors_told=self.counsellors_see_flags
@@ -349,7 +351,8 @@ class ConversationService:
             log.error("conversation turn failed: %s", type(exc).__name__, exc_info=False)
             log.debug("conversation turn failure detail", exc_info=True)
             if crisis is not None and crisis.is_crisis:  # helplines even when nothing else works
-                helplines = helpline_text(self._helplines, locale_of(inbound.language_hint))
+                locale = crisis_locale(locale_of(inbound.language_hint), spoken=crisis.spoken)
+                helplines = helpline_text(self._helplines, locale)
                 # No flag was stored, so nobody will see one: promise nothing.
                 text = crisis_text(self._texts, language, helplines, counsellors_told=False)
                 return [Outbound(text=text)]
@@ -386,7 +389,7 @@ class ConversationService:
             handler(turn, text)
 
     def _answer_crisis(self, turn: Turn, text: str, result: CrisisResult) -> None:
-        turn.answer_crisis(categories=result.categories, text=text)
+        turn.answer_crisis(categories=result.categories, text=text, spoken=result.spoken)
 
     @property
     def counsellors_see_flags(self) -> bool:

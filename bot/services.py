@@ -26,6 +26,7 @@ from bot.knowledge.knowledge_base import KnowledgeBase
 from bot.matching.knapsack_policy import load_knapsack_policy
 from bot.matching.visibility import load_matching_policy
 from bot.moderation.pipeline import Moderator
+from bot.safety.classifier import load_crisis_classifier
 from bot.safety.crisis_screen import CrisisScreen, load_safety_policy
 from bot.safety.helplines import HelplineDirectory, load_helplines
 from bot.store.cards import DeliveredCopies
@@ -99,7 +100,10 @@ def build_services(
     if migrate:
         upgrade(engine)
     sealer = Sealer(settings.secret_key.get_secret_value())
-    screen = CrisisScreen(load_safety_policy(settings.policies_dir / "safety.yaml"))
+    # The rules and the learned layer (the sentence model is loaded above; the artefact is small).
+    screen = CrisisScreen(
+        load_safety_policy(settings.policies_dir / "safety.yaml"), load_crisis_classifier()
+    )
     helplines = load_helplines(settings.kb_dir / "helplines.yaml")
     texts = Texts(settings.prompts_dir)
     knowledge = KnowledgeBase(settings)

@@ -99,6 +99,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     register_moderation_training(train_sub)
 
+    from bot.safety.commands import register_train as register_crisis_training
+
+    register_crisis_training(train_sub)
+
     classify = subparsers.add_parser(
         "classify",
         help="read lines of text on stdin, print one JSON reading per line",

@@ -21,7 +21,7 @@ from bot.emotion.content_class import ContentClassifier, get_content_classifier
 from bot.moderation.decision import AuthorNames, ModerationDecision, Verdict
 from bot.moderation.policy import ModerationPolicy
 from bot.moderation.readable import readability
-from bot.safety.crisis_screen import CrisisScreen, default_screen
+from bot.safety.crisis_screen import CrisisScreen, full_screen
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class Moderator:
         classifier: ContentClassifier | None = None,
         policy: ModerationPolicy | None = None,
     ) -> None:
-        self._screen = screen or default_screen()
+        self._screen = screen or full_screen()  # as the conversation screens: rules and model
         self._classifier = classifier or get_content_classifier()
         self._policy = policy or self._classifier.moderation
 

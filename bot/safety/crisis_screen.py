@@ -1,30 +1,51 @@
 """The crisis screen: the first thing every inbound text meets, in every conversation state.
 
-Deliberately a transparent phrase screen and not a model: it must answer in microseconds, work
-offline from the first second, behave the same on every machine, and be reviewable by the
-counsellors who own `policies/safety.yaml`. Its phrases cover explicit and indirect suicide and
-self-harm language and danger from others, in English and Japanese; idioms ("this homework is
-killing me", "死ぬほど疲れた") excuse only the danger words they wholly contain.
+Two layers, and either one alone makes a text a crisis (issue 10):
+
+- the rules: a transparent phrase screen (policies/safety.yaml). It answers in microseconds, works
+  offline from the first second, behaves the same on every machine, and is reviewable by the
+  counsellors who own the policy. Its phrases cover explicit and indirect suicide and self-harm
+  language and danger from others, in English and Japanese, plus a small list for languages the
+  bot does not speak; idioms ("this homework is killing me", "死ぬほど疲れた") excuse only the
+  danger words they wholly contain. It stays the fast, explainable first line.
+- the classifier (bot/safety/classifier.py): a logistic regression on sentence embeddings and
+  character n-grams, trained on written examples, for the phrasings no rule foresaw.
+
+Both read the text the way a person would (bot/safety/reading.py): ignorable characters dropped,
+look-alike letters, leetspeak, letter spacing and typos undone, so "k i l l  m y s e l f" and
+"kіll mysеlf" (Cyrillic і, е) are caught like "kill myself".
 """
 
 from __future__ import annotations
 
+import logging
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import regex
 from pydantic import BaseModel, Field, field_validator
 
 from bot.config import PROJECT_ROOT
+from bot.safety.classifier import CrisisClassifier, load_crisis_classifier
+from bot.safety.reading import Unmasker, has_ignorable, plain, spaced, typo_table, words_of
 from bot.yaml_files import read_yaml
 
+log = logging.getLogger(__name__)
+
 DEFAULT_POLICY_PATH = PROJECT_ROOT / "policies" / "safety.yaml"
-_ZERO_WIDTH_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
-_ZERO_WIDTH = dict.fromkeys(map(ord, _ZERO_WIDTH_CHARS))
-_ZERO_WIDTH_AS_SPACE = dict.fromkeys(map(ord, _ZERO_WIDTH_CHARS), " ")
-_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"'})
+# Languages written without spaces between words: their patterns are not wrapped in word bounds.
+_UNSPACED = frozenset({"ja", "zh", "ko"})
+_KANA = regex.compile(r"[\p{Hiragana}\p{Katakana}]")
+_HAN = regex.compile(r"\p{Han}")
+_HANGUL = regex.compile(r"\p{Hangul}")
+_CYRILLIC = regex.compile(r"\p{Cyrillic}")
+_LATIN = regex.compile(r"[a-z]")
+_CLASSIFIER_LABEL = {
+    "en": "crisis language (learned screen)",
+    "ja": "危機を示す言葉（学習した判定）",
+}
 
 
 class WeightedPattern(BaseModel):
@@ -43,6 +64,23 @@ class CategoryPolicy(BaseModel):
     patterns: dict[str, list[WeightedPattern]]
 
 
+class TyposPolicy(BaseModel):
+    """Misspellings the screen corrects before the rules read a text (bot/safety/reading.py)."""
+
+    targets: list[str] = Field(default_factory=list)
+    real_words: list[str] = Field(default_factory=list)
+    extra: dict[str, str] = Field(default_factory=dict)
+
+
+class ClassifierPolicy(BaseModel):
+    threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
+    by_language: dict[str, float] = Field(default_factory=dict)
+
+    def threshold_for(self, language: str) -> float:
+        """The threshold of the model that reads `language` (Japanese, or English for the rest)."""
+        return self.by_language.get("ja" if language == "ja" else "en", self.threshold)
+
+
 class SafetyPolicy(BaseModel):
     threshold: float = Field(gt=0.0)
     idioms: dict[str, list[str]]
@@ -53,6 +91,9 @@ class SafetyPolicy(BaseModel):
     # Days the text kept for a counsellor's review (flags, messages in a case) outlives the
     # case's resolution; then it is deleted (bot/store/cases.py). /forget deletes it at once.
     case_retention_days: int = Field(30, ge=0, le=365)
+    spoken_languages: list[str] = Field(default_factory=lambda: ["en", "ja"])
+    typos: TyposPolicy = Field(default_factory=lambda: TyposPolicy())
+    classifier: ClassifierPolicy = Field(default_factory=lambda: ClassifierPolicy())
 
     @field_validator("idioms", "softeners", "never_say")
     @classmethod
@@ -65,30 +106,37 @@ class SafetyPolicy(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class CrisisResult:
+    """What the screen read. `layers` says which caught it ("rules", "classifier", both or
+    none); `language` is the language the text was read in ("en", "ja", "de", ...), and
+    `spoken` whether the bot speaks it (if not, the answer uses the international helplines)."""
+
     is_crisis: bool
     score: float
     categories: tuple[str, ...]
+    layers: tuple[str, ...] = ()
+    language: str = "en"
+    spoken: bool = True
+    probability: float | None = None  # the classifier's, when it ran
 
 
-def normalise(text: str, *, zero_width_as_space: bool = False) -> str:
-    """The form every pattern sees: NFKC (full-width → ASCII), lower case, plain quotes.
-
-    Zero-width characters are dropped ("k\u200bill" → "kill") or, for the second reading of a
-    text that has them, read as spaces ("kill\u200bmyself" → "kill myself").
-    """
-    table = _ZERO_WIDTH_AS_SPACE if zero_width_as_space else _ZERO_WIDTH
-    text = unicodedata.normalize("NFKC", text).translate(table).translate(_QUOTES)
-    return re.sub(r"\s+", " ", text.lower()).strip()
+def normalise(text: str) -> str:
+    """The plain reading (bot/safety/reading.py): NFKC, default-ignorable code points dropped,
+    lower case, plain quotes, whitespace collapsed. Used for the never-say list too."""
+    return plain(text)
 
 
 def _wrap(pattern: str, language: str) -> str:
-    """English patterns match whole words; Japanese has no spaces to mark words."""
-    return rf"(?<![\w'])(?:{pattern})(?![\w'])" if language == "en" else pattern
+    """Patterns match whole words, except in languages written without spaces (ja, zh, ko)."""
+    return pattern if language in _UNSPACED else rf"(?<![\w'])(?:{pattern})(?![\w'])"
 
 
 class CrisisScreen:
-    def __init__(self, policy: SafetyPolicy) -> None:
+    """`screen(text)` for every inbound text. `classifier=None` screens with the rules alone
+    (tools that read the bot's own wording use that; the conversation passes the classifier)."""
+
+    def __init__(self, policy: SafetyPolicy, classifier: CrisisClassifier | None = None) -> None:
         self.policy = policy
+        self.classifier = classifier
         blanks = [
             _wrap(p, lang)
             for table in (policy.idioms, policy.softeners)
@@ -98,31 +146,101 @@ class CrisisScreen:
         self._harmless = re.compile("|".join(blanks), re.IGNORECASE) if blanks else None
         never = [_wrap(p, lang) for lang, patterns in policy.never_say.items() for p in patterns]
         self._never_say = re.compile("|".join(never)) if never else None
-        self._danger: list[tuple[str, float, re.Pattern[str]]] = [
-            (name, item.weight, re.compile(_wrap(item.pattern, lang), re.IGNORECASE))
+        self._danger: list[tuple[str, str, float, re.Pattern[str]]] = [
+            (name, lang, item.weight, re.compile(_wrap(item.pattern, lang), re.IGNORECASE))
             for name, category in policy.categories.items()
             for lang, items in category.patterns.items()
             for item in items
+            if item.weight > 0
         ]
+        english = [
+            item.pattern
+            for category in policy.categories.values()
+            for item in category.patterns.get("en", [])
+        ]
+        # Letter-spaced words are split again by the words the English rules are made of.
+        vocabulary = words_of([*english, *policy.idioms.get("en", []), *policy.typos.targets])
+        self._unmasker = Unmasker(
+            vocabulary=vocabulary,
+            typos=typo_table(policy.typos.targets, policy.typos.extra, policy.typos.real_words),
+        )
+        self._spoken = frozenset(policy.spoken_languages)
 
     def is_never_said(self, text: str) -> bool:
         """Whether the text says what no supporter says to someone who may be low (the policy's
         never_say): used on what an LLM wrote for the bot, not on people's messages."""
         return self._never_say is not None and bool(self._never_say.search(normalise(text)))
 
+    def readings(self, text: str) -> list[str]:
+        """Every reading the rules search: plain, ignorable characters read as spaces (when
+        there are any: "kill\u200bmyself"), and the unmasked ones (bot/safety/reading.py)."""
+        out = [plain(text)]
+        variants = [spaced(text)]
+        if has_ignorable(text):
+            out.append(plain(text, ignorable_as_space=True))
+            variants.append(spaced(text, ignorable_as_space=True))
+        for variant in variants:
+            for reading in self._unmasker.readings(variant):
+                if reading not in out:
+                    out.append(reading)
+        return out
+
     def screen(self, text: str) -> CrisisResult:
-        readings = [normalise(text)]
-        if any(ch in text for ch in _ZERO_WIDTH_CHARS):
-            readings.append(normalise(text, zero_width_as_space=True))
+        readings = self.readings(text)
+        score, hits, hit_languages = self._rules(readings)
+        language = self._language(readings[0], hit_languages)
+        rules_say = score >= self.policy.threshold
+        probability = None
+        if self.classifier is not None and readings[0]:
+            # The unmasked reading for the languages the models know; others as written (folding
+            # Cyrillic to Latin look-alikes would turn Russian into nonsense).
+            model_text = readings[-1] if language in ("en", "ja") else readings[0]
+            try:
+                probability = self.classifier.probability(model_text, language)
+            except Exception as exc:  # the rules have screened: never lose the answer to a model
+                log.error("crisis classifier failed (%s); rules only", type(exc).__name__)
+        model_says = probability is not None and probability >= (
+            self.policy.classifier.threshold_for(language)
+        )
+        layers = tuple(
+            name for name, said in (("rules", rules_say), ("classifier", model_says)) if said
+        )
+        if model_says and not hits:
+            hits.append("classifier")
+        return CrisisResult(
+            is_crisis=rules_say or model_says,
+            score=score,
+            categories=tuple(hits),
+            layers=layers,
+            language=language,
+            spoken=language in self._spoken,
+            probability=probability,
+        )
+
+    def rules_only(self, text: str) -> CrisisResult:
+        """The first layer alone (for benchmarks and tools that must not load the model)."""
+        readings = self.readings(text)
+        score, hits, hit_languages = self._rules(readings)
+        language = self._language(readings[0], hit_languages)
+        is_crisis = score >= self.policy.threshold
+        return CrisisResult(
+            is_crisis=is_crisis,
+            score=score,
+            categories=tuple(hits),
+            layers=("rules",) if is_crisis else (),
+            language=language,
+            spoken=language in self._spoken,
+        )
+
+    def _rules(self, readings: list[str]) -> tuple[float, list[str], list[str]]:
         score = 0.0
         hits: list[str] = []
+        languages: list[str] = []
         for clean in readings:
             # Found only once a danger pattern matches: most texts match none, and the idioms
             # are the slowest single search on a long text.
             harmless: list[tuple[int, int]] | None = None
-            for name, weight, pattern in self._danger:
-                if weight <= 0:
-                    continue
+            for name, lang, weight, pattern in self._danger:
                 for match in pattern.finditer(clean):
                     if harmless is None:
                         harmless = self._harmless_spans(clean)
@@ -133,9 +251,30 @@ class CrisisScreen:
                     score = max(score, weight)
                     if name not in hits:
                         hits.append(name)
+                    if lang not in languages:
+                        languages.append(lang)
                     break
-        is_crisis = score >= self.policy.threshold
-        return CrisisResult(is_crisis=is_crisis, score=score, categories=tuple(hits))
+        return score, hits, languages
+
+    def _language(self, clean: str, hit_languages: list[str]) -> str:
+        """The language a text is read in: a spoken language whose phrases matched, else another
+        language whose phrases matched, else the script (kana: ja; Hangul: ko; Cyrillic: ru;
+        Han alone: ja, as the bot's users write it; anything else: en)."""
+        for lang in hit_languages:
+            if lang in self._spoken:
+                return lang
+        if hit_languages:
+            return hit_languages[0]
+        if _KANA.search(clean):
+            return "ja"
+        if _HANGUL.search(clean):
+            return "ko"
+        latin = len(_LATIN.findall(clean))
+        if len(_CYRILLIC.findall(clean)) > latin:
+            return "ru"
+        if _HAN.search(clean) and len(_HAN.findall(clean)) >= latin:
+            return "ja"
+        return "en"
 
     def _harmless_spans(self, clean: str) -> list[tuple[int, int]]:
         if self._harmless is None:
@@ -143,6 +282,10 @@ class CrisisScreen:
         return [m.span() for m in self._harmless.finditer(clean)]
 
     def label(self, category: str, language: str) -> str:
+        """A category's label for counsellors; "classifier" (only the learned layer fired) has
+        no rule category, so it gets a plain description."""
+        if category not in self.policy.categories:
+            return _CLASSIFIER_LABEL.get(language, _CLASSIFIER_LABEL["en"])
         labels = self.policy.categories[category].label
         return labels.get(language) or labels["en"]
 
@@ -154,9 +297,17 @@ def load_safety_policy(path: Path | None = None) -> SafetyPolicy:
 
 @cache
 def default_screen() -> CrisisScreen:
+    """The shipped rules alone, for tools that must not load the sentence model."""
     return CrisisScreen(load_safety_policy())
 
 
+@cache
+def full_screen() -> CrisisScreen:
+    """The shipped rules and classifier, as the conversation screens (loads the sentence model on
+    first use)."""
+    return CrisisScreen(load_safety_policy(), load_crisis_classifier())
+
+
 def screen(text: str) -> CrisisResult:
-    """Screen one text with the shipped policy (for tools; the service holds its own screen)."""
-    return default_screen().screen(text)
+    """Screen one text as the conversation does (for tools; the service holds its own screen)."""
+    return full_screen().screen(text)

@@ -34,10 +34,23 @@ class HelplineDirectory(BaseModel):
         raise KeyError("helplines.yaml has no 'default' entry")
 
 
+INTERNATIONAL = "international"
+
+
+def crisis_locale(person_locale: str | None, *, spoken: bool) -> str:
+    """Which helplines a crisis answer lists: the person's locale when the text is in a language
+    the bot speaks; the international entry (findahelpline.com, the local emergency number) when
+    it is not. "Ich will mich umbringen." from an en-GB account is not known to be in the UK.
+    """
+    return (person_locale or "") if spoken else INTERNATIONAL
+
+
 def load_helplines(path: Path | None = None) -> HelplineDirectory:
     raw = read_yaml(path or DEFAULT_HELPLINES_PATH)
     directory = HelplineDirectory(locales=raw)
     directory.for_locale(None)  # a directory without a default is a configuration error
+    if INTERNATIONAL not in directory.locales:
+        raise KeyError("helplines.yaml has no 'international' entry")
     return directory
 
 

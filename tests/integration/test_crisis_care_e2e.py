@@ -97,7 +97,7 @@ async def test_with_a_counsellor_chat_the_promise_is_made_and_the_alert_arrives(
         server.user_sends_text(DAN, "honestly I don't want to be alive anymore")
         crisis = await server.wait_for_text(DAN.id, "findahelpline.com")
         assert TOLD in crisis[-1].text and NOT_TOLD not in crisis[-1].text
-        alert = await server.wait_for_text(COUNSELLOR_CHAT, "NeedToTalk flag")
+        alert = await server.wait_for_text(COUNSELLOR_CHAT, "NeedToTalk:")
         assert "crisis" in alert[-1].text
         assert str(DAN.id) not in alert[-1].text and "dan" not in alert[-1].text.lower()
 

@@ -453,10 +453,11 @@ def test_more_brings_kb_cards_not_shown_in_the_last_reads(services: Services) ->
 PILLS = "I have the pills ready. Honestly nobody would notice if I wasn't around anymore."
 
 
-def with_stricter_moderation(services: Services) -> Services:
-    """The core as deployed, but with a Moderator whose crisis reading is wider than the core's
-    own screen (as a trained crisis model is): the flow, not the core, must then hold the text
+def with_stricter_moderation(services: Services) -> tuple[Services, CrisisScreen]:
+    """A core whose own screen is the rules alone, and a Moderator whose crisis reading is wider
+    (as moderation's own crisis reading can be): the flow, not the core, must then hold the text
     and answer with helplines."""
+    rules_only = CrisisScreen(load_safety_policy())
     policy = load_safety_policy()
     policy.categories["suicide_indirect"].patterns["en"].append(
         WeightedPattern(pattern="nobody would notice if i wasn't around", weight=1.0)
@@ -465,7 +466,7 @@ def with_stricter_moderation(services: Services) -> Services:
     conversation = ConversationService(
         engine=services.engine,
         sealer=services.sealer,
-        screen=services.screen,
+        screen=rules_only,
         helplines=services.helplines,
         texts=Texts(settings.prompts_dir),
         flows=build_flows(
@@ -476,14 +477,14 @@ def with_stricter_moderation(services: Services) -> Services:
         ),
         channel="telegram",
     )
-    return replace(services, conversation=conversation)
+    return replace(services, conversation=conversation), rules_only
 
 
 def test_crisis_in_a_card_or_reply_is_held_and_answered_with_helplines(
     services: Services,
 ) -> None:
-    assert not services.screen.screen(PILLS).is_crisis  # the core alone would not see it
-    strict = with_stricter_moderation(services)
+    strict, core_screen = with_stricter_moderation(services)
+    assert not core_screen.screen(PILLS).is_crisis  # the core alone would not see it
     author, replier = ready(strict, "5130"), ready(strict, "5131")
     author.command("/share")
     answer = joined(author.says(PILLS))

@@ -42,7 +42,6 @@ def test_indirect_crisis_card_is_held_as_crisis(moderator: Moderator) -> None:
         "Gay people are an abomination and should be ashamed of themselves.",
         "Immigrants are vermin and they should all be thrown out.",
         "Go ahead then, nobody will miss you.",
-        "I know where you live and I will hurt you.",
         "移民は害虫だ。この国から出ていけ。",
         "お前なんか消えろ",
     ],
@@ -52,6 +51,13 @@ def test_toxic_text_reaches_nobody(moderator: Moderator, text: str) -> None:
     assert decision.decision is Verdict.HOLD, decision.reasons
     assert not decision.readers
     assert not decision.crisis  # an attack on the reader is not the author's crisis
+
+
+def test_a_threat_is_held_whichever_screen_reads_it(moderator: Moderator) -> None:
+    """A threat to hurt someone is held; the crisis screen may also read it as danger to others
+    (its "harm to others" category), which puts a counsellor on it at once."""
+    decision = moderator.moderate("I know where you live and I will hurt you.", "en")
+    assert decision.decision is Verdict.HOLD and not decision.readers
 
 
 def test_group_dehumanisation_is_toxic_in_content_class(moderator: Moderator) -> None:

@@ -1,0 +1,176 @@
+"""Crisis screen figures against issue 10's targets. Printed, never asserted.
+
+    PYTHONPATH=$PWD python benchmarks/crisis.py [--holdout] [--timing-texts N]
+
+Three screens on each set: the rules alone, the classifier alone (its probability at the policy
+threshold) and both (a crisis when either says so, as the bot runs).
+
+- the held-out set tests/data/crisis_holdout.yaml (EN/JA; written and committed before any
+  classifier was trained, never used to choose anything). Read ONLY with --holdout, and every
+  read is recorded in docs/crisis.md. Targets: recall 1.0; false alarms <= 3 % on its everyday
+  messages (idioms and recovery stories reported beside them).
+- the existing test cases (tests/unit/test_crisis_screen.py must-catch / must-not-catch lists;
+  they are also training examples of the classifier, so its figures there are in-sample), the 90
+  evasion variants (tests/unit/test_crisis_evasion.py) and the unspoken-language phrases
+  (tests/unit/test_crisis_languages.py).
+- time per message after load, one CPU thread (torch and BLAS), the whole screen as the bot
+  runs it (rules + classifier, one MiniLM embedding per message): target <= 10 ms. Wall time and
+  the process's CPU time are both printed: on a shared, loaded machine wall time counts the
+  waits for a core too, CPU time is the cost on one core. The load average is printed beside.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+Judge = Callable[[str], bool]
+
+
+def rate(judge: Judge, texts: Sequence[str]) -> tuple[int, int]:
+    return sum(1 for t in texts if judge(t)), len(texts)
+
+
+def fmt(hit: int, total: int) -> str:
+    return f"{hit / total:6.3f} ({hit}/{total})" if total else "   -"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument(
+        "--holdout", action="store_true", help="also read the held-out set (record it!)"
+    )
+    parser.add_argument("--timing-texts", type=int, default=300)
+    args = parser.parse_args()
+
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(1)
+    threadpool_limits(1)
+    from bot.emotion.embeddings import embed
+
+    embed(["warm-up"])  # the bot loads the model at start (bot/services.py), before the screen
+    started = time.perf_counter()
+    from bot.safety.classifier import load_crisis_classifier
+    from bot.safety.crisis_screen import CrisisScreen, load_safety_policy
+
+    policy = load_safety_policy()
+    classifier = load_crisis_classifier()
+    screen = CrisisScreen(policy, classifier)
+    load_ms = (time.perf_counter() - started) * 1000
+    if classifier is None:
+        print("no classifier artefact: run `needtotalk train crisis-classifier`")
+        return 1
+    threshold = policy.classifier.threshold
+
+    def rules(text: str) -> bool:
+        return screen.rules_only(text).is_crisis
+
+    def model(text: str) -> bool:
+        result = screen.screen(text)
+        cut = policy.classifier.threshold_for(result.language)
+        return result.probability is not None and result.probability >= cut
+
+    def both(text: str) -> bool:
+        return screen.screen(text).is_crisis
+
+    judges: list[tuple[str, Judge]] = [("rules", rules), ("classifier", model), ("both", both)]
+
+    sets: list[tuple[str, bool, Sequence[str]]] = []  # name, is crisis, texts
+    from tests.unit import test_crisis_evasion as evasion
+    from tests.unit import test_crisis_languages as languages
+    from tests.unit import test_crisis_screen as existing
+
+    must_catch = [
+        *(t for t, _ in existing.CRISIS),
+        *existing.FOUND_IN_REVIEW,
+        *existing.REVIEW_2_MUST_CATCH,
+        *(t for t, _ in existing.REVIEW_3_MUST_CATCH),
+    ]
+    must_not = [
+        t
+        for t in (
+            existing.NOT_CRISIS
+            + existing.NOT_INSIDE_ENGLISH_WORDS
+            + existing.REVIEW_2_MUST_NOT_CATCH
+            + existing.REVIEW_3_MUST_NOT_CATCH
+        )
+        if t
+    ]
+    everyday: list[str] = []
+    crisis_lines: list[str] = []
+    if args.holdout:
+        from bot.yaml_files import read_yaml
+
+        holdout = read_yaml(ROOT / "tests" / "data" / "crisis_holdout.yaml")
+        for lang in ("en", "ja"):
+            crisis_lines += holdout["crisis"][lang]
+            sets.append((f"held-out crisis {lang}", True, holdout["crisis"][lang]))
+        for group in ("everyday", "idioms", "recovery"):
+            for lang in ("en", "ja"):
+                texts = holdout["not_crisis"][lang][group]
+                if group == "everyday":
+                    everyday += texts
+                sets.append((f"held-out {group} {lang}", False, texts))
+    sets += [
+        ("existing must-catch (in training)", True, must_catch),
+        ("existing must-not-catch (in training)", False, must_not),
+        ("evasion variants (90)", True, evasion.ALL_VARIANTS),
+        ("unspoken-language crises", True, [t for t, _ in languages.UNSPOKEN_CRISES]),
+        ("unspoken-language everyday", False, languages.UNSPOKEN_EVERYDAY),
+    ]
+
+    print(
+        f"classifier threshold {threshold} (by language {policy.classifier.by_language}); "
+        f"load of policy + artefact {load_ms:.0f} ms"
+    )
+    print(f"{'set':40} {'measure':12} " + " ".join(f"{name:>17}" for name, _ in judges))
+    for name, is_crisis, texts in sets:
+        measure = "recall" if is_crisis else "false alarms"
+        cells = [fmt(*rate(judge, texts)) for _, judge in judges]
+        print(f"{name:40} {measure:12} " + " ".join(f"{c:>17}" for c in cells))
+    if args.holdout:
+        for label, texts, target in (
+            ("held-out crisis, all", crisis_lines, "recall 1.0"),
+            ("held-out everyday, all", everyday, "false alarms <= 0.03"),
+        ):
+            cells = [fmt(*rate(judge, texts)) for _, judge in judges]
+            print(f"{label:40} {target:12} " + " ".join(f"{c:>17}" for c in cells))
+
+    # Time per message, after load, one thread: the bot's screen on a mix of messages.
+    pool = [*must_catch, *must_not, *evasion.ALL_VARIANTS]
+    texts = [pool[i % len(pool)] for i in range(args.timing_texts)]
+    for _ in range(20):
+        screen.screen(texts[0])
+    timings = {"rules alone": screen.rules_only, "rules + classifier": screen.screen}
+    for label, run in timings.items():
+        wall: list[float] = []
+        cpu: list[float] = []
+        for text in texts:
+            c0, t0 = time.process_time(), time.perf_counter()
+            run(text)
+            wall.append((time.perf_counter() - t0) * 1000)
+            cpu.append((time.process_time() - c0) * 1000)
+        wall.sort()
+        print(
+            f"time per message, {label:20} wall: median {statistics.median(wall):6.2f} ms, "
+            f"p95 {wall[int(0.95 * len(wall)) - 1]:6.2f} ms; CPU: median "
+            f"{statistics.median(cpu):6.2f} ms, mean {statistics.fmean(cpu):6.2f} ms "
+            f"({len(wall)} messages, one thread; target <= 10 ms)"
+        )
+    load = os.getloadavg()[0]
+    print(f"load average during the run: {load:.1f} on {os.cpu_count()} cores (wall time inflates)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,138 @@
+"""The learned crisis layer: shipped artefact current, the issue's misses caught, layers and
+fallbacks, reproducible training."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from bot.safety.classifier import (
+    DEFAULT_CLASSIFIER_PATH,
+    WINDOW,
+    examples_key,
+    load_crisis_classifier,
+)
+from bot.safety.crisis_screen import CrisisScreen, load_safety_policy, screen
+from bot.safety.training import read_examples, train
+
+# Issue 10: each got the next quiz question.
+ISSUE_MISSES = [
+    "I have the pills ready, I'm going to take them all tonight.",
+    "What's the point of living anymore?",
+    "I don't think anyone would notice if I wasn't around at work",
+    "I keep standing on the balcony thinking how easy it would be to just let go",
+    "I've started giving my things away. I won't need them much longer.",
+    "I have the pills ready. Honestly nobody would notice if I wasn't around anymore.",
+]
+
+
+def test_the_shipped_classifier_was_trained_on_the_current_examples() -> None:
+    """Fails after policies/crisis_examples.yaml changes until `needtotalk train
+    crisis-classifier` is run."""
+    classifier = load_crisis_classifier()
+    assert classifier is not None, f"{DEFAULT_CLASSIFIER_PATH} is missing or unreadable"
+    assert classifier.key == examples_key(read_examples()), (
+        "bot/safety/artefacts/crisis_classifier.npz is stale: run "
+        "`needtotalk train crisis-classifier`"
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("text", ISSUE_MISSES)
+def test_the_issues_misses_are_caught(text: str) -> None:
+    assert screen(text).is_crisis
+
+
+@pytest.mark.slow
+def test_the_result_says_which_layer_caught_it() -> None:
+    result = screen("What's the point of living anymore?")
+    assert result.layers == ("classifier",)
+    assert result.probability is not None and result.probability >= 0.5
+    assert result.categories == ("classifier",)
+    both = screen("I want to kill myself, I have the pills ready")
+    assert both.layers == ("rules", "classifier")
+    assert "suicide_explicit" in both.categories
+    calm = screen("I had a nice walk with my dog this morning")
+    assert not calm.is_crisis and calm.layers == ()
+
+
+def test_either_layer_alone_is_enough() -> None:
+    rules_only = CrisisScreen(load_safety_policy())
+    assert rules_only.screen("I want to kill myself").is_crisis
+    assert rules_only.screen("I want to kill myself").layers == ("rules",)
+    assert rules_only.screen("What's the point of living anymore?").probability is None
+
+
+def test_without_its_artefact_the_screen_keeps_screening_with_the_rules(tmp_path: Path) -> None:
+    missing = load_crisis_classifier(tmp_path / "nowhere.npz")
+    assert missing is None
+    broken = tmp_path / "broken.npz"
+    broken.write_bytes(b"not an npz")
+    assert load_crisis_classifier(broken) is None
+    assert CrisisScreen(load_safety_policy(), missing).screen("I want to die").is_crisis
+
+
+def _tiny_examples(path: Path) -> Path:
+    raw = read_examples()
+    tiny = {
+        label: {lang: texts[:12] for lang, texts in by_language.items()}
+        for label, by_language in raw.items()
+    }
+    path.write_text(yaml.safe_dump(tiny, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.mark.slow
+def test_training_is_reproducible(tmp_path: Path) -> None:
+    examples = _tiny_examples(tmp_path / "examples.yaml")
+    first, figures = train(examples)
+    second, _ = train(examples)
+    assert first.key == second.key == figures["key"]
+    for language in ("en", "ja"):
+        a, b = first.models[language], second.models[language]
+        assert np.array_equal(a.embedding_coef, b.embedding_coef)
+        assert np.array_equal(a.char_coef, b.char_coef)
+        assert a.vocabulary == b.vocabulary
+        assert figures["languages"][language]["examples"] == {"crisis": 12, "not_crisis": 12}
+
+
+@pytest.mark.slow
+def test_a_saved_classifier_loads_and_scores_the_same(tmp_path: Path) -> None:
+    classifier = load_crisis_classifier()
+    assert classifier is not None
+    path = tmp_path / "copy.npz"
+    classifier.save(path)
+    again = load_crisis_classifier(path)
+    assert again is not None and again.key == classifier.key
+    for text, language in (("I want to disappear for good", "en"), ("消えてしまいたい", "ja")):
+        assert again.probability(text, language) == pytest.approx(
+            classifier.probability(text, language)
+        )
+
+
+def test_a_long_text_costs_the_classifier_two_windows_at_most() -> None:
+    """A 20,000-character text is read as its first and last WINDOW characters: its cost does not
+    grow with the length (the rules still read all of it)."""
+    classifier = load_crisis_classifier()
+    assert classifier is not None
+    read: list[int] = []
+    original = classifier._probability
+
+    def counting(text: str, language: str) -> float:
+        read.append(len(text))
+        return original(text, language)
+
+    object.__setattr__(classifier, "_probability", counting)
+    long_text = "ordinary day. " * 1500 + "I want to disappear for good"
+    assert classifier.probability(long_text, "en") >= 0.0
+    assert read == [WINDOW, WINDOW]
+
+
+def test_a_classifier_only_catch_has_a_label_for_counsellors() -> None:
+    rules_only = CrisisScreen(load_safety_policy())
+    assert rules_only.label("classifier", "en") == "crisis language (learned screen)"
+    assert rules_only.label("classifier", "ja").startswith("危機")
+    assert rules_only.label("self_harm", "en") == "hurting yourself"
