@@ -167,6 +167,9 @@ class Outbound:
 
     `protect_content` is set on everything that carries another person's words, so Telegram
     forbids forwarding and saving it (DESIGN.md, anonymity rules).
+
+    `image_png`: a picture to send with `text` as its caption (the /progress chart); a channel
+    that cannot show pictures saves it and says where.
     """
 
     text: str
@@ -174,6 +177,7 @@ class Outbound:
     protect_content: bool = False
     is_card: bool = False
     flags: frozenset[str] = field(default_factory=frozenset)
+    image_png: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ POLICY_MODULES: tuple[str, ...] = (
     "bot.cards.card_types",
     "bot.conversation_schemas",
     "bot.emotion.policy",
+    "bot.learning.policy",
     "bot.knowledge.kb_files",
     "bot.matching.knapsack_policy",
     "bot.matching.visibility",

@@ -18,8 +18,11 @@ from bot.conversation import ConversationService, Flow
 from bot.emotion.embeddings import embed
 from bot.flows.assessment import AssessmentFlow
 from bot.flows.cards import CardsFlow
+from bot.flows.checkin import CheckinFlow
 from bot.flows.frame import FrameFlow
 from bot.knowledge.knowledge_base import KnowledgeBase
+from bot.learning.policy import load_learning_policy
+from bot.learning.service import LearningService
 from bot.matching.knapsack_policy import load_knapsack_policy
 from bot.matching.visibility import load_matching_policy
 from bot.safety.crisis_screen import CrisisScreen, load_safety_policy
@@ -52,14 +55,24 @@ def build_flows(
     frame = FrameFlow(
         helplines, after_consent=assessment.start, idle_listeners=[assessment.heard_in_idle]
     )
+    cards_policy = load_cards_policy(settings.policies_dir / "cards.yaml")
+    matching_policy = load_matching_policy(settings.policies_dir / "matching.yaml")
+    card_types = load_card_types(settings.policies_dir / "card_types.yaml")
+    checkin = CheckinFlow(
+        service=LearningService(load_learning_policy(settings.policies_dir / "learning.yaml")),
+        cards_policy=cards_policy,
+        matching_policy=matching_policy,
+        card_types=card_types,
+    )
     cards = CardsFlow(
-        cards_policy=load_cards_policy(settings.policies_dir / "cards.yaml"),
-        matching_policy=load_matching_policy(settings.policies_dir / "matching.yaml"),
+        cards_policy=cards_policy,
+        matching_policy=matching_policy,
         knapsack_policy=load_knapsack_policy(settings.policies_dir / "knapsack.yaml"),
         knowledge=knowledge,
-        card_types=load_card_types(settings.policies_dir / "card_types.yaml"),
+        card_types=card_types,
+        learning=checkin,
     )
-    return [frame, assessment, cards]
+    return [frame, assessment, cards, checkin]
 
 
 def build_services(

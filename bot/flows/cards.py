@@ -18,6 +18,7 @@ from bot.conversation import ChoiceHandler, State, TextHandler, Turn, TurnHandle
 from bot.domain import Button, ContentClass, MoodLevel, Outbound, Polarity
 from bot.emotion.embeddings import embed
 from bot.knowledge.knowledge_base import KnowledgeBase
+from bot.learning.hooks import FeedLearning
 from bot.matching.knapsack_policy import KnapsackPolicy
 from bot.matching.visibility import MatchingPolicy
 from bot.store.cards import (
@@ -49,6 +50,7 @@ class CardsFlow:
         knowledge: KnowledgeBase | None,
         card_types: CardTypeCatalog,
         composer: Composer = compose_card,
+        learning: FeedLearning | None = None,
     ) -> None:
         self._policy = cards_policy
         self._matching = matching_policy
@@ -56,6 +58,7 @@ class CardsFlow:
         self._knowledge = knowledge
         self._card_types = card_types
         self._compose = composer
+        self._learning = learning  # learned card-type weights, check-ins (bot/flows/checkin.py)
 
     def commands(self) -> dict[str, TurnHandler]:
         return {"/share": self.share, "/read": self.read, "/mycards": self.my_cards}
@@ -170,6 +173,7 @@ class CardsFlow:
             knapsack_policy=self._knapsack,
             knowledge=self._knowledge,
             kb_seen=kb_seen,
+            type_weights=self._learning.type_weights(turn) if self._learning else None,
         )
         shown = [item.kb_id for item in items if item.kb_id is not None]
         kb_seen = [x for x in kb_seen if x not in shown] + shown
@@ -181,6 +185,8 @@ class CardsFlow:
         for item in items:
             self._show(turn, item)
         turn.say("…", [[Button(turn.t("read_more"), "c:more")]])
+        if self._learning:
+            self._learning.after_batch(turn)
 
     def _show(self, turn: Turn, item: FeedItem) -> None:
         if item.card_id is None:
@@ -257,6 +263,8 @@ class CardsFlow:
         if outcome is Reaction.SET:  # a double tap tells the author once
             notice = turn.texts.get(card.language, "helped_notice", preview=self._preview(card))
             self._notify_author(turn, card, Outbound(text=notice, protect_content=True))
+            if self._learning:
+                self._learning.helped(turn, card.card_type)
         # The pressed card's keyboard is gone; a kind reply is still one tap away.
         turn.say(turn.t("helped_thanks"), [[Button(turn.t("card_reply"), f"c:reply:{card.id}")]])
 

@@ -10,7 +10,16 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from bot.store.sealing import Sealer, SealError
-from bot.store.tables import Card, CardView, DeliveryAddress, Flag, OutboxMessage, Person
+from bot.store.tables import (
+    Card,
+    CardView,
+    CheckIn,
+    DeliveryAddress,
+    Flag,
+    LearnedValue,
+    OutboxMessage,
+    Person,
+)
 
 
 def get_person(*, session: Session, key: str) -> Person | None:
@@ -106,7 +115,9 @@ def open_flags(*, session: Session) -> list[Flag]:
 
 
 def forget_person(*, session: Session, sealer: Sealer, person: Person) -> None:
-    """Delete everything about a person: state, address, flags, outbox, views, and their cards.
+    """Delete everything about a person: state, address, flags, outbox, views, their cards, their
+    check-ins and what the learners learned about them alone (what they added to the tables
+    learned from everyone stays, as sums that cannot be traced back to them).
 
     Cards are found through the author seal; replies others wrote to those cards go too, since
     they only made sense as answers to a withdrawn card.
@@ -124,7 +135,7 @@ def forget_person(*, session: Session, sealer: Sealer, person: Person) -> None:
         session.exec(delete(CardView).where(col(CardView.card_id).in_(worded)))
         session.exec(delete(Card).where(col(Card.reply_to_card_id).in_(card_ids)))
         session.exec(delete(Card).where(col(Card.id).in_(card_ids)))
-    for table in (CardView, OutboxMessage, Flag, DeliveryAddress):
+    for table in (CardView, OutboxMessage, Flag, DeliveryAddress, CheckIn, LearnedValue):
         session.exec(delete(table).where(col(table.person_id) == person.id))
     session.delete(person)
     session.flush()

@@ -31,8 +31,11 @@ async def send_outbound(bot: Bot, chat_id: int, outbound: Outbound, flood_retrie
     """Send one Outbound (one or more messages); errors propagate to the caller.
 
     On Telegram's 429 a part is retried up to `flood_retries` times after the wait it asks for;
-    parts already sent are not sent again.
+    parts already sent are not sent again. A picture goes first, with a short caption.
     """
+    if outbound.image_png is not None:
+        await _send_photo(bot, chat_id, outbound, flood_retries)
+        return
     for part in message_parts(outbound):
         if not part.text.strip():
             log.warning("skipped an outbound message with empty text")
@@ -50,6 +53,33 @@ async def send_outbound(bot: Bot, chat_id: int, outbound: Outbound, flood_retrie
                 if attempt == flood_retries:
                     raise
                 await asyncio.sleep(retry_after_seconds(exc))
+
+
+# Telegram's limit on a photo caption; a longer text follows the picture as messages.
+CAPTION_LIMIT = 1024
+
+
+async def _send_photo(bot: Bot, chat_id: int, outbound: Outbound, flood_retries: int) -> None:
+    assert outbound.image_png is not None
+    caption = outbound.text if len(outbound.text) <= CAPTION_LIMIT else None
+    for attempt in range(flood_retries + 1):
+        try:
+            await bot.send_photo(
+                chat_id=chat_id,
+                photo=outbound.image_png,
+                caption=caption,
+                protect_content=outbound.protect_content,
+            )
+            break
+        except RetryAfter as exc:
+            if attempt == flood_retries:
+                raise
+            await asyncio.sleep(retry_after_seconds(exc))
+    if caption is None:
+        text_only = Outbound(
+            text=outbound.text, buttons=outbound.buttons, protect_content=outbound.protect_content
+        )
+        await send_outbound(bot, chat_id, text_only, flood_retries)
 
 
 async def send_replies(
