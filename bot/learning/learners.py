@@ -214,16 +214,11 @@ class ThompsonLearner:
         next_state: LearningState,
         person_id: int | None = None,
     ) -> None:
-        for scope, key in self._scoped_keys(state, person_id):
-            add_observation(
-                session,
-                self.name,
-                scope,
-                key,
-                action,
-                reward,
-                person_id=person_id if scope != EVERYONE else None,
-            )
+        cells = [
+            (scope, key, person_id if scope != EVERYONE else None)
+            for scope, key in self._scoped_keys(state, person_id)
+        ]
+        add_observation(session, self.name, cells, action, reward)
 
 
 def build_learners(policy: LearningPolicy) -> dict[str, Learner]:

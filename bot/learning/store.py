@@ -14,7 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, insert, or_, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -93,13 +94,48 @@ def read_cells(
     }
 
 
-def _cell(learner: str, scope: str, state_key: str, action: str) -> list[object]:
-    return [
-        LearnedValue.learner == learner,
-        LearnedValue.scope == scope,
-        LearnedValue.state_key == state_key,
-        LearnedValue.action == action,
-    ]
+def _update_or_create(
+    session: Session,
+    learner: str,
+    cells: Sequence[tuple[str, str, int | None]],
+    action: str,
+    values: dict[str, object],
+    initial_value: float = 0.0,
+) -> None:
+    """One UPDATE of the (scope, state key) cells for `action`; the cells it did not find are
+    created (ON CONFLICT DO NOTHING, so racing creators are fine) and updated the same way."""
+    pending = list(cells)
+    for attempt in range(2):
+        statement = (
+            update(LearnedValue)
+            .where(col(LearnedValue.learner) == learner, col(LearnedValue.action) == action)
+            .where(
+                or_(
+                    *(
+                        and_(col(LearnedValue.scope) == scope, col(LearnedValue.state_key) == key)
+                        for scope, key, _ in pending
+                    )
+                )
+            )
+            .values(**values)
+            .returning(col(LearnedValue.scope), col(LearnedValue.state_key))
+        )
+        done = {(r[0], r[1]) for r in session.execute(statement)}
+        pending = [c for c in pending if (c[0], c[1]) not in done]
+        if not pending or attempt == 1:
+            break
+        for scope, key, person_id in pending:
+            ensure_cells(
+                session,
+                learner,
+                scope,
+                [key],
+                [action],
+                initial_value=initial_value,
+                person_id=person_id,
+            )
+    if pending:
+        raise RuntimeError("learned value cells could not be created")
 
 
 def apply_q_update(
@@ -117,37 +153,38 @@ def apply_q_update(
 
     One UPDATE computed from the stored value, so two check-ins updating the same cell at once
     both count (the second waits for the first's row lock and reads its result)."""
-    ensure_cells(session, learner, scope, [state_key], [action], initial_value=initial_value)
-    session.execute(
-        update(LearnedValue)
-        .where(*_cell(learner, scope, state_key, action))  # type: ignore[arg-type]
-        .values(
-            value=(1.0 - alpha) * col(LearnedValue.value) + alpha * target,
-            visits=col(LearnedValue.visits) + 1,
-        )
+    _update_or_create(
+        session,
+        learner,
+        [(scope, state_key, None)],
+        action,
+        {
+            "value": (1.0 - alpha) * col(LearnedValue.value) + alpha * target,
+            "visits": col(LearnedValue.visits) + 1,
+        },
+        initial_value,
     )
 
 
 def add_observation(
     session: Session,
     learner: str,
-    scope: str,
-    state_key: str,
+    cells: Sequence[tuple[str, str, int | None]],
     action: str,
     reward: float,
-    *,
-    person_id: int | None = None,
 ) -> None:
-    """Add one reward to a cell's running sums (n, sum, sum of squares), atomically."""
-    ensure_cells(session, learner, scope, [state_key], [action], person_id=person_id)
-    session.execute(
-        update(LearnedValue)
-        .where(*_cell(learner, scope, state_key, action))  # type: ignore[arg-type]
-        .values(
-            visits=col(LearnedValue.visits) + 1,
-            total=col(LearnedValue.total) + reward,
-            total_sq=col(LearnedValue.total_sq) + reward * reward,
-        )
+    """Add one reward to the running sums (n, sum, sum of squares) of several cells
+    ((scope, state key, person id or None)) at once, atomically."""
+    _update_or_create(
+        session,
+        learner,
+        cells,
+        action,
+        {
+            "visits": col(LearnedValue.visits) + 1,
+            "total": col(LearnedValue.total) + reward,
+            "total_sq": col(LearnedValue.total_sq) + reward * reward,
+        },
     )
 
 
@@ -167,16 +204,16 @@ def record_event(
     kind: str,
     data: dict[str, object],
     at: datetime | None = None,
-) -> CheckIn:
-    row = CheckIn(
-        person_id=person_id,
-        kind=kind,
-        created_at=at or utcnow(),
-        sealed=sealer.seal(json.dumps(data, sort_keys=True)),
+) -> None:
+    """Append one event (a Core INSERT: no ORM object to track, the path is per check-in)."""
+    session.execute(
+        insert(CheckIn).values(
+            person_id=person_id,
+            kind=kind,
+            created_at=at or utcnow(),
+            sealed=sealer.seal(json.dumps(data, sort_keys=True)),
+        )
     )
-    session.add(row)
-    session.flush()
-    return row
 
 
 def events(
@@ -189,19 +226,20 @@ def events(
     last: int | None = None,
 ) -> list[Event]:
     """A person's events, oldest first (the `last` n of them when given)."""
-    query = select(CheckIn).where(CheckIn.person_id == person_id)
+    table = CheckIn.__table__  # type: ignore[attr-defined]
+    query = sa_select(table.c.id, table.c.kind, table.c.created_at, table.c.sealed).where(
+        table.c.person_id == person_id
+    )
     if kinds is not None:
-        query = query.where(col(CheckIn.kind).in_(list(kinds)))
+        query = query.where(table.c.kind.in_(list(kinds)))
     if since is not None:
-        query = query.where(col(CheckIn.created_at) >= since)
+        query = query.where(table.c.created_at >= since)
     if last is not None:
-        rows = list(session.exec(query.order_by(col(CheckIn.id).desc()).limit(last)))[::-1]
+        rows = list(session.execute(query.order_by(table.c.id.desc()).limit(last)))[::-1]
     else:
-        rows = list(session.exec(query.order_by(col(CheckIn.id))))
+        rows = list(session.execute(query.order_by(table.c.id)))
     out = []
-    for row in rows:
-        assert row.id is not None
-        data = json.loads(sealer.unseal(row.sealed))
-        at = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
-        out.append(Event(row.id, row.kind, at, data))
+    for row_id, kind, created_at, sealed in rows:
+        at = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
+        out.append(Event(row_id, kind, at, json.loads(sealer.unseal(sealed))))
     return out
