@@ -37,7 +37,7 @@ from sqlmodel import Session
 
 from bot.domain import EMOTIONS, MoodLevel, Polarity, UserClass
 from bot.learning.learners import Learner, QTableLearner, ThompsonLearner
-from bot.learning.policy import LearningPolicy
+from bot.learning.policy import LearningPolicy, SimulationPolicy
 from bot.learning.rules import LearningState
 from bot.learning.service import LearningService
 from bot.matching.feed import FeedCandidate, choose_feed
@@ -63,6 +63,29 @@ class SimPerson:
     effects: np.ndarray  # hidden effect of each action, drifting
     allowed: tuple[str, ...]
     row_id: int = 0
+
+    @property
+    def feeling(self) -> int:
+        """The check-in's answer: latent satisfaction rounded and clipped to 1-5."""
+        return min(max(round(self.x), 1), 5)
+
+
+def live_a_day(
+    person: SimPerson,
+    shown: Sequence[str],
+    actions: Sequence[str],
+    sim: SimulationPolicy,
+    life: random.Random,
+) -> None:
+    """x <- x + mean_reversion (baseline - x) + mean hidden effect of the cards shown + noise."""
+    index = list(actions)
+    effect = float(np.mean([person.effects[index.index(t)] for t in shown])) if shown else 0.0
+    person.x += (
+        sim.mean_reversion * (person.baseline - person.x)
+        + effect
+        + life.gauss(0, sim.daily_noise_sd)
+    )
+    person.x = min(max(person.x, 0.5), 5.5)
 
 
 class RandomLearner:
@@ -265,15 +288,7 @@ def run_arm(
                     type_weights=plan.type_weights,
                 )
                 shown = [types[c] for c in choice.card_ids]
-                effect = (
-                    float(np.mean([p.effects[actions.index(t)] for t in shown])) if shown else 0.0
-                )
-                p.x += (
-                    sim.mean_reversion * (p.baseline - p.x)
-                    + effect
-                    + life.gauss(0, sim.daily_noise_sd)
-                )
-                p.x = min(max(p.x, 0.5), 5.5)
+                live_a_day(p, shown, actions, sim, life)
                 taps = 0
                 for t in shown:
                     z = sim.helped_scale * p.effects[actions.index(t)] - 1.0
@@ -282,7 +297,7 @@ def run_arm(
                         service.helped(session, sealer, row, t)
                 result.helped.append(taps)
                 if life.random() < sim.checkin_rate:
-                    feeling = min(max(round(p.x), 1), 5)
+                    feeling = p.feeling
                     started = time.perf_counter()
                     answer = service.answer(
                         session, sealer, row, feeling, at=at + timedelta(hours=1)
@@ -292,7 +307,7 @@ def run_arm(
                         result.rewards.append(answer.reward)
                         today.append(answer.reward)
                 if day == days - 1:
-                    result.final_feeling.append(min(max(round(p.x), 1), 5))
+                    result.final_feeling.append(p.feeling)
                 p.effects = p.effects + np.asarray([life.gauss(0, sim.drift_sd) for _ in actions])
                 tick()
             session.commit()
