@@ -1,8 +1,8 @@
 """The conversation core: one Inbound in, a list of Outbound out, state kept in the database.
 
-Transport-agnostic on purpose (DESIGN.md: the core never imports a channel). Each inbound runs in
-one database transaction, so a crash or restart mid-conversation leaves the person exactly where
-their last completed message put them.
+Transport-agnostic on purpose (docs/architecture.md: the core never imports a channel). Each inbound
+runs in one database transaction, so a crash or restart mid-conversation leaves the person exactly
+where their last completed message put them.
 
 Order of work for every inbound, whatever the state:
 1. the crisis screen, on any text (a hit answers at once with helplines and flags the case);

@@ -1,4 +1,4 @@
-"""The product's vocabulary (../shared/DESIGN.md) as enums and small value types.
+"""The product's vocabulary (docs/architecture.md) as enums and small value types.
 
 No I/O lives here: every other module, core or channel, can import this one without pulling in a
 database, a model or a network client.
@@ -166,7 +166,7 @@ class Outbound:
     """One message for the channel to send to the person who wrote the Inbound.
 
     `protect_content` is set on everything that carries another person's words, so Telegram
-    forbids forwarding and saving it (DESIGN.md, anonymity rules).
+    forbids forwarding and saving it (docs/architecture.md, anonymity rules).
 
     `image_png`: a picture to send with `text` as its caption (the /progress chart); a channel
     that cannot show pictures saves it and says where.
@@ -182,7 +182,7 @@ class Outbound:
 
 @dataclass(frozen=True, slots=True)
 class OutboxItem:
-    """A message addressed to someone other than the sender (DESIGN.md, "outbox").
+    """A message addressed to someone other than the sender (docs/architecture.md, "outbox").
 
     `recipient_ref` is the channel key, unsealed only at delivery time.
     """

@@ -1,8 +1,8 @@
 """Schemas for YAML in policies/ and prompts/, and `check_all` (`needtotalk policies check`).
 
 Rules, card types, questions and prompts are data that developers change without touching code
-(DESIGN.md, "developers of the bot"). A typo there should fail in `needtotalk policies check`
-and CI, not in front of a person who needs to talk. So every module that reads such a file
+(docs/architecture.md, "who uses it"). A typo there should fail in `needtotalk policies
+check` and CI, not in front of a person who needs to talk. So every module that reads such a file
 registers the pydantic model that validates it:
 
     register_policy_schema("policies/matching.yaml", MatchingPolicy, required=True)

@@ -1,7 +1,7 @@
 """Wiring: builds the core's parts once from Settings, for whichever channel runs them.
 
 Channels get a `Services` object (python-telegram-bot keeps it in `bot_data`) and never build
-engines or models themselves (STYLE.md: typed per-app services).
+engines or models themselves (docs/architecture.md: typed per-app services).
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -51,25 +51,6 @@ log = logging.getLogger(__name__)
 
 _TAG = re.compile(r"</?\s*person_text\s*>", re.IGNORECASE)
 _MAX_TEXT_CHARS = 2000  # a Telegram message is at most 4096; the reading needs far less
-
-EmotionId = Literal[
-    "empathy",
-    "compassion",
-    "altruism",
-    "non_judgement",
-    "open_mindedness",
-    "authenticity",
-    "optimism",
-    "reciprocity",
-    "impulsivity",
-    "narcissism",
-    "superiority",
-    "hatred",
-    "regret",
-    "self_doubt",
-    "need_for_validation",
-    "negative_self_talk",
-]
 
 
 class _Template(BaseModel):
@@ -104,7 +85,7 @@ class RewrittenQuestion(BaseModel):
 
 
 class EmotionStrength(BaseModel):
-    emotion: EmotionId
+    emotion: Emotion  # its values are the emotion ids the prompt lists
     strength: float = Field(ge=0.0, le=1.0)
 
 

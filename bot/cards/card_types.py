@@ -1,6 +1,6 @@
 """Card types: data in policies/card_types.yaml, code behind them registered by name.
 
-Following Rasa's recipe pattern (STYLE.md): a kind of card type is a class registered with
+Rasa's recipe pattern (docs/architecture.md): a kind of card type is a class registered with
 `@register_card_type("name")`; the YAML lists card types, each naming the `kind` to use (or a
 dotted path "package.module:ClassName" for code outside this package) and giving `options`,
 which the kind's own pydantic `Options` model validates. Adding a card type that an existing

@@ -1,8 +1,8 @@
 """Remove what could identify a card's author before anyone else sees the card.
 
-Seed 1 §3.4 promises "content-based anonymity (Level 3): no identifiable info shared", and
-DESIGN.md's anonymity rules list what a card may never carry: emails, phone numbers, links,
-@handles, ids and names. `scrub()` finds those and replaces each with a mask in the card's
+Seed 1 §3.4 promises "content-based anonymity (Level 3): no identifiable info shared", and the
+anonymity rules (docs/architecture.md) list what a card may never carry: emails, phone numbers,
+links, @handles, ids and names. `scrub()` finds those and replaces each with a mask in the card's
 language ("[email removed]" / "［メール削除］"), so a reader still sees that something was there
 and the author is told, by kind and count only, what was taken out (`ScrubResult.summary`).
 

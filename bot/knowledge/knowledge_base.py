@@ -1,7 +1,7 @@
 """The knowledge base: kb/ cards embedded with our MiniLM model and kept in chromadb.
 
 Embedded default: a chromadb PersistentClient in settings.chroma_path (var/chroma); at scale a
-chromadb server at settings.chroma_host (DESIGN.md, "real parts"). Either way:
+chromadb server at settings.chroma_host (docs/architecture.md, "real parts"). Either way:
 
 - vectors come from `bot.emotion.embeddings.embed` (all-MiniLM-L6-v2 from its wheel) and are
   passed to chromadb explicitly, with `embedding_function=None`: chromadb's default embedding

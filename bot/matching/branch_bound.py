@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.matching.knapsack import Arrays, FloatArray, IntArray
+from bot.matching.problem import Arrays, FloatArray, IntArray
 
 NODE_BUDGET = 40_000  # ~0.1-0.2 s of search; past it HiGHS (with cuts) does better
 MAX_GROUPS = 600  # recursion depth is one frame per open group

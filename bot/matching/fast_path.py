@@ -22,7 +22,9 @@ import numpy as np
 
 from bot.matching.branch_bound import SearchResult, complete
 from bot.matching.highs_direct import build_highs, run_highs
-from bot.matching.knapsack import (
+from bot.matching.lagrangian import Relaxation, relax
+from bot.matching.pareto_dp import complete_by_dp, load_row
+from bot.matching.problem import (
     DEFAULT_GAP,
     Arrays,
     IntArray,
@@ -32,8 +34,6 @@ from bot.matching.knapsack import (
     infeasible,
     solution_from_indices,
 )
-from bot.matching.lagrangian import Relaxation, relax
-from bot.matching.pareto_dp import complete_by_dp, load_row
 
 CORE_SHARE = 4.0  # the core pass aims at a quarter of the bound-incumbent gap
 CORE_NODE_BUDGET = 3_000

@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from bot.matching.knapsack import (
+from bot.matching.problem import (
     Arrays,
     FloatArray,
     IntArray,

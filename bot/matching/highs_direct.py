@@ -6,7 +6,7 @@ both give the same objective). We build the column-wise matrix ourselves: Pyomo'
 costs ~30 ms at seed 2's scale, more than the whole fast path may take.
 
 HiGHS's own `time_limit` was once ignored after presolve on a very large instance
-(/work/shared/notes/knapsack-baselines.md), so the solve runs in a worker thread that we stop
+(docs/knapsack.md, "Baselines"), so the solve runs in a worker thread that we stop
 waiting for at the deadline; the caller then keeps its best known feasible answer.
 """
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
-from bot.matching.knapsack import Arrays, IntArray
+from bot.matching.problem import Arrays, IntArray
 
 # HiGHS may keep running after we stop waiting; say so once instead of hanging the request.
 _GRACE_SECONDS = 0.05

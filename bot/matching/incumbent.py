@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from bot.matching.heuristics import Packer
-from bot.matching.knapsack import Arrays, FloatArray, IntArray
+from bot.matching.problem import Arrays, FloatArray, IntArray
 
 _FILL_CANDIDATES = 4096
 _SWAP_CANDIDATES = 160

@@ -9,7 +9,7 @@ approximate answer. We use the Lagrangian cousin of that idea because it also *p
   optimum from above, and one multiplier is found exactly by a search on a convex piecewise-linear
   function of one variable. The subproblem's constraint matrix is totally unimodular, so the best
   L(λ) equals the LP relaxation bound, which on seed 2's data is within ~0.02 % of the optimum
-  (/work/shared/notes/knapsack-baselines.md).
+  (docs/knapsack.md, "Baselines").
 - The subproblem's answer, repaired (exclusive sets, capacities) and filled greedily, is a good
   incumbent.
 - Reduced-cost fixing: forcing item i in (or out) changes the bound in closed form. Any item whose
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.matching.incumbent import repair
-from bot.matching.knapsack import Arrays, FloatArray, IntArray
+from bot.matching.problem import Arrays, FloatArray, IntArray
 
 _MAX_SEARCH_STEPS = 60
 

@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 from bot.matching.branch_bound import LAMBDA_SCALES, SearchResult
-from bot.matching.knapsack import Arrays, FloatArray, IntArray
+from bot.matching.problem import Arrays, FloatArray, IntArray
 
 STATE_BUDGET = 400_000
 

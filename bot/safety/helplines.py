@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -40,11 +39,6 @@ def load_helplines(path: Path | None = None) -> HelplineDirectory:
     directory = HelplineDirectory(locales=raw)
     directory.for_locale(None)  # a directory without a default is a configuration error
     return directory
-
-
-@cache
-def default_helplines() -> HelplineDirectory:
-    return load_helplines()
 
 
 def helpline_text(directory: HelplineDirectory, locale: str | None, *, intro: bool = True) -> str:

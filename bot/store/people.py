@@ -110,10 +110,6 @@ def add_flag(
     return flag
 
 
-def open_flags(*, session: Session) -> list[Flag]:
-    return list(session.exec(select(Flag).where(Flag.status == "open").order_by(Flag.id)))  # type: ignore[arg-type]
-
-
 def forget_person(*, session: Session, sealer: Sealer, person: Person) -> None:
     """Delete everything about a person: state, address, flags, outbox, views, their cards, their
     check-ins and what the learners learned about them alone (what they added to the tables

@@ -1,4 +1,4 @@
-"""Keyed hashes and encryption with the server secret (DESIGN.md, anonymity rules).
+"""Keyed hashes and encryption with the server secret (docs/architecture.md, anonymity rules).
 
 Two kinds of seal, for two needs:
 - a *keyed hash* (HMAC-SHA256) when we only need to recognise the same person again: the person

@@ -2,8 +2,8 @@
 
 Everything that relays another person's words has `protect_content` set by the core; this module
 passes it on for every part of the message, so Telegram forbids forwarding and saving it
-(DESIGN.md, anonymity rules). Texts are sent without a parse mode: they may hold people's words,
-and no markup in them may change how they look.
+(docs/architecture.md, anonymity rules). Texts are sent without a parse mode: they may hold
+people's words, and no markup in them may change how they look.
 """
 
 from __future__ import annotations

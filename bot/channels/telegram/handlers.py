@@ -1,7 +1,7 @@
 """Handlers: translate an update, run the core in a worker thread, send what it returns.
 
-One `async def` per kind of update, all registered in `register_handlers` (STYLE.md). None of them
-decides anything about the conversation; they only move data between Telegram and
+One `async def` per kind of update, all registered in `register_handlers` (docs/architecture.md).
+None of them decides anything about the conversation; they only move data between Telegram and
 `Conversation.handle`. Only private chats are handled.
 """
 

@@ -1,10 +1,10 @@
 """Delivery of outbox items: messages addressed to someone other than the sender.
 
-DESIGN.md: a "this helped" to an author, a reply card, a counsellor's message written in another
-process wait in the outbox table; the running channel drains it. Telegram's 429 puts the item back
-for `retry_after` seconds, a person who blocked the bot (403) makes it undeliverable, anything else
-is a failure the outbox retries later. The outbox calls are synchronous database work and run in
-a worker thread.
+docs/architecture.md: a "this helped" to an author, a reply card, a counsellor's message written in
+another process wait in the outbox table; the running channel drains it. Telegram's 429 puts the
+item back for `retry_after` seconds, a person who blocked the bot (403) makes it undeliverable,
+anything else is a failure the outbox retries later. The outbox calls are synchronous database work
+and run in a worker thread.
 """
 
 from __future__ import annotations

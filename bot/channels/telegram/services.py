@@ -1,8 +1,9 @@
 """What Telegram handlers get from `context.bot_data`: one typed object, built in one place.
 
-python-telegram-bot's contexttypesbot example (STYLE.md): handlers never import an engine or build
-a client; they read `context.bot_data.services`. The Application creates `ChannelData()` itself
-(ContextTypes needs a no-argument factory), and `build_application` fills in the services.
+python-telegram-bot's contexttypesbot example (docs/architecture.md): handlers never import an
+engine or build a client; they read `context.bot_data.services`. The Application creates
+`ChannelData()` itself (ContextTypes needs a no-argument factory), and `build_application` fills in
+the services.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Translation between Telegram objects and the core's Inbound/Outbound, and nothing else.
 
-DESIGN.md: a channel never decides anything. These functions only change shape: an Update becomes
-an `Inbound` keyed by the chat id, an `Outbound` becomes the arguments of `sendMessage`. Only
-private chats are translated: the bot is never used in groups, where others would see who talks
+docs/architecture.md: a channel never decides anything. These functions only change shape: an Update
+becomes an `Inbound` keyed by the chat id, an `Outbound` becomes the arguments of `sendMessage`.
+Only private chats are translated: the bot is never used in groups, where others would see who talks
 to it.
 """
 
