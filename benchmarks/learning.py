@@ -123,9 +123,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--skip-sim", action="store_true")
     parser.add_argument("--skip-path", action="store_true")
+    parser.add_argument("--path-rounds", type=int, default=15, help="check-ins per person")
     args = parser.parse_args()
     if not args.skip_path:
-        checkin_path()
+        checkin_path(rounds=args.path_rounds)
     if not args.skip_sim:
         simulation(args.people, args.days, args.seeds, args.workers)
 
