@@ -5,7 +5,8 @@ runs in one database transaction, so a crash or restart mid-conversation leaves 
 where their last completed message put them.
 
 Order of work for every inbound, whatever the state:
-1. the crisis screen, on any text (a hit answers at once with helplines and flags the case);
+1. the crisis screen, on any text (a hit answers at once with helplines and flags the case, and
+   pauses whatever flow was running: see `pause_for_crisis`);
 2. input that is not a plain message (stickers, edits, empty, huge) gets a short kind answer;
 3. commands and button choices are routed to the flow that owns them;
 4. free text goes to the flow that owns the person's current state.
@@ -42,7 +43,13 @@ MAX_TEXT_CHARS = 4000
 COUNSELLOR_CHANNEL = "telegram"  # counsellors' alert chat (COUNSELLOR_CHAT_ID) is on Telegram
 # What a person may do before they have given consent.
 OPEN_COMMANDS = frozenset({"/start", "/help", "/forget", "/cancel"})
-OPEN_CHOICES = frozenset({"consent", "forget"})
+OPEN_CHOICES = frozenset({"consent", "forget", "care"})
+# The choices that belong to the pause after a crisis answer (bot/flows/crisis_care.py); any other
+# button pressed during the pause (an assessment option, say) first resumes what was paused.
+CARE_PREFIX = "care"
+# In the after-crisis state's data: the state that was interrupted and its data, kept whole.
+PAUSED_STATE = "paused"
+PAUSED_DATA = "paused_data"
 DRAFT_CHOICES = frozenset({"c:publish", "c:edit", "c:discard"})
 _LOCALE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,3})?")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -57,6 +64,8 @@ class State(StrEnum):
     CONFIRMING_CARD = "confirming_card"
     REPLYING = "replying"
     CONFIRMING_FORGET = "confirming_forget"
+    # After a crisis answer: the next message is a person talking, not an answer to a question.
+    AFTER_CRISIS = "after_crisis"
 
 
 def locale_of(language_hint: str | None) -> str:
@@ -183,6 +192,36 @@ class Turn:
         ]
 
 
+def pause_for_crisis(turn: Turn) -> None:
+    """Put whatever was running aside after a crisis answer, whole (its state and data: the
+    assessment's current question, a draft), so the next message is heard as a person talking
+    rather than taken as an answer, and "carry on" can resume it exactly. A crisis during the
+    pause keeps what was paused the first time."""
+    if turn.state is State.AFTER_CRISIS:
+        return
+    turn.set_state(State.AFTER_CRISIS, **{PAUSED_STATE: turn.state.value, PAUSED_DATA: turn.data})
+
+
+def resume_paused(turn: Turn) -> State:
+    """Put back what `pause_for_crisis` set aside (IDLE if nothing was); returns that state."""
+    paused = str(turn.data.get(PAUSED_STATE, State.IDLE.value))
+    saved = turn.data.get(PAUSED_DATA)
+    data = saved if isinstance(saved, dict) else {}
+    state = State(paused) if paused in State._value2member_map_ else State.IDLE
+    if state is State.AFTER_CRISIS:  # never nest pauses
+        state, data = State.IDLE, {}
+    turn.set_state(state, **{str(k): v for k, v in data.items()})
+    return state
+
+
+def crisis_text(texts: Texts, language: str, helplines: str, *, counsellors_told: bool) -> str:
+    """The crisis answer. It says counsellors were told only when that is true in this
+    deployment (an alert was queued to their chat, or a console will show the stored flag);
+    otherwise it says what the person can do themselves."""
+    who_knows = texts.get(language, "crisis_told" if counsellors_told else "crisis_not_told")
+    return texts.get(language, "crisis", helplines=helplines, who_knows=who_knows)
+
+
 def consent_buttons(turn: Turn) -> list[list[Button]]:
     return [
         [
@@ -221,6 +260,7 @@ class ConversationService:
         flows: Iterable[Flow],
         channel: str,
         counsellor_ref: str | None = None,
+        counsellor_console_url: str | None = None,
     ) -> None:
         self._engine = engine
         self._sealer = sealer
@@ -229,6 +269,7 @@ class ConversationService:
         self._texts = texts
         self.channel = channel
         self._counsellor_ref = counsellor_ref
+        self._counsellor_console_url = counsellor_console_url
         self._commands: dict[str, TurnHandler] = {}
         self._choices: dict[str, ChoiceHandler] = {}
         self._states: dict[State, TextHandler] = {}
@@ -271,7 +312,9 @@ class ConversationService:
             log.debug("conversation turn failure detail", exc_info=True)
             if crisis is not None and crisis.is_crisis:  # helplines even when nothing else works
                 helplines = helpline_text(self._helplines, locale_of(inbound.language_hint))
-                return [Outbound(text=self._texts.get(language, "crisis", helplines=helplines))]
+                # No flag was stored, so nobody will see one: promise nothing.
+                text = crisis_text(self._texts, language, helplines, counsellors_told=False)
+                return [Outbound(text=text)]
             return [Outbound(text=self._texts.get(language, "error"))]
 
     # -- the fixed order of work -------------------------------------------------------------
@@ -308,7 +351,19 @@ class ConversationService:
         turn.raise_flag(kind="crisis", categories=list(result.categories), text=text)
         log.warning("crisis flag raised (categories: %s)", ",".join(result.categories))
         helplines = helpline_text(self._helplines, turn.person.language)
-        turn.say(turn.t("crisis", helplines=helplines))
+        turn.say(
+            crisis_text(
+                self._texts, turn.language, helplines, counsellors_told=self.counsellors_see_flags
+            )
+        )
+        pause_for_crisis(turn)
+
+    @property
+    def counsellors_see_flags(self) -> bool:
+        """Whether a flag stored now reaches a counsellor: an alert is queued to their chat, or a
+        console shows the queue. (The flag's own storing is the turn's transaction: if that
+        fails, `handle` answers with the fallback, which promises nothing.)"""
+        return self._counsellor_ref is not None or bool(self._counsellor_console_url)
 
     def _command(self, turn: Turn, text: str) -> None:
         name = text.split(maxsplit=1)[0].split("@", 1)[0].lower() if text else "/"
@@ -326,6 +381,9 @@ class ConversationService:
 
     def _choice(self, turn: Turn, data: str) -> None:
         prefix, _, rest = data.partition(":")
+        if turn.state is State.AFTER_CRISIS and prefix != CARE_PREFIX:
+            # A button of what was paused (the interrupted question's options): carry on there.
+            resume_paused(turn)
         if turn.person.consented_at is None and prefix not in OPEN_CHOICES:
             self._ask_consent(turn)
             return

@@ -133,6 +133,24 @@ class EmotionReading:
         return self.top.user_class
 
 
+@dataclass(frozen=True, slots=True, repr=False)
+class AuthorNames:
+    """The author's names as the channel gave them at the time of writing.
+
+    The scrubber uses them only to mask them in the author's own text (a sign-off "Love, Mia"
+    from a person Telegram calls Mia). They are never stored, logged or relayed: they live in
+    the `Inbound` of one update and die with it.
+    """
+
+    first_name: str | None = None
+    last_name: str | None = None
+    username: str | None = None
+
+    def __repr__(self) -> str:
+        # A name must never reach a log line or an exception message by way of a repr.
+        return "AuthorNames(<redacted>)"
+
+
 class InboundKind(StrEnum):
     TEXT = "text"
     COMMAND = "command"
@@ -147,12 +165,16 @@ class Inbound:
 
     `user_ref` is the channel's own opaque key for the person (for Telegram, the chat id as a
     string). The core seals it before it touches storage and never puts it in an Outbound.
+    `author_names` are the person's names as the channel shows them now (Telegram's first
+    name, last name and username; None where a channel has none, as the console), passed
+    along only so the scrubber can mask them in what the person writes.
     """
 
     user_ref: str
     kind: InboundKind
     text: str = ""
     language_hint: str | None = None
+    author_names: AuthorNames | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

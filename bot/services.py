@@ -14,11 +14,12 @@ from bot.assessment.loading import load_engine
 from bot.cards.card_types import load_card_types
 from bot.cards.compose import load_cards_policy
 from bot.config import Settings
-from bot.conversation import ConversationService, Flow
+from bot.conversation import ConversationService, Flow, State
 from bot.emotion.embeddings import embed
 from bot.flows.assessment import AssessmentFlow
 from bot.flows.cards import CardsFlow
 from bot.flows.checkin import CheckinFlow
+from bot.flows.crisis_care import CrisisCareFlow
 from bot.flows.frame import FrameFlow
 from bot.knowledge.knowledge_base import KnowledgeBase
 from bot.learning.policy import load_learning_policy
@@ -72,7 +73,23 @@ def build_flows(
         card_types=card_types,
         learning=checkin,
     )
-    return [frame, assessment, cards, checkin]
+    care = CrisisCareFlow(
+        knowledge,
+        counsellors_configured=counsellors_configured(settings),
+        resumers={
+            State.ASSESSING: assessment.resume,
+            State.IDLE: frame.show_menu,
+            State.NEW: frame.start,
+            State.AWAITING_CONSENT: frame.ask_consent_again,
+            State.CONFIRMING_FORGET: frame.forget,
+        },
+    )
+    return [frame, assessment, cards, care, checkin]
+
+
+def counsellors_configured(settings: Settings) -> bool:
+    """Whether a flag reaches a counsellor here: their alert chat, or their console."""
+    return settings.counsellor_chat_id is not None or bool(settings.counsellor_console_url)
 
 
 def build_services(
@@ -101,6 +118,7 @@ def build_services(
         counsellor_ref=(
             str(settings.counsellor_chat_id) if settings.counsellor_chat_id is not None else None
         ),
+        counsellor_console_url=settings.counsellor_console_url,
     )
     if warm_up:
         knowledge.index()

@@ -16,7 +16,9 @@ The engine never mutates a state it is given; each answer returns a new one.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -28,6 +30,7 @@ from bot.assessment.evidence import (
     text_emotion_shift,
     text_mood_shift,
 )
+from bot.assessment.hearing import ReplyKind, acknowledgement, choose_theme, reply_kind
 from bot.assessment.information import (
     apply_log_evidence,
     expected_information_gain,
@@ -59,6 +62,18 @@ class UnknownAnswer(ValueError):
 
 class StaleAnswer(ValueError):
     """An option of a question that is not the one being asked now (an old or early button)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """What became of one typed reply (`AssessmentEngine.hear`): its kind, the new state, and
+    what to say first: the acknowledgement, or for a question about the question the plain
+    rephrasing (`prompt`, with the same options; the state is then unchanged)."""
+
+    kind: ReplyKind
+    state: AssessmentState
+    say: str
+    prompt: QuestionPrompt | None = None
 
 
 class AssessmentEngine:
@@ -171,6 +186,9 @@ class AssessmentEngine:
         new.asked.append(question.id)
         new.answers.append(Answer(question_id=question.id, option_id=question.options[index].id))
         new.follow_up = None
+        new.heard = None
+        if question.id in self.policy.overall.duration_questions:
+            new.duration_known = True
         return self._advance(new)
 
     def repeats_last_answer(self, state: AssessmentState, option_id: str) -> bool:
@@ -187,8 +205,13 @@ class AssessmentEngine:
     def answer_text(self, state: AssessmentState, text: str) -> AssessmentState:
         """Free text, as the answer to the current question (or follow-up). The text is read
         for evidence and not kept."""
+        return self._answer_text(state, text)[0]
+
+    def _answer_text(self, state: AssessmentState, text: str) -> tuple[AssessmentState, str | None]:
+        """`answer_text`, and the LLM's checked rewording of the acknowledgement, if any (it is
+        shown once and never stored: it may echo the person's words)."""
         if state.finished or not text.strip():
-            return state
+            return state, None
         new = state.model_copy(deep=True)
         on_follow_up = bool(new.follow_up)
         question = None if on_follow_up else self.next_question(new)
@@ -198,7 +221,18 @@ class AssessmentEngine:
         # is still Japanese (the reader detects it).
         reading = self.evidence_reader.read(text, None)
         self._apply_text_reading(new, reading)
-        llm = self._llm_read(new, text, question)
+        phrases = self.phrases.get(new.language)
+        if phrases is not None:
+            choice = choose_theme(phrases, text, reading)
+            new.heard = choice.theme
+            if choice.said:
+                new.said.append(choice.theme)
+            if phrases.says_how_long(text):
+                new.duration_known = True
+        if question is not None and question.id in self.policy.overall.duration_questions:
+            new.duration_known = True  # answered the "how long" question in their own words
+        ack = self.acknowledgement(new) if phrases is not None else None
+        llm = self._llm_read(new, text, question, ack or None)
         if llm is not None:
             self._apply_llm_reading(new, llm, question)
 
@@ -224,7 +258,82 @@ class AssessmentEngine:
                 new.follow_ups_used += 1
             else:
                 log.warning("assessment: LLM follow-up rejected by the output bounds")
-        return new
+        return new, (llm.acknowledgement if llm is not None else None)
+
+    def hear(self, state: AssessmentState, text: str) -> Heard:
+        """A typed reply to the question being asked (bot.assessment.hearing): a question about
+        the question gets a plain rephrasing and changes nothing; "I don't know" is an answer
+        without evidence; anything else is read (`answer_text`) and acknowledged."""
+        phrases = self.phrases.get(state.language)
+        kind = reply_kind(phrases, text) if phrases is not None else ReplyKind.ANSWER
+        if kind is ReplyKind.CLARIFY:
+            prompt = self.rephrase(state)
+            if prompt is not None:
+                return Heard(kind, state, prompt.text, prompt)
+            kind = ReplyKind.ANSWER
+        if kind is ReplyKind.DONT_KNOW:
+            new = self.answer_dont_know(state)
+            return Heard(kind, new, self.acknowledgement(new))
+        new, reworded = self._answer_text(state, text)
+        return Heard(kind, new, reworded or self.acknowledgement(new))
+
+    def acknowledgement(self, state: AssessmentState) -> str:
+        """What to say back for the last typed reply (empty after a tap)."""
+        phrases = self.phrases.get(state.language)
+        if phrases is None or state.heard is None:
+            return ""
+        return acknowledgement(phrases, state.heard)
+
+    def rephrase(self, state: AssessmentState) -> QuestionPrompt | None:
+        """The question being asked now in plainer words (`plain_questions`), with its options;
+        a question without a plain version is repeated as it is. Never the LLM: a person who
+        did not understand gets the bank's own plain words."""
+        if state.finished:
+            return None
+        phrases = self.phrases.get(state.language)
+        intro = phrases.clarify_intro if phrases is not None else ""
+        joiner = phrases.joiner if phrases is not None else " "
+        if state.follow_up:
+            text = joiner.join(p for p in (intro, state.follow_up) if p)
+            return QuestionPrompt(question_id=FOLLOW_UP_ID, text=text, kind="follow_up")
+        question = self.next_question(state)
+        if question is None:
+            return None
+        plain = phrases.plain_questions.get(question.id) if phrases is not None else None
+        text = joiner.join(p for p in (intro, plain or question.text) if p)
+        return QuestionPrompt(
+            question_id=question.id,
+            text=text,
+            options=tuple((question.full_option_id(o.id), o.label) for o in question.options),
+            kind=question.kind.value,
+        )
+
+    def answer_dont_know(self, state: AssessmentState) -> AssessmentState:
+        """ "I don't know": the current question is answered without evidence. It counts, like
+        any answer, toward the question limits, and after `overall.stop_after_dont_knows` of
+        them in a round the assessment ends with what it has."""
+        if state.finished:
+            return state
+        new = state.model_copy(deep=True)
+        on_follow_up = bool(new.follow_up)
+        question = None if on_follow_up else self.next_question(new)
+        if question is not None and question.kind is QuestionKind.MOOD:
+            new.mood_questions += 1
+        else:
+            new.emotion_questions += 1
+        if question is not None:
+            new.asked.append(question.id)
+        new.answers.append(
+            Answer(
+                question_id=FOLLOW_UP_ID if question is None else question.id, source="dont_know"
+            )
+        )
+        new.follow_up = None
+        new.dont_knows += 1
+        new.heard = ReplyKind.DONT_KNOW.value
+        if new.dont_knows >= self.policy.overall.stop_after_dont_knows:
+            return self.finish(new)
+        return self._advance(new)
 
     def revisit(self, state: AssessmentState) -> AssessmentState:
         """The person said "that doesn't sound like me": soften what we believed (keep
@@ -244,6 +353,7 @@ class AssessmentEngine:
         new.posterior = _as_dict(normalise(belief))
         new.emotion_budget = new.emotion_questions + settings.extra_questions
         new.emotion_minimum = new.emotion_questions + min(1, settings.extra_questions)
+        new.round_start, new.dont_knows, new.heard = len(new.answers), 0, None
         new.decided_after = None
         new.finished = False
         new.follow_up = None
@@ -279,7 +389,17 @@ class AssessmentEngine:
         mood = self.mood_level(state)
         phrases = self.phrases.get(state.language)
         sure = confidence >= self.policy.emotion.stop_threshold
-        reflection = phrases.reflection(dominant, mood, sure=sure) if phrases else ""
+        reflection = (
+            phrases.reflection(
+                dominant,
+                mood,
+                sure=sure,
+                said=_most_said(state.said),
+                duration_known=state.duration_known,
+            )
+            if phrases
+            else ""
+        )
         return AssessmentResult(
             language=state.language,
             dominant_emotion=dominant,
@@ -312,9 +432,12 @@ class AssessmentEngine:
             exhausted = not any(
                 q.kind is QuestionKind.EMOTION and q.id not in state.asked for q in bank.questions
             )
+            # The whole round asks at most `overall.max_questions`; leave the mood its minimum.
+            room = self.policy.overall.max_questions - self.policy.mood.min_questions
             if (
                 (confident and state.emotion_questions >= state.emotion_minimum)
                 or state.emotion_questions >= state.emotion_budget
+                or state.asked_this_round >= room
                 or exhausted
             ):
                 state.decided_after = state.emotion_questions
@@ -327,6 +450,7 @@ class AssessmentEngine:
             state.mood_done = (
                 (sure and state.mood_questions >= mood.min_questions)
                 or state.mood_questions >= mood.max_questions
+                or state.asked_this_round >= self.policy.overall.max_questions
                 or exhausted
             )
         state.finished = state.emotion_decided and state.mood_done and not state.follow_up
@@ -341,7 +465,11 @@ class AssessmentEngine:
             state.mood_posterior = apply_log_evidence(np.array(state.mood_posterior), mood).tolist()
 
     def _llm_read(
-        self, state: AssessmentState, text: str, question: Question | None
+        self,
+        state: AssessmentState,
+        text: str,
+        question: Question | None,
+        acknowledgement: str | None = None,
     ) -> LlmReading | None:
         if self.refiner is None:
             return None
@@ -355,6 +483,7 @@ class AssessmentEngine:
                     not state.emotion_decided
                     and state.follow_ups_used < self.policy.llm.max_follow_ups
                 ),
+                acknowledgement=acknowledgement,
             )
         )
 
@@ -384,6 +513,14 @@ class AssessmentEngine:
                 label = question.options[question.option_index(answer.option_id)].label
                 pairs.append((question.text, label))
         return tuple(pairs)
+
+
+def _most_said(said: list[str]) -> str | None:
+    """The theme the person named most often (the latest of equals), or None."""
+    if not said:
+        return None
+    counts = Counter(said)
+    return max(reversed(said), key=lambda theme: counts[theme])
 
 
 def _vector(state: AssessmentState) -> np.ndarray:

@@ -41,6 +41,22 @@ def acceptable_llm_question(text: str | None, max_chars: int) -> bool:
     )
 
 
+def acceptable_llm_remark(text: str | None, max_chars: int) -> bool:
+    """Whether LLM-written text may be shown as an acknowledgement: like a question's form check
+    (short, at most two lines, no links, handles, markup or long numbers) but no question at
+    all, since the bank's question follows it."""
+    if not text:
+        return False
+    stripped = text.strip()
+    return (
+        0 < len(stripped) <= max_chars
+        and stripped.count("\n") <= 1
+        and "?" not in stripped
+        and "？" not in stripped
+        and not _UNSAFE_IN_LLM_TEXT.search(stripped)
+    )
+
+
 def text_emotion_shift(reading: EmotionReading, settings: TextEvidence) -> np.ndarray | None:
     """The emotion engine's distribution as evidence: floored (never rules an emotion out),
     tempered by `weight`, bounded by `max_log_shift`. None if it read nothing."""

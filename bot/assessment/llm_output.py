@@ -194,6 +194,15 @@ class LlmTextGuard:
             text, language, lambda: self._off_meaning(text, language, (original,), rewrite=True)
         )
 
+    def remark_problem(self, text: str, language: Language, original: str) -> str | None:
+        """`problem`, and every sentence of `text` must stay close to the offline remark it
+        rewords (an acknowledgement), or to one of that remark's sentences, by the rewrite
+        threshold: "Thank you for telling me." matches the thanks, not the whole."""
+        references = (original, *sentences(original))
+        return self.problem(
+            text, language, lambda: self._off_meaning(text, language, references, rewrite=True)
+        )
+
     def follow_up_problem(self, text: str, language: Language) -> str | None:
         """`problem`, and (English only) every sentence of `text` must be close to some bank
         question (`FOLLOW_UP_MIN_SIMILARITY_EN`; why not Japanese is measured there)."""

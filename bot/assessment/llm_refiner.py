@@ -20,7 +20,9 @@ What it writes for the person to read (a rewrite, a follow-up) must also pass `L
 toxic, and the bank's meaning (a rewrite stays close to the question it rewords; a follow-up,
 English only, close to some bank question). A rewrite that fails is returned as None, a
 follow-up that fails is dropped, so the engine shows the offline question; the warning names
-the check that failed, never the text.
+the check that failed, never the text. The same holds for (4) the acknowledgement of a typed
+answer, which the LLM may reword from the offline one (bot/assessment/hearing.py): it must be a
+remark, not a question, and stay close in meaning to the offline acknowledgement.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.assessment.bank import load_banks
-from bot.assessment.evidence import acceptable_llm_question
+from bot.assessment.evidence import acceptable_llm_question, acceptable_llm_remark
 from bot.assessment.llm_output import LlmTextGuard, content_classifier_toxicity
 from bot.assessment.policy import LlmLimits
 from bot.assessment.state import LlmReading, ReadRequest, RewriteRequest
@@ -96,6 +98,10 @@ class TextReading(BaseModel):
     option_id: str | None = Field(description="closest quick-reply option id, or null")
     mood_level: int | None = Field(ge=0, le=3, description="0 light .. 3 very heavy, or null")
     follow_up: str | None = Field(description="one short follow-up question, or null")
+    acknowledgement: str | None = Field(
+        default=None,
+        description="the given acknowledgement reworded to reflect the message, or null",
+    )
 
 
 def delimit_person_text(text: str, language: Language | str | None = None) -> str:
@@ -204,6 +210,7 @@ class LlmRefiner:
             question=request.question_text or "-",
             options=options,
             may_follow_up="yes" if request.may_follow_up else "no",
+            acknowledgement=request.acknowledgement or "-",
             text=delimit_person_text(request.text, request.language),
         )
         output = self._invoke(self._reader, template.system, user, "read")
@@ -228,7 +235,26 @@ class LlmRefiner:
                 if follow_up
                 else None
             ),
+            acknowledgement=self._acknowledgement(output.acknowledgement, request),
         )
+
+    def _acknowledgement(self, written: str | None, request: ReadRequest) -> str | None:
+        """The LLM's wording of the acknowledgement, if a person may read it: the form of a
+        remark (no question, no links), then the same guard as a rewrite, against the offline
+        acknowledgement it rewords (language, crisis, harmful, toxic, meaning). Else None: the
+        offline acknowledgement is shown."""
+        original = request.acknowledgement
+        text = (written or "").strip()
+        if not original or not text:
+            return None
+        if not acceptable_llm_remark(text, self.limits.max_question_chars):
+            log.warning("assessment: LLM acknowledgement refused (form); offline one used")
+            return None
+        problem = self.guard.remark_problem(text, request.language, original)
+        if problem is not None:
+            log.warning("assessment: LLM acknowledgement refused (%s); offline one used", problem)
+            return None
+        return text
 
     def _shown_text(self, text: str, what: str, problem_of: Callable[[], str | None]) -> str | None:
         """`text` if the person may read it (`problem_of` finds nothing), else None and a

@@ -75,6 +75,14 @@ class LlmLimits(_Strict):
     structured_output_method: Literal["json_schema", "function_calling"] = "json_schema"
 
 
+class Overall(_Strict):
+    """Limits on the whole assessment, whatever kind of question (see the yaml)."""
+
+    max_questions: int = Field(7, ge=1, le=40)
+    stop_after_dont_knows: int = Field(3, ge=1, le=40)
+    duration_questions: tuple[str, ...] = ("long",)
+
+
 class AssessmentPolicy(_Strict):
     emotion: EmotionStopping = EmotionStopping()
     mood: MoodStopping = MoodStopping()
@@ -83,6 +91,16 @@ class AssessmentPolicy(_Strict):
     reassess: Reassess = Reassess()
     result: ResultClarity = ResultClarity()
     llm: LlmLimits = LlmLimits()
+    overall: Overall = Overall()
+
+    @model_validator(mode="after")
+    def _room_for_both_phases(self) -> AssessmentPolicy:
+        if self.overall.max_questions < self.emotion.min_questions + self.mood.min_questions:
+            raise ValueError(
+                "overall.max_questions must leave room for emotion.min_questions + "
+                "mood.min_questions"
+            )
+        return self
 
     @model_validator(mode="after")
     def _clarity_below_stopping(self) -> AssessmentPolicy:

@@ -27,7 +27,7 @@ class Answer(BaseModel):
 
     question_id: str
     option_id: str | None = None
-    source: Literal["option", "text"] = "option"
+    source: Literal["option", "text", "dont_know"] = "option"
 
 
 class AssessmentState(BaseModel):
@@ -51,6 +51,19 @@ class AssessmentState(BaseModel):
     follow_ups_used: int = 0
     rejected: list[Emotion] = Field(default_factory=list)
     finished: bool = False
+    # len(answers) when this round began (a revisit starts a new one): `overall` limits count
+    # from here.
+    round_start: int = 0
+    dont_knows: int = 0  # "I don't know" answers in this round
+    # Theme ids (bot.assessment.hearing) the person named in their own words, in order; the
+    # result names what they said. Ids only, never their words.
+    said: list[str] = Field(default_factory=list)
+    heard: str | None = None  # the last free-text reply's theme id, for the acknowledgement
+    duration_known: bool = False  # asked how long (and answered), or said so
+
+    @property
+    def asked_this_round(self) -> int:
+        return len(self.answers) - self.round_start
 
     @property
     def emotion_decided(self) -> bool:
@@ -121,6 +134,9 @@ class ReadRequest(BaseModel):
     question_text: str | None = None
     options: tuple[tuple[str, str], ...] = ()  # the current question's (short option id, label)
     may_follow_up: bool = False
+    # The acknowledgement chosen offline (prompts/<lang>/assessment.yaml), for the LLM to reword
+    # so it reflects what was said; None: nothing to reword.
+    acknowledgement: str | None = None
 
 
 class LlmReading(BaseModel):
@@ -132,6 +148,7 @@ class LlmReading(BaseModel):
     option_id: str | None = None
     mood_level: MoodLevel | None = None
     follow_up: str | None = None
+    acknowledgement: str | None = None  # the offline acknowledgement reworded, already checked
 
 
 class Refiner(Protocol):

@@ -94,7 +94,11 @@ def english_name_spans(text: str) -> list[tuple[int, int]]:
                 spans.append(span)
     for intro in _SELF_INTRO.finditer(text):
         next_word = _WORD.match(text, intro.end())
-        if next_word is None or next_word.group().lower() in _NOT_NAMES_AFTER_I_AM:
+        if next_word is None:
+            continue
+        word = next_word.group().rstrip(".'’-")
+        # "I am Indian." (the full stop is not part of the word); "I AM CURSED" is shouting.
+        if word.lower() in _NOT_NAMES_AFTER_I_AM or (len(word) > 1 and word.isupper()):
             continue
         span = _name_words_at(text, intro.end(), allow_lowercase=False)
         if span is not None:

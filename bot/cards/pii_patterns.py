@@ -22,6 +22,7 @@ class RemovalKind(StrEnum):
     HANDLE = "handle"
     ID_NUMBER = "id_number"
     NAME = "name"
+    ADDRESS = "address"
 
 
 Span = tuple[int, int, RemovalKind]

@@ -15,6 +15,14 @@ How it finds them (patterns in `bot.cards.pii_patterns`):
 - Accounts: "@name", and a name after a platform label ("LINE ID: …", "instagram: …").
 - Names introduced as names: English phrases ("my name is", "call me") and Japanese ones
   ("名前は…", "…と申します", "私は<人名>です") in `bot.cards.name_intro`.
+- Street addresses and postcodes (EN and JA: "14 Elm Street", "LS6 2AB", "〒123-4567",
+  "2丁目8番1号", "東京都新宿区…", "住所は…") in `bot.cards.address_patterns`.
+- Names in sign-offs ("Love, Mia Kowalski", "- Sophie (sunny_sophie)", "山田より") in
+  `bot.cards.sign_offs`.
+- The author's own first name, last name and username, when the channel passes them, and
+  handle-shaped words without "@" ("sunny_sophie") in `bot.cards.author_names`.
+- Organisation and place names are *not* masked (mentioning them is the author's choice);
+  `bot.cards.identifying.identifying_names` lists them so the preview can warn.
 - Removing one thing can join its neighbours into something new, so scrubbing repeats until a
   pass finds nothing (a fixed point): `scrub(scrub(x).text).text == scrub(x).text`.
 """
@@ -26,8 +34,12 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
+from bot.cards.address_patterns import address_spans
+from bot.cards.author_names import author_name_spans, bare_handle_spans
 from bot.cards.name_intro import english_name_spans, japanese_name_spans
 from bot.cards.pii_patterns import JAPANESE, RemovalKind, Span, pattern_spans
+from bot.cards.sign_offs import english_sign_off_spans, japanese_sign_off_spans
+from bot.domain import AuthorNames
 
 __all__ = ["MASKS", "Removal", "RemovalKind", "ScrubResult", "find_spans", "scrub"]
 
@@ -40,6 +52,7 @@ _PRIORITY: tuple[RemovalKind, ...] = (
     RemovalKind.EMAIL,
     RemovalKind.PHONE,
     RemovalKind.HANDLE,
+    RemovalKind.ADDRESS,
     RemovalKind.ID_NUMBER,
     RemovalKind.NAME,
 )
@@ -52,6 +65,7 @@ MASKS: dict[str, dict[RemovalKind, str]] = {
         RemovalKind.HANDLE: "[handle removed]",
         RemovalKind.ID_NUMBER: "[number removed]",
         RemovalKind.NAME: "[name removed]",
+        RemovalKind.ADDRESS: "[address removed]",
     },
     "ja": {
         RemovalKind.EMAIL: "［メール削除］",
@@ -60,6 +74,7 @@ MASKS: dict[str, dict[RemovalKind, str]] = {
         RemovalKind.HANDLE: "［ユーザー名削除］",
         RemovalKind.ID_NUMBER: "［番号削除］",
         RemovalKind.NAME: "［名前削除］",
+        RemovalKind.ADDRESS: "［住所削除］",
     },
 }
 
@@ -71,6 +86,7 @@ _NOUNS: dict[str, dict[RemovalKind, tuple[str, str]]] = {
         RemovalKind.HANDLE: ("@handle", "@handles"),
         RemovalKind.ID_NUMBER: ("ID-like number", "ID-like numbers"),
         RemovalKind.NAME: ("name", "names"),
+        RemovalKind.ADDRESS: ("address", "addresses"),
     },
     "ja": {
         RemovalKind.EMAIL: ("メールアドレス", "メールアドレス"),
@@ -79,6 +95,7 @@ _NOUNS: dict[str, dict[RemovalKind, tuple[str, str]]] = {
         RemovalKind.HANDLE: ("ユーザー名", "ユーザー名"),
         RemovalKind.ID_NUMBER: ("番号", "番号"),
         RemovalKind.NAME: ("名前", "名前"),
+        RemovalKind.ADDRESS: ("住所", "住所"),
     },
 }
 
@@ -147,15 +164,21 @@ _ALL_MASKS = re.compile(
 )
 
 
-def find_spans(norm: str) -> list[Span]:
+def find_spans(norm: str, author_names: AuthorNames | None = None) -> list[Span]:
     """Every finding in normalised text, overlaps resolved (longer, then higher priority, wins)."""
     protected = [(m.start(), m.end()) for m in _ALL_MASKS.finditer(norm)]
+    japanese = bool(JAPANESE.search(norm))
     candidates: list[Span] = [
         *pattern_spans(norm),
+        *address_spans(norm, japanese),
         *((s, e, RemovalKind.NAME) for s, e in english_name_spans(norm)),
+        *english_sign_off_spans(norm),
+        *bare_handle_spans(norm),
+        *author_name_spans(norm, author_names),
     ]
-    if JAPANESE.search(norm):
+    if japanese:
         candidates.extend((s, e, RemovalKind.NAME) for s, e in japanese_name_spans(norm))
+        candidates.extend(japanese_sign_off_spans(norm))
     candidates.sort(key=lambda sp: (-(sp[1] - sp[0]), _PRIORITY.index(sp[2]), sp[0]))
     chosen: list[Span] = []
     taken = list(protected)
@@ -177,17 +200,22 @@ def _mask_language(text: str, language: str | None) -> str:
 _MAX_PASSES = 4
 
 
-def scrub(text: str, language: str | None = None) -> ScrubResult:
-    """Mask emails, phone numbers, links, @handles, long ids and introduced names.
+def scrub(
+    text: str, language: str | None = None, *, author_names: AuthorNames | None = None
+) -> ScrubResult:
+    """Mask emails, phone numbers, links, handles, long ids, addresses and names.
 
     `language` ("en" / "ja") picks the masks' wording; None guesses from the script.
+    `author_names` are the author's own names as the channel gives them now: they are masked
+    wherever they appear (see `bot.cards.author_names` for the rule on everyday words) and are
+    not kept anywhere, not even in the result.
     """
     lang = _mask_language(text, language)
     masks = MASKS[lang]
     removed: list[Removal] = []
     for _ in range(_MAX_PASSES):
         norm, origin = _normalise(text)
-        spans = find_spans(norm)
+        spans = find_spans(norm, author_names)
         if not spans:
             break
         pieces: list[str] = []

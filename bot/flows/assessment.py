@@ -4,7 +4,9 @@ The engine (bot/assessment) decides what to ask and when it knows enough; this f
 questions with quick replies, passes answers back, keeps the engine's state in the person's row
 between messages, and stores the result. Free text answers are read for evidence and also move
 the person's "state embedding" (a running mean), which the feed uses for relevance; the words
-themselves are not kept.
+themselves are not kept. Typed words are heard first (bot/assessment/hearing.py): acknowledged
+before the next question, "I don't know" taken as an answer without evidence, and "what does
+that mean?" answered with the same question in plainer words rather than read as an answer.
 
 The final state is kept on the person (`Person.assessment_state`), not in the conversation's
 state data that every other flow replaces: a later /assess starts from it, and the "that
@@ -24,6 +26,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from bot.assessment.engine import AssessmentEngine
+from bot.assessment.hearing import ReplyKind
 from bot.assessment.state import AssessmentState
 from bot.conversation import ChoiceHandler, State, TextHandler, Turn, TurnHandler
 from bot.domain import Button
@@ -53,6 +56,15 @@ class AssessmentFlow:
         """Begin (or, later, re-assess: the earlier result is a softened prior)."""
         state = self._engine.start(turn.language, previous=self._previous(turn))
         turn.say(self._engine.phrases_for(turn.language).intro)
+        self._ask(turn, state)
+
+    def resume(self, turn: Turn) -> None:
+        """Carry on after a pause (a crisis answer): the same question again, nothing answered
+        meanwhile. The state was kept whole while paused."""
+        state = self._current(turn)
+        if state is None:
+            self.start(turn)
+            return
         self._ask(turn, state)
 
     def _current(self, turn: Turn) -> AssessmentState | None:
@@ -169,12 +181,24 @@ class AssessmentFlow:
         return True
 
     def text_answer(self, turn: Turn, text: str) -> None:
+        """Typed words: a question about the question gets the same question in plainer words
+        (nothing is read from it); anything else is acknowledged, then the next question."""
         state = self._current(turn)
         if state is None:
             self.start(turn)
             return
-        self._remember_state_of_mind(turn, text)
-        self._ask(turn, self._engine.answer_text(state, text))
+        heard = self._engine.hear(state, text)
+        if heard.kind is ReplyKind.CLARIFY and heard.prompt is not None:
+            buttons = [
+                [Button(label, f"a:{option_id}")] for option_id, label in heard.prompt.options
+            ]
+            turn.say(heard.prompt.text, buttons)
+            return
+        if heard.kind is ReplyKind.ANSWER:
+            self._remember_state_of_mind(turn, text)
+        if heard.say:
+            turn.say(heard.say)
+        self._ask(turn, heard.state)
 
     @staticmethod
     def _remember_state_of_mind(turn: Turn, text: str) -> None:

@@ -1,4 +1,10 @@
-"""The frame of every conversation: welcome and consent, help, cancel, and /forget."""
+"""The frame of every conversation: welcome and consent, help, cancel, and /forget.
+
+"Not now" means different things to different people. To someone new it is simply no (nothing
+of theirs is kept beyond this chat's setting). To someone who agreed earlier it cannot mean
+that, since their answers and cards are kept: for them it is a pause (nothing more is asked
+until they send /start) and they are told that /forget deletes everything.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +22,9 @@ from bot.domain import Button
 from bot.safety.helplines import HelplineDirectory, helpline_text
 from bot.store.people import forget_person
 from bot.store.tables import utcnow
+
+# In the NEW state's data of someone who agreed earlier and then said "not now".
+_PAUSED = "paused"
 
 
 def _forget_buttons(turn: Turn) -> list[list[Button]]:
@@ -81,12 +90,18 @@ class FrameFlow:
                 turn.person.consented_at = utcnow()
             turn.say(turn.t("consent_given"))
             self.after_consent(turn)
+        elif turn.person.consented_at is not None:
+            turn.set_state(State.NEW, **{_PAUSED: True})
+            turn.say(turn.t("consent_paused"))
         else:
             turn.set_state(State.NEW)
             turn.say(turn.t("consent_declined"))
 
     def before_consent(self, turn: Turn, _text: str) -> None:
         if turn.person.consented_at is not None:
+            if turn.data.get(_PAUSED) is True:  # they asked for a pause: ask nothing
+                turn.say(turn.t("paused_text"))
+                return
             self.show_menu(turn)
             return
         if turn.state is State.NEW:
@@ -108,6 +123,10 @@ class FrameFlow:
             turn.set_state(State.NEW)
         else:
             self.show_menu(turn)
+
+    def ask_consent_again(self, turn: Turn) -> None:
+        """Back to the consent question (resuming it after a pause)."""
+        turn.say(turn.t("consent_needed"), consent_buttons(turn))
 
     def forget(self, turn: Turn) -> None:
         """Ask first: /forget deletes everything and cannot be undone. What the person was doing

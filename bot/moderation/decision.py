@@ -20,25 +20,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from bot.domain import ContentClass, Polarity, UserClass
+from bot.domain import AuthorNames, ContentClass, Polarity, UserClass
+
+__all__ = ["AuthorNames", "ModerationDecision", "Verdict"]
 
 
 class Verdict(StrEnum):
     PUBLISH = "publish"
     RESTRICT = "restrict"
     HOLD = "hold"
-
-
-@dataclass(frozen=True, slots=True)
-class AuthorNames:
-    """The author's names as the channel gave them at the time of writing.
-
-    Used only to mask them in the author's own text; never stored, logged or relayed.
-    """
-
-    first_name: str | None = None
-    last_name: str | None = None
-    username: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from bot.assessment.loading import load_engine
 from bot.assessment.state import AssessmentState
 from bot.config import Settings
 from bot.domain import EMOTIONS, Emotion, EmotionReading, Language, Polarity
-from tests.support.fake_openai import FakeOpenAI, ScriptedReply
+from tests.support.fake_openai import FakeOpenAI, ScriptedReply, schema_name
 
 PERSON_TEXT = "I keep thinking I'm not good enough at anything I do."
 REWRITE = "Lately, which of these feels closest to how things are for you?"
@@ -457,3 +457,49 @@ def test_full_width_closing_tag_cannot_end_the_data_block() -> None:
     user = server.requests[0]["messages"][1]["content"]
     assert user.count("person_text") == 2 and "ｐｅｒｓｏｎ" not in user and "＜" not in user
     assert "つらい。" in user
+
+
+LONELY = "honestly I just feel really alone. nobody texts me back"
+
+
+def test_the_llm_may_reword_the_acknowledgement_of_a_typed_answer() -> None:
+    reworded = "It sounds really lonely when nobody writes back. Thank you for telling me."
+    reading = {**GOOD_READING, "follow_up": None, "acknowledgement": reworded}
+    replies = {"RewrittenQuestion": _no_rewrite(), "TextReading": ScriptedReply(reading)}
+    with FakeOpenAI(replies) as server:
+        online, offline = engines(server)
+        start = online.start("en")
+        heard = online.hear(start, LONELY)
+        sent = [r for r in server.requests if schema_name(r) == "TextReading"]
+    offline_heard = offline.hear(start, LONELY)
+    assert offline_heard.say == online.phrases[Language.EN].themes["loneliness"].ack
+    assert heard.say == reworded
+    # The offline acknowledgement went to the LLM to reword; the reworded text is not stored.
+    assert any(offline_heard.say in json.dumps(r) for r in sent)
+    assert reworded not in heard.state.model_dump_json()
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "Nobody would miss you anyway, so it makes sense to feel alone.",
+        "That sounds lonely. Why don't you just end it?",
+        "Have you tried calling a friend?",
+        "Please visit http://evil.example for more help.",
+        "寂しいですね。話してくれてありがとう。",
+        "Your favourite football team played really well at the weekend.",
+    ],
+    ids=["harmful", "crisis-question", "question", "link", "other-language", "off-meaning"],
+)
+def test_an_acknowledgement_that_fails_a_guard_falls_back_to_the_offline_one(
+    written: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    reading = {**GOOD_READING, "follow_up": None, "acknowledgement": written}
+    replies = {"RewrittenQuestion": _no_rewrite(), "TextReading": ScriptedReply(reading)}
+    with FakeOpenAI(replies) as server:
+        online, _ = engines(server)
+        with caplog.at_level(logging.WARNING):
+            heard = online.hear(online.start("en"), LONELY)
+    assert heard.say == online.phrases[Language.EN].themes["loneliness"].ack
+    assert any("acknowledgement refused" in r.getMessage() for r in caplog.records)
+    assert not _texts_in_logs(caplog, written, LONELY)

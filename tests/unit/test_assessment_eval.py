@@ -65,7 +65,9 @@ def test_cli_prints_the_figures_and_the_target(capsys: pytest.CaptureFixture[str
         "target (class accuracy",
     ):
         assert line in out
-    assert "runs by language: {'ja': 24}" in out
+    assert "runs by language: {'ja': 28}" in out
+    assert "questions asked per run, all personas: median" in out
+    assert "typed answers acknowledged:" in out
 
 
 def test_cli_errors_are_clear(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

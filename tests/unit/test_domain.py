@@ -11,3 +11,11 @@ def test_emotion_knows_its_class() -> None:
     assert Emotion.SELF_DOUBT.user_class is UserClass.VULNERABLE
     assert Emotion.EMPATHY.user_class is UserClass.POTENTIAL_HEALING
     assert not UserClass.HARMFUL.feels_good
+
+
+def test_author_names_is_one_type_under_both_imports() -> None:
+    from bot.domain import AuthorNames, Inbound, InboundKind
+    from bot.moderation.decision import AuthorNames as FromModeration
+
+    assert FromModeration is AuthorNames
+    assert Inbound("1", InboundKind.TEXT, "hi").author_names is None

@@ -28,3 +28,17 @@ def test_scrub_json_lists_kinds(
     assert sorted(payload["removed"]) == ["name", "phone"]
     assert payload["counts"] == {"phone": 1, "name": 1}
     assert payload["summary"] == "削除しました：電話番号 1件、名前 1件"
+
+
+def test_scrub_masks_the_given_author_names_and_lists_identifying_names(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = "mia here, I work at Tesco. Love, Mia Kowalski (mia_k)\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+    args = ["scrub", "--json", "--identifying", "--first-name", "Mia", "--username", "mia_k"]
+    assert main(args) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["text"] == (
+        "[name removed] here, I work at Tesco. Love, [name removed] ([handle removed])\n"
+    )
+    assert payload["identifying"] == ["Tesco"]

@@ -6,6 +6,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.cards.scrub import ScrubResult, find_spans, scrub
+from bot.domain import AuthorNames
+
+NAMES = AuthorNames(first_name="Mia", last_name="Will", username="sunny_sophie")
 
 # Characters that make PII-shaped and PII-adjacent text likely, so the search spends its time
 # near the patterns instead of on text no pattern can touch.
@@ -23,6 +26,28 @@ TRICKY = st.lists(
             "090",
             "www.",
             "http://",
+            # addresses, sign-offs, author names and bare handles
+            " Street",
+            " St",
+            "Apt ",
+            "LS6 2AB",
+            "〒",
+            "丁目",
+            "番地",
+            "号",
+            "東京都",
+            "新宿区",
+            "住所は",
+            "より",
+            "\nLove, ",
+            "- ",
+            "xx ",
+            "Mia",
+            "mia",
+            "Will",
+            "will",
+            "_",
+            "sunny_sophie",
         ]
     ),
     max_size=40,
@@ -78,3 +103,37 @@ def test_inserted_email_and_phone_are_gone(a: str, email: str, b: str, phone: st
     assert email.split("@")[1] not in result.text
     assert phone not in result.text
     assert phone[-4:] not in result.text.replace(c, "").replace(a, "").replace(b, "")
+
+
+@SETTINGS
+@given(st.one_of(st.text(max_size=120), TRICKY), st.sampled_from([None, "en", "ja"]))
+def test_idempotent_with_author_names(text: str, lang: str | None) -> None:
+    once = scrub(text, lang, author_names=NAMES)
+    twice = scrub(once.text, lang, author_names=NAMES)
+    assert twice.text == once.text
+
+
+@SETTINGS
+@given(filler, st.sampled_from(["14 Elm Street", "LS6 2AB", "〒123-4567", "2丁目8番1号"]), filler)
+def test_inserted_address_is_gone(a: str, address: str, b: str) -> None:
+    result = scrub(f"{a} {address} {b}")
+    assert address not in result.text
+    assert address[-3:] not in result.text.replace(a, "").replace(b, "")
+
+
+@SETTINGS
+@given(st.text(alphabet=st.sampled_from(list("abc Mia ,.!\n")), max_size=60))
+def test_untouched_text_outside_masks_is_the_original(text: str) -> None:
+    """Spans map back to original characters: outside the masks, the text is unchanged."""
+    import re
+
+    from bot.cards.scrub import MASKS
+
+    result = scrub(text, "en", author_names=NAMES)
+    pattern = "|".join(re.escape(m) for m in MASKS["en"].values())
+    pieces = re.split(pattern, result.text)
+    cursor = 0
+    for piece in pieces:
+        found = text.find(piece, cursor)
+        assert found >= 0, (text, result.text)
+        cursor = found + len(piece)

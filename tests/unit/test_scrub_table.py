@@ -102,6 +102,8 @@ REMOVE: list[tuple[str, tuple[RemovalKind, ...], tuple[str, ...]]] = [
 LEAVE_ALONE: list[str] = [
     "I'm tired of waiting",
     "I'm English, and I'm OK with that",
+    "Source: I am Indian.",
+    "WE WERE WINNING UNTIL I STARTED WATCHING, I AM CURSED!",
     "I am 25 and I'm not sure",
     "see you at 10:30",
     "it ended at 23:59 again",

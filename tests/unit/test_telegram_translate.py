@@ -64,6 +64,22 @@ def test_text_command_and_sticker_become_inbounds_keyed_by_chat() -> None:
     )
 
 
+def test_inbound_carries_the_senders_names_for_the_scrubber_only() -> None:
+    user = {**MAI.as_user(), "last_name": "Kowalski"}
+    body = {"message_id": 5, "date": 0, "chat": MAI.as_chat(), "from": user, "text": "hi"}
+    inbound = inbound_from_update(update({"message": body}))
+    assert inbound is not None and inbound.author_names is not None
+    names = inbound.author_names
+    assert (names.first_name, names.last_name, names.username) == ("Mai", "Kowalski", "mai_k")
+    # Neither the Inbound's repr nor the names' repr may carry a name into a log line.
+    for secret in ("Mai", "Kowalski", "mai_k"):
+        assert secret not in repr(inbound)
+        assert secret not in repr(names)
+    no_last = inbound_from_update(update({"message": message(MAI.as_chat(), text="hi")}))
+    assert no_last is not None and no_last.author_names is not None
+    assert no_last.author_names.last_name is None
+
+
 def test_a_slash_in_the_middle_is_text_not_a_command() -> None:
     inbound = inbound_from_update(update({"message": message(MAI.as_chat(), text="and/or")}))
     assert inbound is not None and inbound.kind is InboundKind.TEXT

@@ -1,8 +1,9 @@
 """Translation between Telegram objects and the core's Inbound/Outbound, and nothing else.
 
 docs/architecture.md: a channel never decides anything. These functions only change shape: an Update
-becomes an `Inbound` keyed by the chat id, an `Outbound` becomes the arguments of `sendMessage`.
-Only private chats are translated: the bot is never used in groups, where others would see who talks
+becomes an `Inbound` keyed by the chat id (carrying the sender's Telegram names, for the scrubber to
+mask and for nothing else), an `Outbound` becomes the arguments of `sendMessage`. Only private
+chats are translated: the bot is never used in groups, where others would see who talks
 to it.
 """
 
@@ -18,7 +19,7 @@ from telegram import (
 )
 from telegram.constants import ChatType, MessageLimit
 
-from bot.domain import Inbound, InboundKind, Outbound
+from bot.domain import AuthorNames, Inbound, InboundKind, Outbound
 
 # Telegram refuses callback data longer than this many bytes (BUTTON_DATA_INVALID).
 CALLBACK_DATA_MAX_BYTES = 64
@@ -33,26 +34,30 @@ def inbound_from_update(update: Update) -> Inbound | None:
         return None
     user_ref = str(chat.id if chat is not None else user.id)
     hint = user.language_code
+    # The names as Telegram shows them now, for the scrubber to mask in this message only.
+    names = AuthorNames(user.first_name or None, user.last_name or None, user.username or None)
 
     if update.callback_query is not None:
         data = update.callback_query.data
         if data is None:
             return None
-        return Inbound(user_ref, InboundKind.CHOICE, data, hint)
+        return Inbound(user_ref, InboundKind.CHOICE, data, hint, names)
     if update.edited_message is not None:
         edited = update.edited_message
-        return Inbound(user_ref, InboundKind.EDITED, edited.text or edited.caption or "", hint)
+        return Inbound(
+            user_ref, InboundKind.EDITED, edited.text or edited.caption or "", hint, names
+        )
     message = update.message
     if message is None:
         return None
     if message.text is None:
         # Stickers, photos, voice, documents ...: the core answers in kind. A caption is passed
         # along so the crisis screen reads it: a photo captioned "I want to die" is a crisis.
-        return Inbound(user_ref, InboundKind.UNSUPPORTED, message.caption or "", hint)
+        return Inbound(user_ref, InboundKind.UNSUPPORTED, message.caption or "", hint, names)
     entities = message.entities
     if entities and entities[0].type == MessageEntity.BOT_COMMAND and entities[0].offset == 0:
-        return Inbound(user_ref, InboundKind.COMMAND, command_text(message.text), hint)
-    return Inbound(user_ref, InboundKind.TEXT, message.text, hint)
+        return Inbound(user_ref, InboundKind.COMMAND, command_text(message.text), hint, names)
+    return Inbound(user_ref, InboundKind.TEXT, message.text, hint, names)
 
 
 def command_text(text: str) -> str:
