@@ -190,6 +190,9 @@ class Outbound:
 
     `protect_content` is set on everything that carries another person's words, so Telegram
     forbids forwarding and saving it (docs/architecture.md, anonymity rules).
+
+    `image_png`: a picture to send with `text` as its caption (the /progress chart); a channel
+    that cannot show pictures saves it and says where.
     """
 
     text: str
@@ -200,6 +203,7 @@ class Outbound:
     # Set on a card or reply delivered to this person: the channel reports where the copy
     # landed (DeliveredCopies), so a withdrawn card can be deleted from the chat.
     delivery_token: str | None = None
+    image_png: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ POLICY_MODULES: tuple[str, ...] = (
     "bot.console.policy",
     "bot.conversation_schemas",
     "bot.emotion.policy",
+    "bot.learning.policy",
     "bot.knowledge.kb_files",
     "bot.matching.knapsack_policy",
     "bot.matching.visibility",

@@ -19,10 +19,13 @@ from bot.conversation import ConversationService, Flow, State
 from bot.emotion.embeddings import embed
 from bot.flows.assessment import AssessmentFlow
 from bot.flows.cards import CardsFlow
+from bot.flows.checkin import CheckinFlow
 from bot.flows.counsellor import CounsellorReplyFlow
 from bot.flows.crisis_care import CrisisCareFlow
 from bot.flows.frame import FrameFlow
 from bot.knowledge.knowledge_base import KnowledgeBase
+from bot.learning.policy import load_learning_policy
+from bot.learning.service import LearningService
 from bot.matching.knapsack_policy import load_knapsack_policy
 from bot.matching.visibility import load_matching_policy
 from bot.moderation.pipeline import Moderator
@@ -62,13 +65,23 @@ def build_flows(
     frame = FrameFlow(
         helplines, after_consent=assessment.start, idle_listeners=[assessment.heard_in_idle]
     )
+    cards_policy = load_cards_policy(settings.policies_dir / "cards.yaml")
+    matching_policy = load_matching_policy(settings.policies_dir / "matching.yaml")
+    card_types = load_card_types(settings.policies_dir / "card_types.yaml")
+    checkin = CheckinFlow(
+        service=LearningService(load_learning_policy(settings.policies_dir / "learning.yaml")),
+        cards_policy=cards_policy,
+        matching_policy=matching_policy,
+        card_types=card_types,
+    )
     cards = CardsFlow(
-        cards_policy=load_cards_policy(settings.policies_dir / "cards.yaml"),
-        matching_policy=load_matching_policy(settings.policies_dir / "matching.yaml"),
+        cards_policy=cards_policy,
+        matching_policy=matching_policy,
         knapsack_policy=load_knapsack_policy(settings.policies_dir / "knapsack.yaml"),
         knowledge=knowledge,
-        card_types=load_card_types(settings.policies_dir / "card_types.yaml"),
+        card_types=card_types,
         moderator=moderator,
+        learning=checkin,
     )
     care = CrisisCareFlow(
         knowledge,
@@ -81,7 +94,7 @@ def build_flows(
             State.CONFIRMING_FORGET: frame.forget,
         },
     )
-    return [frame, assessment, cards, care, CounsellorReplyFlow()]
+    return [frame, assessment, cards, care, checkin, CounsellorReplyFlow()]
 
 
 def counsellors_configured(settings: Settings) -> bool:

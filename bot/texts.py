@@ -19,7 +19,7 @@ def ui_language(locale: str | None) -> str:
     return code if code in SUPPORTED_LANGUAGES else "en"
 
 
-CATALOGS = ("conversation", "cards", "counsellor")
+CATALOGS = ("conversation", "cards", "counsellor", "checkin")
 
 
 class Texts:

@@ -109,6 +109,20 @@ class PeerPost(CardTypeKind):
         return None
 
 
+@register_card_type("peer_question")
+class PeerQuestion(PeerPost):
+    """A peer's question for a reader to answer kindly. The asker may be struggling, so only
+    readers the matching policy lets see `readers_must_see` cards (vulnerable, seed 1 §3.7
+    "Protective measure") are offered it, and the learner never leans towards it for others."""
+
+    class Options(PeerPost.Options):
+        readers_must_see: ContentClass = ContentClass.VULNERABLE
+
+    def readable_by(self, may_see: Callable[[ContentClass], bool]) -> bool:
+        """`may_see`: the matching policy's answer for this reader's class."""
+        return may_see(self.options.readers_must_see)  # type: ignore[attr-defined]
+
+
 @register_card_type("kb_card")
 class KbCardType(CardTypeKind):
     """A card we wrote, kept as Markdown under kb/<folder>/<language>/."""
@@ -117,7 +131,7 @@ class KbCardType(CardTypeKind):
 
     class Options(BaseModel):
         model_config = ConfigDict(extra="forbid")
-        folder: Literal["cards", "coping"]
+        folder: Literal["cards", "coping", "exercises"]
 
     @property
     def folder(self) -> str:

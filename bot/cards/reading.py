@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,9 +65,11 @@ def pick_cards(
     knowledge: KnowledgeBase | None,
     query: str = "",
     kb_seen: Collection[str] = (),
+    type_weights: Mapping[str, float] | None = None,
 ) -> list[FeedItem]:
     """One batch for this reader; `kb_seen` are kb card ids shown lately, offered again only
-    when nothing else is near enough."""
+    when nothing else is near enough; `type_weights` are learned card-type weights
+    (bot/learning), for peer cards in the knapsack and for the kb top-up."""
     batch_size = knapsack_policy.feed.batch_size
     klass = reader_class(reader, cards_policy)
     allowed = [c for c in ContentClass if may_see(klass, c, matching_policy)]
@@ -93,14 +95,20 @@ def pick_cards(
                 relevance=relevance(reader, card),
                 type_weight=1.0,
                 reading_load=max(len(card.text), 1) / READING_UNIT_CHARS,
+                card_type=card.card_type,
             )
             for card_id, card in by_id.items()
         ]
-        choice = choose_feed(candidates, MoodLevel(reader.mood_level or 0), knapsack_policy)
+        choice = choose_feed(
+            candidates,
+            MoodLevel(reader.mood_level or 0),
+            knapsack_policy,
+            type_weights=type_weights,
+        )
         items = [FeedItem(text=by_id[i].text, card_id=i) for i in choice.card_ids]
     missing = batch_size - len(items)
     if missing > 0 and knowledge is not None:
-        items.extend(_kb_items(knowledge, language, query, allowed, missing, kb_seen))
+        items.extend(_kb_items(knowledge, language, query, allowed, missing, kb_seen, type_weights))
     return items
 
 
@@ -111,6 +119,7 @@ def _kb_items(
     allowed: list[ContentClass],
     count: int,
     seen: Collection[str] = (),
+    type_weights: Mapping[str, float] | None = None,
 ) -> list[FeedItem]:
     """The project's own cards closest to the reader's words, varied between reads: a sample
     from the nearest few rather than always the same top ones, leaving out the ones this reader
@@ -121,7 +130,14 @@ def _kb_items(
         query or "feeling low today", language, n=count * 3 + len(seen), content_classes=classes
     )
     fresh = [card for card in found if card.id not in seen][: count * 3]
-    chosen = random.sample(fresh, k=min(count, len(fresh)))
+    if type_weights:  # weighted sampling without replacement (keys u^(1/w)): learned types first
+        weights = type_weights
+        fresh.sort(
+            key=lambda c: random.random() ** (1.0 / max(weights.get(c.card_type, 1.0), 1e-6))
+        )
+        chosen = fresh[::-1][:count]
+    else:
+        chosen = random.sample(fresh, k=min(count, len(fresh)))
     if len(chosen) < count:  # the kb ran out of unseen cards: repeat the least recently shown
         order = {card_id: i for i, card_id in enumerate(seen)}
         again = sorted((c for c in found if c.id in order), key=lambda c: order[c.id])

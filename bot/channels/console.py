@@ -7,19 +7,33 @@ console person are printed after each turn, so reactions and replies show up her
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TextIO
 
 from bot.domain import Button, Conversation, Inbound, InboundKind, Outbound, Outbox
 
 CHANNEL = "console"
+# Where pictures (the /progress chart) are written; a terminal cannot show them.
+IMAGE_DIR = Path("var/console-images")
 
 
-def render(message: Outbound, out: TextIO) -> list[Button]:
+def save_image(image_png: bytes, directory: Path = IMAGE_DIR) -> Path:
+    """Write a picture under a name made from its content; return the path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{hashlib.sha256(image_png).hexdigest()[:16]}.png"
+    path.write_bytes(image_png)
+    return path
+
+
+def render(message: Outbound, out: TextIO, image_dir: Path = IMAGE_DIR) -> list[Button]:
     """Print one message; return its buttons in the order they were numbered."""
     prefix = "[card, not forwardable] " if message.protect_content else ""
     print(f"\nbot> {prefix}{message.text}", file=out)
+    if message.image_png is not None:
+        print(f"     [picture saved to {save_image(message.image_png, image_dir)}]", file=out)
     numbered = [button for row in message.buttons for button in row]
     for index, button in enumerate(numbered, start=1):
         print(f"  {index}) {button.label}", file=out)

@@ -25,6 +25,7 @@ from bot.conversation import ChoiceHandler, State, TextHandler, Turn, TurnHandle
 from bot.domain import Button, ContentClass, MoodLevel, Outbound
 from bot.emotion.embeddings import embed
 from bot.knowledge.knowledge_base import KnowledgeBase
+from bot.learning.hooks import FeedLearning
 from bot.matching.knapsack_policy import KnapsackPolicy
 from bot.matching.visibility import MatchingPolicy
 from bot.moderation.decision import Verdict
@@ -64,6 +65,7 @@ class CardsFlow:
         knowledge: KnowledgeBase | None,
         card_types: CardTypeCatalog,
         moderator: Callable[[], Moderator],
+        learning: FeedLearning | None = None,
     ) -> None:
         """`moderator` is called once, on the first text to moderate: loading the content model
         must not hold up a bot starting (or a person who only wants to talk)."""
@@ -74,6 +76,7 @@ class CardsFlow:
         self._card_types = card_types
         self._make_moderator = moderator
         self._moderator_made: Moderator | None = None
+        self._learning = learning  # learned card-type weights, check-ins (bot/flows/checkin.py)
 
     @property
     def _moderator(self) -> Moderator:
@@ -244,6 +247,7 @@ class CardsFlow:
             knapsack_policy=self._knapsack,
             knowledge=self._knowledge,
             kb_seen=kb_seen,
+            type_weights=self._learning.type_weights(turn) if self._learning else None,
         )
         shown = [item.kb_id for item in items if item.kb_id is not None]
         kb_seen = [x for x in kb_seen if x not in shown] + shown
@@ -255,6 +259,8 @@ class CardsFlow:
         for item in items:
             self._show(turn, item)
         turn.say("…", [[Button(turn.t("read_more"), "c:more")]])
+        if self._learning:
+            self._learning.after_batch(turn)
 
     def _show(self, turn: Turn, item: FeedItem) -> None:
         card = turn.session.get(Card, item.card_id) if item.card_id is not None else None
@@ -351,6 +357,8 @@ class CardsFlow:
             if author is not None and author.id is not None and author.id != turn.person.id:
                 notice = turn.texts.get(card.language, "helped_notice", preview=self._preview(card))
                 turn.send_to(author.id, Outbound(text=notice, protect_content=True))
+            if self._learning:
+                self._learning.helped(turn, card.card_type)
         # The pressed card's keyboard is gone; a kind reply is still one tap away.
         turn.say(
             turn.t("helped_thanks"), [[Button(turn.t("card_reply"), f"c:reply:{delivery.token}")]]

@@ -16,8 +16,8 @@ from __future__ import annotations
 import bisect
 import math
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from bot.domain import MoodLevel, Polarity
 from bot.matching.knapsack import Item, Problem, solve
@@ -34,8 +34,9 @@ class FeedCandidate:
     author_level: MoodLevel
     polarity: Polarity
     relevance: float  # similarity of the card to the reader's state, in [0, 1]
-    type_weight: float = 1.0  # what this card type is worth to this reader (Q-table later)
+    type_weight: float = 1.0  # what this card type is worth to this reader
     reading_load: float = 1.0
+    card_type: str | None = None  # policies/card_types.yaml id; what learned weights key on
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.relevance <= 1.0 or math.isnan(self.relevance):
@@ -100,14 +101,34 @@ def build_feed_problem(
     )
 
 
+def with_type_weights(
+    candidates: Sequence[FeedCandidate], type_weights: Mapping[str, float] | None
+) -> list[FeedCandidate]:
+    """Each candidate's card-type weight times the learned weight of its type (bot/learning:
+    the type the reader's learner leans towards weighs `focus_weight`, others 1.0), so what was
+    learned enters the knapsack's item value Pos x relevance x card-type weight (seed 2's value,
+    seed 1 §3.6 step 6's action)."""
+    if not type_weights:
+        return list(candidates)
+    return [
+        replace(c, type_weight=c.type_weight * type_weights.get(c.card_type, 1.0))
+        if c.card_type is not None
+        else c
+        for c in candidates
+    ]
+
+
 def choose_feed(
     candidates: Sequence[FeedCandidate],
     reader_level: MoodLevel | int,
     policy: KnapsackPolicy | None = None,
     batch_size: int | None = None,
+    type_weights: Mapping[str, float] | None = None,
 ) -> FeedChoice:
-    """The batch of cards for a reader at `reader_level`, best first."""
+    """The batch of cards for a reader at `reader_level`, best first; `type_weights` are the
+    learned weights per card type (bot/learning/service.py:plan_batch)."""
     started = time.perf_counter()
+    candidates = with_type_weights(candidates, type_weights)
     policy = policy or load_knapsack_policy()
     size = batch_size if batch_size is not None else policy.feed.batch_size
     if size < 0:

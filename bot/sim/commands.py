@@ -27,6 +27,7 @@ def command_group(subparsers: argparse._SubParsersAction, name: str, help_text: 
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    register_simulate(subparsers)
     group = command_group(subparsers, "experiment", "reproduce the seed papers' experiments")
     parser = group.add_parser(
         "knapsack",
@@ -98,4 +99,68 @@ def run_knapsack_experiment(args: argparse.Namespace, settings: Settings) -> int
         print(json.dumps(payload))
     else:
         print(render_tables(result))
+    return 0
+
+
+def register_simulate(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "simulate",
+        help="synthetic people through the learners, the feed and the store: learning curves",
+        description=(
+            "Run synthetic people whose hidden response to each card type differs by class and "
+            "emotion (and drifts) through the real learners, feed knapsack and store "
+            "(policies/learning.yaml, simulation:). Four arms on identical people: the Thompson "
+            "learner, seed 1's Q-table, a random policy and an oracle. Prints mean reward per "
+            "check-in (seed 1's rise in satisfaction) and writes the learning curves as a PNG."
+        ),
+    )
+    parser.add_argument("--people", type=int, default=1000, help="people (default: %(default)s)")
+    parser.add_argument("--days", type=int, default=30, help="days (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=1, help="seed (default: %(default)s)")
+    parser.add_argument("--workers", type=int, default=2, help="processes (default: %(default)s)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead")
+    parser.add_argument(
+        "--chart",
+        type=Path,
+        default=Path("var/learning-curves.png"),
+        help="where to write the PNG (default: %(default)s)",
+    )
+    parser.add_argument("--no-chart", action="store_true", help="do not write the chart")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=run_simulate)
+
+
+def run_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from bot.learning.policy import load_learning_policy
+    from bot.matching.knapsack_policy import load_knapsack_policy
+    from bot.sim.learning_report import render_summary, simulation_json, write_curves
+    from bot.sim.learning_sim import ARMS, run_simulation
+
+    if args.people < 1 or args.days < 1:
+        print("needtotalk simulate: --people and --days must be at least 1", file=sys.stderr)
+        return 2
+    policy = load_learning_policy(settings.policies_dir / "learning.yaml")
+    knapsack = load_knapsack_policy(settings.policies_dir / "knapsack.yaml")
+    total = args.people * args.days * len(ARMS)
+    with tqdm(total=total, unit="person-day", disable=args.no_progress, file=sys.stderr) as bar:
+        result = run_simulation(
+            args.people,
+            args.days,
+            args.seed,
+            policy,
+            knapsack,
+            workers=args.workers,
+            tick=lambda: bar.update(1),
+        )
+    chart = None if args.no_chart else write_curves(result, args.chart)
+    if chart is not None:
+        print(f"learning curves written to {chart}", file=sys.stderr)
+    if args.json:
+        payload = simulation_json(result, policy.default_learner)
+        payload["chart"] = None if chart is None else str(chart)
+        print(json.dumps(payload))
+    else:
+        print(render_summary(result, policy.default_learner))
     return 0

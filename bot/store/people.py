@@ -12,7 +12,16 @@ from sqlmodel import Session, col, select
 from bot.store.cards import forget_reader
 from bot.store.cases import file_flag, forget_cases
 from bot.store.sealing import Sealer
-from bot.store.tables import Card, CardDelivery, DeliveryAddress, Flag, OutboxMessage, Person
+from bot.store.tables import (
+    Card,
+    CardDelivery,
+    CheckIn,
+    DeliveryAddress,
+    Flag,
+    LearnedValue,
+    OutboxMessage,
+    Person,
+)
 
 
 def get_person(*, session: Session, key: str) -> Person | None:
@@ -84,7 +93,9 @@ def add_flag(
 
 
 def forget_person(*, session: Session, sealer: Sealer, person: Person) -> None:
-    """Delete everything about a person: state, address, flags, outbox, deliveries, their cards.
+    """Delete everything about a person: state, address, flags, outbox, deliveries, their cards,
+    their check-ins and what the learners learned about them alone (what they added to the tables
+    learned from everyone stays, as sums that cannot be traced back to them).
 
     Cards are found through the author seal; replies others wrote to those cards go too, since
     they only made sense as answers to a withdrawn card.
@@ -107,7 +118,7 @@ def forget_person(*, session: Session, sealer: Sealer, person: Person) -> None:
         session.exec(delete(Card).where(col(Card.id).in_(card_ids)))
 
     forget_reader(session=session, sealer=sealer, person=person)
-    for table in (OutboxMessage, Flag, DeliveryAddress):
+    for table in (OutboxMessage, Flag, DeliveryAddress, CheckIn, LearnedValue):
         session.exec(delete(table).where(col(table.person_id) == person.id))
     session.delete(person)
     session.flush()

@@ -259,3 +259,47 @@ class Restriction(SQLModel, table=True):
     until: datetime
     case_id: int | None = Field(default=None)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class CheckIn(SQLModel, table=True):
+    """One event of a person's check-in time series (bot/learning, seed 1 §3.6 and §3.8).
+
+    `kind`: "shown" (a batch leaned towards a card type), "offered", "answered", "helpful",
+    "skipped", "snoozed". What was said or chosen (feeling 1-5, helpful, state, card type,
+    reward) is only in `sealed`, encrypted; /forget deletes the rows with the person.
+    """
+
+    __tablename__ = "checkin"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
+    kind: str = Field(max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    sealed: str
+
+
+class LearnedValue(SQLModel, table=True):
+    """One cell a learner keeps: a Q value (seed 1 §3.6) or a bandit's running sums.
+
+    `scope` is "all" for what is learned from everyone, "p:<person id>" for one person (then
+    `person_id` is set too, so /forget deletes it). Updates are single SQL statements
+    (value = value + ...), so concurrent check-ins never overwrite each other.
+    """
+
+    __tablename__ = "learned_value"
+    __table_args__ = (
+        UniqueConstraint("learner", "scope", "state_key", "action", name="uq_learned_value_cell"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    learner: str = Field(max_length=16)
+    scope: str = Field(max_length=32)
+    person_id: int | None = Field(
+        default=None, foreign_key="person.id", index=True, ondelete="CASCADE"
+    )
+    state_key: str = Field(max_length=96)
+    action: str = Field(max_length=32)
+    value: float = 0.0
+    visits: int = 0
+    total: float = 0.0
+    total_sq: float = 0.0

@@ -96,6 +96,7 @@ class SentMessage:
     protect_content: bool
     raw: JSONDict
     deleted: bool = False  # the bot deleted it with deleteMessage
+    photo: bytes | None = None  # sendPhoto: the uploaded picture's bytes
 
     @property
     def buttons(self) -> list[tuple[str, str]]:
@@ -500,6 +501,48 @@ class FakeBotApi:
         self._notify()
         return raw
 
+    async def _api_sendphoto(self, params: JSONDict) -> JSONDict | web.Response:
+        chat_id = int(params["chat_id"])
+        if chat_id in self._blocked:
+            return _error(403, "Forbidden: bot was blocked by the user")
+        photo = params.get("photo")
+        if not isinstance(photo, bytes) or not photo:
+            return _error(400, "Bad Request: there is no photo in the request")
+        caption = str(params.get("caption", ""))
+        if len(caption) > 1024:
+            return _error(400, "Bad Request: message caption is too long")
+        raw: JSONDict = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private"},
+            "from": self.bot_user,
+            "photo": [
+                {
+                    "file_id": f"photo-{len(self._sent)}",
+                    "file_unique_id": "p",
+                    "width": 1,
+                    "height": 1,
+                    "file_size": len(photo),
+                }
+            ],
+            "caption": caption,
+        }
+        if params.get("protect_content"):
+            raw["has_protected_content"] = True
+        self._sent.append(
+            SentMessage(
+                message_id=raw["message_id"],
+                chat_id=chat_id,
+                text=caption,
+                reply_markup=None,
+                protect_content=bool(params.get("protect_content")),
+                raw=raw,
+                photo=photo,
+            )
+        )
+        self._notify()
+        return raw
+
     async def _api_answercallbackquery(self, params: JSONDict) -> bool:
         self.callback_answers.append(params)
         return True
@@ -581,7 +624,8 @@ async def _read_params(request: web.Request) -> JSONDict:
         form = await request.post()
         for key, value in form.items():
             if not isinstance(value, str):
-                continue  # an uploaded file; no method here needs its bytes
+                params[key] = value.file.read()  # an uploaded file (sendPhoto): its bytes
+                continue
             params[key] = value
     for key, value in list(params.items()):
         if key in _STRING_PARAMETERS or not isinstance(value, str):

@@ -34,8 +34,10 @@ async def send_outbound(
     """Send one Outbound (one or more messages) and return their message ids; errors propagate.
 
     On Telegram's 429 a part is retried up to `flood_retries` times after the wait it asks for;
-    parts already sent are not sent again.
+    parts already sent are not sent again. A picture goes first, with a short caption.
     """
+    if outbound.image_png is not None:
+        return await _send_photo(bot, chat_id, outbound, flood_retries)
     sent: list[int] = []
     for part in message_parts(outbound):
         if not part.text.strip():
@@ -55,6 +57,36 @@ async def send_outbound(
                 if attempt == flood_retries:
                     raise
                 await asyncio.sleep(retry_after_seconds(exc))
+    return sent
+
+
+# Telegram's limit on a photo caption; a longer text follows the picture as messages.
+CAPTION_LIMIT = 1024
+
+
+async def _send_photo(bot: Bot, chat_id: int, outbound: Outbound, flood_retries: int) -> list[int]:
+    assert outbound.image_png is not None
+    sent: list[int] = []
+    caption = outbound.text if len(outbound.text) <= CAPTION_LIMIT else None
+    for attempt in range(flood_retries + 1):
+        try:
+            message = await bot.send_photo(
+                chat_id=chat_id,
+                photo=outbound.image_png,
+                caption=caption,
+                protect_content=outbound.protect_content,
+            )
+            sent.append(message.message_id)
+            break
+        except RetryAfter as exc:
+            if attempt == flood_retries:
+                raise
+            await asyncio.sleep(retry_after_seconds(exc))
+    if caption is None:
+        text_only = Outbound(
+            text=outbound.text, buttons=outbound.buttons, protect_content=outbound.protect_content
+        )
+        sent += await send_outbound(bot, chat_id, text_only, flood_retries)
     return sent
 
 

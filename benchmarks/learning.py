@@ -1,0 +1,135 @@
+"""Learning what helps (issue 14): learners against random and oracle, and the check-in path.
+
+    PYTHONPATH=$PWD python benchmarks/learning.py [--people 1000] [--days 30] [--seeds 1 2 3]
+        [--workers 2] [--skip-sim] [--skip-path]
+
+1. Simulation (bot/sim/learning_sim.py, the real learners, feed knapsack and store on SQLite):
+   for each seed, mean reward per check-in (seed 1's rise in satisfaction, 0 when it did not
+   rise) of the default learner, seed 1's Q-table, a random policy and an oracle; targets:
+   default >= 80 % of the oracle and >= 1.5x random on every seed; 1,000 people x 30 days in
+   under 5 minutes on 2 cores (all four arms, `--workers` processes).
+2. One check-in's whole path on SQLite (store the answer, update every learner, choose the next
+   batch's card type and record it, commit): median <= 5 ms.
+
+Figures are printed, never asserted, and are wall-clock on whatever else the machine is doing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlmodel import Session
+
+from bot.learning.policy import load_learning_policy
+from bot.learning.service import LearningService
+from bot.matching.knapsack_policy import load_knapsack_policy
+from bot.sim.learning_report import render_summary
+from bot.sim.learning_sim import run_simulation
+from bot.store.engine import make_engine, upgrade
+from bot.store.sealing import Sealer
+from bot.store.tables import Person
+
+SIM_SECONDS = 300.0
+PATH_MS = 5.0
+
+
+def simulation(people: int, days: int, seeds: list[int], workers: int) -> None:
+    policy, knapsack = load_learning_policy(), load_knapsack_policy()
+    default = policy.default_learner
+    print(f"== simulation: {people} people x {days} days, {workers} worker processes ==")
+    rows = []
+    for seed in seeds:
+        result = run_simulation(people, days, seed, policy, knapsack, workers=workers)
+        print(render_summary(result, default))
+        arms = result.arms
+        learned, rnd, oracle = (arms[a].mean_reward for a in (default, "random", "oracle"))
+        q = arms["q_table"].mean_reward
+        rows.append((seed, learned, q, rnd, oracle, result.seconds))
+        print()
+    print(
+        f"{'seed':>4} {default:>9} {'q_table':>8} {'random':>7} {'oracle':>7} "
+        f"{'def/oracle':>10} {'def/random':>10} {'q/oracle':>8} {'seconds':>8}"
+    )
+    for seed, learned, q, rnd, oracle, seconds in rows:
+        print(
+            f"{seed:>4} {learned:>9.4f} {q:>8.4f} {rnd:>7.4f} {oracle:>7.4f} "
+            f"{learned / oracle:>10.1%} {learned / rnd:>9.2f}x {q / oracle:>8.1%} {seconds:>8.1f}"
+        )
+    met = all(ln >= 0.8 * o and ln >= 1.5 * r for _, ln, _, r, o, _ in rows)
+    fast = all(s < SIM_SECONDS for *_, s in rows)
+    print(
+        f"target >= 80 % of oracle and >= 1.5x random on every seed: {'met' if met else 'NOT met'}"
+    )
+    print(f"target < {SIM_SECONDS:.0f} s per run: {'met' if fast else 'NOT met'}")
+    print(f"(load average now: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+
+
+def checkin_path(people: int = 200, rounds: int = 15) -> None:
+    """answer -> learners update -> plan the next batch -> commit, timed per check-in."""
+    policy = load_learning_policy()
+    service = LearningService(policy, rng=random.Random(7))
+    sealer = Sealer("benchmark-secret-0123456789")
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{Path(tmp) / 'path.db'}")
+        upgrade(engine)
+        with Session(engine, expire_on_commit=False) as session:
+            rows = [
+                Person(
+                    key=f"b-{i}",
+                    user_class="vulnerable",
+                    dominant_emotion="self_doubt",
+                    mood_level=i % 4,
+                )
+                for i in range(people)
+            ]
+            session.add_all(rows)
+            session.commit()
+        times, cpu = [], []
+        rng = random.Random(3)
+        for _ in range(rounds):
+            for row in rows:
+                started, started_cpu = time.perf_counter(), time.process_time()
+                with Session(engine, expire_on_commit=False) as session:
+                    service.answer(session, sealer, row, rng.randint(1, 5))
+                    service.plan_batch(session, sealer, row)
+                    session.commit()
+                times.append((time.perf_counter() - started) * 1000)
+                cpu.append((time.process_time() - started_cpu) * 1000)
+        engine.dispose()
+    median = statistics.median(times)
+    print(f"== one check-in's whole path on SQLite ({len(times)} check-ins) ==")
+    print(
+        f"median {median:.2f} ms, p90 {statistics.quantiles(times, n=10)[-1]:.2f} ms "
+        f"(target <= {PATH_MS} ms: {'met' if median <= PATH_MS else 'NOT met'}); "
+        f"CPU time of this process median {statistics.median(cpu):.2f} ms "
+        f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, default=1000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--skip-sim", action="store_true")
+    parser.add_argument("--skip-path", action="store_true")
+    parser.add_argument("--path-rounds", type=int, default=15, help="check-ins per person")
+    args = parser.parse_args()
+    if not args.skip_path:
+        checkin_path(rounds=args.path_rounds)
+    if not args.skip_sim:
+        simulation(args.people, args.days, args.seeds, args.workers)
+
+
+if __name__ == "__main__":
+    main()
