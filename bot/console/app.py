@@ -45,11 +45,22 @@ from bot.console.auth import (
 )
 from bot.console.policy import ConsolePolicy, load_console_policy
 from bot.domain import MoodLevel
+from bot.learning.progress import progress_png
 from bot.safety.crisis_screen import load_safety_policy
 from bot.store import cases
 from bot.store.engine import make_engine
 from bot.store.sealing import Sealer, SealError
-from bot.store.tables import AuditEntry, Card, Case, CaseEvent, Counsellor, Flag, Person, utcnow
+from bot.store.tables import (
+    AuditEntry,
+    Card,
+    Case,
+    CaseEvent,
+    CheckIn,
+    Counsellor,
+    Flag,
+    Person,
+    utcnow,
+)
 from bot.texts import Texts
 
 log = logging.getLogger(__name__)
@@ -118,6 +129,7 @@ class ConsoleApp:
                 Route("/logout", self.logout, methods=["POST"]),
                 Route("/", self.queue_page, methods=["GET"]),
                 Route("/cases/{case_id:int}", self.case_page, methods=["GET"]),
+                Route("/cases/{case_id:int}/progress.png", self.progress_chart, methods=["GET"]),
                 Route("/cases/{case_id:int}/{action:str}", self.case_action, methods=["POST"]),
                 Route("/audit", self.audit_page, methods=["GET"]),
             ]
@@ -305,6 +317,9 @@ class ConsoleApp:
             ],
             "card": card,
             "mood": _mood_label(person.mood_level) if person is not None else None,
+            "has_checkins": person is not None
+            and session.exec(select(CheckIn.id).where(CheckIn.person_id == person.id)).first()
+            is not None,
             "emotion": person.dominant_emotion if person is not None else None,
             "restriction_days": self._policy.restriction_days,
             "max_chars": self._policy.max_message_chars,
@@ -319,6 +334,23 @@ class ConsoleApp:
                 return self._refused(request, login, "There is no such case.", 404)
             actions.viewed(self._context(session, login), case)
             return self._render(request, "case.html", self._case_context(session, login, case))
+
+        return await self._with_login(request, work)
+
+    async def progress_chart(self, request: Request) -> Response:
+        """The person's check-ins over time and their path of states (seed 1 §3.8), the same
+        picture /progress sends them; drawn on request, never stored. Viewing it is audited."""
+        case_id = int(request.path_params["case_id"])
+
+        def work(session: Session, login: Login, _data: FormData | None) -> Response:
+            case = session.get(Case, case_id)
+            png = None
+            if case is not None and case.person_id is not None:
+                png = progress_png(session, self._sealer, case.person_id, self._texts, "en")
+            if case is None or png is None:
+                return self._refused(request, login, "There is no chart for this case.", 404)
+            actions.audit(session, login.counsellor.id, "viewed_chart", case)
+            return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
         return await self._with_login(request, work)
 

@@ -392,3 +392,33 @@ def test_an_approved_held_reply_reaches_the_writer_of_the_card_it_answers(
     assert act(client, case.id, "approve") == 303
     [notice] = services.outbox.due("telegram")
     assert notice.recipient_ref == "5550701" and TOXIC_CARD in notice.message.text
+
+
+def test_a_case_shows_the_persons_check_in_chart_once_there_are_check_ins(
+    services: Services, client: TestClient
+) -> None:
+    person = Someone(services, "5550901")
+    person.consents()
+    person.command("/checkin")
+    person.presses("ck:f:3")  # one check-in before the crisis that opens the case
+    person.says(CRISIS)
+    with Session(services.engine) as session:
+        case = session.exec(select(Case).where(Case.source == "crisis")).one()
+    assert case.id is not None
+    anonymous = client.get(f"/cases/{case.id}/progress.png")  # no session: the login page
+    assert anonymous.status_code == 303 and anonymous.headers["location"] == "/login"
+    log_in(client, "ana")
+    assert f"/cases/{case.id}/progress.png" in client.get(f"/cases/{case.id}").text
+    chart = client.get(f"/cases/{case.id}/progress.png")
+    assert chart.status_code == 200 and chart.headers["content-type"] == "image/png"
+    assert chart.content.startswith(b"\x89PNG")
+    with Session(services.engine) as session:
+        actions = session.exec(select(AuditEntry.action).where(AuditEntry.case_id == case.id))
+        assert "viewed_chart" in list(actions)
+
+
+def test_a_case_without_check_ins_has_no_chart(services: Services, client: TestClient) -> None:
+    case = crisis_case(services, "5551001")
+    log_in(client, "ana")
+    assert "no chart" in client.get(f"/cases/{case.id}").text
+    assert client.get(f"/cases/{case.id}/progress.png").status_code == 404
