@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import timedelta
 
 from bot.cards.card_types import CardTypeCatalog, PeerPost
 from bot.cards.compose import CardsPolicy, Draft, compose
@@ -30,6 +31,7 @@ from bot.matching.knapsack_policy import KnapsackPolicy
 from bot.matching.visibility import MatchingPolicy
 from bot.moderation.decision import Verdict
 from bot.moderation.pipeline import Moderator
+from bot.moderation.policy import load_moderation_policy
 from bot.store.authorship import author_id, is_author
 from bot.store.cards import (
     PUBLISHED,
@@ -38,6 +40,7 @@ from bot.store.cards import (
     create_card,
     deliver,
     delivery_for,
+    held_toxic_since,
     mark_helped,
     mark_replied,
     mark_reported,
@@ -45,7 +48,7 @@ from bot.store.cards import (
     withdraw_card,
 )
 from bot.store.cases import is_restricted
-from bot.store.tables import Card, CardDelivery, Person
+from bot.store.tables import Card, CardDelivery, Person, today
 
 STORY, REPLY = "peer_story", "peer_reply"  # card types (policies/card_types.yaml)
 REPLY_DRAFT = "reply"  # state data "draft": the text waiting for "send" is a reply
@@ -221,9 +224,10 @@ class CardsFlow:
         else:
             turn.say(turn.t("share_published"), turn.menu_buttons())
 
-    @staticmethod
-    def _flag_held(turn: Turn, card: Card, draft: Draft, what: str) -> None:
-        """A held card or reply waits for counsellors: the card's case, never the writer's."""
+    def _flag_held(self, turn: Turn, card: Card, draft: Draft, what: str) -> None:
+        """A held card or reply waits for counsellors: the card's case, never the writer's. When
+        one writer's toxic texts become a pattern, the writer gets a case of their own (a flag
+        that names no card, so the database still does not pair them with what they wrote)."""
         toxic = draft.content_class is ContentClass.TOXIC
         turn.raise_flag(
             kind=f"toxic_{what}" if toxic else f"held_{what}",
@@ -232,6 +236,15 @@ class CardsFlow:
             card_id=card.id,
             severity="medium",
         )
+        if not toxic:
+            return
+        pattern = load_moderation_policy().repeated_toxic
+        since = today() - timedelta(days=pattern.within_days - 1)
+        held = held_toxic_since(
+            session=turn.session, sealer=turn.sealer, person=turn.person, since=since
+        )
+        if held >= pattern.held:
+            turn.raise_flag(kind="repeated_toxic", categories=["toxic"], severity="medium")
 
     # -- reading ---------------------------------------------------------------------------
     def read(self, turn: Turn) -> None:

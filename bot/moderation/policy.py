@@ -84,12 +84,20 @@ class ModerationThresholds(_Strict):
         return self
 
 
+class RepeatedToxic(_Strict):
+    """When one person's toxic cards or replies become a pattern a counsellor should see."""
+
+    held: int = Field(ge=2, le=20)  # this many held toxic texts by one writer...
+    within_days: int = Field(ge=1, le=90)  # ...within this many days open a case on the writer
+
+
 class ModerationPolicy(_Strict):
     version: int
     readers: DecisionReaders
     content_readers: ContentReaders
     thresholds: ModerationThresholds
     unreadable: Literal["hold", "restrict"]
+    repeated_toxic: RepeatedToxic
 
 
 def load_moderation_policy(policies_dir: Path | None = None) -> ModerationPolicy:

@@ -24,14 +24,14 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from enum import StrEnum
 
 import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import delete, update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, func, or_, select
 
 from bot.domain import ContentClass, MoodLevel, Polarity
 from bot.store.authorship import is_author
@@ -112,6 +112,18 @@ def own_cards(*, session: Session, sealer: Sealer, person: Person) -> list[Card]
         .order_by(col(Card.id).desc())
     )
     return list(session.exec(statement))
+
+
+def held_toxic_since(*, session: Session, sealer: Sealer, person: Person, since: date) -> int:
+    """How many of this person's cards and replies were held as toxic since a day: a pattern
+    counsellors should see (policies/moderation.yaml, `repeated_toxic`)."""
+    statement = select(func.count()).where(
+        Card.author_seal == sealer.author_seal(person.key),
+        Card.status == HELD,
+        Card.content_class == ContentClass.TOXIC.value,
+        Card.created_day >= since,
+    )
+    return int(session.exec(statement).one())
 
 
 def approve_card(*, session: Session, card_id: int, allow_vulnerable: bool = True) -> bool:

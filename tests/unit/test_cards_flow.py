@@ -532,3 +532,16 @@ def test_a_counsellor_restriction_pauses_sharing_and_replying(services: Services
     writer.says("Sending this anyway, it should not become a card.")
     with Session(services.engine) as session:
         assert len(session.exec(select(Card)).all()) == cards_before
+
+
+def test_repeated_toxic_cards_open_a_case_on_the_writer(services: Services) -> None:
+    """Seed 1 §3.7's harmful pattern: each held card's case names nobody; the third toxic card
+    within the policy's week also raises a medium flag on the writer, for a counsellor."""
+    writer = ready(services, "7201")
+    for attempt in range(3):
+        share(writer, f"{TOXIC} ({attempt})")
+        with Session(services.engine) as session:
+            pattern = session.exec(select(Flag).where(Flag.kind == "repeated_toxic")).all()
+        assert len(pattern) == (1 if attempt == 2 else 0)
+    (flag,) = pattern
+    assert flag.person_id is not None and flag.card_id is None and flag.severity == "medium"
