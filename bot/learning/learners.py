@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from sqlmodel import Session
@@ -27,6 +27,7 @@ from bot.learning.policy import LearningPolicy
 from bot.learning.rules import LearningState, epsilon
 from bot.learning.store import (
     EVERYONE,
+    Cell,
     add_observation,
     apply_q_update,
     person_scope,
@@ -87,12 +88,16 @@ class QTableLearner:
         person_id: int | None = None,
     ) -> dict[str, float]:
         cells = read_cells(session, self.name, [(EVERYONE, state.key)])
+        return self._values_of(cells, state.key, actions)
+
+    def _values_of(
+        self, cells: Mapping[tuple[str, str, str], Cell], state_key: str, actions: Sequence[str]
+    ) -> dict[str, float]:
+        """Q(s, a) for each action; a cell never written still holds the initial value."""
         return {
-            a: (
-                cells[(EVERYONE, state.key, a)].value
-                if (EVERYONE, state.key, a) in cells
-                else self._p.initial_value
-            )
+            a: cells[(EVERYONE, state_key, a)].value
+            if (EVERYONE, state_key, a) in cells
+            else self._p.initial_value
             for a in actions
         }
 
@@ -111,13 +116,7 @@ class QTableLearner:
         )
         if rng.random() < eps:
             return rng.choice(list(actions))
-        values = {
-            a: cells[(EVERYONE, state.key, a)].value
-            if (EVERYONE, state.key, a) in cells
-            else self._p.initial_value
-            for a in actions
-        }
-        return _argmax(values, rng)
+        return _argmax(self._values_of(cells, state.key, actions), rng)
 
     def learn(
         self,
@@ -129,12 +128,7 @@ class QTableLearner:
         person_id: int | None = None,
     ) -> None:
         following = read_cells(session, self.name, [(EVERYONE, next_state.key)])
-        next_max = max(  # a cell never written still holds the initial value
-            following[(EVERYONE, next_state.key, a)].value
-            if (EVERYONE, next_state.key, a) in following
-            else self._p.initial_value
-            for a in self._actions
-        )
+        next_max = max(self._values_of(following, next_state.key, self._actions).values())
         apply_q_update(
             session,
             self.name,
