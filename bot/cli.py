@@ -1,7 +1,7 @@
 """The one entry point: `needtotalk <command>`.
 
 Each command group lives in the module that owns its subject and exposes
-`register(subparsers) -> None`; this file only lists them. Modules are imported lazily, when
+`register(subparsers) -> None`; bot/features.py lists them. Modules are imported lazily, when
 argparse is built, so `needtotalk --help` stays quick and a broken optional part cannot stop
 `needtotalk chat` from starting. Every handler receives the parsed arguments and the Settings
 built here, once.
@@ -16,23 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from bot.config import Settings
-
-# Modules that each define `register(subparsers)`, one per line, in the order `needtotalk
-# --help` lists them: talking to the bot first, then operating it, then developers' tools.
-COMMAND_MODULES: tuple[str, ...] = (
-    "bot.commands.conversation_commands",
-    "bot.channels.telegram.commands",
-    "bot.console.commands",
-    "bot.commands.db_commands",
-    "bot.commands.policies_commands",
-    "bot.knowledge.commands",
-    "bot.emotion.commands",
-    "bot.cards.commands",
-    "bot.moderation.commands",
-    "bot.commands.eval_commands",
-    "bot.matching.commands",
-    "bot.sim.commands",
-)
+from bot.features import COMMANDS, modules_with
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -47,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--log-level", help="override LOG_LEVEL for this run (DEBUG, INFO, ...)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in COMMAND_MODULES:
+    for module_name in modules_with(COMMANDS):
         importlib.import_module(module_name).register(subparsers)
     return parser
 

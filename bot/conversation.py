@@ -20,10 +20,10 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -283,6 +283,26 @@ class Flow(Protocol):
     def states(self) -> dict[State, TextHandler]: ...
 
 
+class DuplicateRegistration(ValueError):
+    """Two flows claim the same command, button prefix or state. Merging them silently would let
+    the later flow take over the earlier one's buttons, so building the service refuses."""
+
+
+def _register(
+    into: dict[Any, Any],
+    entries: Mapping[Any, Any],
+    kind: str,
+    flow: str,
+    owners: dict[tuple[str, object], str],
+) -> None:
+    for key, handler in entries.items():
+        first = owners.get((kind, key))
+        if first is not None:
+            raise DuplicateRegistration(f"{kind} {key!s} is claimed by both {first} and {flow}")
+        owners[(kind, key)] = flow
+        into[key] = handler
+
+
 class ConversationService:
     """Implements bot.domain.Conversation for one channel ("telegram", "console", ...)."""
 
@@ -310,10 +330,12 @@ class ConversationService:
         self._commands: dict[str, TurnHandler] = {}
         self._choices: dict[str, ChoiceHandler] = {}
         self._states: dict[State, TextHandler] = {}
+        owners: dict[tuple[str, object], str] = {}
         for flow in flows:
-            self._commands.update(flow.commands())
-            self._choices.update(flow.choices())
-            self._states.update(flow.states())
+            name = type(flow).__name__
+            _register(self._commands, flow.commands(), "command", name, owners)
+            _register(self._choices, flow.choices(), "button prefix", name, owners)
+            _register(self._states, flow.states(), "state", name, owners)
 
     def handle(self, inbound: Inbound) -> list[Outbound]:
         language = ui_language(inbound.language_hint)

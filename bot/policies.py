@@ -9,9 +9,10 @@ registers the pydantic model that validates it:
     register_policy_schema("prompts/*/questions.yaml", QuestionBank)
 
 Globs are matched against the path relative to the project ("policies/…" or "prompts/…").
-`check_all` imports every module in `POLICY_MODULES` (so their registrations run), then reads
-each YAML file under settings.policies_dir and settings.prompts_dir and validates it with
-every schema whose glob matches. Add your module to `POLICY_MODULES` when you register one.
+`check_all` imports every module bot/features.py lists for POLICIES (so their registrations
+run), then reads each YAML file under settings.policies_dir and settings.prompts_dir and
+validates it with every schema whose glob matches. List your module in bot/features.py when
+you register one.
 """
 
 from __future__ import annotations
@@ -28,20 +29,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot import yaml_files
 from bot.config import Settings
-
-# Modules whose import registers policy schemas; one per line. Extend this as modules land.
-POLICY_MODULES: tuple[str, ...] = (
-    "bot.assessment.schemas",
-    "bot.cards.card_types",
-    "bot.console.policy",
-    "bot.conversation_schemas",
-    "bot.emotion.policy",
-    "bot.learning.policy",
-    "bot.knowledge.kb_files",
-    "bot.matching.knapsack_policy",
-    "bot.matching.visibility",
-    "bot.moderation.policy",
-)
+from bot.features import POLICIES, modules_with
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -126,9 +114,10 @@ def _first_errors(exc: ValidationError, limit: int = 5) -> str:
 
 
 def import_policy_modules() -> list[PolicyProblem]:
-    """Run every registration in POLICY_MODULES; a module that fails to import is a problem."""
+    """Run the registrations of every part bot/features.py lists for POLICIES; a module that
+    fails to import is a problem."""
     problems: list[PolicyProblem] = []
-    for name in POLICY_MODULES:
+    for name in modules_with(POLICIES):
         try:
             importlib.import_module(name)
         except Exception as exc:  # a broken module must show up as a problem, not a traceback

@@ -1,7 +1,7 @@
 """`needtotalk eval <subject>`: measurements for developers (docs/architecture.md: "measure them").
 
 One `eval` group; each subject lives in the package it measures and adds itself through
-`register_eval(eval_subparsers)`. To add one, append its module to EVAL_MODULES.
+`register_eval(eval_subparsers)`. To add one, list its module in bot/features.py.
 """
 
 from __future__ import annotations
@@ -11,11 +11,7 @@ import importlib
 from typing import Any
 
 from bot.config import Settings
-
-EVAL_MODULES: tuple[str, ...] = (
-    # keep one module per line, sorted
-    "bot.assessment.commands",
-)
+from bot.features import EVAL, modules_with
 
 
 def register(subparsers: Any) -> None:
@@ -25,7 +21,7 @@ def register(subparsers: Any) -> None:
         description="Measure a part of the bot against scripted data; see each subject's --help.",
     )
     eval_subparsers = parser.add_subparsers(dest="eval_subject", metavar="SUBJECT")
-    for module_name in EVAL_MODULES:
+    for module_name in modules_with(EVAL):
         importlib.import_module(module_name).register_eval(eval_subparsers)
 
     def show_help(args: argparse.Namespace, settings: Settings) -> int:

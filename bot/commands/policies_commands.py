@@ -23,7 +23,7 @@ def register(subparsers: Any) -> None:
         help="validate every file that has a registered schema; exit 1 on any problem",
         description=(
             "Validate each YAML file in policies/ and prompts/ with the pydantic schema its "
-            "module registered (bot/policies.py, POLICY_MODULES), plus cross-file checks such "
+            "module registered (the parts bot/features.py lists), plus cross-file checks such "
             "as kb/ front matter against the card types. Prints one line per problem."
         ),
     )

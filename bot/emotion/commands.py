@@ -20,13 +20,7 @@ from bot.emotion.head import DEFAULT_HEAD_PATH
 _FIGURES_SUFFIX = ".json"
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    train = subparsers.add_parser(
-        "train",
-        help="train a model artefact",
-        description="Train one of the bot's small learned artefacts.",
-    )
-    train_sub = train.add_subparsers(dest="train_command", metavar="MODEL", required=True)
+def register_train(train_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     head = train_sub.add_parser(
         "emotion-head",
         help="the GoEmotions head on MiniLM embeddings (bot/emotion/artefacts/)",
@@ -95,14 +89,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     lexical.add_argument("--limit", type=int, default=None, help="first N rows per split only")
     lexical.set_defaults(handler=run_train_lexical)
-    from bot.moderation.commands import register_train as register_moderation_training
 
-    register_moderation_training(train_sub)
 
-    from bot.safety.commands import register_train as register_crisis_training
-
-    register_crisis_training(train_sub)
-
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     classify = subparsers.add_parser(
         "classify",
         help="read lines of text on stdin, print one JSON reading per line",

@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.cli import main
 from bot.config import PROJECT_ROOT, Settings
+from bot.features import POLICIES, modules_with
 from bot.policies import (
-    POLICY_MODULES,
     check_all,
     register_policy_schema,
     registered_schemas,
@@ -46,7 +46,7 @@ def test_the_project_passes() -> None:
 
 
 def test_own_modules_are_listed_and_register() -> None:
-    assert {"bot.cards.card_types", "bot.matching.visibility"} <= set(POLICY_MODULES)
+    assert {"bot.cards.card_types", "bot.matching.visibility"} <= set(modules_with(POLICIES))
     check_all(Settings())
     globs = {s.glob for s in registered_schemas()}
     assert {"policies/matching.yaml", "policies/card_types.yaml"} <= globs
