@@ -43,13 +43,16 @@ SIM_SECONDS = 300.0
 PATH_MS = 5.0
 
 
-def simulation(people: int, days: int, seeds: list[int], workers: int) -> None:
+def simulation(people: int, days: int, seeds: list[int], workers: int, store: str) -> None:
     policy, knapsack = load_learning_policy(), load_knapsack_policy()
     default = policy.default_learner
-    print(f"== simulation: {people} people x {days} days, {workers} worker processes ==")
+    print(
+        f"== simulation: {people} people x {days} days, {workers} worker processes, "
+        f"cells and events in {store} =="
+    )
     rows = []
     for seed in seeds:
-        result = run_simulation(people, days, seed, policy, knapsack, workers=workers)
+        result = run_simulation(people, days, seed, policy, knapsack, workers=workers, store=store)
         print(render_summary(result, default))
         arms = result.arms
         learned, rnd, oracle = (arms[a].mean_reward for a in (default, "random", "oracle"))
@@ -139,6 +142,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--store", choices=("memory", "sqlite"), default="memory")
     parser.add_argument("--skip-sim", action="store_true")
     parser.add_argument("--skip-path", action="store_true")
     parser.add_argument("--path-rounds", type=int, default=15, help="check-ins per person")
@@ -146,7 +150,7 @@ def main() -> None:
     if not args.skip_path:
         checkin_path(rounds=args.path_rounds)
     if not args.skip_sim:
-        simulation(args.people, args.days, args.seeds, args.workers)
+        simulation(args.people, args.days, args.seeds, args.workers, args.store)
 
 
 if __name__ == "__main__":
