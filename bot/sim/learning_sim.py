@@ -250,6 +250,42 @@ def _candidates(
     return cands, types
 
 
+class _DailyFeed:
+    """The day's candidate cards, one pool per reader mood level (what peers wrote that day),
+    filtered by what each reader may see; the real feed knapsack (`choose_feed`) picks each
+    batch. The same pool, reader level, card types allowed and learned weights make the same
+    knapsack problem, so its answer is kept and reused for the next reader who brings it: at
+    most days x 4 levels x 2 type sets x the weights the learner can give, instead of one
+    solve per person-day."""
+
+    def __init__(
+        self, seed: int, actions: Sequence[str], policy: LearningPolicy, knapsack: KnapsackPolicy
+    ) -> None:
+        self._seed, self._actions, self._knapsack = seed, list(actions), knapsack
+        self._sim = policy.simulation
+        self._pools: dict[tuple[int, int], tuple[list[FeedCandidate], dict[int, str]]] = {}
+        self._batches: dict[tuple[object, ...], tuple[str, ...]] = {}
+
+    def batch(self, day: int, person: SimPerson, type_weights: dict[str, float]) -> tuple[str, ...]:
+        weights = tuple(sorted(type_weights.items()))
+        key = (day, person.mood_level, person.allowed, weights)
+        if key not in self._batches:
+            pool_key = (day, person.mood_level)
+            if pool_key not in self._pools:
+                draws = random.Random(hash((self._seed, "feed", day, person.mood_level)))
+                self._pools[pool_key] = _candidates(draws, self._actions, self._sim.cards_per_type)
+            pool, types = self._pools[pool_key]
+            choice = choose_feed(
+                [c for c in pool if c.card_type in person.allowed],
+                MoodLevel(person.mood_level),
+                self._knapsack,
+                batch_size=self._sim.batch_size,
+                type_weights=type_weights,
+            )
+            self._batches[key] = tuple(types[c] for c in choice.card_ids)
+        return self._batches[key]
+
+
 def _sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-z))
 
@@ -304,6 +340,7 @@ def run_arm(
         assert row.id is not None
         p.row_id = row.id
     memory = MemoryStore()
+    feed = _DailyFeed(seed, actions, policy, knapsack)
     for day in range(days):
         today: list[float] = []
         at = START + timedelta(days=day)
@@ -320,15 +357,7 @@ def run_arm(
                     oracle.current = p
                 live_between(p, sim, life)
                 plan = service.plan_batch(session, sealer, row, p.allowed, learner=learner, at=at)
-                cands, types = _candidates(life, p.allowed, sim.cards_per_type)
-                choice = choose_feed(
-                    cands,
-                    MoodLevel(p.mood_level),
-                    knapsack,
-                    batch_size=sim.batch_size,
-                    type_weights=plan.type_weights,
-                )
-                shown = [types[c] for c in choice.card_ids]
+                shown = feed.batch(day, p, plan.type_weights)
                 read_batch(p, shown, actions)
                 taps = 0
                 for t in shown:
