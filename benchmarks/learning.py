@@ -77,6 +77,42 @@ def simulation(people: int, days: int, seeds: list[int], workers: int, store: st
     print(f"(load average now: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
 
 
+# How the figures depend on the simulated life between check-ins (policies/learning.yaml,
+# simulation:): each variant changes only the fields named, on seed 1.
+LIFE_VARIANTS: dict[str, dict[str, float]] = {
+    "policy (setbacks 0.3, recovery 0.1)": {},
+    "bad patches end as often as setbacks come": {"recovery_rate": 0.3},
+    "smooth pull only (the first simulator)": {
+        "mean_reversion": 0.15,
+        "setback_rate": 0.0,
+        "recovery_rate": 0.0,
+    },
+    "calmer days (noise sd 0.15)": {"daily_noise_sd": 0.15},
+    "rougher days (noise sd 0.5)": {"daily_noise_sd": 0.5},
+}
+
+
+def life_variants(people: int, days: int, seed: int, workers: int) -> None:
+    base, knapsack = load_learning_policy(), load_knapsack_policy()
+    default = base.default_learner
+    print(f"== life between check-ins: {people} people x {days} days, seed {seed} ==")
+    print(
+        f"{'variant':<44} {'thompson':>8} {'q_table':>8} {'random':>7} {'oracle':>7} "
+        f"{'def/oracle':>10} {'def/random':>10} {'oracle/random':>13}"
+    )
+    for name, changes in LIFE_VARIANTS.items():
+        sim = base.simulation.model_copy(update=changes)
+        policy = base.model_copy(update={"simulation": sim})
+        arms = run_simulation(people, days, seed, policy, knapsack, workers=workers).arms
+        r = {a: arms[a].mean_reward for a in arms}
+        print(
+            f"{name:<44} {r['thompson']:>8.4f} {r['q_table']:>8.4f} {r['random']:>7.4f} "
+            f"{r['oracle']:>7.4f} {r[default] / r['oracle']:>10.1%} "
+            f"{r[default] / r['random']:>9.2f}x {r['oracle'] / r['random']:>12.2f}x"
+        )
+    print(f"(load average now: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+
+
 def checkin_path(people: int = 200, rounds: int = 15) -> None:
     """answer -> learners update -> plan the next batch -> commit, timed per check-in, beside a
     baseline measured in the same run on the same database: one sealed event INSERT and its
@@ -145,12 +181,17 @@ def main() -> None:
     parser.add_argument("--store", choices=("memory", "sqlite"), default="memory")
     parser.add_argument("--skip-sim", action="store_true")
     parser.add_argument("--skip-path", action="store_true")
+    parser.add_argument(
+        "--life-variants", action="store_true", help="also: the figures under other simulated lives"
+    )
     parser.add_argument("--path-rounds", type=int, default=15, help="check-ins per person")
     args = parser.parse_args()
     if not args.skip_path:
         checkin_path(rounds=args.path_rounds)
     if not args.skip_sim:
         simulation(args.people, args.days, args.seeds, args.workers, args.store)
+    if args.life_variants:
+        life_variants(args.people, args.days, args.seeds[0], args.workers)
 
 
 if __name__ == "__main__":

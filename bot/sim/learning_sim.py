@@ -272,7 +272,7 @@ class _DailyFeed:
         if key not in self._batches:
             pool_key = (day, person.mood_level)
             if pool_key not in self._pools:
-                draws = random.Random(hash((self._seed, "feed", day, person.mood_level)))
+                draws = random.Random(f"feed/{self._seed}/{day}/{person.mood_level}")
                 self._pools[pool_key] = _candidates(draws, self._actions, self._sim.cards_per_type)
             pool, types = self._pools[pool_key]
             choice = choose_feed(
@@ -352,7 +352,7 @@ def run_arm(
             )
             for p, row in zip(people, rows, strict=True):
                 # the same life for every arm: noise drawn from (seed, person, day) alone
-                life = random.Random(hash((seed, p.index, day)))
+                life = random.Random(f"life/{seed}/{p.index}/{day}")
                 if oracle is not None:
                     oracle.current = p
                 live_between(p, sim, life)

@@ -95,3 +95,15 @@ def test_memory_and_sqlite_give_identical_figures() -> None:
 def test_an_unknown_store_is_refused() -> None:
     with pytest.raises(ValueError, match="store"):
         run_simulation(2, 1, 1, POLICY, load_knapsack_policy(), store="redis")
+
+
+@pytest.mark.slow
+def test_arms_in_worker_processes_see_the_same_days() -> None:
+    """Every draw comes from the seed, the person and the day alone (string seeds, not hash(),
+    which differs between processes), so worker processes reproduce a run in one process."""
+    knapsack = load_knapsack_policy()
+    alone = run_simulation(8, 4, 2, POLICY, knapsack, workers=1)
+    spread = run_simulation(8, 4, 2, POLICY, knapsack, workers=2)
+    for name, arm in alone.arms.items():
+        assert arm.rewards == spread.arms[name].rewards
+        assert arm.final_feeling == spread.arms[name].final_feeling
