@@ -1,15 +1,18 @@
 """Learning what helps (issue 14): learners against random and oracle, and the check-in path.
 
     PYTHONPATH=$PWD python benchmarks/learning.py [--people 1000] [--days 30] [--seeds 1 2 3]
-        [--workers 2] [--skip-sim] [--skip-path]
+        [--workers 2] [--store memory|sqlite] [--skip-sim] [--skip-path] [--life-variants]
 
-1. Simulation (bot/sim/learning_sim.py, the real learners, feed knapsack and store on SQLite):
-   for each seed, mean reward per check-in (seed 1's rise in satisfaction, 0 when it did not
-   rise) of the default learner, seed 1's Q-table, a random policy and an oracle; targets:
-   default >= 80 % of the oracle and >= 1.5x random on every seed; 1,000 people x 30 days in
-   under 5 minutes on 2 cores (all four arms, `--workers` processes).
+1. Simulation (bot/sim/learning_sim.py: the real learner classes, LearningService and feed
+   knapsack; cells and events in memory by default, `--store sqlite` for a database per arm,
+   identical figures): for each seed, mean reward per check-in (seed 1's rise in satisfaction,
+   0 when it did not rise) of the default learner, seed 1's Q-table, a random policy and an
+   oracle; targets: default >= 80 % of the oracle and >= 1.5x random on every seed; 1,000 people
+   x 30 days in under 5 minutes on 2 cores (all four arms, `--workers` processes).
+   `--life-variants`: the same on the first seed under other simulated lives between check-ins.
 2. One check-in's whole path on SQLite (store the answer, update every learner, choose the next
-   batch's card type and record it, commit): median <= 5 ms.
+   batch's card type and record it, commit): median <= 5 ms, beside a baseline of one sealed
+   INSERT and its commit measured in the same run.
 
 Figures are printed, never asserted, and are wall-clock on whatever else the machine is doing.
 """

@@ -108,8 +108,9 @@ def register_simulate(subparsers: argparse._SubParsersAction) -> None:
         help="synthetic people through the learners, the feed and the store: learning curves",
         description=(
             "Run synthetic people whose hidden response to each card type differs by class and "
-            "emotion (and drifts) through the real learners, feed knapsack and store "
-            "(policies/learning.yaml, simulation:). Four arms on identical people: the Thompson "
+            "emotion (and drifts), and whose days bring setbacks, through the real learners, "
+            "LearningService and feed knapsack (policies/learning.yaml, simulation:). Four arms "
+            "on identical people and days: the Thompson "
             "learner, seed 1's Q-table, a random policy and an oracle. Prints mean reward per "
             "check-in (seed 1's rise in satisfaction) and writes the learning curves as a PNG."
         ),
