@@ -102,7 +102,7 @@ def read_cells(
             for scope, key in dict.fromkeys(scoped_keys)
             for action, cell in session.cells.get((learner, scope, key), {}).items()
         }
-    rows = session.execute(_READ, {"b_learner": learner, "b_keys": list(scoped_keys)})
+    rows = session.connection().execute(_READ, {"b_learner": learner, "b_keys": list(scoped_keys)})
     return {(r[0], r[1], r[2]): Cell(r[3], r[4], r[5], r[6]) for r in rows}
 
 
@@ -134,13 +134,23 @@ def ensure_cells(
     ]
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
+    session.connection().execute(
+        _insert_cells(session.get_bind().dialect.name),
+        [{f"b_{name}": value for name, value in row.items()} for row in rows],
+    )
+
+
+@cache
+def _insert_cells(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING of one cell, built once per dialect (run for many)."""
     dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = dialect_insert(LearnedValue).values(rows)
-    statement = statement.on_conflict_do_nothing(
+    names = ("learner", "scope", "person_id", "state_key", "action")
+    statement = dialect_insert(LearnedValue).values(
+        {name: bindparam(f"b_{name}") for name in (*names, "value", "visits", "total", "total_sq")}
+    )
+    return statement.on_conflict_do_nothing(
         index_elements=["learner", "scope", "state_key", "action"]
     )
-    session.execute(statement)
 
 
 _WHERE_CELLS = (
@@ -187,7 +197,7 @@ def _update_or_create(
         keys = [(scope, key) for scope, key, _ in pending]
         done = {
             (r[0], r[1])
-            for r in session.execute(
+            for r in session.connection().execute(
                 statement, {"b_learner": learner, "b_action": action, "b_keys": keys, **params}
             )
         }
@@ -291,7 +301,7 @@ def record_event(
         session.next_event_id += 1
         session.events.setdefault(person_id, []).append(event)
         return
-    session.execute(
+    session.connection().execute(
         _INSERT_EVENT,
         {
             "b_person_id": person_id,
@@ -368,5 +378,5 @@ def latest_events(
                 if len(out) == len(kinds):
                     break
         return out
-    rows = session.execute(_latest_query(tuple(kinds)), {"b_person_id": person_id})
+    rows = session.connection().execute(_latest_query(tuple(kinds)), {"b_person_id": person_id})
     return {e.kind: e for e in _opened(sealer, rows)}
