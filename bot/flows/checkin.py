@@ -19,8 +19,7 @@ from bot.cards.reading import reader_class
 from bot.conversation import ChoiceHandler, State, TextHandler, Turn, TurnHandler
 from bot.domain import Button, ContentClass, Outbound
 from bot.learning.progress import progress_png
-from bot.learning.service import HELPFUL_ANSWERS, SHOWN, LearningService
-from bot.learning.store import events
+from bot.learning.service import HELPFUL_ANSWERS, LearningService
 from bot.matching.visibility import MatchingPolicy
 
 
@@ -123,11 +122,8 @@ class CheckinFlow:
             turn.say(turn.t("unknown_choice"), turn.menu_buttons())
 
     def _feeling(self, turn: Turn, feeling: int) -> None:
-        shown = events(turn.session, turn.sealer, self._me(turn), kinds=[SHOWN], last=1)
-        before = self.service.last_answer(turn.session, turn.sealer, self._me(turn))
-        self.service.answer(turn.session, turn.sealer, turn.person, feeling)
-        had_cards = bool(shown) and (before is None or shown[0].id > before.id)
-        if not had_cards:
+        answer = self.service.answer(turn.session, turn.sealer, turn.person, feeling)
+        if not answer.after_batch:
             turn.say(turn.t("checkin_thanks"), turn.menu_buttons())
             return
         turn.say(

@@ -21,13 +21,12 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from sqlmodel import Session
-
 from bot.learning.policy import LearningPolicy
 from bot.learning.rules import LearningState, epsilon
 from bot.learning.store import (
     EVERYONE,
     Cell,
+    Store,
     add_observation,
     apply_q_update,
     person_scope,
@@ -40,7 +39,7 @@ class Learner(Protocol):
 
     def choose(
         self,
-        session: Session,
+        session: Store,
         state: LearningState,
         actions: Sequence[str],
         rng: random.Random,
@@ -49,7 +48,7 @@ class Learner(Protocol):
 
     def learn(
         self,
-        session: Session,
+        session: Store,
         state: LearningState,
         action: str,
         reward: float,
@@ -59,7 +58,7 @@ class Learner(Protocol):
 
     def values(
         self,
-        session: Session,
+        session: Store,
         state: LearningState,
         actions: Sequence[str],
         person_id: int | None = None,
@@ -82,7 +81,7 @@ class QTableLearner:
 
     def values(
         self,
-        session: Session,
+        session: Store,
         state: LearningState,
         actions: Sequence[str],
         person_id: int | None = None,
@@ -103,7 +102,7 @@ class QTableLearner:
 
     def choose(
         self,
-        session: Session,
+        session: Store,
         state: LearningState,
         actions: Sequence[str],
         rng: random.Random,
@@ -120,7 +119,7 @@ class QTableLearner:
 
     def learn(
         self,
-        session: Session,
+        session: Store,
         state: LearningState,
         action: str,
         reward: float,
@@ -158,7 +157,7 @@ class ThompsonLearner:
 
     def posterior(
         self,
-        session: Session,
+        session: Store,
         state: LearningState,
         actions: Sequence[str],
         person_id: int | None = None,
@@ -180,7 +179,7 @@ class ThompsonLearner:
 
     def values(
         self,
-        session: Session,
+        session: Store,
         state: LearningState,
         actions: Sequence[str],
         person_id: int | None = None,
@@ -189,7 +188,7 @@ class ThompsonLearner:
 
     def choose(
         self,
-        session: Session,
+        session: Store,
         state: LearningState,
         actions: Sequence[str],
         rng: random.Random,
@@ -201,7 +200,7 @@ class ThompsonLearner:
 
     def learn(
         self,
-        session: Session,
+        session: Store,
         state: LearningState,
         action: str,
         reward: float,

@@ -57,6 +57,8 @@ class CheckinPolicy(_Strict):
 
 
 class SimulationPolicy(_Strict):
+    """The synthetic population of `needtotalk simulate` (bot/sim/learning_sim.py)."""
+
     batch_size: int = Field(ge=1, le=10)
     cards_per_type: int = Field(ge=1, le=20)
     class_effect_sd: float = Field(ge=0.0)
@@ -65,8 +67,18 @@ class SimulationPolicy(_Strict):
     drift_sd: float = Field(ge=0.0)
     mean_reversion: float = Field(ge=0.0, le=1.0)
     daily_noise_sd: float = Field(ge=0.0)
+    setback_rate: float = Field(ge=0.0, le=1.0)
+    recovery_rate: float = Field(ge=0.0, le=1.0)
+    setback_share_min: float = Field(ge=0.0, le=1.0)
+    setback_share_max: float = Field(ge=0.0, le=1.0)
     helped_scale: float = Field(ge=0.0)
     checkin_rate: float = Field(gt=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _share_range(self) -> SimulationPolicy:
+        if self.setback_share_min > self.setback_share_max:
+            raise ValueError("setback_share_min must not exceed setback_share_max")
+        return self
 
 
 class LearningPolicy(_Strict):

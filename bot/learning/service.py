@@ -28,7 +28,7 @@ from sqlmodel import Session, col, select
 from bot.learning.learners import Learner, build_learners
 from bot.learning.policy import LearningPolicy
 from bot.learning.rules import UNKNOWN, LearningState, satisfaction_reward
-from bot.learning.store import Event, events, record_event
+from bot.learning.store import Event, Store, events, latest_events, record_event
 from bot.store.sealing import Sealer
 from bot.store.tables import Flag, Person, utcnow
 
@@ -55,6 +55,8 @@ class Answer:
     feeling: int
     reward: float | None  # None: nothing to compare with (first check-in, or no batch between)
     action: str | None
+    state: LearningState  # the person's state now, for choosing the next batch without a read
+    after_batch: bool  # a batch of cards was shown since the previous check-in
 
 
 def _state_data(state: LearningState) -> dict[str, object]:
@@ -91,7 +93,7 @@ class LearningService:
         return self.learners[self.policy.default_learner]
 
     # -- state -------------------------------------------------------------------------------
-    def last_answer(self, session: Session, sealer: Sealer, person_id: int) -> Event | None:
+    def last_answer(self, session: Store, sealer: Sealer, person_id: int) -> Event | None:
         found = events(session, sealer, person_id, kinds=[ANSWERED], last=1)
         return found[0] if found else None
 
@@ -103,7 +105,7 @@ class LearningService:
             mood_level=person.mood_level or 0,
         )
 
-    def current_state(self, session: Session, sealer: Sealer, person: Person) -> LearningState:
+    def current_state(self, session: Store, sealer: Sealer, person: Person) -> LearningState:
         assert person.id is not None
         last = self.last_answer(session, sealer, person.id)
         return self.state_of(person, int(str(last.data["feeling"])) if last else 0)
@@ -111,19 +113,22 @@ class LearningService:
     # -- 1. the batch --------------------------------------------------------------------------
     def plan_batch(
         self,
-        session: Session,
+        session: Store,
         sealer: Sealer,
         person: Person,
         allowed: Sequence[str] | None = None,
         *,
         learner: Learner | None = None,
         at: datetime | None = None,
+        state: LearningState | None = None,
     ) -> BatchPlan:
-        """Choose the card type this batch leans towards and record it (sealed)."""
+        """Choose the card type this batch leans towards and record it (sealed). `state`: the
+        person's state when the caller already knows it (`Answer.state` right after a
+        check-in), which saves reading and opening the last answer again."""
         assert person.id is not None
         actions = [a for a in self.policy.actions if allowed is None or a in allowed]
         chooser = learner or self.default
-        state = self.current_state(session, sealer, person)
+        state = state or self.current_state(session, sealer, person)
         action = chooser.choose(session, state, actions, self.rng, person.id)
         record_event(
             session,
@@ -139,7 +144,7 @@ class LearningService:
     # -- 2. the check-in -----------------------------------------------------------------------
     def answer(
         self,
-        session: Session,
+        session: Store,
         sealer: Sealer,
         person: Person,
         feeling: int,
@@ -150,17 +155,17 @@ class LearningService:
         if feeling not in range(1, 6):
             raise ValueError("feeling must be 1-5")
         assert person.id is not None
-        previous = self.last_answer(session, sealer, person.id)
-        since = [e for e in events(session, sealer, person.id, kinds=[SHOWN], last=1)]
-        batch = since[0] if since and (previous is None or since[0].id > previous.id) else None
+        latest = latest_events(session, sealer, person.id, (ANSWERED, SHOWN))
+        previous, shown = latest.get(ANSWERED), latest.get(SHOWN)
+        batch = shown if shown and (previous is None or shown.id > previous.id) else None
         before = int(str(previous.data["feeling"])) if previous else None
         reward: float | None = None
         action: str | None = None
+        next_state = self.state_of(person, feeling)
         if batch is not None and before is not None:
             action = str(batch.data["action"])
             reward = satisfaction_reward(before, feeling)
             state = _state_from(batch.data)
-            next_state = self.state_of(person, feeling)
             for learner in self.learners.values():
                 learner.learn(session, state, action, reward, next_state, person.id)
         record_event(
@@ -168,15 +173,10 @@ class LearningService:
             sealer,
             person.id,
             ANSWERED,
-            {
-                "feeling": feeling,
-                "reward": reward,
-                "action": action,
-                **_state_data(self.state_of(person, feeling)),
-            },
+            {"feeling": feeling, "reward": reward, "action": action, **_state_data(next_state)},
             at,
         )
-        return Answer(feeling, reward, action)
+        return Answer(feeling, reward, action, next_state, batch is not None)
 
     def helpful(
         self,
@@ -191,11 +191,20 @@ class LearningService:
         record_event(session, sealer, person_id, HELPFUL, {"answer": answer}, at)
 
     # -- 3. "this helped" ----------------------------------------------------------------------
-    def helped(self, session: Session, sealer: Sealer, person: Person, card_type: str) -> bool:
-        """An immediate reward for the card's type; False when the type is not an action."""
+    def helped(
+        self,
+        session: Store,
+        sealer: Sealer,
+        person: Person,
+        card_type: str,
+        *,
+        state: LearningState | None = None,
+    ) -> bool:
+        """An immediate reward for the card's type; False when the type is not an action.
+        `state`: the person's state when the caller knows it (as in `plan_batch`)."""
         if card_type not in self.policy.actions or self.policy.helped_weight <= 0:
             return False
-        state = self.current_state(session, sealer, person)
+        state = state or self.current_state(session, sealer, person)
         for learner in self.learners.values():
             learner.learn(session, state, card_type, self.policy.helped_weight, state, person.id)
         return True

@@ -5,24 +5,37 @@ Two promises, both tested on SQLite and PostgreSQL:
   computed from the row's value inside the statement (value = (1 - alpha) * value + ...), so
   the database's row lock orders concurrent writers and each sees the other's result;
 - what a person said lives only sealed (Fernet, bot/store/sealing.py), and /forget deletes it.
+
+The statements are built once (module level, bound parameters): one check-in runs about eight
+of them, and building SQLAlchemy expressions anew for each cost more CPU than running them.
+
+`MemoryStore` keeps the same cells and events in dictionaries, for the simulation only
+(bot/sim/learning_sim.py): every function here takes either a database session or a
+MemoryStore, so the learners and LearningService run the same code on both and only the last
+step (a SQL statement or a dictionary write) differs. A simulated person has nothing to seal.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
+from typing import Any, TypeAlias
 
-from sqlalchemy import and_, insert, or_, update
+from sqlalchemy import bindparam, insert, literal, tuple_, union_all, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, select
+from sqlalchemy.sql import Select
+from sqlmodel import Session
 
 from bot.store.sealing import Sealer
 from bot.store.tables import CheckIn, LearnedValue, utcnow
 
 EVERYONE = "all"
+_CELLS = LearnedValue.__table__  # type: ignore[attr-defined]
+_EVENTS = CheckIn.__table__  # type: ignore[attr-defined]
 
 
 def person_scope(person_id: int) -> str:
@@ -35,6 +48,62 @@ class Cell:
     visits: int = 0
     total: float = 0.0
     total_sq: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: int
+    kind: str
+    at: datetime
+    data: dict[str, object]
+
+
+@dataclass
+class MemoryStore:
+    """Cells and events in memory: the simulation's stand-in for the two tables."""
+
+    # (learner, scope, state key) -> action -> cell: a read is one lookup per state
+    cells: dict[tuple[str, str, str], dict[str, Cell]] = field(default_factory=dict)
+    events: dict[int, list[Event]] = field(default_factory=dict)
+    next_event_id: int = 1
+
+    def row(self, learner: str, scope: str, key: str) -> dict[str, Cell]:
+        return self.cells.setdefault((learner, scope, key), {})
+
+
+Store: TypeAlias = Session | MemoryStore
+"""Where the learners' cells and the check-in events live: a session, or memory (simulation)."""
+
+
+# -- the learners' cells ------------------------------------------------------------------------
+_READ = sa_select(
+    _CELLS.c.scope,
+    _CELLS.c.state_key,
+    _CELLS.c.action,
+    _CELLS.c.value,
+    _CELLS.c.visits,
+    _CELLS.c.total,
+    _CELLS.c.total_sq,
+).where(
+    _CELLS.c.learner == bindparam("b_learner"),
+    tuple_(_CELLS.c.scope, _CELLS.c.state_key).in_(bindparam("b_keys", expanding=True)),
+)
+
+
+def read_cells(
+    session: Store, learner: str, scoped_keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str, str], Cell]:
+    """Cells by (scope, state key, action) for the given (scope, state key) pairs."""
+    if not scoped_keys:
+        return {}
+    if isinstance(session, MemoryStore):
+        return {
+            (scope, key, action): cell
+            for scope, key in dict.fromkeys(scoped_keys)
+            for action, cell in session.cells.get((learner, scope, key), {}).items()
+        }
+    rows = session.connection().execute(_READ, {"b_learner": learner, "b_keys": list(scoped_keys)})
+    return {(r[0], r[1], r[2]): Cell(r[3], r[4], r[5], r[6]) for r in rows}
 
 
 def ensure_cells(
@@ -65,33 +134,51 @@ def ensure_cells(
     ]
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(LearnedValue).values(rows)
-    statement = statement.on_conflict_do_nothing(
+    session.connection().execute(
+        _insert_cells(session.get_bind().dialect.name),
+        [{f"b_{name}": value for name, value in row.items()} for row in rows],
+    )
+
+
+@cache
+def _insert_cells(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING of one cell, built once per dialect (run for many)."""
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    names = ("learner", "scope", "person_id", "state_key", "action")
+    statement = dialect_insert(LearnedValue).values(
+        {name: bindparam(f"b_{name}") for name in (*names, "value", "visits", "total", "total_sq")}
+    )
+    return statement.on_conflict_do_nothing(
         index_elements=["learner", "scope", "state_key", "action"]
     )
-    session.execute(statement)
 
 
-def read_cells(
-    session: Session, learner: str, scoped_keys: Sequence[tuple[str, str]]
-) -> dict[tuple[str, str, str], Cell]:
-    """Cells by (scope, state key, action) for the given (scope, state key) pairs."""
-    if not scoped_keys:
-        return {}
-    condition = or_(
-        *(
-            and_(col(LearnedValue.scope) == scope, col(LearnedValue.state_key) == key)
-            for scope, key in scoped_keys
-        )
+_WHERE_CELLS = (
+    _CELLS.c.learner == bindparam("b_learner"),
+    _CELLS.c.action == bindparam("b_action"),
+    tuple_(_CELLS.c.scope, _CELLS.c.state_key).in_(bindparam("b_keys", expanding=True)),
+)
+_RETURNING = (_CELLS.c.scope, _CELLS.c.state_key)
+# value = keep * value + add, with keep = 1 - alpha and add = alpha * target
+_Q_UPDATE = (
+    update(_CELLS)
+    .where(*_WHERE_CELLS)
+    .values(
+        value=bindparam("keep") * _CELLS.c.value + bindparam("add"),
+        visits=_CELLS.c.visits + 1,
     )
-    rows = session.exec(
-        select(LearnedValue).where(LearnedValue.learner == learner).where(condition)
+    .returning(*_RETURNING)
+)
+_SUMS_UPDATE = (
+    update(_CELLS)
+    .where(*_WHERE_CELLS)
+    .values(
+        visits=_CELLS.c.visits + 1,
+        total=_CELLS.c.total + bindparam("reward"),
+        total_sq=_CELLS.c.total_sq + bindparam("reward_sq"),
     )
-    return {
-        (r.scope, r.state_key, r.action): Cell(r.value, r.visits, r.total, r.total_sq) for r in rows
-    }
+    .returning(*_RETURNING)
+)
 
 
 def _update_or_create(
@@ -99,28 +186,21 @@ def _update_or_create(
     learner: str,
     cells: Sequence[tuple[str, str, int | None]],
     action: str,
-    values: dict[str, object],
+    statement: Any,
+    params: dict[str, object],
     initial_value: float = 0.0,
 ) -> None:
     """One UPDATE of the (scope, state key) cells for `action`; the cells it did not find are
     created (ON CONFLICT DO NOTHING, so racing creators are fine) and updated the same way."""
     pending = list(cells)
     for attempt in range(2):
-        statement = (
-            update(LearnedValue)
-            .where(col(LearnedValue.learner) == learner, col(LearnedValue.action) == action)
-            .where(
-                or_(
-                    *(
-                        and_(col(LearnedValue.scope) == scope, col(LearnedValue.state_key) == key)
-                        for scope, key, _ in pending
-                    )
-                )
+        keys = [(scope, key) for scope, key, _ in pending]
+        done = {
+            (r[0], r[1])
+            for r in session.connection().execute(
+                statement, {"b_learner": learner, "b_action": action, "b_keys": keys, **params}
             )
-            .values(**values)
-            .returning(col(LearnedValue.scope), col(LearnedValue.state_key))
-        )
-        done = {(r[0], r[1]) for r in session.execute(statement)}
+        }
         pending = [c for c in pending if (c[0], c[1]) not in done]
         if not pending or attempt == 1:
             break
@@ -139,7 +219,7 @@ def _update_or_create(
 
 
 def apply_q_update(
-    session: Session,
+    session: Store,
     learner: str,
     scope: str,
     state_key: str,
@@ -153,21 +233,25 @@ def apply_q_update(
 
     One UPDATE computed from the stored value, so two check-ins updating the same cell at once
     both count (the second waits for the first's row lock and reads its result)."""
+    keep, add = 1.0 - alpha, alpha * target
+    if isinstance(session, MemoryStore):
+        row = session.row(learner, scope, state_key)
+        cell = row.get(action, Cell(value=initial_value))
+        row[action] = Cell(keep * cell.value + add, cell.visits + 1, cell.total, cell.total_sq)
+        return
     _update_or_create(
         session,
         learner,
         [(scope, state_key, None)],
         action,
-        {
-            "value": (1.0 - alpha) * col(LearnedValue.value) + alpha * target,
-            "visits": col(LearnedValue.visits) + 1,
-        },
+        _Q_UPDATE,
+        {"keep": keep, "add": add},
         initial_value,
     )
 
 
 def add_observation(
-    session: Session,
+    session: Store,
     learner: str,
     cells: Sequence[tuple[str, str, int | None]],
     action: str,
@@ -175,30 +259,35 @@ def add_observation(
 ) -> None:
     """Add one reward to the running sums (n, sum, sum of squares) of several cells
     ((scope, state key, person id or None)) at once, atomically."""
+    if isinstance(session, MemoryStore):
+        for scope, key, _ in cells:
+            row = session.row(learner, scope, key)
+            cell = row.get(action, Cell())
+            row[action] = Cell(
+                cell.value, cell.visits + 1, cell.total + reward, cell.total_sq + reward * reward
+            )
+        return
     _update_or_create(
         session,
         learner,
         cells,
         action,
-        {
-            "visits": col(LearnedValue.visits) + 1,
-            "total": col(LearnedValue.total) + reward,
-            "total_sq": col(LearnedValue.total_sq) + reward * reward,
-        },
+        _SUMS_UPDATE,
+        {"reward": reward, "reward_sq": reward * reward},
     )
 
 
 # -- the check-in time series ----------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Event:
-    id: int
-    kind: str
-    at: datetime
-    data: dict[str, object]
+_INSERT_EVENT = insert(_EVENTS).values(
+    person_id=bindparam("b_person_id"),
+    kind=bindparam("b_kind"),
+    created_at=bindparam("b_created_at"),
+    sealed=bindparam("b_sealed"),
+)
 
 
 def record_event(
-    session: Session,
+    session: Store,
     sealer: Sealer,
     person_id: int,
     kind: str,
@@ -206,18 +295,33 @@ def record_event(
     at: datetime | None = None,
 ) -> None:
     """Append one event (a Core INSERT: no ORM object to track, the path is per check-in)."""
-    session.execute(
-        insert(CheckIn).values(
-            person_id=person_id,
-            kind=kind,
-            created_at=at or utcnow(),
-            sealed=sealer.seal(json.dumps(data, sort_keys=True)),
-        )
+    at = at or utcnow()
+    if isinstance(session, MemoryStore):
+        event = Event(session.next_event_id, kind, at, dict(data))
+        session.next_event_id += 1
+        session.events.setdefault(person_id, []).append(event)
+        return
+    session.connection().execute(
+        _INSERT_EVENT,
+        {
+            "b_person_id": person_id,
+            "b_kind": kind,
+            "b_created_at": at,
+            "b_sealed": sealer.seal(json.dumps(data, sort_keys=True)),
+        },
     )
 
 
+def _opened(sealer: Sealer, rows: Iterable[Any]) -> list[Event]:
+    out = []
+    for row_id, kind, created_at, sealed in rows:
+        at = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
+        out.append(Event(row_id, kind, at, json.loads(sealer.unseal(sealed))))
+    return out
+
+
 def events(
-    session: Session,
+    session: Store,
     sealer: Sealer,
     person_id: int,
     *,
@@ -226,7 +330,15 @@ def events(
     last: int | None = None,
 ) -> list[Event]:
     """A person's events, oldest first (the `last` n of them when given)."""
-    table = CheckIn.__table__  # type: ignore[attr-defined]
+    if isinstance(session, MemoryStore):
+        wanted = None if kinds is None else set(kinds)
+        found = [
+            e
+            for e in session.events.get(person_id, [])
+            if (wanted is None or e.kind in wanted) and (since is None or e.at >= since)
+        ]
+        return found[-last:] if last is not None else found
+    table = _EVENTS
     query = sa_select(table.c.id, table.c.kind, table.c.created_at, table.c.sealed).where(
         table.c.person_id == person_id
     )
@@ -238,8 +350,33 @@ def events(
         rows = list(session.execute(query.order_by(table.c.id.desc()).limit(last)))[::-1]
     else:
         rows = list(session.execute(query.order_by(table.c.id)))
-    out = []
-    for row_id, kind, created_at, sealed in rows:
-        at = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
-        out.append(Event(row_id, kind, at, json.loads(sealer.unseal(sealed))))
-    return out
+    return _opened(sealer, rows)
+
+
+@cache
+def _latest_query(kinds: tuple[str, ...]) -> Select[Any]:
+    parts = [
+        sa_select(_EVENTS.c.id, _EVENTS.c.kind, _EVENTS.c.created_at, _EVENTS.c.sealed)
+        .where(_EVENTS.c.person_id == bindparam("b_person_id"), _EVENTS.c.kind == literal(kind))
+        .order_by(_EVENTS.c.id.desc())
+        .limit(1)
+        .subquery()
+        for kind in kinds
+    ]
+    return union_all(*(sa_select(*p.c) for p in parts))  # type: ignore[return-value]
+
+
+def latest_events(
+    session: Store, sealer: Sealer, person_id: int, kinds: Sequence[str]
+) -> dict[str, Event]:
+    """The latest event of each kind (kinds never seen are missing), in one query."""
+    if isinstance(session, MemoryStore):
+        out: dict[str, Event] = {}
+        for e in reversed(session.events.get(person_id, [])):
+            if e.kind in kinds and e.kind not in out:
+                out[e.kind] = e
+                if len(out) == len(kinds):
+                    break
+        return out
+    rows = session.connection().execute(_latest_query(tuple(kinds)), {"b_person_id": person_id})
+    return {e.kind: e for e in _opened(sealer, rows)}

@@ -108,8 +108,9 @@ def register_simulate(subparsers: argparse._SubParsersAction) -> None:
         help="synthetic people through the learners, the feed and the store: learning curves",
         description=(
             "Run synthetic people whose hidden response to each card type differs by class and "
-            "emotion (and drifts) through the real learners, feed knapsack and store "
-            "(policies/learning.yaml, simulation:). Four arms on identical people: the Thompson "
+            "emotion (and drifts), and whose days bring setbacks, through the real learners, "
+            "LearningService and feed knapsack (policies/learning.yaml, simulation:). Four arms "
+            "on identical people and days: the Thompson "
             "learner, seed 1's Q-table, a random policy and an oracle. Prints mean reward per "
             "check-in (seed 1's rise in satisfaction) and writes the learning curves as a PNG."
         ),
@@ -118,6 +119,13 @@ def register_simulate(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--days", type=int, default=30, help="days (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=1, help="seed (default: %(default)s)")
     parser.add_argument("--workers", type=int, default=2, help="processes (default: %(default)s)")
+    parser.add_argument(
+        "--store",
+        choices=("memory", "sqlite"),
+        default="memory",
+        help="where the learners' cells and events live: memory (default) or one SQLite "
+        "database per arm; the figures are identical, SQLite is several times slower",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
     parser.add_argument(
         "--chart",
@@ -153,6 +161,7 @@ def run_simulate(args: argparse.Namespace, settings: Settings) -> int:
             knapsack,
             workers=args.workers,
             tick=lambda: bar.update(1),
+            store=args.store,
         )
     chart = None if args.no_chart else write_curves(result, args.chart)
     if chart is not None:

@@ -2,25 +2,36 @@
 
 Each simulated person has a user class, a dominant emotion (seed 1 Fig. 4), a mood level (seed 2)
 and a hidden response to each card type: a class effect, plus an emotion effect, plus a personal
-one, drifting slowly (a random walk). Every day they get one batch of cards and, most days,
-answer the check-in. Their latent satisfaction follows
+one, drifting slowly (a random walk). Every day they live a day, get one batch of cards and,
+most days, answer the check-in just after it. Their latent satisfaction x moves in two steps:
 
-    x <- x + mean_reversion * (baseline - x) + effect(cards shown) + noise,
+1. life between two check-ins: a slow pull towards their own baseline (`mean_reversion`), the
+   day's noise, and on some days a setback: with probability `setback_rate`, when x is above
+   the baseline, life takes back a share U(setback_share_min, setback_share_max) of the height
+   above it (a bad night, a quarrel, bad news); below the baseline, with probability
+   `recovery_rate`, the same share of the gap closes by itself (a bad patch ends);
+2. the batch: x rises (or falls) by the mean hidden effect of the cards shown.
 
-and the check-in's "how do you feel now" is x rounded and clipped to 1-5. Seed 1's reward is the
-rise of that answer since the previous check-in, 0 when it did not rise.
+The check-in's "how do you feel now" is x rounded and clipped to 1-5. Seed 1's reward is the
+rise of that answer since the previous check-in, 0 when it did not rise. Why setbacks: the
+previous check-in was answered just after the previous batch, so a lift that merely wears off
+smoothly is netted against the next lift inside the same difference, and every steady policy,
+good or bad, earns only the noise (docs/learning.md works this through). A setback is not
+netted: it falls inside one interval, and the cards that help earn the climb back.
 
-The path is the conversation's own: `LearningService.plan_batch` (the learner's choice, stored
-sealed), `choose_feed` (the knapsack with the learned card-type weights, over synthetic
-candidates of every type), `LearningService.helped` for each "this helped" tap and
-`LearningService.answer` for each check-in, all on a real database through bot/learning/store.py.
-Four arms run on identical people and identical daily noise, each with its own database:
-the Thompson learner, seed 1's Q-table, a random policy and an oracle that knows each person's
-hidden effects today.
+The path is the conversation's own: `LearningService.plan_batch` (the learner's choice),
+`choose_feed` (the knapsack with the learned card-type weights, over synthetic candidates of
+every type), `LearningService.helped` for each "this helped" tap and `LearningService.answer`
+for each check-in. Their cells and events live in a `MemoryStore` by default (the same
+functions of bot/learning/store.py, minus the SQL), or on a real SQLite database with
+`store="sqlite"`; both give identical figures (tested). Four arms run on identical people and
+identical daily noise: the Thompson learner, seed 1's Q-table, a random policy and an oracle
+that knows each person's hidden effects today and picks the best allowed card type.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import tempfile
@@ -40,6 +51,7 @@ from bot.learning.learners import Learner, QTableLearner, ThompsonLearner
 from bot.learning.policy import LearningPolicy, SimulationPolicy
 from bot.learning.rules import LearningState
 from bot.learning.service import LearningService
+from bot.learning.store import MemoryStore, Store
 from bot.matching.feed import FeedCandidate, choose_feed
 from bot.matching.knapsack_policy import KnapsackPolicy
 from bot.store.engine import make_engine, upgrade
@@ -47,6 +59,7 @@ from bot.store.sealing import Sealer
 from bot.store.tables import Person
 
 ARMS = ("thompson", "q_table", "random", "oracle")
+STORES = ("memory", "sqlite")
 FEELING_BAD = (UserClass.VULNERABLE, UserClass.HARMFUL)
 RESTRICTED = "peer_question"  # only for readers who may see vulnerable cards (seed 1 §3.7)
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -70,6 +83,27 @@ class SimPerson:
         return min(max(round(self.x), 1), 5)
 
 
+def live_between(person: SimPerson, sim: SimulationPolicy, life: random.Random) -> None:
+    """Life since the last check-in: the slow pull to the baseline, noise, and on some days a
+    setback (above the baseline) or a recovery (below it). The same draws are made whatever
+    happens, so every arm sees the same life."""
+    gap = person.baseline - person.x
+    person.x += sim.mean_reversion * gap + life.gauss(0, sim.daily_noise_sd)
+    event, share = life.random(), life.uniform(sim.setback_share_min, sim.setback_share_max)
+    gap = person.baseline - person.x
+    if (gap < 0 and event < sim.setback_rate) or (gap > 0 and event < sim.recovery_rate):
+        person.x += share * gap
+    person.x = min(max(person.x, 0.5), 5.5)
+
+
+def read_batch(person: SimPerson, shown: Sequence[str], actions: Sequence[str]) -> None:
+    """The batch's lift: the mean hidden effect of the cards shown."""
+    if shown:
+        index = list(actions)
+        effect = sum(float(person.effects[index.index(t)]) for t in shown) / len(shown)
+        person.x = min(max(person.x + effect, 0.5), 5.5)
+
+
 def live_a_day(
     person: SimPerson,
     shown: Sequence[str],
@@ -77,15 +111,9 @@ def live_a_day(
     sim: SimulationPolicy,
     life: random.Random,
 ) -> None:
-    """x <- x + mean_reversion (baseline - x) + mean hidden effect of the cards shown + noise."""
-    index = list(actions)
-    effect = float(np.mean([person.effects[index.index(t)] for t in shown])) if shown else 0.0
-    person.x += (
-        sim.mean_reversion * (person.baseline - person.x)
-        + effect
-        + life.gauss(0, sim.daily_noise_sd)
-    )
-    person.x = min(max(person.x, 0.5), 5.5)
+    """A day: life since the last check-in, then the batch of cards `shown`."""
+    live_between(person, sim, life)
+    read_batch(person, shown, actions)
 
 
 class RandomLearner:
@@ -95,7 +123,7 @@ class RandomLearner:
 
     def choose(
         self,
-        session: Session,
+        session: Store,
         state: LearningState,
         actions: Sequence[str],
         rng: random.Random,
@@ -121,7 +149,7 @@ class OracleLearner(RandomLearner):
 
     def choose(
         self,
-        session: Session,
+        session: Store,
         state: LearningState,
         actions: Sequence[str],
         rng: random.Random,
@@ -222,6 +250,42 @@ def _candidates(
     return cands, types
 
 
+class _DailyFeed:
+    """The day's candidate cards, one pool per reader mood level (what peers wrote that day),
+    filtered by what each reader may see; the real feed knapsack (`choose_feed`) picks each
+    batch. The same pool, reader level, card types allowed and learned weights make the same
+    knapsack problem, so its answer is kept and reused for the next reader who brings it: at
+    most days x 4 levels x 2 type sets x the weights the learner can give, instead of one
+    solve per person-day."""
+
+    def __init__(
+        self, seed: int, actions: Sequence[str], policy: LearningPolicy, knapsack: KnapsackPolicy
+    ) -> None:
+        self._seed, self._actions, self._knapsack = seed, list(actions), knapsack
+        self._sim = policy.simulation
+        self._pools: dict[tuple[int, int], tuple[list[FeedCandidate], dict[int, str]]] = {}
+        self._batches: dict[tuple[object, ...], tuple[str, ...]] = {}
+
+    def batch(self, day: int, person: SimPerson, type_weights: dict[str, float]) -> tuple[str, ...]:
+        weights = tuple(sorted(type_weights.items()))
+        key = (day, person.mood_level, person.allowed, weights)
+        if key not in self._batches:
+            pool_key = (day, person.mood_level)
+            if pool_key not in self._pools:
+                draws = random.Random(f"feed/{self._seed}/{day}/{person.mood_level}")
+                self._pools[pool_key] = _candidates(draws, self._actions, self._sim.cards_per_type)
+            pool, types = self._pools[pool_key]
+            choice = choose_feed(
+                [c for c in pool if c.card_type in person.allowed],
+                MoodLevel(person.mood_level),
+                self._knapsack,
+                batch_size=self._sim.batch_size,
+                type_weights=type_weights,
+            )
+            self._batches[key] = tuple(types[c] for c in choice.card_ids)
+        return self._batches[key]
+
+
 def _sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-z))
 
@@ -233,9 +297,10 @@ def run_arm(
     seed: int,
     policy: LearningPolicy,
     knapsack: KnapsackPolicy,
-    engine: Engine,
+    engine: Engine | None,
     tick: Callable[[], None] = lambda: None,
 ) -> tuple[ArmResult, list[float]]:
+    """One arm on `engine` (a database), or in a MemoryStore when `engine` is None."""
     sim = policy.simulation
     actions = list(policy.actions)
     sealer = Sealer(f"simulation-{seed}")
@@ -253,42 +318,47 @@ def run_arm(
     service = LearningService(policy, learners={learner.name: learner}, rng=random.Random(seed))
     result = ArmResult(name)
     timings: list[float] = []
-    with Session(engine, expire_on_commit=False) as session:
-        rows = []
-        for p in people:
-            row = Person(
+    rows = []
+    for p in people:
+        rows.append(
+            Person(
                 key=f"sim-{seed}-{p.index}",
                 user_class=p.user_class.value,
                 dominant_emotion=p.emotion,
                 mood_level=p.mood_level,
                 consented_at=START,
             )
-            session.add(row)
-            rows.append(row)
-        session.commit()
+        )
+    if engine is None:
+        for p, row in zip(people, rows, strict=True):
+            row.id = p.index + 1
+    else:
+        with Session(engine, expire_on_commit=False) as db:
+            db.add_all(rows)
+            db.commit()
     for p, row in zip(people, rows, strict=True):
         assert row.id is not None
         p.row_id = row.id
+    memory = MemoryStore()
+    feed = _DailyFeed(seed, actions, policy, knapsack)
     for day in range(days):
         today: list[float] = []
         at = START + timedelta(days=day)
-        with Session(engine, expire_on_commit=False) as session:
+        with contextlib.ExitStack() as stack:
+            session: Store = (
+                memory
+                if engine is None
+                else stack.enter_context(Session(engine, expire_on_commit=False))
+            )
             for p, row in zip(people, rows, strict=True):
                 # the same life for every arm: noise drawn from (seed, person, day) alone
-                life = random.Random(hash((seed, p.index, day)))
+                life = random.Random(f"life/{seed}/{p.index}/{day}")
                 if oracle is not None:
                     oracle.current = p
+                live_between(p, sim, life)
                 plan = service.plan_batch(session, sealer, row, p.allowed, learner=learner, at=at)
-                cands, types = _candidates(life, p.allowed, sim.cards_per_type)
-                choice = choose_feed(
-                    cands,
-                    MoodLevel(p.mood_level),
-                    knapsack,
-                    batch_size=sim.batch_size,
-                    type_weights=plan.type_weights,
-                )
-                shown = [types[c] for c in choice.card_ids]
-                live_a_day(p, shown, actions, sim, life)
+                shown = feed.batch(day, p, plan.type_weights)
+                read_batch(p, shown, actions)
                 taps = 0
                 for t in shown:
                     z = sim.helped_scale * p.effects[actions.index(t)] - 1.0
@@ -310,7 +380,8 @@ def run_arm(
                     result.final_feeling.append(p.feeling)
                 p.effects = p.effects + np.asarray([life.gauss(0, sim.drift_sd) for _ in actions])
                 tick()
-            session.commit()
+            if isinstance(session, Session):
+                session.commit()
         result.per_day.append(today)
     return result, timings
 
@@ -322,10 +393,13 @@ def _one_arm(
     seed: int,
     policy: LearningPolicy,
     knapsack: KnapsackPolicy,
-    directory: str,
+    directory: str | None,
     tick: Callable[[], None] = lambda: None,
 ) -> tuple[ArmResult, list[float]]:
+    """One arm in memory (`directory` None) or on its own SQLite database in `directory`."""
     population = make_people(people, seed, policy)
+    if directory is None:
+        return run_arm(arm, population, days, seed, policy, knapsack, None, tick)
     engine = make_engine(f"sqlite:///{Path(directory) / f'{arm}.db'}")
     upgrade(engine)
     try:
@@ -334,7 +408,7 @@ def _one_arm(
         engine.dispose()
 
 
-_Job = tuple[str, int, int, int, LearningPolicy, KnapsackPolicy, str, Any]
+_Job = tuple[str, int, int, int, LearningPolicy, KnapsackPolicy, str | None, Any]
 
 
 def _ticking_arm(job: _Job) -> tuple[ArmResult, list[float]]:
@@ -365,14 +439,18 @@ def run_simulation(
     workdir: Path | None = None,
     tick: Callable[[], None] = lambda: None,
     workers: int = 1,
+    store: str = "memory",
 ) -> SimResult:
-    """Every arm on its own fresh SQLite database (in `workdir`, a temporary one by default);
-    with `workers` > 1 the arms run in that many processes. `tick` is called once per
-    person-day (the progress bar)."""
+    """Every arm in its own MemoryStore (`store` "memory") or on its own fresh SQLite database
+    (`store` "sqlite", in `workdir`, a temporary one by default); with `workers` > 1 the arms
+    run in that many processes. `tick` is called once per person-day (the progress bar)."""
+    if store not in STORES:
+        raise ValueError(f"store must be one of {STORES}")
     started = time.perf_counter()
     results: dict[str, ArmResult] = {}
     timings: list[float] = []
-    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+    with tempfile.TemporaryDirectory(dir=workdir) as made:
+        tmp = made if store == "sqlite" else None
         if workers <= 1:
             outcomes = [
                 _one_arm(arm, people, days, seed, policy, knapsack, tmp, tick) for arm in arms
@@ -393,7 +471,7 @@ def _parallel(
     seed: int,
     policy: LearningPolicy,
     knapsack: KnapsackPolicy,
-    directory: str,
+    directory: str | None,
     tick: Callable[[], None],
     workers: int,
 ) -> list[tuple[ArmResult, list[float]]]:

@@ -158,3 +158,54 @@ def test_parallel_checkins_lose_no_update_on_postgres(engine: Engine) -> None:
     assert rows["thompson"].total == pytest.approx(
         sum(w + i for w in range(workers) for i in range(updates))
     )
+
+
+def _checkins(
+    engine: Engine, people: list[Person], rounds: int, errors: list[BaseException]
+) -> None:
+    """Whole check-ins (answer, both learners' updates, the next batch planned), one
+    transaction each, for `people` in turn."""
+    service = LearningService(POLICY, rng=random.Random(len(errors)))
+    try:
+        for i in range(rounds):
+            for person in people:
+                with Session(engine, expire_on_commit=False) as session:
+                    answer = service.answer(session, SEALER, person, 2 + (i % 2))
+                    service.plan_batch(session, SEALER, person, state=answer.state)
+                    session.commit()
+    except BaseException as exc:
+        errors.append(exc)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_parallel_whole_checkins_lose_no_update_on_postgres(engine: Engine) -> None:
+    """Six writers check in at once for people of one class and emotion, so every check-in
+    updates the same shared cells (the Thompson learner's "all", class and emotion cells):
+    each rewarded check-in must be counted exactly once."""
+    writers, each, rounds = 6, 2, 5
+    people = [
+        _person(engine, f"w{i}", user_class="vulnerable", dominant_emotion="self_doubt")
+        for i in range(writers * each)
+    ]
+    errors: list[BaseException] = []
+    threads = [
+        threading.Thread(
+            target=_checkins, args=(engine, people[w * each : (w + 1) * each], rounds, errors)
+        )
+        for w in range(writers)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    rewarded = len(people) * (rounds - 1)  # the first check-in has nothing to compare with
+    with Session(engine) as session:
+        everyone = read_cells(session, "thompson", [(EVERYONE, "all")])
+        q_cells = list(session.exec(select(LearnedValue).where(LearnedValue.learner == "q_table")))
+    assert sum(c.visits for c in everyone.values()) == rewarded
+    assert sum(c.visits for c in q_cells) == rewarded
+    # feelings alternate 2, 3, 2, ...: rises of 1 on every other rewarded check-in
+    rises = len(people) * sum(1 for i in range(1, rounds) if i % 2 == 1)
+    assert sum(c.total for c in everyone.values()) == pytest.approx(float(rises))
