@@ -33,6 +33,7 @@ from bot.config import Settings
 POLICY_MODULES: tuple[str, ...] = (
     "bot.assessment.schemas",
     "bot.cards.card_types",
+    "bot.cards.limits",
     "bot.console.policy",
     "bot.conversation_schemas",
     "bot.emotion.policy",

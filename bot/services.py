@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from bot.assessment.loading import load_engine
 from bot.cards.card_types import load_card_types
 from bot.cards.compose import load_cards_policy
+from bot.cards.limits import Limiter, load_limits_policy
 from bot.config import Settings
 from bot.conversation import ConversationService, Flow, State
 from bot.emotion.embeddings import embed
@@ -82,6 +83,7 @@ def build_flows(
         card_types=card_types,
         moderator=moderator,
         learning=checkin,
+        limiter=Limiter(load_limits_policy(settings.policies_dir / "limits.yaml")),
     )
     care = CrisisCareFlow(
         knowledge,
