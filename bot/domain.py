@@ -298,3 +298,13 @@ class DeliveredCopies(Protocol):
     def copy_sent(
         self, token: str, channel: str, chat_ref: str, message_ids: Sequence[int]
     ) -> None: ...
+
+
+class Housekeeping(Protocol):
+    """Work a long-running channel does now and then besides messages: deleting review text
+    whose retention ended (bot.store.retention). `run_once` is synchronous database work."""
+
+    @property
+    def interval_seconds(self) -> float: ...
+
+    def run_once(self) -> int: ...

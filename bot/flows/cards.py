@@ -24,7 +24,7 @@ from bot.cards.compose import CardsPolicy, Draft, compose
 from bot.cards.limits import Action, Limiter, minutes_until
 from bot.cards.reading import FeedItem, pick_cards, reader_class
 from bot.conversation import ChoiceHandler, State, TextHandler, Turn, TurnHandler
-from bot.domain import Button, ContentClass, MoodLevel, Outbound
+from bot.domain import Button, ContentClass, MoodLevel, Outbound, UserClass
 from bot.emotion.embeddings import embed
 from bot.knowledge.knowledge_base import KnowledgeBase
 from bot.learning.hooks import FeedLearning
@@ -48,7 +48,7 @@ from bot.store.cards import (
     own_cards,
     withdraw_card,
 )
-from bot.store.cases import is_restricted
+from bot.store.cases import AWAITING_APPROVAL, is_restricted, settle_approval
 from bot.store.tables import Card, CardDelivery, Person, today
 
 STORY, REPLY = "peer_story", "peer_reply"  # card types (policies/card_types.yaml)
@@ -71,11 +71,14 @@ class CardsFlow:
         moderator: Callable[[], Moderator],
         learning: FeedLearning | None = None,
         limiter: Limiter | None = None,
+        retention_days: int = 30,
     ) -> None:
         """`moderator` is called once, on the first text to moderate: loading the content model
         must not hold up a bot starting (or a person who only wants to talk). `limiter`: the
-        per-person limits of policies/limits.yaml (none: no limit, for tests of other rules)."""
+        per-person limits of policies/limits.yaml (none: no limit, for tests of other rules).
+        `retention_days`: policies/safety.yaml's, for the cases this flow resolves itself."""
         self._limiter = limiter
+        self._retention_days = retention_days
         self._policy = cards_policy
         self._matching = matching_policy
         self._knapsack = knapsack_policy
@@ -227,7 +230,39 @@ class CardsFlow:
             self._flag_held(turn, card, draft, "card")
             turn.say(turn.t("share_held"), turn.menu_buttons())
         else:
+            if self._waits_to_widen(card):
+                # Staged exposure: a low-severity case lets a counsellor open it to readers who
+                # are struggling before enough readers have said it helped.
+                turn.raise_flag(
+                    kind=AWAITING_APPROVAL,
+                    categories=[card.content_class],
+                    about_card=True,
+                    card_id=card.id,
+                    severity="low",
+                )
             turn.say(turn.t("share_published"), turn.menu_buttons())
+
+    def _waits_to_widen(self, card: Card) -> bool:
+        """A published card that readers who feel bad may see once it has widened (not
+        restricted by moderation, a content class the matrix lets them read)."""
+        content = ContentClass(card.content_class)
+        return not card.restricted and any(
+            self._matching.may_see(reader, content)
+            for reader in (UserClass.VULNERABLE, UserClass.HARMFUL)
+        )
+
+    def _widened(self, turn: Turn, card: Card) -> None:
+        """Enough readers said it helped and nobody reported it: nothing is left to approve."""
+        turn.session.refresh(card)
+        staged = self._matching.staged_exposure
+        if card.helped_count >= staged.helped_to_widen and card.report_count == 0:
+            assert card.id is not None
+            settle_approval(
+                session=turn.session,
+                card_id=card.id,
+                why=f"widened: {card.helped_count} readers said it helped, no report",
+                retention_days=self._retention_days,
+            )
 
     # -- limits (policies/limits.yaml) -------------------------------------------------------
     @staticmethod
@@ -421,6 +456,7 @@ class CardsFlow:
                 turn.send_to(author.id, Outbound(text=notice, protect_content=True))
             if self._learning:
                 self._learning.helped(turn, card.card_type)
+            self._widened(turn, card)
         # The pressed card's keyboard is gone; a kind reply is still one tap away.
         turn.say(
             turn.t("helped_thanks"), [[Button(turn.t("card_reply"), f"c:reply:{delivery.token}")]]
@@ -581,6 +617,13 @@ class CardsFlow:
                 person=turn.person,
                 card=card,
                 delete_window=self._policy.delete_window,
+            )
+        if done is not None and card.id is not None:
+            settle_approval(
+                session=turn.session,
+                card_id=card.id,
+                why="withdrawn by its author",
+                retention_days=self._retention_days,
             )
         if done is None:
             self._unavailable(turn)
