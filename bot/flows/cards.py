@@ -463,8 +463,10 @@ class CardsFlow:
         )
 
     def _report(self, turn: Turn, delivery: CardDelivery, card: Card) -> None:
-        """A reader reports a card they were given, or an author a reply they received."""
-        if card.status not in (PUBLISHED, UNDER_REVIEW):
+        """A reader reports a card they were given, or an author a reply they received; never
+        their own card (its /mycards token allows withdrawing only)."""
+        reportable = (DeliveryKind.CARD.value, DeliveryKind.REPLY.value)
+        if delivery.kind not in reportable or card.status not in (PUBLISHED, UNDER_REVIEW):
             self._unavailable(turn)
             return
         if not delivery.reported and self._limiter is not None:
