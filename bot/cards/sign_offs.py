@@ -6,8 +6,9 @@ closing word ("Love,", "Cheers", "xx", "Best wishes", "Thanks") or a dash, with 
 the name but punctuation, kisses or emoji. There the next one to three capitalised words are a
 name ("Cheers, J." counts: an initial is a name too), and a handle in brackets after the name
 ("(sunny_sophie)") is a username; with such a handle, a dash after the last sentence on the
-same line signs too ("It gets better. - Sophie (sunny_sophie)"). Japanese: a last line "<名前>より" / "<名前>から", where the
-name is tagged 人名 by UniDic or written in kana only (ゆかより), and not a pronoun (それより).
+same line signs too ("It gets better. - Sophie (sunny_sophie)"). Japanese: a last line
+"<名前>より" / "<名前>から", where the name is tagged 人名 by UniDic or written in kana only
+(ゆかより), and not a pronoun (それより).
 
 What is not a sign-off: "Thanks everyone", "Love you all", "xx" alone, "- me", and "より" in a
 comparison mid-text ("昨日より今日の方がいい").

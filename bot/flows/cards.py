@@ -48,7 +48,7 @@ from bot.store.cards import (
     own_cards,
     withdraw_card,
 )
-from bot.store.cases import AWAITING_APPROVAL, is_restricted, settle_approval
+from bot.store.cases import is_restricted, open_approval_case, settle_approval
 from bot.store.tables import Card, CardDelivery, Person, today
 
 STORY, REPLY = "peer_story", "peer_reply"  # card types (policies/card_types.yaml)
@@ -233,13 +233,8 @@ class CardsFlow:
             if self._waits_to_widen(card):
                 # Staged exposure: a low-severity case lets a counsellor open it to readers who
                 # are struggling before enough readers have said it helped.
-                turn.raise_flag(
-                    kind=AWAITING_APPROVAL,
-                    categories=[card.content_class],
-                    about_card=True,
-                    card_id=card.id,
-                    severity="low",
-                )
+                assert card.id is not None
+                open_approval_case(session=turn.session, card_id=card.id)
             turn.say(turn.t("share_published"), turn.menu_buttons())
 
     def _waits_to_widen(self, card: Card) -> bool:

@@ -61,12 +61,13 @@ def file_flag(*, session: Session, flag: Flag) -> tuple[Case, bool]:
     if flag.person_id is not None:
         case = session.exec(open_cases.where(Case.person_id == flag.person_id)).first()
     elif flag.card_id is not None:
-        about_card = open_cases.where(Case.card_id == flag.card_id, col(Case.person_id).is_(None))
-        if flag.kind == AWAITING_APPROVAL:
-            about_card = about_card.where(Case.source == AWAITING_APPROVAL)
-        else:
-            about_card = about_card.where(Case.source != AWAITING_APPROVAL)
-        case = session.exec(about_card).first()
+        case = session.exec(
+            open_cases.where(
+                Case.card_id == flag.card_id,
+                col(Case.person_id).is_(None),
+                Case.source != AWAITING_APPROVAL,  # a report never joins (or raises) the low case
+            )
+        ).first()
     opened = case is None
     if case is None:
         case = Case(
@@ -142,6 +143,26 @@ def resolve(*, session: Session, case: Case, retention_days: int) -> None:
     case.resolved_at = now
     case.purge_text_after = now + timedelta(days=retention_days)
     session.add(case)
+
+
+def open_approval_case(*, session: Session, card_id: int) -> Case:
+    """The low-severity case of a published card waiting to widen to readers who feel bad.
+    No flag: nothing harmful was found, and nothing but the card itself is kept for review."""
+    case = Case(
+        pseudonym=_new_pseudonym(session),
+        card_id=card_id,
+        source=AWAITING_APPROVAL,
+        severity=LOW,
+    )
+    session.add(case)
+    session.flush()
+    record(
+        session=session,
+        case=case,
+        kind="opened",
+        note="published to readers who feel good; waiting to reach readers who are struggling",
+    )
+    return case
 
 
 def awaiting_approval(*, session: Session, card_id: int) -> Case | None:
