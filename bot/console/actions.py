@@ -171,6 +171,13 @@ def approve(ctx: Context, case: Case, *, allow_vulnerable: bool) -> None:
         _deliver_reply(ctx, card)
     readers = "all readers" if allow_vulnerable else "readers who are feeling good"
     _done(ctx, case, "approved", note=f"published to {readers}")
+    if allow_vulnerable:  # its low case, if it had one, has nothing left to decide
+        cases.settle_approval(
+            session=ctx.session,
+            card_id=card.id,
+            why=f"approved for all readers in {case.pseudonym}",
+            retention_days=ctx.retention_days,
+        )
 
 
 def _decide_widening(ctx: Context, case: Case, card: Card, *, allow_vulnerable: bool) -> None:

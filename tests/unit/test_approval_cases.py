@@ -116,6 +116,27 @@ def test_keeping_it_with_readers_who_feel_good_resolves_the_case_too(
     assert card.restricted and not card.approved_for_vulnerable and card.status == "published"
 
 
+def test_approving_a_reported_card_for_all_readers_settles_its_low_case(
+    services: Services,
+    counsellors: dict[str, int],  # noqa: F811
+) -> None:
+    author = ready(services, "6351")
+    share(author, KIND)
+    for n in range(2):  # policies/matching.yaml reports_to_hide
+        reader = ready(services, f"636{n}")
+        (report,) = card_buttons(reader.command("/read"), "report")
+        reader.presses(report)
+    low, medium = all_cases(services)
+    assert (low.source, medium.source) == ("awaiting_approval", "report")
+    assert medium.id is not None
+    with client_for(services) as client:
+        log_in(client, "ana")
+        act(client, medium.id, "take")
+        assert act(client, medium.id, "approve", allow_vulnerable="yes") == 303
+    low, medium = all_cases(services)
+    assert low.status == "resolved" and medium.status == "in_review"
+
+
 def test_the_low_case_resolves_itself_when_readers_widen_the_card(services: Services) -> None:
     author = ready(services, "6401")
     share(author, KIND)
