@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.domain import Button, Inbound, InboundKind, Outbound
+from bot.domain import Button, Inbound, InboundKind, Outbound, sanitised, without_surrogates
 from bot.safety.crisis_screen import CrisisResult, CrisisScreen
 from bot.safety.helplines import HelplineDirectory, crisis_locale, helpline_text
 from bot.store.addresses import channel_of
@@ -79,8 +79,9 @@ def locale_of(language_hint: str | None) -> str:
 
 
 def clean_text(text: str) -> str:
-    """Drop control characters and normalise to NFC; keep emoji and all scripts intact."""
-    return unicodedata.normalize("NFC", _CONTROL.sub("", text)).strip()
+    """Drop control characters and lone surrogates, normalise to NFC; keep emoji and all
+    scripts intact."""
+    return unicodedata.normalize("NFC", _CONTROL.sub("", without_surrogates(text))).strip()
 
 
 @dataclass
@@ -338,6 +339,7 @@ class ConversationService:
             _register(self._states, flow.states(), "state", name, owners)
 
     def handle(self, inbound: Inbound) -> list[Outbound]:
+        inbound = sanitised(inbound)  # text a client sent may not even be encodable
         language = ui_language(inbound.language_hint)
         # Screened before any database work, so a failing database cannot stop the answer.
         text = clean_text(inbound.text) if inbound.kind is not InboundKind.CHOICE else ""

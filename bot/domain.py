@@ -10,8 +10,9 @@ from seed 2 (knapsack-connections-mood-disorders.txt, §V-B1).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum, StrEnum
 from typing import Protocol
 
@@ -178,6 +179,54 @@ class Inbound:
     author_names: AuthorNames | None = field(default=None, repr=False)
 
 
+# The largest id a database integer column holds (PostgreSQL `integer`); past it is no id of ours.
+DB_INT_MAX = 2**31 - 1
+_ASCII_NUMBER = re.compile(r"[0-9]{1,10}")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def parse_id(value: object) -> int | None:
+    """A positive number written in ASCII digits that fits a database integer; None otherwise.
+
+    Button data comes from the person's client and may be forged: `str.isdigit` accepts "²" (which
+    `int` refuses) and "١٢" (which `int` reads), and a number past 2**31-1 fails a PostgreSQL
+    query. Anything that is not one of our ids must get the ordinary "not available" answer.
+    """
+    text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    if not _ASCII_NUMBER.fullmatch(text):
+        return None
+    number = int(text)
+    return number if 0 < number <= DB_INT_MAX else None
+
+
+def without_surrogates(text: str) -> str:
+    """Lone UTF-16 surrogates (a client can send "\\ud800" in JSON) become U+FFFD: they cannot
+    be encoded as UTF-8, so a tokenizer, a database driver or a log line would fail on them."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def sanitised(inbound: Inbound) -> Inbound:
+    """The Inbound with every string the channel gave made encodable: the one place text enters
+    the core, so no flow has to think about it."""
+    names = inbound.author_names
+    if names is not None:
+        names = AuthorNames(
+            *(
+                None if part is None else without_surrogates(part)
+                for part in (names.first_name, names.last_name, names.username)
+            )
+        )
+    return replace(
+        inbound,
+        user_ref=without_surrogates(inbound.user_ref),
+        text=without_surrogates(inbound.text),
+        language_hint=None
+        if inbound.language_hint is None
+        else without_surrogates(inbound.language_hint),
+        author_names=names,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Button:
     label: str
@@ -249,3 +298,13 @@ class DeliveredCopies(Protocol):
     def copy_sent(
         self, token: str, channel: str, chat_ref: str, message_ids: Sequence[int]
     ) -> None: ...
+
+
+class Housekeeping(Protocol):
+    """Work a long-running channel does now and then besides messages: deleting review text
+    whose retention ended (bot.store.retention). `run_once` is synchronous database work."""
+
+    @property
+    def interval_seconds(self) -> float: ...
+
+    def run_once(self) -> int: ...

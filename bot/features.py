@@ -54,6 +54,7 @@ PARTS: tuple[Part, ...] = (
     # cards, matching, learning, assessment
     Part("bot.cards.commands", (COMMANDS,)),
     Part("bot.cards.card_types", (POLICIES,)),
+    Part("bot.cards.limits", (POLICIES,)),
     Part("bot.matching.commands", (COMMANDS,)),
     Part("bot.matching.knapsack_policy", (POLICIES,)),
     Part("bot.matching.visibility", (POLICIES,)),

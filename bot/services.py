@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from bot.assessment.loading import load_engine
 from bot.cards.card_types import load_card_types
 from bot.cards.compose import load_cards_policy
+from bot.cards.limits import Limiter, load_limits_policy
 from bot.config import Settings
 from bot.conversation import ConversationService, Flow, State
 from bot.emotion.embeddings import embed
@@ -35,6 +36,7 @@ from bot.safety.helplines import HelplineDirectory, load_helplines
 from bot.store.cards import DeliveredCopies
 from bot.store.engine import make_engine, upgrade
 from bot.store.outbox import OutboxStore
+from bot.store.retention import Retention
 from bot.store.sealing import Sealer
 from bot.texts import Texts
 
@@ -49,6 +51,7 @@ class Services:
     copies: DeliveredCopies
     screen: CrisisScreen
     helplines: HelplineDirectory
+    housekeeping: Retention  # review text past its retention, deleted while the bot runs
 
     def close(self) -> None:
         self.engine.dispose()
@@ -82,6 +85,10 @@ def build_flows(
         card_types=card_types,
         moderator=moderator,
         learning=checkin,
+        limiter=Limiter(load_limits_policy(settings.policies_dir / "limits.yaml")),
+        retention_days=load_safety_policy(
+            settings.policies_dir / "safety.yaml"
+        ).case_retention_days,
     )
     care = CrisisCareFlow(
         knowledge,
@@ -144,4 +151,5 @@ def build_services(
         copies=DeliveredCopies(engine, sealer),
         screen=screen,
         helplines=helplines,
+        housekeeping=Retention(engine),
     )

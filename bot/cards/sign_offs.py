@@ -5,8 +5,10 @@ is recognised only where one stands: on the text's last line or as its last sent
 closing word ("Love,", "Cheers", "xx", "Best wishes", "Thanks") or a dash, with nothing after
 the name but punctuation, kisses or emoji. There the next one to three capitalised words are a
 name ("Cheers, J." counts: an initial is a name too), and a handle in brackets after the name
-("(sunny_sophie)") is a username. Japanese: a last line "<名前>より" / "<名前>から", where the
-name is tagged 人名 by UniDic or written in kana only (ゆかより), and not a pronoun (それより).
+("(sunny_sophie)") is a username; with such a handle, a dash after the last sentence on the
+same line signs too ("It gets better. - Sophie (sunny_sophie)"). Japanese: a last line
+"<名前>より" / "<名前>から", where the name is tagged 人名 by UniDic or written in kana only
+(ゆかより), and not a pronoun (それより).
 
 What is not a sign-off: "Thanks everyone", "Love you all", "xx" alone, "- me", and "より" in a
 comparison mid-text ("昨日より今日の方がいい").
@@ -48,6 +50,15 @@ _DASH_SIGN_OFF = re.compile(
     r"(?:^|\n)[ \t]*[-~][ \t]*"
     r"(?P<name>(?:[A-Z][\w'’-]*\.?[ \t]*){1,3}?)"
     r"(?:[ \t]*\((?P<handle>@?[A-Za-z][\w.]{2,31})\))?"
+    rf"(?P<tail>{_TAIL})$",
+)
+# After the last sentence on the same line, a dash and a name are a signature only with a
+# handle in brackets ("It gets better. - Sophie (sunny_sophie)"), since "be polite. - Walk
+# Away." is a sentence.
+_DASH_HANDLE_SIGN_OFF = re.compile(
+    r"[.!?][ \t]+[-~][ \t]*"
+    r"(?P<name>(?:[A-Z][\w'’-]*\.?[ \t]*){1,3}?)"
+    r"[ \t]*\((?P<handle>@?[A-Za-z][\w.]{2,31})\)"
     rf"(?P<tail>{_TAIL})$",
 )
 # For `bot.cards.author_names`: a closing (or dash) just before a position, on its line...
@@ -99,10 +110,12 @@ def _handle_ok(handle: str) -> bool:
 
 def english_sign_off_spans(norm: str) -> list[Span]:
     spans: list[Span] = []
-    for pattern in (_SIGN_OFF, _DASH_SIGN_OFF):
+    for pattern in (_SIGN_OFF, _DASH_SIGN_OFF, _DASH_HANDLE_SIGN_OFF):
         for m in pattern.finditer(norm):
             name = _name_span(m)
             if name is None:
+                continue
+            if pattern is _DASH_HANDLE_SIGN_OFF and not _handle_ok(m["handle"]):
                 continue
             spans.append((*name, RemovalKind.NAME))
             if m["handle"] and _handle_ok(m["handle"]):

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
-from bot.domain import Button, Conversation, Inbound, InboundKind, Outbound, Outbox
+from bot.domain import Button, Conversation, Inbound, InboundKind, Outbound, Outbox, parse_id
 
 CHANNEL = "console"
 # Where pictures (the /progress chart) are written; a terminal cannot show them.
@@ -44,8 +44,9 @@ def to_inbound(line: str, user_ref: str, language: str, options: list[Button]) -
     text = line.strip()
     if text.startswith("/"):
         return Inbound(user_ref, InboundKind.COMMAND, text, language)
-    if text.isdigit() and options and 1 <= int(text) <= len(options):
-        return Inbound(user_ref, InboundKind.CHOICE, options[int(text) - 1].data, language)
+    number = parse_id(text)  # "²" passes isdigit() but not int()
+    if number is not None and options and number <= len(options):
+        return Inbound(user_ref, InboundKind.CHOICE, options[number - 1].data, language)
     return Inbound(user_ref, InboundKind.TEXT, line, language)
 
 

@@ -24,7 +24,9 @@ from bot.store.addresses import channel_of
 from bot.store.authorship import author_id
 from bot.store.cards import (
     HELD,
+    HIDDEN,
     PUBLISHED,
+    REJECTED,
     UNDER_REVIEW,
     DeliveryKind,
     approve_card,
@@ -34,9 +36,6 @@ from bot.store.outbox import enqueue
 from bot.store.sealing import Sealer
 from bot.store.tables import AuditEntry, Card, Case, Counsellor, Person, utcnow
 from bot.texts import Texts, ui_language
-
-REJECTED = "rejected"
-HIDDEN = "hidden"
 
 
 class ActionRefused(Exception):
@@ -157,6 +156,9 @@ def _card(ctx: Context, case: Case) -> Card:
 def approve(ctx: Context, case: Case, *, allow_vulnerable: bool) -> None:
     _require_mine(ctx, case)
     card = _card(ctx, case)
+    if case.source == cases.AWAITING_APPROVAL:
+        _decide_widening(ctx, case, card, allow_vulnerable=allow_vulnerable)
+        return
     if card.status not in (HELD, UNDER_REVIEW):
         raise ActionRefused("Only a held or reported card or reply can be approved.")
     assert card.id is not None
@@ -169,6 +171,33 @@ def approve(ctx: Context, case: Case, *, allow_vulnerable: bool) -> None:
         _deliver_reply(ctx, card)
     readers = "all readers" if allow_vulnerable else "readers who are feeling good"
     _done(ctx, case, "approved", note=f"published to {readers}")
+    if allow_vulnerable:  # its low case, if it had one, has nothing left to decide
+        cases.settle_approval(
+            session=ctx.session,
+            card_id=card.id,
+            why=f"approved for all readers in {case.pseudonym}",
+            retention_days=ctx.retention_days,
+        )
+
+
+def _decide_widening(ctx: Context, case: Case, card: Card, *, allow_vulnerable: bool) -> None:
+    """A published card waiting to reach readers who are struggling (a low case): approving
+    opens it to them now (as far as its content class allows); not approving keeps it with
+    readers who feel good for good. Either way the case is done and resolves."""
+    if card.status != PUBLISHED:
+        raise ActionRefused("Only a published card can be opened to more readers.")
+    assert card.id is not None
+    if allow_vulnerable:
+        approve_card(session=ctx.session, card_id=card.id, allow_vulnerable=True)
+        note = "approved for readers who are struggling"
+    else:
+        card.restricted = True
+        card.reviewed_at = utcnow()
+        ctx.session.add(card)
+        note = "kept with readers who are feeling good"
+    _done(ctx, case, "approved" if allow_vulnerable else "kept_first_readers", note=note)
+    cases.resolve(session=ctx.session, case=case, retention_days=ctx.retention_days)
+    _done(ctx, case, "resolved", note=note)
 
 
 def _deliver_reply(ctx: Context, reply: Card) -> None:

@@ -12,9 +12,11 @@ nothing of the kind is stored in clear, and the delivery address is never opened
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -49,6 +51,8 @@ from bot.learning.progress import progress_png
 from bot.safety.crisis_screen import load_safety_policy
 from bot.store import cases
 from bot.store.engine import make_engine
+from bot.store.retention import Retention, purge_periodically
+from bot.store.retention import stop as stop_timer
 from bot.store.sealing import Sealer, SealError
 from bot.store.tables import (
     AuditEntry,
@@ -106,8 +110,10 @@ class ConsoleApp:
         retention_days: int,
         preview_chars: int,
         secure_cookies: bool = True,
+        retention: Retention | None = None,
     ) -> None:
         self._engine = engine
+        self._retention = retention or Retention(engine)
         self._sealer = sealer
         self._texts = texts
         self._policy = policy
@@ -123,6 +129,7 @@ class ConsoleApp:
     # -- plumbing ----------------------------------------------------------------------------
     def build(self) -> Starlette:
         return Starlette(
+            lifespan=self._lifespan,
             routes=[
                 Route("/login", self.login_page, methods=["GET"]),
                 Route("/login", self.login, methods=["POST"]),
@@ -132,8 +139,18 @@ class ConsoleApp:
                 Route("/cases/{case_id:int}/progress.png", self.progress_chart, methods=["GET"]),
                 Route("/cases/{case_id:int}/{action:str}", self.case_action, methods=["POST"]),
                 Route("/audit", self.audit_page, methods=["GET"]),
-            ]
+            ],
         )
+
+    @asynccontextmanager
+    async def _lifespan(self, _app: Starlette) -> AsyncIterator[None]:
+        """While the console runs, the retention timer deletes review text whose time is up
+        (bot/store/retention.py), so the promise does not wait for someone to open the queue."""
+        task = asyncio.create_task(purge_periodically(self._retention), name="retention")
+        try:
+            yield
+        finally:
+            await stop_timer(task)
 
     def _render(
         self, request: Request, name: str, context: dict[str, Any], status_code: int = 200
@@ -446,12 +463,18 @@ def _age(now: datetime, then: datetime) -> str:
 
 
 def create_app(
-    settings: Settings, *, engine: Engine | None = None, secure_cookies: bool = True
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    secure_cookies: bool = True,
+    retention: Retention | None = None,
 ) -> Starlette:
     """The console for this deployment's database and secret (the bot's own, so the console
-    reads what the bot sealed and the bot delivers what the console queues)."""
+    reads what the bot sealed and the bot delivers what the console queues). `retention`: the
+    timer's clock and interval (tests pass their own)."""
     safety = load_safety_policy(settings.policies_dir / "safety.yaml")
     return ConsoleApp(
+        retention=retention,
         engine=engine or make_engine(settings.database_url),
         sealer=Sealer(settings.secret_key.get_secret_value()),
         texts=Texts(settings.prompts_dir),

@@ -1,4 +1,5 @@
-"""`needtotalk console` (the counsellor web console) and `needtotalk counsellor add NAME`."""
+"""`needtotalk console` (the counsellor web console), `needtotalk counsellor add NAME` and
+`needtotalk cases purge` (one pass of the retention timer, for cron or by hand)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,28 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add.add_argument("name")
     add.set_defaults(handler=run_add)
+
+    case_commands = subparsers.add_parser("cases", help="counsellor cases")
+    case_actions = case_commands.add_subparsers(
+        dest="cases_command", metavar="ACTION", required=True
+    )
+    purge = case_actions.add_parser(
+        "purge",
+        help="delete the text kept for review of cases resolved longer ago than "
+        "case_retention_days (policies/safety.yaml); the bot and the console also do it hourly",
+    )
+    purge.set_defaults(handler=run_purge)
+
+
+def run_purge(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.store.engine import make_engine, upgrade
+    from bot.store.retention import Retention
+
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    purged = Retention(engine).purge_due()
+    print(f"review text deleted from {purged} resolved case(s)")
+    return 0
 
 
 def run_console(args: argparse.Namespace, settings: Settings) -> int:

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.cards.card_types import CardTypeCatalog, PeerPost
 from bot.cards.compose import CardsPolicy, Draft, compose
+from bot.cards.limits import Action, Limiter, minutes_until
 from bot.cards.reading import FeedItem, pick_cards, reader_class
 from bot.conversation import ChoiceHandler, State, TextHandler, Turn, TurnHandler
-from bot.domain import Button, ContentClass, MoodLevel, Outbound
+from bot.domain import Button, ContentClass, MoodLevel, Outbound, UserClass
 from bot.emotion.embeddings import embed
 from bot.knowledge.knowledge_base import KnowledgeBase
 from bot.learning.hooks import FeedLearning
@@ -47,7 +48,7 @@ from bot.store.cards import (
     own_cards,
     withdraw_card,
 )
-from bot.store.cases import is_restricted
+from bot.store.cases import is_restricted, open_approval_case, settle_approval
 from bot.store.tables import Card, CardDelivery, Person, today
 
 STORY, REPLY = "peer_story", "peer_reply"  # card types (policies/card_types.yaml)
@@ -69,9 +70,15 @@ class CardsFlow:
         card_types: CardTypeCatalog,
         moderator: Callable[[], Moderator],
         learning: FeedLearning | None = None,
+        limiter: Limiter | None = None,
+        retention_days: int = 30,
     ) -> None:
         """`moderator` is called once, on the first text to moderate: loading the content model
-        must not hold up a bot starting (or a person who only wants to talk)."""
+        must not hold up a bot starting (or a person who only wants to talk). `limiter`: the
+        per-person limits of policies/limits.yaml (none: no limit, for tests of other rules).
+        `retention_days`: policies/safety.yaml's, for the cases this flow resolves itself."""
+        self._limiter = limiter
+        self._retention_days = retention_days
         self._policy = cards_policy
         self._matching = matching_policy
         self._knapsack = knapsack_policy
@@ -211,18 +218,90 @@ class CardsFlow:
             turn.say(turn.t("share_nothing_pending"))
             return
         if turn.data.get("draft") == REPLY_DRAFT:
-            if not self._paused(turn, "reply"):
+            if not self._paused(turn, "reply") and not self._over_limit(turn, "reply"):
                 self._send_reply(turn, draft)
             return
-        if self._paused(turn, "share"):
+        if self._paused(turn, "share") or self._over_limit(turn, "card"):
             return
         card = self._store(turn, draft, STORY)
+        self._count(turn, "card")
         turn.set_state(State.IDLE)
         if draft.held:
             self._flag_held(turn, card, draft, "card")
             turn.say(turn.t("share_held"), turn.menu_buttons())
         else:
+            if self._waits_to_widen(card):
+                # Staged exposure: a low-severity case lets a counsellor open it to readers who
+                # are struggling before enough readers have said it helped.
+                assert card.id is not None
+                open_approval_case(session=turn.session, card_id=card.id)
             turn.say(turn.t("share_published"), turn.menu_buttons())
+
+    def _waits_to_widen(self, card: Card) -> bool:
+        """A published card that readers who feel bad may see once it has widened (not
+        restricted by moderation, a content class the matrix lets them read)."""
+        content = ContentClass(card.content_class)
+        return not card.restricted and any(
+            self._matching.may_see(reader, content)
+            for reader in (UserClass.VULNERABLE, UserClass.HARMFUL)
+        )
+
+    def _widened(self, turn: Turn, card: Card) -> None:
+        """Enough readers said it helped and nobody reported it: nothing is left to approve."""
+        turn.session.refresh(card)
+        staged = self._matching.staged_exposure
+        if card.helped_count >= staged.helped_to_widen and card.report_count == 0:
+            assert card.id is not None
+            settle_approval(
+                session=turn.session,
+                card_id=card.id,
+                why=f"widened: {card.helped_count} readers said it helped, no report",
+                retention_days=self._retention_days,
+            )
+
+    # -- limits (policies/limits.yaml) -------------------------------------------------------
+    @staticmethod
+    def _wait_text(turn: Turn, until: datetime) -> str:
+        minutes = minutes_until(until)
+        if minutes < 90:
+            return turn.t("limit_wait_minutes", n=minutes)
+        return turn.t("limit_wait_hours", n=-(-minutes // 60))
+
+    def _over_limit(self, turn: Turn, what: Action) -> bool:
+        """A card or reply over the person's limit is not sent and not lost: the draft stays
+        waiting (same state, same data) with its buttons, and the person is told when it can go."""
+        if self._limiter is None:
+            return False
+        until = self._limiter.blocked_until(
+            session=turn.session, sealer=turn.sealer, person=turn.person, what=what
+        )
+        if until is None:
+            return False
+        limit = self._limiter.policy.limit_for(what)
+        label = turn.t("share_publish" if what == "card" else "reply_send")
+        turn.say(
+            turn.t(
+                f"limit_{what}",
+                per_hour=limit.per_hour,
+                per_day=limit.per_day,
+                wait=self._wait_text(turn, until),
+                button=label,
+            ),
+            [
+                [
+                    Button(label, "c:publish"),
+                    Button(turn.t("share_edit"), "c:edit"),
+                    Button(turn.t("share_discard"), "c:discard"),
+                ]
+            ],
+        )
+        return True
+
+    def _count(self, turn: Turn, what: Action) -> None:
+        if self._limiter is not None:
+            self._limiter.count(
+                session=turn.session, sealer=turn.sealer, person=turn.person, what=what
+            )
 
     def _flag_held(self, turn: Turn, card: Card, draft: Draft, what: str) -> None:
         """A held card or reply waits for counsellors: the card's case, never the writer's. When
@@ -372,18 +451,38 @@ class CardsFlow:
                 turn.send_to(author.id, Outbound(text=notice, protect_content=True))
             if self._learning:
                 self._learning.helped(turn, card.card_type)
+            self._widened(turn, card)
         # The pressed card's keyboard is gone; a kind reply is still one tap away.
         turn.say(
             turn.t("helped_thanks"), [[Button(turn.t("card_reply"), f"c:reply:{delivery.token}")]]
         )
 
     def _report(self, turn: Turn, delivery: CardDelivery, card: Card) -> None:
-        """A reader reports a card they were given, or an author a reply they received."""
-        if card.status not in (PUBLISHED, UNDER_REVIEW):
+        """A reader reports a card they were given, or an author a reply they received; never
+        their own card (its /mycards token allows withdrawing only)."""
+        reportable = (DeliveryKind.CARD.value, DeliveryKind.REPLY.value)
+        if delivery.kind not in reportable or card.status not in (PUBLISHED, UNDER_REVIEW):
             self._unavailable(turn)
             return
+        if not delivery.reported and self._limiter is not None:
+            until = self._limiter.blocked_until(
+                session=turn.session, sealer=turn.sealer, person=turn.person, what="report"
+            )
+            if until is not None:  # the button comes back, to press when the limit allows
+                limit = self._limiter.policy.limit_for("report")
+                turn.say(
+                    turn.t(
+                        "limit_report",
+                        per_hour=limit.per_hour,
+                        per_day=limit.per_day,
+                        wait=self._wait_text(turn, until),
+                    ),
+                    [[Button(turn.t("card_report"), f"c:report:{delivery.token}")]],
+                )
+                return
         hide_at = self._matching.staged_exposure.reports_to_hide
         if mark_reported(session=turn.session, delivery=delivery, reports_to_hide=hide_at):
+            self._count(turn, "report")
             turn.raise_flag(
                 kind="report",
                 categories=[card.content_class],
@@ -457,6 +556,7 @@ class CardsFlow:
         if held:
             draft = replace(draft, verdict=Verdict.HOLD)
         reply = self._store(turn, draft, REPLY, reply_to=card)
+        self._count(turn, "reply")
         if held or author is None or author.id is None:
             self._flag_held(turn, reply, draft, "reply")
             turn.say(turn.t("reply_held"), turn.menu_buttons())
@@ -514,6 +614,13 @@ class CardsFlow:
                 person=turn.person,
                 card=card,
                 delete_window=self._policy.delete_window,
+            )
+        if done is not None and card.id is not None:
+            settle_approval(
+                session=turn.session,
+                card_id=card.id,
+                why="withdrawn by its author",
+                retention_days=self._retention_days,
             )
         if done is None:
             self._unavailable(turn)

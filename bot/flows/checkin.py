@@ -17,7 +17,7 @@ from bot.cards.card_types import CardTypeCatalog, PeerQuestion
 from bot.cards.compose import CardsPolicy
 from bot.cards.reading import reader_class
 from bot.conversation import ChoiceHandler, State, TextHandler, Turn, TurnHandler
-from bot.domain import Button, ContentClass, Outbound
+from bot.domain import Button, ContentClass, Outbound, parse_id
 from bot.learning.progress import progress_png
 from bot.learning.service import HELPFUL_ANSWERS, LearningService
 from bot.matching.visibility import MatchingPolicy
@@ -107,8 +107,9 @@ class CheckinFlow:
 
     def choice(self, turn: Turn, rest: str) -> None:
         action, _, value = rest.partition(":")
-        if action == "f" and value.isdigit() and 1 <= int(value) <= 5:
-            self._feeling(turn, int(value))
+        feeling = parse_id(value)  # strict ASCII: "²" passes isdigit() and fails int()
+        if action == "f" and feeling is not None and feeling <= 5:
+            self._feeling(turn, feeling)
         elif action == "h" and value in HELPFUL_ANSWERS:
             self.service.helpful(turn.session, turn.sealer, self._me(turn), value)
             turn.say(turn.t("checkin_thanks"), turn.menu_buttons())

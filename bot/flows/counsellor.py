@@ -9,6 +9,7 @@ as it reads every text.
 from __future__ import annotations
 
 from bot.conversation import ChoiceHandler, State, TextHandler, Turn, TurnHandler
+from bot.domain import parse_id
 from bot.store.cases import RESOLVED, recipient_of, record
 from bot.store.tables import Case
 
@@ -26,7 +27,8 @@ class CounsellorReplyFlow:
     @staticmethod
     def _open_case(turn: Turn, raw_id: object) -> Case | None:
         """The case, if it is still open and reaches this very person; None otherwise."""
-        case = turn.session.get(Case, int(str(raw_id))) if str(raw_id).isdigit() else None
+        case_id = parse_id(raw_id)  # button data may be forged: "²", or past a database integer
+        case = turn.session.get(Case, case_id) if case_id is not None else None
         if case is None or case.status == RESOLVED:
             return None
         reached = recipient_of(session=turn.session, sealer=turn.sealer, case=case)

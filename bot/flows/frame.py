@@ -20,6 +20,7 @@ from bot.conversation import (
 )
 from bot.domain import Button
 from bot.safety.helplines import HelplineDirectory, helpline_text
+from bot.store.limits import forget_actions
 from bot.store.people import forget_person
 from bot.store.tables import utcnow
 
@@ -150,6 +151,7 @@ class FrameFlow:
             turn.say(turn.t("forget_kept"))
             return
         message = turn.t("forget_done")
+        forget_actions(session=turn.session, sealer=turn.sealer, person=turn.person)
         forget_person(session=turn.session, sealer=turn.sealer, person=turn.person)
         turn.replies.clear()
         turn.say(message)

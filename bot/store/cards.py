@@ -43,6 +43,8 @@ PUBLISHED = "published"
 HELD = "held"  # toxic, crisis or unreadable: reaches nobody, waits for a counsellor
 UNDER_REVIEW = "under_review"  # reported by enough readers: hidden from everyone until reviewed
 WITHDRAWN = "withdrawn"
+REJECTED = "rejected"  # a counsellor rejected a held card or reply: reaches nobody, ever
+HIDDEN = "hidden"  # a counsellor hid a published card
 
 
 class DeliveryKind(StrEnum):

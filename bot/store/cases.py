@@ -1,7 +1,11 @@
 """Counsellor cases: every flag opens or joins one; restrictions; text retention and /forget.
 
 A flag about a person joins that person's case that is not yet resolved, or opens a new one; a
-flag about a card (toxic, reported) joins that card's open case. A new case draws a random
+flag about a card (toxic, reported) joins that card's open case. A card waiting for a
+counsellor's approval to reach readers who are struggling (staged exposure, policies/matching.yaml)
+has a low-severity case of its own (`AWAITING_APPROVAL`), kept apart: a report on that card opens
+or joins the card's medium case as any report does, never the low one, so a report is never
+buried at the bottom of the queue. A new case draws a random
 pseudonym, so nothing about the person (not their Telegram id, not their person key) can be
 computed from it, and the same person's next case is not recognisable as theirs unless a
 counsellor links the two.
@@ -20,6 +24,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, or_, select
 
 from bot.store.authorship import author_id
+from bot.store.cards import HIDDEN, REJECTED
 from bot.store.sealing import Sealer
 from bot.store.tables import Card, Case, CaseEvent, Flag, Restriction, utcnow
 
@@ -28,6 +33,8 @@ SEVERITY_RANK = {HIGH: 0, MEDIUM: 1, LOW: 2}
 NEW, IN_REVIEW, RESOLVED = "new", "in_review", "resolved"
 STATUSES = (NEW, IN_REVIEW, RESOLVED)
 RESTRICTABLE = ("share", "reply")
+# The flag (and case source) of a published card waiting to widen to readers who feel bad.
+AWAITING_APPROVAL = "awaiting_approval"
 
 
 def _new_pseudonym(session: Session) -> str:
@@ -55,7 +62,11 @@ def file_flag(*, session: Session, flag: Flag) -> tuple[Case, bool]:
         case = session.exec(open_cases.where(Case.person_id == flag.person_id)).first()
     elif flag.card_id is not None:
         case = session.exec(
-            open_cases.where(Case.card_id == flag.card_id, col(Case.person_id).is_(None))
+            open_cases.where(
+                Case.card_id == flag.card_id,
+                col(Case.person_id).is_(None),
+                Case.source != AWAITING_APPROVAL,  # a report never joins (or raises) the low case
+            )
         ).first()
     opened = case is None
     if case is None:
@@ -134,6 +145,48 @@ def resolve(*, session: Session, case: Case, retention_days: int) -> None:
     session.add(case)
 
 
+def open_approval_case(*, session: Session, card_id: int) -> Case:
+    """The low-severity case of a published card waiting to widen to readers who feel bad.
+    No flag: nothing harmful was found, and nothing but the card itself is kept for review."""
+    case = Case(
+        pseudonym=_new_pseudonym(session),
+        card_id=card_id,
+        source=AWAITING_APPROVAL,
+        severity=LOW,
+    )
+    session.add(case)
+    session.flush()
+    record(
+        session=session,
+        case=case,
+        kind="opened",
+        note="published to readers who feel good; waiting to reach readers who are struggling",
+    )
+    return case
+
+
+def awaiting_approval(*, session: Session, card_id: int) -> Case | None:
+    """The open low-severity case of a card waiting to widen, if there is one."""
+    return session.exec(
+        select(Case).where(
+            Case.card_id == card_id,
+            Case.source == AWAITING_APPROVAL,
+            Case.status != RESOLVED,
+        )
+    ).first()
+
+
+def settle_approval(*, session: Session, card_id: int, why: str, retention_days: int) -> bool:
+    """Resolve a card's waiting-for-approval case once nothing is left to approve (readers'
+    "helped" widened it, its author withdrew it); True when there was one."""
+    case = awaiting_approval(session=session, card_id=card_id)
+    if case is None:
+        return False
+    resolve(session=session, case=case, retention_days=retention_days)
+    record(session=session, case=case, kind="resolved", note=why)
+    return True
+
+
 def _wipe_text(session: Session, case_ids: Sequence[int]) -> None:
     if not case_ids:
         return
@@ -144,7 +197,9 @@ def _wipe_text(session: Session, case_ids: Sequence[int]) -> None:
 
 
 def purge_expired_text(*, session: Session, now: datetime | None = None) -> int:
-    """Delete the review text of cases resolved longer ago than the retention; returns how many.
+    """Delete the review text of cases resolved longer ago than the retention (the flags' and
+    messages' sealed words, and the text of a card rejected or hidden in such a case); returns
+    how many cases lost their text. `now` is the clock (tests move it).
 
     A case reopened meanwhile (a new flag opens a new case, so this is only a manual reopen)
     has no purge date and keeps its text.
@@ -161,6 +216,14 @@ def purge_expired_text(*, session: Session, now: datetime | None = None) -> int:
     )
     ids = [case.id for case in due if case.id is not None]
     _wipe_text(session, ids)
+    # A card a counsellor rejected or hid was kept only for their review: its words go too.
+    card_ids = [case.card_id for case in due if case.card_id is not None]
+    if card_ids:
+        session.exec(
+            update(Card)
+            .where(col(Card.id).in_(card_ids), col(Card.status).in_([REJECTED, HIDDEN]))
+            .values(text="", embedding=None)
+        )
     for case in due:
         case.purge_text_after = None
         session.add(case)

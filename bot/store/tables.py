@@ -303,3 +303,15 @@ class LearnedValue(SQLModel, table=True):
     visits: int = 0
     total: float = 0.0
     total_sq: float = 0.0
+
+
+class ActionEvent(SQLModel, table=True):
+    """One card, reply or report a person sent, for the limits of policies/limits.yaml
+    (bot/store/limits.py). `actor_seal` is a keyed hash for this purpose only; rows live a day."""
+
+    __tablename__ = "action_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    actor_seal: str = Field(max_length=64, index=True)
+    what: str = Field(max_length=16)  # card | reply | report
+    at: datetime = Field(default_factory=utcnow, index=True)

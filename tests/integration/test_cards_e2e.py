@@ -32,14 +32,15 @@ AIKO_CARD = (
     "+81 90-1234-5678."
 )
 KIND_CARD = "Walking every morning slowly helped me feel like myself again after a hard winter."
-SAD_CARD = (
-    "I feel worthless. I keep failing at everything and I'm scared I'll never be good enough "
-    "for anyone."
+# The safe-relay issue's own sentences, word for word (the sad card's opening is ours: the issue
+# quotes only its end).
+SAD_CARD = "I try so hard to fit in, but I'm just not the kind of person people want around."
+SUICIDAL_CARD = "I have the pills ready. Honestly nobody would notice if I wasn't around anymore."
+HATEFUL_CARDS = (
+    "If you're reading this and you're depressed, just do everyone a favour and disappear.",
+    "Gay people are an abomination and should be ashamed of themselves.",
 )
-SUICIDAL_CARD = "I have the pills ready and tonight I will end my life. Nobody would notice."
-HATEFUL_CARD = "Those people are disgusting idiots and I hate every single one of them."
-# The issue's "Go ahead then, nobody will miss you." with an insult the shipped model reads.
-CRUEL_REPLY = "Go ahead then, you pathetic loser, nobody will miss you."
+CRUEL_REPLY = "Go ahead then, nobody will miss you."
 UNAVAILABLE = "isn't available"
 
 
@@ -169,28 +170,30 @@ async def test_held_cards_reach_nobody_and_sad_cards_skip_vulnerable_readers(
         assert "c:publish" not in str([m.reply_markup for m in server.sent_messages(AIKO.id)])
 
         await share(server, AIKO, SAD_CARD)
-        held = await share(server, BEN, HATEFUL_CARD)
-        assert any("review" in m.text for m in held)
+        for hateful in HATEFUL_CARDS:
+            held = await share(server, BEN, hateful)
+            assert any("review" in m.text for m in held)
 
         caro_sees = " ".join(m.text for m in await read(server, CARO))
         dan_sees = " ".join(m.text for m in await read(server, DAN))
         aiko_sees = " ".join(m.text for m in await read(server, AIKO))
         ben_sees = " ".join(m.text for m in await read(server, BEN))
 
-    assert "worthless" not in caro_sees  # vulnerable reader: never a sad card
-    assert "worthless" not in ben_sees  # nor a harmful one
-    assert "worthless" in dan_sees  # potential healing reader: may answer it kindly
-    assert "worthless" not in aiko_sees  # never your own card
-    for seen in (caro_sees, dan_sees, aiko_sees, ben_sees):
-        assert "disgusting" not in seen and "pills" not in seen
+    assert "want around" not in caro_sees  # vulnerable reader: never a sad card
+    assert "want around" not in ben_sees  # nor a harmful one
+    assert "want around" in dan_sees  # potential healing reader: may answer it kindly
+    assert "want around" not in aiko_sees  # never your own card
+    for seen in (caro_sees, dan_sees, aiko_sees, ben_sees):  # the hateful ones reach nobody
+        assert "disappear" not in seen and "abomination" not in seen and "pills" not in seen
     with Session(services.engine) as session:
         cards = {c.text[:10]: c for c in session.exec(select(Card))}
         flags = session.exec(select(Flag)).all()
-    assert cards["I feel wor"].restricted
-    assert cards["Those peop"].status == "held"
+    assert cards["I try so h"].restricted
+    assert cards["If you're "].status == "held" and cards["Gay people"].status == "held"
     assert all(c.status == "held" for c in cards.values() if "pills" in c.text)
     assert sorted((f.kind, f.severity) for f in flags) == [
         ("crisis", "high"),
+        ("toxic_card", "medium"),
         ("toxic_card", "medium"),
     ]
 
@@ -233,6 +236,91 @@ async def test_a_cruel_reply_is_held_and_forged_buttons_reveal_nothing(
         reply = session.exec(select(Card).where(Card.card_type == "peer_reply")).one()
     assert [f.kind for f in flags] == ["toxic_reply"]  # the forged report raised nothing
     assert reply.status == "held"
+
+
+ANSWERS = ("told the author", "won't see that card again", UNAVAILABLE)
+
+
+async def test_helped_and_report_alternated_and_replies_to_your_own_card(
+    server: FakeBotApi, settings: Settings, services: Services
+) -> None:
+    """The issue: alternating "helped" and "report" ten times sent ten notices, ten report flags
+    and ten alerts; replying to your own card was allowed."""
+    async with bot_running(settings, services, drain_interval=0.1):
+        for who in (AIKO, BEN):
+            await start_and_consent(server, who)
+        set_class(services, AIKO, "normal", 1)
+        set_class(services, BEN, "normal", 1)
+        await share(server, AIKO, KIND_CARD)
+        (card,) = [m for m in await read(server, BEN) if "Walking" in m.text]
+        helped, report = card.callback_data_for("helped"), card.callback_data_for("report")
+        answers = []
+        for n in range(10):  # a check-in offered after /read may come in between: skip it
+            server.user_presses_button(BEN, (helped, report)[n % 2], card)
+            fresh = await server.wait_for_message(
+                BEN.id, lambda m: any(f in m.text for f in ANSWERS)
+            )
+            answers.append(fresh[-1].text)
+        assert "told the author" in answers[0] and "won't see that card again" in answers[1]
+        assert all(UNAVAILABLE in a for a in answers[2::2])  # nothing works after "Report"
+
+        # Aiko's own card, listed in /mycards: its token allows withdrawing, nothing else.
+        server.user_sends_command(AIKO, "/mycards")
+        listing = await server.wait_for_button_prefix(AIKO.id, "c:withdraw:")
+        own = listing.callback_data_for("withdraw").rsplit(":", 1)[1]
+        for action in ("reply", "helped", "report"):
+            server.user_presses_button(AIKO, f"c:{action}:{own}", listing)
+            fresh = await server.wait_for_message(
+                AIKO.id, lambda m: any(f in m.text for f in ANSWERS)
+            )
+            assert UNAVAILABLE in fresh[-1].text
+        await server.wait_until_consumed()
+        await asyncio.sleep(0.5)  # let the outbox drain what it would
+
+    notices = [m for m in server.sent_messages(AIKO.id) if "said it helped" in m.text]
+    assert len(notices) == 1
+    with Session(services.engine) as session:
+        reports = session.exec(select(Flag).where(Flag.kind == "report")).all()
+        (stored,) = session.exec(select(Card)).all()
+    assert len(reports) == 1
+    assert (stored.helped_count, stored.report_count) == (1, 1)
+
+
+MIA = SimulatedPerson(id=8880005, first_name="Mia", username="mia_k", language_code="en")
+SOPHIE = SimulatedPerson(
+    id=8880006, first_name="Sophie", username="sunny_sophie", language_code="en"
+)
+ADDRESS_CARD = (
+    "Walking every morning helped me through a hard winter. If you're near, come say hi at "
+    "14 Elm Street, Leeds LS6 2AB."
+)
+MIA_CARD = (
+    "Walking every morning helped me through a hard winter. It gets better. Love, Mia Kowalski"
+)
+SOPHIE_CARD = (
+    "Walking every morning helped me through a hard winter. It gets better. - Sophie (sunny_sophie)"
+)
+
+
+async def test_addresses_sign_offs_and_bare_usernames_are_scrubbed(
+    server: FakeBotApi, settings: Settings, services: Services
+) -> None:
+    async with bot_running(settings, services, drain_interval=0.1):
+        for who in (DAN, MIA, SOPHIE, BEN):
+            await start_and_consent(server, who)
+            set_class(services, who, "normal", 1)
+        for who, text in ((DAN, ADDRESS_CARD), (MIA, MIA_CARD), (SOPHIE, SOPHIE_CARD)):
+            said = " ".join(m.text for m in await share(server, who, text))
+            assert "out there now" in said
+            preview = " ".join(m.text for m in server.sent_messages(who.id))
+            assert "removed" in preview  # each author is told what was taken out
+        seen = " ".join(m.text for m in await read(server, BEN))
+    with Session(services.engine) as session:
+        stored = " ".join(c.text for c in session.exec(select(Card)))
+    assert stored.count("Walking every morning") == 3
+    for secret in ("14 Elm Street", "LS6", "2AB", "Mia", "Kowalski", "Sophie", "sunny_sophie"):
+        assert secret not in stored, secret
+        assert secret not in seen, secret
 
 
 async def test_withdraw_deletes_a_delivered_copy(

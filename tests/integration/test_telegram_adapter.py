@@ -95,10 +95,23 @@ class ListCopies:
 
 
 @dataclass
+class CountedHousekeeping:
+    """Background work the channel runs now and then (the retention timer in the real bot)."""
+
+    interval_seconds: float = 0.05
+    runs: int = 0
+
+    def run_once(self) -> int:
+        self.runs += 1
+        return 0
+
+
+@dataclass
 class AdapterServices:
     conversation: ScriptedConversation = field(default_factory=ScriptedConversation)
     outbox: ListOutbox = field(default_factory=ListOutbox)
     copies: ListCopies = field(default_factory=ListCopies)
+    housekeeping: CountedHousekeeping = field(default_factory=CountedHousekeeping)
 
 
 @pytest.fixture

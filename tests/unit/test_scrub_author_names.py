@@ -26,6 +26,11 @@ SIGN_OFFS: list[tuple[str, AuthorNames | None, str]] = [
     ("Hang in there. Take care, Priya 💕", None, "Hang in there. Take care, [name removed] 💕"),
     ("hang in there\n~ Kenji", None, "hang in there\n~ [name removed]"),
     ("- Sophie (sophie92)", None, "- [name removed] ([handle removed])"),
+    (
+        "It gets better. - Sophie (sunny_sophie)",
+        None,
+        "It gets better. - [name removed] ([handle removed])",
+    ),
     # Japanese
     ("つらいけど頑張る。\n山田より", None, "つらいけど頑張る。\n［名前削除］より"),
     ("ありがとう。ゆかより", None, "ありがとう。［名前削除］より"),
@@ -47,6 +52,7 @@ SIGN_OFF_LEAVE_ALONE: list[str] = [
     "This hit home for me. XD",
     "Truly a great man - Rest In Peace. Ameen.",
     "My plan: be polite. - Walk Away.",
+    "My plan: be polite. - Walk Away (slowly).",
     "Thanks Activision!",
     "昨日より今日の方がいい",
     "前より元気",

@@ -26,6 +26,7 @@ from telegram.ext import (
 
 from bot.channels.telegram.command_menu import set_command_menu
 from bot.channels.telegram.handlers import register_handlers
+from bot.channels.telegram.housekeeping import housekeeping_forever
 from bot.channels.telegram.ordering import PerChatUpdateProcessor
 from bot.channels.telegram.outbox_drain import (
     DEFAULT_DRAIN_INTERVAL_SECONDS,
@@ -89,9 +90,13 @@ def build_application(
             drain_forever(app.bot, data.services.outbox, drain_interval, data.services.copies),
             name="outbox-drain",
         )
+        data.housekeeping_task = asyncio.create_task(
+            housekeeping_forever(data.services.housekeeping), name="housekeeping"
+        )
 
     async def post_stop(app: TelegramApplication) -> None:
         await stop_task(app.bot_data.drain_task)
+        await stop_task(app.bot_data.housekeeping_task)
 
     builder = (
         ApplicationBuilder()

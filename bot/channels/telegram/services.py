@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from telegram.ext import CallbackContext, ExtBot
 
-from bot.domain import Conversation, DeliveredCopies, Outbox
+from bot.domain import Conversation, DeliveredCopies, Housekeeping, Outbox
 
 
 class ChannelServices(Protocol):
@@ -28,15 +28,19 @@ class ChannelServices(Protocol):
     @property
     def copies(self) -> DeliveredCopies: ...
 
+    @property
+    def housekeeping(self) -> Housekeeping: ...
+
 
 class ChannelData:
     """`context.bot_data`: the core's services plus the channel's own background task."""
 
-    __slots__ = ("_services", "drain_task")
+    __slots__ = ("_services", "drain_task", "housekeeping_task")
 
     def __init__(self) -> None:
         self._services: ChannelServices | None = None
         self.drain_task: asyncio.Task[None] | None = None
+        self.housekeeping_task: asyncio.Task[None] | None = None
 
     @property
     def services(self) -> ChannelServices:
