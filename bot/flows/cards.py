@@ -10,7 +10,11 @@ The safety and anonymity rules of docs/architecture.md are enforced here and in 
 - buttons carry an opaque per-delivery token, never a card id: a reaction acts only on what was
   delivered to the person pressing it, and anything refused is answered exactly like a card
   that does not exist;
-- notices to an author say "someone", never who.
+- notices to an author say "someone", never who;
+- cards, deliveries, reactions and card flags are written through `turn.anon`, messages for
+  other people through `turn.outbox`: transactions apart from the one that updates the person
+  pressing or writing (docs/privacy.md, transaction hygiene). The person's own key and index
+  are read and written in `turn.session` (`keys=`).
 """
 
 from __future__ import annotations
@@ -44,10 +48,13 @@ from bot.store.cards import (
     mark_helped,
     mark_replied,
     mark_reported,
+    own_card_for_token,
     own_cards,
     withdraw_card,
+    withdraw_token,
 )
 from bot.store.cases import is_restricted
+from bot.store.keys import ensure_person_key
 from bot.store.tables import Card, CardDelivery, Person, today
 
 STORY, REPLY = "peer_story", "peer_reply"  # card types (policies/card_types.yaml)
@@ -190,7 +197,8 @@ class CardsFlow:
     ) -> Card:
         held = draft.held or draft.crisis
         return create_card(
-            session=turn.session,
+            session=turn.anon,
+            keys=turn.session,
             sealer=turn.sealer,
             author=turn.person,
             text=draft.text,
@@ -241,7 +249,11 @@ class CardsFlow:
         pattern = load_moderation_policy().repeated_toxic
         since = today() - timedelta(days=pattern.within_days - 1)
         held = held_toxic_since(
-            session=turn.session, sealer=turn.sealer, person=turn.person, since=since
+            session=turn.anon,
+            sealer=turn.sealer,
+            person=turn.person,
+            since=since,
+            keys=turn.session,
         )
         if held >= pattern.held:
             turn.raise_flag(kind="repeated_toxic", categories=["toxic"], severity="medium")
@@ -281,11 +293,12 @@ class CardsFlow:
             turn.say(f"{turn.t('card_from_kb')}\n\n{item.text}", is_card=True)
             return
         token = deliver(
-            session=turn.session,
+            session=turn.anon,
             sealer=turn.sealer,
             card=card,
             reader=turn.person,
             kind=DeliveryKind.CARD,
+            keys=turn.session,
         ).token
         buttons = [
             [
@@ -312,14 +325,21 @@ class CardsFlow:
             "helped": self._helped,
             "reply": self._start_reply,
             "report": self._report,
-            "withdraw": self._withdraw,
+            "withdraw": self._unused,
         }
         handler = handlers.get(action)
         if handler is None:
             turn.say(turn.t("unknown_choice"), turn.menu_buttons())
             return
+        if action == "withdraw":
+            self._withdraw(turn, token)
+            return
         found = delivery_for(
-            session=turn.session, sealer=turn.sealer, token=token, person=turn.person
+            session=turn.anon,
+            sealer=turn.sealer,
+            token=token,
+            person=turn.person,
+            keys=turn.session,
         )
         if found is None:
             self._unavailable(turn)
@@ -365,7 +385,7 @@ class CardsFlow:
         if not self._open_card(card, delivery):
             self._unavailable(turn)
             return
-        if mark_helped(session=turn.session, delivery=delivery):  # the author hears it once
+        if mark_helped(session=turn.anon, delivery=delivery):  # the author hears it once
             author = self._author(turn, card)
             if author is not None and author.id is not None and author.id != turn.person.id:
                 notice = turn.texts.get(card.language, "helped_notice", preview=self._preview(card))
@@ -383,7 +403,7 @@ class CardsFlow:
             self._unavailable(turn)
             return
         hide_at = self._matching.staged_exposure.reports_to_hide
-        if mark_reported(session=turn.session, delivery=delivery, reports_to_hide=hide_at):
+        if mark_reported(session=turn.anon, delivery=delivery, reports_to_hide=hide_at):
             turn.raise_flag(
                 kind="report",
                 categories=[card.content_class],
@@ -398,7 +418,7 @@ class CardsFlow:
         if self._paused(turn, "reply"):
             return
         if not self._open_card(card, delivery) or is_author(
-            sealer=turn.sealer, card=card, person=turn.person
+            session=turn.session, sealer=turn.sealer, card=card, person=turn.person
         ):
             self._unavailable(turn)
             return
@@ -407,13 +427,17 @@ class CardsFlow:
 
     def _reply_target(self, turn: Turn, token: object) -> tuple[CardDelivery, Card] | None:
         found = delivery_for(
-            session=turn.session, sealer=turn.sealer, token=str(token or ""), person=turn.person
+            session=turn.anon,
+            sealer=turn.sealer,
+            token=str(token or ""),
+            person=turn.person,
+            keys=turn.session,
         )
         if found is None:
             return None
         delivery, card = found
         if not self._open_card(card, delivery) or is_author(
-            sealer=turn.sealer, card=card, person=turn.person
+            session=turn.session, sealer=turn.sealer, card=card, person=turn.person
         ):
             return None
         return found
@@ -461,13 +485,14 @@ class CardsFlow:
             self._flag_held(turn, reply, draft, "reply")
             turn.say(turn.t("reply_held"), turn.menu_buttons())
             return
-        mark_replied(session=turn.session, delivery=delivery)
+        mark_replied(session=turn.anon, delivery=delivery)
         to_author = deliver(
-            session=turn.session,
+            session=turn.anon,
             sealer=turn.sealer,
             card=reply,
             reader=author,
             kind=DeliveryKind.REPLY,
+            keys=turn.session,
         ).token
         notice = turn.texts.get(
             card.language, "reply_notice", preview=self._preview(card), reply=draft.text
@@ -488,32 +513,41 @@ class CardsFlow:
 
     # -- the author's own cards ------------------------------------------------------------
     def my_cards(self, turn: Turn) -> None:
-        cards = own_cards(session=turn.session, sealer=turn.sealer, person=turn.person)
+        cards = own_cards(session=turn.anon, sealer=turn.sealer, person=turn.person)
         if not cards:
             turn.say(turn.t("mycards_none"), turn.menu_buttons())
             return
+        assert turn.person.id is not None
+        key = ensure_person_key(session=turn.session, sealer=turn.sealer, person_id=turn.person.id)
         turn.say(turn.t("mycards_intro"))
         for number, card in enumerate(cards, start=1):
             held = f" {turn.t('mycards_held')}" if card.status != PUBLISHED else ""
-            token = deliver(
-                session=turn.session,
-                sealer=turn.sealer,
-                card=card,
-                reader=turn.person,
-                kind=DeliveryKind.OWN,
-            ).token
+            # A keyed hash under the author's own key: no row records the listing.
+            token = withdraw_token(key, card.author_ref)
             button = Button(turn.t("mycards_withdraw", number=number), f"c:withdraw:{token}")
             turn.say(f"#{number}{held}\n{card.text}", [[button]], is_card=True)
 
-    def _withdraw(self, turn: Turn, delivery: CardDelivery, card: Card) -> None:
+    def _unused(self, turn: Turn, delivery: CardDelivery, card: Card) -> None:
+        """Withdraw tokens are not deliveries (card_choice answers them first)."""
+        self._unavailable(turn)
+
+    def _withdraw(self, turn: Turn, token: str) -> None:
+        card = own_card_for_token(
+            session=turn.anon,
+            sealer=turn.sealer,
+            person=turn.person,
+            token=token,
+            keys=turn.session,
+        )
         done = None
-        if delivery.kind == DeliveryKind.OWN.value:
+        if card is not None:
             done = withdraw_card(
-                session=turn.session,
+                session=turn.anon,
                 sealer=turn.sealer,
                 person=turn.person,
                 card=card,
                 delete_window=self._policy.delete_window,
+                keys=turn.session,
             )
         if done is None:
             self._unavailable(turn)

@@ -19,7 +19,8 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from bot.store.sealing import Sealer
+from bot.store.keys import person_key, seal_for
+from bot.store.sealing import Sealer, SealError, unseal_with
 from bot.store.tables import CheckIn, LearnedValue, utcnow
 
 EVERYONE = "all"
@@ -211,7 +212,13 @@ def record_event(
             person_id=person_id,
             kind=kind,
             created_at=at or utcnow(),
-            sealed=sealer.seal(json.dumps(data, sort_keys=True)),
+            sealed=seal_for(
+                session=session,
+                sealer=sealer,
+                person_id=person_id,
+                value=json.dumps(data, sort_keys=True),
+                purpose=checkin_purpose(person_id),
+            ),
         )
     )
 
@@ -238,8 +245,21 @@ def events(
         rows = list(session.execute(query.order_by(table.c.id.desc()).limit(last)))[::-1]
     else:
         rows = list(session.execute(query.order_by(table.c.id)))
-    out = []
+    out: list[Event] = []
+    key = person_key(session=session, sealer=sealer, person_id=person_id)
+    if key is None:  # forgotten, or sealed under another secret: nothing to read
+        return out
+    purpose = checkin_purpose(person_id)
     for row_id, kind, created_at, sealed in rows:
         at = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
-        out.append(Event(row_id, kind, at, json.loads(sealer.unseal(sealed))))
+        try:
+            data = json.loads(unseal_with(key, sealed, purpose=purpose))
+        except (SealError, ValueError):
+            continue
+        out.append(Event(row_id, kind, at, data))
     return out
+
+
+def checkin_purpose(person_id: int) -> str:
+    """Check-ins are sealed under the person's own key, bound to them (docs/privacy.md)."""
+    return f"checkin.sealed:{person_id}"

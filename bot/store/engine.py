@@ -56,9 +56,13 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "head", *, secret: str | None = None) -> None:
+    """`secret`: the sealing secret, for data migrations that re-seal values (0009); without
+    it such a migration reads the environment's Settings."""
     with engine.begin() as connection:
         config = alembic_config(engine)
         config.attributes["connection"] = connection
+        if secret:
+            config.attributes["secret"] = secret
         command.upgrade(config, revision)
     log.info("database schema at %s", revision)

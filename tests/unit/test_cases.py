@@ -132,7 +132,7 @@ def test_forget_deletes_case_text_at_once_and_keeps_what_counsellors_did(
         row = session.get(Case, case.id)
         assert row is not None
         cases.record(
-            session=session, case=row, kind="message_in", sealed_text=services.sealer.seal("hi")
+            session=session, case=row, kind="message_in", sealed_text=services.sealer.seal("hi", purpose="x")
         )
         session.commit()
     person.command("/forget")
