@@ -34,7 +34,7 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 import numpy as np
@@ -418,14 +418,20 @@ def record_copy(
     channel: str,
     chat_ref: str,
     message_ids: Sequence[int],
+    sent_at: datetime | None = None,
 ) -> bool:
-    """Remember, encrypted, where a delivery's copy landed, so withdrawing can delete it."""
+    """Remember, encrypted, where a delivery's copy landed and when (the time only inside the
+    seal: in the clear it would date a reader's reading), so withdrawing can delete it."""
     delivery = session.exec(select(CardDelivery).where(CardDelivery.token == token)).first()
     if delivery is None or not message_ids:
         return False
-    copy = {"channel": channel, "chat": chat_ref, "messages": [int(m) for m in message_ids]}
+    copy = {
+        "channel": channel,
+        "chat": chat_ref,
+        "messages": [int(m) for m in message_ids],
+        "sent": (sent_at or utcnow()).isoformat(),
+    }
     delivery.sealed_copy = sealer.seal(json.dumps(copy), purpose=_copy_purpose(token))
-    delivery.copy_sent_at = utcnow()
     session.add(delivery)
     return True
 
@@ -461,13 +467,10 @@ def withdraw_copies(
     removed = kept = 0
     for delivery in deliveries:
         copy = _open_copy(sealer, delivery.sealed_copy, delivery.token)
-        sent_at = delivery.copy_sent_at
-        if sent_at is not None and sent_at.tzinfo is None:  # SQLite returns naive UTC
-            sent_at = sent_at.replace(tzinfo=oldest_deletable.tzinfo)
-        if copy is None or sent_at is None or sent_at < oldest_deletable:
+        if copy is None or copy[3] < oldest_deletable:
             kept += 1
         else:
-            channel, chat, messages = copy
+            channel, chat, messages, _sent = copy
             enqueue_delete(
                 session=session,
                 sealer=sealer,
@@ -485,12 +488,20 @@ def _copy_purpose(token: str) -> str:
     return f"card_delivery.sealed_copy:{token}"
 
 
-def _open_copy(sealer: Sealer, sealed: str | None, token: str) -> tuple[str, str, list[int]] | None:
+def _open_copy(
+    sealer: Sealer, sealed: str | None, token: str
+) -> tuple[str, str, list[int], datetime] | None:
     if not sealed:
         return None
     try:
         copy = json.loads(sealer.unseal(sealed, purpose=_copy_purpose(token)))
-        return str(copy["channel"]), str(copy["chat"]), [int(m) for m in copy["messages"]]
+        sent = datetime.fromisoformat(str(copy["sent"]))
+        return (
+            str(copy["channel"]),
+            str(copy["chat"]),
+            [int(m) for m in copy["messages"]],
+            sent if sent.tzinfo else sent.replace(tzinfo=UTC),
+        )
     except (SealError, ValueError, KeyError, TypeError):
         return None
 

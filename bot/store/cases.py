@@ -66,10 +66,12 @@ def file_flag(*, session: Session, flag: Flag) -> tuple[Case, bool]:
             card_id=flag.card_id,
             source=flag.kind,
             severity=flag.severity,
+            created_at=flag.created_at,
         )
     elif _rank(flag.severity) < _rank(case.severity):
         case.severity = flag.severity
-    case.updated_at = utcnow()
+    # A card's case is dated by the day only, like the card (docs/privacy.md).
+    case.updated_at = utcnow() if flag.person_id is not None else flag.created_at
     session.add(case)
     session.flush()
     assert case.id is not None
@@ -80,6 +82,7 @@ def file_flag(*, session: Session, flag: Flag) -> tuple[Case, bool]:
             case_id=case.id,
             kind="flag",
             flag_id=flag.id,
+            created_at=flag.created_at,
             note=f"{flag.kind} ({', '.join(flag.categories) or '-'}), severity {flag.severity}",
         )
     )

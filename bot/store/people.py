@@ -33,6 +33,8 @@ from bot.store.tables import (
     OutboxMessage,
     Person,
     Restriction,
+    day_start,
+    utcnow,
 )
 
 
@@ -88,6 +90,9 @@ def add_flag(
 ) -> Flag:
     flag = Flag(
         person_id=person.id if person else None,
+        # A flag about a card is dated by the day only: to the second it would date the card
+        # (a held card's flag is raised as it is written). docs/privacy.md.
+        created_at=utcnow() if person is not None else day_start(),
         case_ref="-",  # the case's random pseudonym, once filed below
         kind=kind,
         severity=severity,

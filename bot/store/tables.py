@@ -26,6 +26,11 @@ def today() -> date:
     return datetime.now(UTC).date()
 
 
+def day_start() -> datetime:
+    """Midnight UTC today: the time of what must not be dated finer than the day."""
+    return datetime.combine(today(), datetime.min.time(), tzinfo=UTC)
+
+
 class Person(SQLModel, table=True):
     __tablename__ = "person"
 
@@ -151,8 +156,7 @@ class CardDelivery(SQLModel, table=True):
     helped: bool = False
     reported: bool = False
     replied: bool = False
-    sealed_copy: str | None = None  # encrypted {"chat": ..., "messages": [...]}
-    copy_sent_at: datetime | None = None
+    sealed_copy: str | None = None  # encrypted {"chat", "messages", "sent"}: time only sealed
 
 
 class OutboxMessage(SQLModel, table=True):

@@ -30,6 +30,7 @@ import base64
 import json
 import secrets
 from collections.abc import Sequence
+from datetime import UTC
 from typing import Any
 
 import sqlalchemy as sa
@@ -126,7 +127,6 @@ def upgrade() -> None:
     sa.Column('reported', sa.Boolean(), nullable=False),
     sa.Column('replied', sa.Boolean(), nullable=False),
     sa.Column('sealed_copy', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-    sa.Column('copy_sent_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['card_id'], ['card.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('card_id', 'reader_tag', 'kind')
@@ -143,7 +143,6 @@ def upgrade() -> None:
                 sa.column('kind'), sa.column('shown_day', sa.Date()),
                 sa.column('helped', sa.Boolean()), sa.column('reported', sa.Boolean()),
                 sa.column('replied', sa.Boolean()), sa.column('sealed_copy'),
-                sa.column('copy_sent_at', sqlmodel.sql.sqltypes.UTCDateTime()),
             ),
             deliveries,
         )
@@ -267,6 +266,11 @@ def _reseal(bind: sa.engine.Connection) -> list[dict[str, Any]]:
         if reader is None or row.kind not in ("card", "reply"):
             continue
         copy = old.open(row.sealed_copy)
+        if copy is not None and row.copy_sent_at is not None:  # the time goes inside the seal
+            sent = row.copy_sent_at if row.copy_sent_at.tzinfo else row.copy_sent_at.replace(tzinfo=UTC)
+            copy = json.dumps({**json.loads(copy), "sent": sent.isoformat()})
+        elif copy is not None:
+            copy = None  # never knew when it was sent: cannot be deleted in time anyway
         rows.append({
             "token": row.token,
             "card_id": row.card_id,
@@ -277,7 +281,6 @@ def _reseal(bind: sa.engine.Connection) -> list[dict[str, Any]]:
             "reported": bool(row.reported),
             "replied": bool(row.replied),
             "sealed_copy": None if copy is None else sealer.seal(copy, purpose=f"card_delivery.sealed_copy:{row.token}"),
-            "copy_sent_at": row.copy_sent_at,
         })
     return rows
 
