@@ -102,6 +102,8 @@ class Turn:
     # transaction id).
     anon_factory: Callable[[], Session] | None = None
     _sides: dict[str, Session] = field(default_factory=dict, repr=False)
+    # Run once everything is committed (best effort: a failure is logged, never answered).
+    after_commit: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     def _side(self, name: str) -> Session:
         if self.anon_factory is None:
@@ -116,6 +118,11 @@ class Turn:
         self.session.commit()
         for side in self._sides.values():
             side.commit()
+        for hook in self.after_commit:
+            try:
+                hook()
+            except Exception as exc:
+                log.error("after-commit step failed: %s", type(exc).__name__)
 
     def close_sides(self) -> None:
         for side in self._sides.values():

@@ -33,6 +33,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # Deleted content is overwritten with zeros, not left in free pages (/forget, docs/privacy.md).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -47,6 +49,21 @@ def make_engine(database_url: str) -> Engine:
         return engine
     # hide_parameters: error messages must never carry card text or sealed values
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+
+def erase_deleted(bind: Any) -> None:
+    """After /forget: on SQLite, checkpoint the WAL so the pages that held deleted rows (zeroed
+    by secure_delete) replace the old ones and the log is truncated. Best effort: a reader
+    holding an old snapshot can keep part of the log until it finishes. PostgreSQL keeps dead
+    rows until VACUUM reuses their space (docs/privacy.md)."""
+    engine = getattr(bind, "engine", bind)
+    if engine.dialect.name != "sqlite":
+        return
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    except Exception as exc:  # never fail a /forget that has committed
+        log.warning("WAL checkpoint after /forget failed: %s", type(exc).__name__)
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -320,6 +320,15 @@ def test_forget_leaves_nothing_readable_even_with_the_server_key(
         assert texts == {BEN_1, EVE_1}
         assert session.exec(select(Person).where(Person.key == ana.key)).first() is None
 
+    # SQLite: the deleted words are not in the database file nor in its WAL (secure_delete,
+    # and a checkpoint after /forget)
+    if services.engine.dialect.name == "sqlite":
+        path = Path(str(services.engine.url.database))
+        files = [p for p in (path, Path(f"{path}-wal")) if p.exists()]
+        for raw in (p.read_bytes() for p in files):
+            for words in (ANA_1, ANA_2, REPLY):
+                assert words.encode() not in raw
+
     # the kb store holds our own kb cards only, never a person's words
     documents = KnowledgeBase(settings).all_cards()
     assert not [c for c in documents if ANA_1[:30] in c.text or REPLY[:30] in c.text]
