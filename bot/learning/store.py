@@ -4,7 +4,8 @@ Two promises, both tested on SQLite and PostgreSQL:
 - an update is never lost when check-ins arrive at once: each is one UPDATE whose new value is
   computed from the row's value inside the statement (value = (1 - alpha) * value + ...), so
   the database's row lock orders concurrent writers and each sees the other's result;
-- what a person said lives only sealed (Fernet, bot/store/sealing.py), and /forget deletes it.
+- what a person said lives only sealed (AES-GCM under the person's own key, bot/store/keys.py),
+  and /forget destroys the key and deletes it.
 """
 
 from __future__ import annotations
