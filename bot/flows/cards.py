@@ -54,11 +54,13 @@ from bot.store.cards import (
     withdraw_token,
 )
 from bot.store.cases import is_restricted
-from bot.store.keys import ensure_person_key
+from bot.store.keys import ensure_person_key, seal_for, unseal_for
+from bot.store.sealing import SealError
 from bot.store.tables import Card, CardDelivery, Person, today
 
 STORY, REPLY = "peer_story", "peer_reply"  # card types (policies/card_types.yaml)
 REPLY_DRAFT = "reply"  # state data "draft": the text waiting for "send" is a reply
+REPLY_TO_PURPOSE = "person.state_data.delivery"  # the delivery being answered, sealed
 
 _KB_SEEN_KEPT = 30  # kb cards remembered per reader between reads, so "more" brings new ones
 
@@ -422,14 +424,35 @@ class CardsFlow:
         ):
             self._unavailable(turn)
             return
-        turn.set_state(State.REPLYING, delivery=delivery.token)
+        # Sealed under the replier's key: in the clear, their person row would point at the
+        # delivery, and so at the card they are answering.
+        assert turn.person.id is not None
+        sealed = seal_for(
+            session=turn.session,
+            sealer=turn.sealer,
+            person_id=turn.person.id,
+            value=delivery.token,
+            purpose=REPLY_TO_PURPOSE,
+        )
+        turn.set_state(State.REPLYING, delivery=sealed)
         turn.say(turn.t("reply_prompt"))
 
-    def _reply_target(self, turn: Turn, token: object) -> tuple[CardDelivery, Card] | None:
+    def _reply_target(self, turn: Turn, sealed: object) -> tuple[CardDelivery, Card] | None:
+        try:
+            assert turn.person.id is not None
+            token = unseal_for(
+                session=turn.session,
+                sealer=turn.sealer,
+                person_id=turn.person.id,
+                token=str(sealed or ""),
+                purpose=REPLY_TO_PURPOSE,
+            )
+        except SealError:
+            return None
         found = delivery_for(
             session=turn.anon,
             sealer=turn.sealer,
-            token=str(token or ""),
+            token=token,
             person=turn.person,
             keys=turn.session,
         )

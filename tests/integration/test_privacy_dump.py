@@ -111,7 +111,10 @@ def build_world(services: Services) -> dict[str, Someone]:
     assert reports, "dee was given a peer card"
     people["dee"].presses(reports[-1])
     people["ben"].command("/read")
-    people["eve"].command("/read")
+    # eve starts a reply and leaves it: her row must not point at the card she is answering
+    replies = [d for d in button_data(people["eve"].command("/read")) if d.startswith("c:reply:")]
+    assert replies, "eve was given a peer card"
+    people["eve"].presses(replies[0])
     people["dee"].says(CRISIS)  # a crisis flag on dee, an alert to the counsellors' chat
     people["ana"].says(CRISIS)  # and one on an author
     # one message delivered (its row must go), the rest waiting
