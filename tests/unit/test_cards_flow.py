@@ -17,6 +17,7 @@ from bot.safety.crisis_screen import CrisisScreen, WeightedPattern, load_safety_
 from bot.services import Services, build_flows
 from bot.store.cards import approve_card, record_copy
 from bot.store.cases import restrict
+from bot.store.outbox import open_payload
 from bot.store.tables import Card, CardDelivery, Flag, OutboxMessage, Person, utcnow
 from bot.texts import Texts
 from tests.support.conversation_driver import Person as Someone
@@ -60,9 +61,17 @@ def token_of(data: str) -> str:
     return data.rsplit(":", 1)[1]
 
 
-def outbox_rows(services: Services) -> list[OutboxMessage]:
+def raw_outbox(services: Services) -> list[OutboxMessage]:
     with Session(services.engine) as session:
         return list(session.exec(select(OutboxMessage)))
+
+
+def outbox_rows(services: Services) -> list[OutboxMessage]:
+    """The waiting messages with their words opened (they are sealed in the table)."""
+    rows = raw_outbox(services)
+    for row in rows:
+        row.payload = open_payload(services.sealer, row.payload) or {}
+    return rows
 
 
 def stored_cards(services: Services) -> list[Card]:
@@ -347,10 +356,10 @@ def test_delivered_messages_leave_no_row(services: Services) -> None:
     share(author)
     (helped,) = card_buttons(reader.command("/read"))
     reader.presses(helped)
-    assert "helped" not in str(outbox_rows(services)[0].payload)  # sealed while it waits
+    assert "helped" not in str(raw_outbox(services)[0].payload)  # sealed while it waits
     (item,) = services.outbox.due("telegram")
     services.outbox.delivered(item.id)
-    assert outbox_rows(services) == []
+    assert raw_outbox(services) == []
 
 
 def test_the_database_does_not_say_who_read_what(services: Services) -> None:
