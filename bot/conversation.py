@@ -2,7 +2,9 @@
 
 Transport-agnostic on purpose (docs/architecture.md: the core never imports a channel). Each inbound
 runs in one database transaction, so a crash or restart mid-conversation leaves the person exactly
-where their last completed message put them.
+where their last completed message put them. On PostgreSQL the rows that must not share a
+transaction id with the person's own (cards, reactions, messages for others) are written in side
+transactions committed right after it (`Turn.anon`, `Turn.outbox`; docs/privacy.md).
 
 Order of work for every inbound, whatever the state:
 1. the crisis screen, on any text (a hit answers at once with helplines and flags the case, and
