@@ -81,7 +81,7 @@ def write_old_world(engine: Engine, sealer: Sealer) -> dict[str, int]:
                 author_seal=sealer.keyed_hash("author", ana_key),
                 author_link=fernet_seal(str(ana)),
                 **card,
-            )  # fmt: skip
+            )
             for text in ("first old card", "second old card")
         ]
         delivery = dict(
