@@ -2,7 +2,9 @@
 
 Transport-agnostic on purpose (docs/architecture.md: the core never imports a channel). Each inbound
 runs in one database transaction, so a crash or restart mid-conversation leaves the person exactly
-where their last completed message put them.
+where their last completed message put them. On PostgreSQL the rows that must not share a
+transaction id with the person's own (cards, reactions, messages for others) are written in side
+transactions committed right after it (`Turn.anon`, `Turn.outbox`; docs/privacy.md).
 
 Order of work for every inbound, whatever the state:
 1. the crisis screen, on any text (a hit answers at once with helplines and flags the case, and
@@ -99,6 +101,52 @@ class Turn:
     helplines: HelplineDirectory | None = None
     counsellors_see_flags: bool = False  # whether the crisis answer may say counsellors know
     replies: list[Outbound] = field(default_factory=list)
+    # Opens the side transactions; None: they are all `session` (SQLite rows carry no
+    # transaction id).
+    anon_factory: Callable[[], Session] | None = None
+    _sides: dict[str, Session] = field(default_factory=dict, repr=False)
+    # Run once everything is committed (best effort: a failure is logged, never answered).
+    after_commit: list[Callable[[], None]] = field(default_factory=list, repr=False)
+
+    def _side(self, name: str) -> Session:
+        if self.anon_factory is None:
+            return self.session
+        if name not in self._sides:
+            self._sides[name] = self.anon_factory()
+        return self._sides[name]
+
+    def commit(self) -> None:
+        """The person's own transaction first, then the side ones (a failure after the first
+        loses a card or a notice, never leaves a card the index does not know)."""
+        self.session.commit()
+        for side in self._sides.values():
+            side.commit()
+        for hook in self.after_commit:
+            try:
+                hook()
+            except Exception as exc:
+                log.error("after-commit step failed: %s", type(exc).__name__)
+
+    def close_sides(self) -> None:
+        for side in self._sides.values():
+            side.close()
+
+    @property
+    def anon(self) -> Session:
+        """The transaction for rows that must not share one with the person's own rows: cards,
+        deliveries, reactions, flags and cases about a card, messages for other people.
+
+        On PostgreSQL every row carries the id of the transaction that wrote it (`xmin`); a
+        card written in the same transaction as its author's person row would name its author
+        in any copy of the database (docs/privacy.md). It is committed right after the turn's
+        own transaction; reads may use either."""
+        return self._side("anon")
+
+    @property
+    def outbox(self) -> Session:
+        """The transaction for messages to other people: apart from the person's (it would
+        say who reacted or replied) and from the card's (it would name a card's author)."""
+        return self._side("outbox")
 
     @property
     def language(self) -> str:
@@ -159,9 +207,10 @@ class Turn:
     def send_to(self, person_id: int, message: Outbound, *, card_id: int | None = None) -> None:
         """Queue a message for someone else; the running channel delivers it (the outbox).
         `card_id`: the card whose words it carries, withdrawn with it on /forget."""
-        channel = channel_of(session=self.session, person_id=person_id) or self.channel
+        channel = channel_of(session=self.outbox, person_id=person_id) or self.channel
         enqueue(
-            session=self.session,
+            session=self.outbox,
+            sealer=self.sealer,
             person_id=person_id,
             channel=channel,
             message=message,
@@ -185,8 +234,9 @@ class Turn:
         the case's pseudonym, severity and console link only (with a console, only the flag that
         opens the case: the rest join it in the queue).
         """
+        session = self.anon if about_card else self.session
         flag = add_flag(
-            session=self.session,
+            session=session,
             sealer=self.sealer,
             person=None if about_card else self.person,
             kind=kind,
@@ -196,8 +246,8 @@ class Turn:
             card_id=card_id,
             severity=severity,
         )
-        case = case_of_flag(session=self.session, flag=flag)
-        opened = opened_by(session=self.session, flag=flag)
+        case = case_of_flag(session=session, flag=flag)
+        opened = opened_by(session=session, flag=flag)
         # Without a console the chat is the only place counsellors see anything, so every
         # high-severity flag alerts it; with a console, only the flag that opens a case does.
         worth_alerting = opened or not self.console_url
@@ -212,11 +262,12 @@ class Turn:
                 link=link,
             )
             enqueue_to_address(
-                session=self.session,
+                session=session,
                 sealer=self.sealer,
                 address=self.counsellor_ref,
                 channel=COUNSELLOR_CHANNEL,
                 message=Outbound(text=alert),
+                case_id=case.id,
             )
         return flag
 
@@ -365,9 +416,13 @@ class ConversationService:
                     console_url=self._counsellor_console_url,
                     helplines=self._helplines,
                     counsellors_see_flags=self.counsellors_see_flags,
+                    anon_factory=self._anon_factory(),
                 )
-                self._dispatch(turn, text, crisis)
-                session.commit()
+                try:
+                    self._dispatch(turn, text, crisis)
+                    turn.commit()
+                finally:
+                    turn.close_sides()
                 return turn.replies
         except Exception as exc:
             # The type only: messages of database errors can carry parameters (hide_parameters
@@ -381,6 +436,15 @@ class ConversationService:
                 text = crisis_text(self._texts, language, helplines, counsellors_told=False)
                 return [Outbound(text=text)]
             return [Outbound(text=self._texts.get(language, "error"))]
+
+    def _anon_factory(self) -> Callable[[], Session] | None:
+        """A second transaction for what must not share the person's (PostgreSQL, whose rows
+        carry their transaction's id); SQLite rows carry none, and one writer at a time there
+        makes one transaction the only safe choice."""
+        if self._engine.dialect.name == "sqlite":
+            return None
+        engine = self._engine
+        return lambda: Session(engine)
 
     # -- the fixed order of work -------------------------------------------------------------
     def _dispatch(self, turn: Turn, text: str, crisis: CrisisResult | None) -> None:

@@ -118,7 +118,7 @@ def build_services(
     embed(["warm-up"])
     engine = make_engine(settings.database_url)
     if migrate:
-        upgrade(engine)
+        upgrade(engine, secret=settings.secret_key.get_secret_value())
     sealer = Sealer(settings.secret_key.get_secret_value())
     # The rules and the learned layer (the sentence model is loaded above; the artefact is small).
     screen = CrisisScreen(

@@ -25,6 +25,7 @@ from bot.knowledge.knowledge_base import KnowledgeBase
 from bot.matching.feed import FeedCandidate, choose_feed
 from bot.matching.knapsack_policy import KnapsackPolicy
 from bot.matching.visibility import MatchingPolicy, may_see
+from bot.store.authorship import author_id
 from bot.store.cards import bytes_to_vector, feed_candidates
 from bot.store.sealing import Sealer
 from bot.store.tables import Card, Person
@@ -89,7 +90,9 @@ def pick_cards(
         candidates = [
             FeedCandidate(
                 card_id=card_id,
-                author_key=card.author_seal,
+                # at most one card per author: the author is read from the card's sealed link
+                # (nothing in the card row groups one author's cards)
+                author_key=str(author_id(sealer=sealer, card=card) or card.author_ref),
                 author_level=MoodLevel(card.author_mood_level),
                 polarity=Polarity(card.polarity_pos, card.polarity_neg),
                 relevance=relevance(reader, card),

@@ -21,7 +21,7 @@ def run_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     from bot.store.engine import make_engine, upgrade
 
     engine = make_engine(settings.database_url)
-    upgrade(engine, args.revision)
+    upgrade(engine, args.revision, secret=settings.secret_key.get_secret_value())
     print(f"database upgraded to {args.revision}")
     return 0
 

@@ -83,7 +83,11 @@ def _done(
         kind=kind,
         counsellor_id=ctx.counsellor_id,
         note=note,
-        sealed_text=ctx.sealer.seal(text) if text else None,
+        sealed_text=cases.seal_case_text(
+            session=ctx.session, sealer=ctx.sealer, case=case, text=text
+        )
+        if text
+        else None,
     )
     audit(ctx.session, ctx.counsellor_id, kind, case, note or "")
 
@@ -142,7 +146,13 @@ def message(ctx: Context, case: Case, text: str) -> None:
     channel = channel_of(session=ctx.session, person_id=person.id)
     if channel is None:
         raise ActionRefused("Nobody can be reached through this case (no address).")
-    enqueue(session=ctx.session, person_id=person.id, channel=channel, message=outbound)
+    enqueue(
+        session=ctx.session,
+        sealer=ctx.sealer,
+        person_id=person.id,
+        channel=channel,
+        message=outbound,
+    )
     _done(ctx, case, "message_out", text=text)
 
 
@@ -219,6 +229,7 @@ def _deliver_reply(ctx: Context, reply: Card) -> None:
     report = Button(ctx.texts.get(parent.language, "card_report"), f"c:report:{token}")
     enqueue(
         session=ctx.session,
+        sealer=ctx.sealer,
         person_id=author,
         channel=channel,
         message=Outbound(

@@ -170,11 +170,21 @@ class ConsoleApp:
             samesite="strict",
         )
 
-    def _unseal(self, sealed: str | None) -> str | None:
-        if sealed is None:
+    def _flag_text(self, session: Session, flag: Flag) -> str | None:
+        if flag.sealed_text is None:
             return None
         try:
-            return self._sealer.unseal(sealed)
+            return cases.open_flag_text(session=session, sealer=self._sealer, flag=flag)
+        except SealError:
+            return "(cannot be opened with this server's secret)"
+
+    def _event_text(self, session: Session, case: Case, event: CaseEvent) -> str | None:
+        if event.sealed_text is None:
+            return None
+        try:
+            return cases.open_case_text(
+                session=session, sealer=self._sealer, case=case, sealed=event.sealed_text
+            )
         except SealError:
             return "(cannot be opened with this server's secret)"
 
@@ -318,7 +328,7 @@ class ConsoleApp:
             "flags": [
                 {
                     "flag": flag,
-                    "text": self._unseal(flag.sealed_text),
+                    "text": self._flag_text(session, flag),
                     "at": aware(flag.created_at),
                 }
                 for flag in flags
@@ -327,7 +337,7 @@ class ConsoleApp:
                 {
                     "event": event,
                     "who": names.get(event.counsellor_id or 0, ""),
-                    "text": self._unseal(event.sealed_text),
+                    "text": self._event_text(session, case, event),
                     "at": aware(event.created_at),
                 }
                 for event in events

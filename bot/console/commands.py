@@ -62,7 +62,7 @@ def run_console(args: argparse.Namespace, settings: Settings) -> int:
     from bot.store.engine import make_engine, upgrade
 
     engine = make_engine(settings.database_url)
-    upgrade(engine)
+    upgrade(engine, secret=settings.secret_key.get_secret_value())
     app = create_app(settings, engine=engine, secure_cookies=not args.plain_http_cookies)
     print(f"counsellor console on http://{args.host}:{args.port}/", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
@@ -89,7 +89,7 @@ def run_add(args: argparse.Namespace, settings: Settings) -> int:
         print("needtotalk: the two passwords differ; nothing was created", file=sys.stderr)
         return 1
     engine = make_engine(settings.database_url)
-    upgrade(engine)
+    upgrade(engine, secret=settings.secret_key.get_secret_value())
     policy = load_console_policy(settings.policies_dir / "console.yaml")
     with Session(engine) as session:
         try:

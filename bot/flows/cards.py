@@ -10,7 +10,11 @@ The safety and anonymity rules of docs/architecture.md are enforced here and in 
 - buttons carry an opaque per-delivery token, never a card id: a reaction acts only on what was
   delivered to the person pressing it, and anything refused is answered exactly like a card
   that does not exist;
-- notices to an author say "someone", never who.
+- notices to an author say "someone", never who;
+- cards, deliveries, reactions and card flags are written through `turn.anon`, messages for
+  other people through `turn.outbox`: transactions apart from the one that updates the person
+  pressing or writing (docs/privacy.md, transaction hygiene). The person's own key and index
+  are read and written in `turn.session` (`keys=`).
 """
 
 from __future__ import annotations
@@ -45,14 +49,19 @@ from bot.store.cards import (
     mark_helped,
     mark_replied,
     mark_reported,
+    own_card_for_token,
     own_cards,
     withdraw_card,
+    withdraw_token,
 )
 from bot.store.cases import is_restricted, open_approval_case, settle_approval
+from bot.store.keys import ensure_person_key, seal_for, unseal_for
+from bot.store.sealing import SealError
 from bot.store.tables import Card, CardDelivery, Person, today
 
 STORY, REPLY = "peer_story", "peer_reply"  # card types (policies/card_types.yaml)
 REPLY_DRAFT = "reply"  # state data "draft": the text waiting for "send" is a reply
+REPLY_TO_PURPOSE = "person.state_data.delivery"  # the delivery being answered, sealed
 
 _KB_SEEN_KEPT = 30  # kb cards remembered per reader between reads, so "more" brings new ones
 
@@ -197,7 +206,8 @@ class CardsFlow:
     ) -> Card:
         held = draft.held or draft.crisis
         return create_card(
-            session=turn.session,
+            session=turn.anon,
+            keys=turn.session,
             sealer=turn.sealer,
             author=turn.person,
             text=draft.text,
@@ -234,7 +244,7 @@ class CardsFlow:
                 # Staged exposure: a low-severity case lets a counsellor open it to readers who
                 # are struggling before enough readers have said it helped.
                 assert card.id is not None
-                open_approval_case(session=turn.session, card_id=card.id)
+                open_approval_case(session=turn.anon, card_id=card.id)
             turn.say(turn.t("share_published"), turn.menu_buttons())
 
     def _waits_to_widen(self, card: Card) -> bool:
@@ -248,12 +258,12 @@ class CardsFlow:
 
     def _widened(self, turn: Turn, card: Card) -> None:
         """Enough readers said it helped and nobody reported it: nothing is left to approve."""
-        turn.session.refresh(card)
+        turn.anon.refresh(card)
         staged = self._matching.staged_exposure
         if card.helped_count >= staged.helped_to_widen and card.report_count == 0:
             assert card.id is not None
             settle_approval(
-                session=turn.session,
+                session=turn.anon,
                 card_id=card.id,
                 why=f"widened: {card.helped_count} readers said it helped, no report",
                 retention_days=self._retention_days,
@@ -320,7 +330,11 @@ class CardsFlow:
         pattern = load_moderation_policy().repeated_toxic
         since = today() - timedelta(days=pattern.within_days - 1)
         held = held_toxic_since(
-            session=turn.session, sealer=turn.sealer, person=turn.person, since=since
+            session=turn.anon,
+            sealer=turn.sealer,
+            person=turn.person,
+            since=since,
+            keys=turn.session,
         )
         if held >= pattern.held:
             turn.raise_flag(kind="repeated_toxic", categories=["toxic"], severity="medium")
@@ -360,11 +374,12 @@ class CardsFlow:
             turn.say(f"{turn.t('card_from_kb')}\n\n{item.text}", is_card=True)
             return
         token = deliver(
-            session=turn.session,
+            session=turn.anon,
             sealer=turn.sealer,
             card=card,
             reader=turn.person,
             kind=DeliveryKind.CARD,
+            keys=turn.session,
         ).token
         buttons = [
             [
@@ -391,14 +406,21 @@ class CardsFlow:
             "helped": self._helped,
             "reply": self._start_reply,
             "report": self._report,
-            "withdraw": self._withdraw,
+            "withdraw": self._unused,
         }
         handler = handlers.get(action)
         if handler is None:
             turn.say(turn.t("unknown_choice"), turn.menu_buttons())
             return
+        if action == "withdraw":
+            self._withdraw(turn, token)
+            return
         found = delivery_for(
-            session=turn.session, sealer=turn.sealer, token=token, person=turn.person
+            session=turn.anon,
+            sealer=turn.sealer,
+            token=token,
+            person=turn.person,
+            keys=turn.session,
         )
         if found is None:
             self._unavailable(turn)
@@ -444,7 +466,7 @@ class CardsFlow:
         if not self._open_card(card, delivery):
             self._unavailable(turn)
             return
-        if mark_helped(session=turn.session, delivery=delivery):  # the author hears it once
+        if mark_helped(session=turn.anon, delivery=delivery):  # the author hears it once
             author = self._author(turn, card)
             if author is not None and author.id is not None and author.id != turn.person.id:
                 notice = turn.texts.get(card.language, "helped_notice", preview=self._preview(card))
@@ -481,7 +503,7 @@ class CardsFlow:
                 )
                 return
         hide_at = self._matching.staged_exposure.reports_to_hide
-        if mark_reported(session=turn.session, delivery=delivery, reports_to_hide=hide_at):
+        if mark_reported(session=turn.anon, delivery=delivery, reports_to_hide=hide_at):
             self._count(turn, "report")
             turn.raise_flag(
                 kind="report",
@@ -497,22 +519,47 @@ class CardsFlow:
         if self._paused(turn, "reply"):
             return
         if not self._open_card(card, delivery) or is_author(
-            sealer=turn.sealer, card=card, person=turn.person
+            session=turn.session, sealer=turn.sealer, card=card, person=turn.person
         ):
             self._unavailable(turn)
             return
-        turn.set_state(State.REPLYING, delivery=delivery.token)
+        # Sealed under the replier's key: in the clear, their person row would point at the
+        # delivery, and so at the card they are answering.
+        assert turn.person.id is not None
+        sealed = seal_for(
+            session=turn.session,
+            sealer=turn.sealer,
+            person_id=turn.person.id,
+            value=delivery.token,
+            purpose=REPLY_TO_PURPOSE,
+        )
+        turn.set_state(State.REPLYING, delivery=sealed)
         turn.say(turn.t("reply_prompt"))
 
-    def _reply_target(self, turn: Turn, token: object) -> tuple[CardDelivery, Card] | None:
+    def _reply_target(self, turn: Turn, sealed: object) -> tuple[CardDelivery, Card] | None:
+        try:
+            assert turn.person.id is not None
+            token = unseal_for(
+                session=turn.session,
+                sealer=turn.sealer,
+                person_id=turn.person.id,
+                token=str(sealed or ""),
+                purpose=REPLY_TO_PURPOSE,
+            )
+        except SealError:
+            return None
         found = delivery_for(
-            session=turn.session, sealer=turn.sealer, token=str(token or ""), person=turn.person
+            session=turn.anon,
+            sealer=turn.sealer,
+            token=token,
+            person=turn.person,
+            keys=turn.session,
         )
         if found is None:
             return None
         delivery, card = found
         if not self._open_card(card, delivery) or is_author(
-            sealer=turn.sealer, card=card, person=turn.person
+            session=turn.session, sealer=turn.sealer, card=card, person=turn.person
         ):
             return None
         return found
@@ -561,13 +608,14 @@ class CardsFlow:
             self._flag_held(turn, reply, draft, "reply")
             turn.say(turn.t("reply_held"), turn.menu_buttons())
             return
-        mark_replied(session=turn.session, delivery=delivery)
+        mark_replied(session=turn.anon, delivery=delivery)
         to_author = deliver(
-            session=turn.session,
+            session=turn.anon,
             sealer=turn.sealer,
             card=reply,
             reader=author,
             kind=DeliveryKind.REPLY,
+            keys=turn.session,
         ).token
         notice = turn.texts.get(
             card.language, "reply_notice", preview=self._preview(card), reply=draft.text
@@ -588,36 +636,45 @@ class CardsFlow:
 
     # -- the author's own cards ------------------------------------------------------------
     def my_cards(self, turn: Turn) -> None:
-        cards = own_cards(session=turn.session, sealer=turn.sealer, person=turn.person)
+        cards = own_cards(session=turn.anon, sealer=turn.sealer, person=turn.person)
         if not cards:
             turn.say(turn.t("mycards_none"), turn.menu_buttons())
             return
+        assert turn.person.id is not None
+        key = ensure_person_key(session=turn.session, sealer=turn.sealer, person_id=turn.person.id)
         turn.say(turn.t("mycards_intro"))
         for number, card in enumerate(cards, start=1):
             held = f" {turn.t('mycards_held')}" if card.status != PUBLISHED else ""
-            token = deliver(
-                session=turn.session,
-                sealer=turn.sealer,
-                card=card,
-                reader=turn.person,
-                kind=DeliveryKind.OWN,
-            ).token
+            # A keyed hash under the author's own key: no row records the listing.
+            token = withdraw_token(key, card.author_ref)
             button = Button(turn.t("mycards_withdraw", number=number), f"c:withdraw:{token}")
             turn.say(f"#{number}{held}\n{card.text}", [[button]], is_card=True)
 
-    def _withdraw(self, turn: Turn, delivery: CardDelivery, card: Card) -> None:
+    def _unused(self, turn: Turn, delivery: CardDelivery, card: Card) -> None:
+        """Withdraw tokens are not deliveries (card_choice answers them first)."""
+        self._unavailable(turn)
+
+    def _withdraw(self, turn: Turn, token: str) -> None:
+        card = own_card_for_token(
+            session=turn.anon,
+            sealer=turn.sealer,
+            person=turn.person,
+            token=token,
+            keys=turn.session,
+        )
         done = None
-        if delivery.kind == DeliveryKind.OWN.value:
+        if card is not None:
             done = withdraw_card(
-                session=turn.session,
+                session=turn.anon,
                 sealer=turn.sealer,
                 person=turn.person,
                 card=card,
                 delete_window=self._policy.delete_window,
+                keys=turn.session,
             )
-        if done is not None and card.id is not None:
-            settle_approval(
-                session=turn.session,
+        if done is not None and card is not None and card.id is not None:
+            settle_approval(  # in the card's own transaction: nothing ties it to the author
+                session=turn.anon,
                 card_id=card.id,
                 why="withdrawn by its author",
                 retention_days=self._retention_days,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bot.conversation import ChoiceHandler, State, TextHandler, Turn, TurnHandler
 from bot.domain import parse_id
-from bot.store.cases import RESOLVED, recipient_of, record
+from bot.store.cases import RESOLVED, recipient_of, record, seal_case_text
 from bot.store.tables import Case
 
 
@@ -48,7 +48,6 @@ class CounsellorReplyFlow:
         if case is None:
             turn.say(turn.t("counsellor_reply_unavailable"), turn.menu_buttons())
             return
-        record(
-            session=turn.session, case=case, kind="message_in", sealed_text=turn.sealer.seal(text)
-        )
+        sealed = seal_case_text(session=turn.session, sealer=turn.sealer, case=case, text=text)
+        record(session=turn.session, case=case, kind="message_in", sealed_text=sealed)
         turn.say(turn.t("counsellor_reply_sent"), turn.menu_buttons())

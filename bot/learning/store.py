@@ -4,7 +4,8 @@ Two promises, both tested on SQLite and PostgreSQL:
 - an update is never lost when check-ins arrive at once: each is one UPDATE whose new value is
   computed from the row's value inside the statement (value = (1 - alpha) * value + ...), so
   the database's row lock orders concurrent writers and each sees the other's result;
-- what a person said lives only sealed (Fernet, bot/store/sealing.py), and /forget deletes it.
+- what a person said lives only sealed (AES-GCM under the person's own key, bot/store/keys.py),
+  and /forget destroys the key and deletes it.
 
 The statements are built once (module level, bound parameters): one check-in runs about eight
 of them, and building SQLAlchemy expressions anew for each cost more CPU than running them.
@@ -30,7 +31,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
-from bot.store.sealing import Sealer
+from bot.store.keys import person_key, seal_for
+from bot.store.sealing import Sealer, SealError, unseal_with
 from bot.store.tables import CheckIn, LearnedValue, utcnow
 
 EVERYONE = "all"
@@ -301,22 +303,42 @@ def record_event(
         session.next_event_id += 1
         session.events.setdefault(person_id, []).append(event)
         return
+    sealed = seal_for(
+        session=session,
+        sealer=sealer,
+        person_id=person_id,
+        value=json.dumps(data, sort_keys=True),
+        purpose=checkin_purpose(person_id),
+    )
     session.connection().execute(
         _INSERT_EVENT,
         {
             "b_person_id": person_id,
             "b_kind": kind,
             "b_created_at": at,
-            "b_sealed": sealer.seal(json.dumps(data, sort_keys=True)),
+            "b_sealed": sealed,
         },
     )
 
 
-def _opened(sealer: Sealer, rows: Iterable[Any]) -> list[Event]:
+def _opened(session: Session, sealer: Sealer, person_id: int, rows: Iterable[Any]) -> list[Event]:
+    """Rows opened with the person's own key: none after /forget destroyed it, and a row sealed
+    under another secret is skipped rather than failing the person's turn."""
+    rows = list(rows)
+    if not rows:
+        return []
+    key = person_key(session=session, sealer=sealer, person_id=person_id)
+    if key is None:  # forgotten, or sealed under another secret: nothing to read
+        return []
+    purpose = checkin_purpose(person_id)
     out = []
     for row_id, kind, created_at, sealed in rows:
         at = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
-        out.append(Event(row_id, kind, at, json.loads(sealer.unseal(sealed))))
+        try:
+            data = json.loads(unseal_with(key, sealed, purpose=purpose))
+        except (SealError, ValueError):
+            continue
+        out.append(Event(row_id, kind, at, data))
     return out
 
 
@@ -350,7 +372,7 @@ def events(
         rows = list(session.execute(query.order_by(table.c.id.desc()).limit(last)))[::-1]
     else:
         rows = list(session.execute(query.order_by(table.c.id)))
-    return _opened(sealer, rows)
+    return _opened(session, sealer, person_id, rows)
 
 
 @cache
@@ -379,4 +401,9 @@ def latest_events(
                     break
         return out
     rows = session.connection().execute(_latest_query(tuple(kinds)), {"b_person_id": person_id})
-    return {e.kind: e for e in _opened(sealer, rows)}
+    return {e.kind: e for e in _opened(session, sealer, person_id, rows)}
+
+
+def checkin_purpose(person_id: int) -> str:
+    """Check-ins are sealed under the person's own key, bound to them (docs/privacy.md)."""
+    return f"checkin.sealed:{person_id}"

@@ -1,15 +1,31 @@
 """Where a person's messages go: their channel and their sealed channel id (for delivery only).
 
-Its own module, below the outbox and the people repository, so the outbox can find an address
-without importing everything a person owns (the store's import chain stays one-way).
+The channel id is sealed under the person's own key (bot/store/keys.py), so /forget makes every
+copy of it unreadable at once. Its own module, below the outbox and the people repository, so
+the outbox can find an address without importing everything a person owns.
 """
 
 from __future__ import annotations
 
 from sqlmodel import Session, select
 
+from bot.store.keys import seal_for, unseal_for
 from bot.store.sealing import Sealer, SealError
 from bot.store.tables import DeliveryAddress
+
+
+def address_purpose(person_id: int) -> str:
+    return f"delivery_address.sealed_ref:{person_id}"
+
+
+def seal_address(*, session: Session, sealer: Sealer, person_id: int, user_ref: str) -> str:
+    return seal_for(
+        session=session,
+        sealer=sealer,
+        person_id=person_id,
+        value=user_ref,
+        purpose=address_purpose(person_id),
+    )
 
 
 def delivery_ref(*, session: Session, sealer: Sealer, person_id: int, channel: str) -> str | None:
@@ -21,7 +37,13 @@ def delivery_ref(*, session: Session, sealer: Sealer, person_id: int, channel: s
     if address is None:
         return None
     try:
-        return sealer.unseal(address.sealed_ref)
+        return unseal_for(
+            session=session,
+            sealer=sealer,
+            person_id=person_id,
+            token=address.sealed_ref,
+            purpose=address_purpose(person_id),
+        )
     except SealError:  # sealed under another secret: undeliverable, not a stuck queue
         return None
 

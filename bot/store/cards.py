@@ -1,15 +1,23 @@
 """Repository functions for cards, their deliveries and what readers did with them.
 
-A card row knows its author only through two sealed values: `author_seal` (a keyed hash, so a
-person's own cards can be found for /mycards, /forget and "never show me my own card") and
-`author_link` (the author's person id, encrypted, so the bot can relay a reaction or a reply).
-Neither means anything without the server secret.
+A card row knows its author only through `author_link` (the author's person id, AES-GCM under
+the server key, bound to the card, so the bot can relay a reaction or a reply). Its
+`author_ref` is random and unique to the card; a person's own cards are found for /mycards,
+/forget and "never show me my own card" through their private index (bot/store/keys.py),
+sealed under their own key. Nothing in a copy of the database groups one author's cards.
 
 A delivery (`CardDelivery`) is one card or reply given to one person. Its random `token` is the
 only thing a button carries, so "helped", "reply" and "report" act only on something that was
 delivered to the person pressing it, and a forged or stale button cannot tell whether a card
-exists. The reader is a keyed hash (`reader_seal`), the delivered copy's chat and message ids
-are encrypted: a copy of the database alone does not say who read what.
+exists. The reader is a keyed hash under the reader's own key of the card and kind
+(`reader_tag`, different for every delivery), the delivered copy's chat and message ids are
+encrypted: a copy of the database alone does not say who read, reacted or replied.
+
+Transaction hygiene (docs/privacy.md): the flows write cards, deliveries and reactions through
+the turn's `anon` session, a transaction apart from the one that updates the person (on
+PostgreSQL), so system columns such as `xmin` do not pair a card with its author or a reaction
+with its reader. The functions below take that session as `session`, and the transaction that
+holds the person's key and index as `keys` (the same session when not given).
 
 Staged exposure (seed 1 §3.7, policies/matching.yaml `staged_exposure`): a card first reaches
 readers who feel good; it widens to readers who feel bad after enough "helped" and no report,
@@ -19,12 +27,14 @@ everyone (`UNDER_REVIEW`).
 
 from __future__ import annotations
 
+import base64
+import hmac
 import json
 import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 import numpy as np
@@ -34,9 +44,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, or_, select
 
 from bot.domain import ContentClass, MoodLevel, Polarity
-from bot.store.authorship import is_author
+from bot.store.authorship import is_author, seal_author_link
+from bot.store.keys import add_own_ref, ensure_person_key, own_refs, person_key
 from bot.store.outbox import enqueue_delete
-from bot.store.sealing import Sealer, SealError
+from bot.store.sealing import Sealer, SealError, tag_with
 from bot.store.tables import Card, CardDelivery, Person, today, utcnow
 
 PUBLISHED = "published"
@@ -50,7 +61,6 @@ HIDDEN = "hidden"  # a counsellor hid a published card
 class DeliveryKind(StrEnum):
     CARD = "card"  # a peer card shown in /read: helped, reply, report
     REPLY = "reply"  # a reply relayed to a card's author: report only
-    OWN = "own"  # the author's own card listed in /mycards: withdraw only
 
 
 # secrets.token_urlsafe(16): 22 characters of [A-Za-z0-9_-]; "c:withdraw:" + token < 64 bytes.
@@ -81,9 +91,15 @@ def create_card(
     held: bool,
     restricted: bool,
     reply_to_card_id: int | None = None,
+    keys: Session | None = None,
 ) -> Card:
-    """Store a moderated card: `held` reaches nobody, `restricted` only readers who feel good."""
+    """Store a moderated card: `held` reaches nobody, `restricted` only readers who feel good.
+
+    The card goes into `session`; its random reference into the author's private index in
+    `keys` (the turn's own transaction), so the two rows never share a transaction id."""
     assert author.id is not None
+    author_ref = secrets.token_hex(16)
+    add_own_ref(session=keys or session, sealer=sealer, person_id=author.id, ref=author_ref)
     card = Card(
         text=text,
         language=language,
@@ -92,8 +108,8 @@ def create_card(
         author_mood_level=int(mood_level),
         polarity_pos=polarity.pos,
         polarity_neg=polarity.neg,
-        author_seal=sealer.author_seal(author.key),
-        author_link=sealer.seal(str(author.id)),
+        author_ref=author_ref,
+        author_link=seal_author_link(sealer=sealer, author_ref=author_ref, person_id=author.id),
         status=HELD if held else PUBLISHED,
         restricted=restricted,
         reply_to_card_id=reply_to_card_id,
@@ -105,22 +121,46 @@ def create_card(
     return card
 
 
-def own_cards(*, session: Session, sealer: Sealer, person: Person) -> list[Card]:
-    seal = sealer.author_seal(person.key)
-    statement = (
-        select(Card)
-        .where(Card.author_seal == seal, col(Card.reply_to_card_id).is_(None))
-        .where(col(Card.status).in_([PUBLISHED, HELD, UNDER_REVIEW]))
-        .order_by(col(Card.id).desc())
+def _refs(session: Session, sealer: Sealer, person: Person) -> list[str]:
+    return (
+        [] if person.id is None else own_refs(session=session, sealer=sealer, person_id=person.id)
     )
+
+
+def own_cards(
+    *,
+    session: Session,
+    sealer: Sealer,
+    person: Person,
+    replies: bool = False,
+    withdrawn: bool = False,
+) -> list[Card]:
+    """The person's cards still standing (with `replies`, their replies too; with `withdrawn`,
+    withdrawn ones too), newest first."""
+    refs = _refs(session, sealer, person)
+    if not refs:
+        return []
+    statement = select(Card).where(col(Card.author_ref).in_(refs))
+    if not replies:
+        statement = statement.where(col(Card.reply_to_card_id).is_(None))
+    statement = (
+        statement
+        if withdrawn
+        else statement.where(col(Card.status).in_([PUBLISHED, HELD, UNDER_REVIEW]))
+    ).order_by(col(Card.id).desc())
     return list(session.exec(statement))
 
 
-def held_toxic_since(*, session: Session, sealer: Sealer, person: Person, since: date) -> int:
+def held_toxic_since(
+    *, session: Session, sealer: Sealer, person: Person, since: date, keys: Session | None = None
+) -> int:
     """How many of this person's cards and replies were held as toxic since a day: a pattern
     counsellors should see (policies/moderation.yaml, `repeated_toxic`)."""
+    refs = _refs(keys or session, sealer, person)
+    if not refs:
+        return 0
     statement = select(func.count()).where(
-        Card.author_seal == sealer.author_seal(person.key),
+        col(Card.author_ref).in_(refs),
         Card.status == HELD,
         Card.content_class == ContentClass.TOXIC.value,
         Card.created_day >= since,
@@ -154,6 +194,7 @@ def feed_candidates(
     limit: int,
     first_stage: bool,
     helped_to_widen: int,
+    keys: Session | None = None,
 ) -> list[Card]:
     """Published peer cards the reader may see and has not been given: never their own, never
     a reply (replies go only to the card's author), newest first.
@@ -161,17 +202,20 @@ def feed_candidates(
     `first_stage`: the reader may see new cards (they feel good). Otherwise only cards that
     widened: not restricted by moderation, and approved by a counsellor or said to help by
     `helped_to_widen` readers with no report at all.
+
+    What the reader was given is known only through tags under their own key, so candidates
+    are read newest first a page at a time and the ones already given are dropped here.
     """
-    seal = reader_seal(sealer, reader)
-    given = select(CardDelivery.card_id).where(CardDelivery.reader_seal == seal)
+    own = _refs(keys or session, sealer, reader)
+    key = _reader_key(keys or session, sealer, reader)
     statement = select(Card).where(
         Card.status == PUBLISHED,
         col(Card.reply_to_card_id).is_(None),
-        Card.author_seal != sealer.author_seal(reader.key),
         Card.language == language,
         col(Card.content_class).in_([c.value for c in content_classes]),
-        col(Card.id).not_in(given),
     )
+    if own:
+        statement = statement.where(col(Card.author_ref).not_in(own))
     if not first_stage:
         statement = statement.where(
             col(Card.restricted).is_(False),
@@ -180,33 +224,63 @@ def feed_candidates(
                 (col(Card.helped_count) >= helped_to_widen) & (col(Card.report_count) == 0),
             ),
         )
-    return list(session.exec(statement.order_by(col(Card.id).desc()).limit(limit)))
+    statement = statement.order_by(col(Card.id).desc())
+    found: list[Card] = []
+    offset = 0
+    while len(found) < limit:
+        page = list(session.exec(statement.offset(offset).limit(_PAGE)))
+        if not page:
+            break
+        offset += len(page)
+        tags = {reader_tag(key, c.id, DeliveryKind.CARD): c for c in page if c.id is not None}
+        given = set(
+            session.exec(
+                select(CardDelivery.reader_tag).where(col(CardDelivery.reader_tag).in_(list(tags)))
+            )
+        )
+        found.extend(card for tag, card in tags.items() if tag not in given)
+    return found[:limit]
+
+
+_PAGE = 500
 
 
 # -- deliveries ---------------------------------------------------------------------------------
-def reader_seal(sealer: Sealer, person: Person) -> str:
-    """Who a delivery went to, as a keyed hash of its own purpose: not the person key, not the
-    author seal, so a database copy pairs it with neither."""
-    return sealer.keyed_hash("reader", person.key)
+def _reader_key(session: Session, sealer: Sealer, person: Person) -> bytes:
+    assert person.id is not None
+    return ensure_person_key(session=session, sealer=sealer, person_id=person.id)
+
+
+def reader_tag(key: bytes, card_id: int | None, kind: DeliveryKind | str) -> str:
+    """Who a delivery went to: a keyed hash under the reader's own key of this card and kind.
+    Every delivery gets a different one, so a copy of the database can neither group one
+    reader's deliveries nor, without the reader's key, say whose they are."""
+    return tag_with(key, "card_delivery.reader_tag", f"{card_id}:{DeliveryKind(kind).value}")
 
 
 def deliver(
-    *, session: Session, sealer: Sealer, card: Card, reader: Person, kind: DeliveryKind
+    *,
+    session: Session,
+    sealer: Sealer,
+    card: Card,
+    reader: Person,
+    kind: DeliveryKind,
+    keys: Session | None = None,
 ) -> CardDelivery:
     """The delivery of `card` to `reader` (made once; a second call returns the same one)."""
     assert card.id is not None
-    seal = reader_seal(sealer, reader)
+    tag = reader_tag(_reader_key(keys or session, sealer, reader), card.id, kind)
     existing = session.exec(
         select(CardDelivery).where(
             CardDelivery.card_id == card.id,
-            CardDelivery.reader_seal == seal,
+            CardDelivery.reader_tag == tag,
             CardDelivery.kind == kind.value,
         )
     ).first()
     if existing is not None:
         return existing
     delivery = CardDelivery(
-        token=secrets.token_urlsafe(TOKEN_BYTES), card_id=card.id, reader_seal=seal, kind=kind.value
+        token=secrets.token_urlsafe(TOKEN_BYTES), card_id=card.id, reader_tag=tag, kind=kind.value
     )
     session.add(delivery)
     session.flush()
@@ -214,16 +288,24 @@ def deliver(
 
 
 def delivery_for(
-    *, session: Session, sealer: Sealer, token: str, person: Person
+    *,
+    session: Session,
+    sealer: Sealer,
+    token: str,
+    person: Person,
+    keys: Session | None = None,
 ) -> tuple[CardDelivery, Card] | None:
     """The delivery behind a button's token, if it was made for this person; None for anything
     else (malformed, unknown, or someone else's), so a refusal looks like a missing card."""
     if not _TOKEN.fullmatch(token):
         return None
     delivery = session.exec(select(CardDelivery).where(CardDelivery.token == token)).first()
-    if delivery is None or not secrets.compare_digest(
-        delivery.reader_seal, reader_seal(sealer, person)
-    ):
+    if delivery is None or delivery.kind not in {k.value for k in DeliveryKind}:
+        return None
+    expected = reader_tag(
+        _reader_key(keys or session, sealer, person), delivery.card_id, delivery.kind
+    )
+    if not secrets.compare_digest(delivery.reader_tag, expected):
         return None
     card = session.get(Card, delivery.card_id)
     return None if card is None else (delivery, card)
@@ -271,10 +353,54 @@ def mark_reported(*, session: Session, delivery: CardDelivery, reports_to_hide: 
     return True
 
 
-def forget_reader(*, session: Session, sealer: Sealer, person: Person) -> None:
-    """/forget: every delivery to this person goes (their reactions stay counted on cards)."""
-    seal = reader_seal(sealer, person)
-    session.exec(delete(CardDelivery).where(col(CardDelivery.reader_seal) == seal))
+def forget_reader(*, session: Session, sealer: Sealer, person: Person) -> int:
+    """/forget: every delivery to this person goes (their reactions stay counted on cards).
+
+    Their deliveries are recognisable only under their key, so this reads every delivery's
+    (card, kind, tag) and recomputes the person's tag: a scan, acceptable for something as
+    rare as /forget. Must run before the key is destroyed."""
+    if person.id is None:
+        return 0
+    key = person_key(session=session, sealer=sealer, person_id=person.id)
+    if key is None:
+        return 0
+    mine = [
+        row_id
+        for row_id, card_id, kind, tag in session.exec(
+            select(
+                CardDelivery.id, CardDelivery.card_id, CardDelivery.kind, CardDelivery.reader_tag
+            )
+        )
+        if kind in {k.value for k in DeliveryKind}
+        and hmac.compare_digest(tag, reader_tag(key, card_id, kind))
+    ]
+    for start in range(0, len(mine), _PAGE):
+        chunk = mine[start : start + _PAGE]
+        session.exec(delete(CardDelivery).where(col(CardDelivery.id).in_(chunk)))
+    return len(mine)
+
+
+# -- the author's own cards: withdraw tokens ----------------------------------------------------
+def withdraw_token(key: bytes, author_ref: str) -> str:
+    """The token of a /mycards "withdraw" button: a keyed hash under the author's key of the
+    card's reference, so no row records that the card was listed to its author."""
+    digest = hmac.new(key, f"withdraw\x00{author_ref}".encode(), "sha256").digest()
+    return base64.urlsafe_b64encode(digest[:TOKEN_BYTES]).decode("ascii").rstrip("=")
+
+
+def own_card_for_token(
+    *, session: Session, sealer: Sealer, person: Person, token: str, keys: Session | None = None
+) -> Card | None:
+    """The person's own card behind a withdraw token; None for anything else."""
+    if not _TOKEN.fullmatch(token) or person.id is None:
+        return None
+    key = person_key(session=keys or session, sealer=sealer, person_id=person.id)
+    if key is None:
+        return None
+    for ref in own_refs(session=keys or session, sealer=sealer, person_id=person.id):
+        if hmac.compare_digest(withdraw_token(key, ref), token):
+            return session.exec(select(Card).where(Card.author_ref == ref)).first()
+    return None
 
 
 # -- delivered copies and withdrawing -----------------------------------------------------------
@@ -294,14 +420,20 @@ def record_copy(
     channel: str,
     chat_ref: str,
     message_ids: Sequence[int],
+    sent_at: datetime | None = None,
 ) -> bool:
-    """Remember, encrypted, where a delivery's copy landed, so withdrawing can delete it."""
+    """Remember, encrypted, where a delivery's copy landed and when (the time only inside the
+    seal: in the clear it would date a reader's reading), so withdrawing can delete it."""
     delivery = session.exec(select(CardDelivery).where(CardDelivery.token == token)).first()
     if delivery is None or not message_ids:
         return False
-    copy = {"channel": channel, "chat": chat_ref, "messages": [int(m) for m in message_ids]}
-    delivery.sealed_copy = sealer.seal(json.dumps(copy))
-    delivery.copy_sent_at = utcnow()
+    copy = {
+        "channel": channel,
+        "chat": chat_ref,
+        "messages": [int(m) for m in message_ids],
+        "sent": (sent_at or utcnow()).isoformat(),
+    }
+    delivery.sealed_copy = sealer.seal(json.dumps(copy), purpose=_copy_purpose(token))
     session.add(delivery)
     return True
 
@@ -313,29 +445,34 @@ def withdraw_card(
     person: Person,
     card: Card,
     delete_window: timedelta,
+    keys: Session | None = None,
 ) -> Withdrawal | None:
     """Withdraw the author's card and queue the deletion of every delivered copy the channel can
     still delete (sent within `delete_window`); None when it is not their card."""
-    if not is_author(sealer=sealer, card=card, person=person) or card.status == WITHDRAWN:
+    if (
+        not is_author(session=keys or session, sealer=sealer, card=card, person=person)
+        or card.status == WITHDRAWN
+    ):
         return None
+    return withdraw_copies(session=session, sealer=sealer, card=card, delete_window=delete_window)
+
+
+def withdraw_copies(
+    *, session: Session, sealer: Sealer, card: Card, delete_window: timedelta
+) -> Withdrawal:
+    """Mark the card withdrawn and queue the deletion of its copies still deletable (also
+    used by /forget for each of the person's cards and replies)."""
     card.status = WITHDRAWN
     session.add(card)
-    deliveries = session.exec(
-        select(CardDelivery).where(
-            CardDelivery.card_id == card.id, CardDelivery.kind == DeliveryKind.CARD.value
-        )
-    ).all()
+    deliveries = session.exec(select(CardDelivery).where(CardDelivery.card_id == card.id)).all()
     oldest_deletable = utcnow() - delete_window
     removed = kept = 0
     for delivery in deliveries:
-        copy = _open_copy(sealer, delivery.sealed_copy)
-        sent_at = delivery.copy_sent_at
-        if sent_at is not None and sent_at.tzinfo is None:  # SQLite returns naive UTC
-            sent_at = sent_at.replace(tzinfo=oldest_deletable.tzinfo)
-        if copy is None or sent_at is None or sent_at < oldest_deletable:
+        copy = _open_copy(sealer, delivery.sealed_copy, delivery.token)
+        if copy is None or copy[3] < oldest_deletable:
             kept += 1
         else:
-            channel, chat, messages = copy
+            channel, chat, messages, _sent = copy
             enqueue_delete(
                 session=session,
                 sealer=sealer,
@@ -349,12 +486,24 @@ def withdraw_card(
     return Withdrawal(removed=removed, kept=kept)
 
 
-def _open_copy(sealer: Sealer, sealed: str | None) -> tuple[str, str, list[int]] | None:
+def _copy_purpose(token: str) -> str:
+    return f"card_delivery.sealed_copy:{token}"
+
+
+def _open_copy(
+    sealer: Sealer, sealed: str | None, token: str
+) -> tuple[str, str, list[int], datetime] | None:
     if not sealed:
         return None
     try:
-        copy = json.loads(sealer.unseal(sealed))
-        return str(copy["channel"]), str(copy["chat"]), [int(m) for m in copy["messages"]]
+        copy = json.loads(sealer.unseal(sealed, purpose=_copy_purpose(token)))
+        sent = datetime.fromisoformat(str(copy["sent"]))
+        return (
+            str(copy["channel"]),
+            str(copy["chat"]),
+            [int(m) for m in copy["messages"]],
+            sent if sent.tzinfo else sent.replace(tzinfo=UTC),
+        )
     except (SealError, ValueError, KeyError, TypeError):
         return None
 

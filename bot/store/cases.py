@@ -25,7 +25,8 @@ from sqlmodel import Session, col, or_, select
 
 from bot.store.authorship import author_id
 from bot.store.cards import HIDDEN, REJECTED
-from bot.store.sealing import Sealer
+from bot.store.keys import seal_for, unseal_for
+from bot.store.sealing import Sealer, SealError
 from bot.store.tables import Card, Case, CaseEvent, Flag, Restriction, utcnow
 
 HIGH, MEDIUM, LOW = "high", "medium", "low"
@@ -76,10 +77,12 @@ def file_flag(*, session: Session, flag: Flag) -> tuple[Case, bool]:
             card_id=flag.card_id,
             source=flag.kind,
             severity=flag.severity,
+            created_at=flag.created_at,
         )
     elif _rank(flag.severity) < _rank(case.severity):
         case.severity = flag.severity
-    case.updated_at = utcnow()
+    # A card's case is dated by the day only, like the card (docs/privacy.md).
+    case.updated_at = utcnow() if flag.person_id is not None else flag.created_at
     session.add(case)
     session.flush()
     assert case.id is not None
@@ -90,11 +93,60 @@ def file_flag(*, session: Session, flag: Flag) -> tuple[Case, bool]:
             case_id=case.id,
             kind="flag",
             flag_id=flag.id,
+            created_at=flag.created_at,
             note=f"{flag.kind} ({', '.join(flag.categories) or '-'}), severity {flag.severity}",
         )
     )
     session.flush()
     return case, opened
+
+
+def _case_text_purpose(case_id: int | None) -> str:
+    return f"case_event.sealed_text:{case_id}"
+
+
+def seal_case_text(*, session: Session, sealer: Sealer, case: Case, text: str) -> str:
+    """Words in a case's history: under the person's own key when the case is about a person
+    (so /forget makes every copy unreadable), else (a card's case) under the server key."""
+    purpose = _case_text_purpose(case.id)
+    if case.person_id is not None:
+        return seal_for(
+            session=session, sealer=sealer, person_id=case.person_id, value=text, purpose=purpose
+        )
+    return sealer.seal(text, purpose=purpose)
+
+
+def open_case_text(*, session: Session, sealer: Sealer, case: Case, sealed: str) -> str:
+    """Raises SealError when it cannot be opened (forgotten, or another secret)."""
+    purpose = _case_text_purpose(case.id)
+    if case.person_id is not None:
+        try:
+            return unseal_for(
+                session=session,
+                sealer=sealer,
+                person_id=case.person_id,
+                token=sealed,
+                purpose=purpose,
+            )
+        except SealError:
+            pass  # written before the case was tied to this person's key
+    return sealer.unseal(sealed, purpose=purpose)
+
+
+def open_flag_text(*, session: Session, sealer: Sealer, flag: Flag) -> str:
+    """The text kept with a flag (bot.store.people.seal_flag_text); raises SealError."""
+    purpose = f"flag.sealed_text:{flag.id}"
+    if flag.sealed_text is None:
+        raise SealError("no text")
+    if flag.person_id is not None:
+        return unseal_for(
+            session=session,
+            sealer=sealer,
+            person_id=flag.person_id,
+            token=flag.sealed_text,
+            purpose=purpose,
+        )
+    return sealer.unseal(flag.sealed_text, purpose=purpose)
 
 
 def case_of_flag(*, session: Session, flag: Flag) -> Case | None:
@@ -232,9 +284,10 @@ def purge_expired_text(*, session: Session, now: datetime | None = None) -> int:
     return len(ids)
 
 
-def forget_cases(*, session: Session, person_id: int, card_ids: Sequence[int]) -> None:
+def forget_cases(*, session: Session, person_id: int, card_ids: Sequence[int]) -> list[int]:
     """/forget: the person's cases and their cards' cases lose every word at once, and the
-    link to the person; the history of what counsellors did stays, with no text."""
+    link to the person; the history of what counsellors did stays, with no text. Returns the
+    cases' ids (their alerts still waiting in the outbox go too)."""
     about = col(Case.person_id) == person_id
     if card_ids:
         about = or_(about, col(Case.card_id).in_(card_ids))
@@ -244,6 +297,7 @@ def forget_cases(*, session: Session, person_id: int, card_ids: Sequence[int]) -
         case.person_id = None
         record(session=session, case=case, kind="forgotten", note="the person used /forget")
     session.flush()
+    return [c.id for c in cases if c.id is not None]
 
 
 def restrict(

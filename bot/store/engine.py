@@ -33,6 +33,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # Deleted content is overwritten with zeros, not left in free pages (/forget, docs/privacy.md).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -49,6 +51,21 @@ def make_engine(database_url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
+def erase_deleted(bind: Any) -> None:
+    """After /forget: on SQLite, checkpoint the WAL so the pages that held deleted rows (zeroed
+    by secure_delete) replace the old ones and the log is truncated. Best effort: a reader
+    holding an old snapshot can keep part of the log until it finishes. PostgreSQL keeps dead
+    rows until VACUUM reuses their space (docs/privacy.md)."""
+    engine = getattr(bind, "engine", bind)
+    if engine.dialect.name != "sqlite":
+        return
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    except Exception as exc:  # never fail a /forget that has committed
+        log.warning("WAL checkpoint after /forget failed: %s", type(exc).__name__)
+
+
 def alembic_config(engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
@@ -56,9 +73,13 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "head", *, secret: str | None = None) -> None:
+    """`secret`: the sealing secret, for data migrations that re-seal values (0009); without
+    it such a migration reads the environment's Settings."""
     with engine.begin() as connection:
         config = alembic_config(engine)
         config.attributes["connection"] = connection
+        if secret:
+            config.attributes["secret"] = secret
         command.upgrade(config, revision)
     log.info("database schema at %s", revision)

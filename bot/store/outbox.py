@@ -3,10 +3,16 @@
 A "this helped" to an author, a reply card, a counsellor's note written in another process: all
 go through this table, so a restart loses nothing, and Telegram's 429 `retry_after` is honoured
 by moving `next_attempt_at` instead of sleeping in a handler.
+
+What a row keeps (docs/privacy.md): while it waits, its words are sealed in `payload` (AES-GCM
+under the server key, bound to the outbox), and a message carrying a card's words names that
+card only by a keyed hash (`card_tag`). Once delivered (or given up) the row is deleted: a copy
+of the database does not say who was sent what, nor when.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from sqlalchemy.engine import Engine
@@ -18,6 +24,32 @@ from bot.store.sealing import Sealer, SealError
 from bot.store.tables import OutboxMessage, utcnow
 
 MAX_ATTEMPTS = 8
+
+
+PAYLOAD_PURPOSE = "outbox.payload"
+ADDRESS_PURPOSE = "outbox.sealed_address"
+
+
+def seal_payload(sealer: Sealer, payload: dict[str, object]) -> dict[str, object]:
+    return {"sealed": sealer.seal(json.dumps(payload), purpose=PAYLOAD_PURPOSE)}
+
+
+def open_payload(sealer: Sealer, payload: dict[str, object]) -> dict[str, object] | None:
+    """The words of a waiting row; None when they cannot be opened here (another secret)."""
+    sealed = payload.get("sealed")
+    if not isinstance(sealed, str):
+        return payload  # written before payloads were sealed
+    try:
+        opened = json.loads(sealer.unseal(sealed, purpose=PAYLOAD_PURPOSE))
+    except (SealError, ValueError):
+        return None
+    return opened if isinstance(opened, dict) else None
+
+
+def card_tag(sealer: Sealer, card_id: int) -> str:
+    """How an outbox row names the card whose words it carries: a keyed hash, so a copy of
+    the database cannot follow it to the card (and from a reply to the card it answers)."""
+    return sealer.keyed_hash("outbox.card", str(card_id))
 
 
 def outbound_to_payload(message: Outbound) -> dict[str, object]:
@@ -63,9 +95,11 @@ def enqueue_delete(
 ) -> OutboxMessage:
     """Queue the deletion of earlier messages in one chat (a withdrawn card's delivered copy)."""
     row = OutboxMessage(
-        sealed_address=sealer.seal(address),
+        sealed_address=sealer.seal(address, purpose=ADDRESS_PURPOSE),
         channel=channel,
-        payload={"kind": DELETE, "message_ids": list(message_ids), "text": ""},
+        payload=seal_payload(
+            sealer, {"kind": DELETE, "message_ids": list(message_ids), "text": ""}
+        ),
     )
     session.add(row)
     session.flush()
@@ -75,6 +109,7 @@ def enqueue_delete(
 def enqueue(
     *,
     session: Session,
+    sealer: Sealer,
     person_id: int,
     channel: str,
     message: Outbound,
@@ -83,8 +118,8 @@ def enqueue(
     row = OutboxMessage(
         person_id=person_id,
         channel=channel,
-        payload=outbound_to_payload(message),
-        card_id=card_id,
+        payload=seal_payload(sealer, outbound_to_payload(message)),
+        card_tag=None if card_id is None else card_tag(sealer, card_id),
     )
     session.add(row)
     session.flush()
@@ -92,11 +127,21 @@ def enqueue(
 
 
 def enqueue_to_address(
-    *, session: Session, sealer: Sealer, address: str, channel: str, message: Outbound
+    *,
+    session: Session,
+    sealer: Sealer,
+    address: str,
+    channel: str,
+    message: Outbound,
+    case_id: int | None = None,
 ) -> OutboxMessage:
-    """Queue a message for a chat that is not one of our people (the counsellors' chat)."""
+    """Queue a message for a chat that is not one of our people (the counsellors' chat);
+    `case_id`: the case an alert is about, so /forget withdraws an alert not yet sent."""
     row = OutboxMessage(
-        sealed_address=sealer.seal(address), channel=channel, payload=outbound_to_payload(message)
+        sealed_address=sealer.seal(address, purpose=ADDRESS_PURPOSE),
+        channel=channel,
+        payload=seal_payload(sealer, outbound_to_payload(message)),
+        case_id=case_id,
     )
     session.add(row)
     session.flush()
@@ -135,17 +180,17 @@ class OutboxStore:
                     )
                 else:
                     ref = self._open_address(row.sealed_address)
-                if ref is None:
-                    row.status = "undeliverable"
-                    session.add(row)
+                payload = open_payload(self._sealer, row.payload)
+                if ref is None or payload is None:
+                    session.delete(row)  # undeliverable: nothing of it is worth keeping
                     continue
                 items.append(
                     OutboxItem(
                         id=row.id,
                         recipient_ref=ref,
-                        message=payload_to_outbound(row.payload),
+                        message=payload_to_outbound(payload),
                         attempts=row.attempts,
-                        delete_message_ids=delete_ids(row.payload),
+                        delete_message_ids=delete_ids(payload),
                     )
                 )
             session.commit()
@@ -154,23 +199,21 @@ class OutboxStore:
     def _open_address(self, sealed: str | None) -> str | None:
         """None for a row sealed under another secret: one bad row must not stop delivery."""
         try:
-            return self._sealer.unseal(sealed) if sealed else None
+            return self._sealer.unseal(sealed, purpose=ADDRESS_PURPOSE) if sealed else None
         except SealError:
             return None
 
-    def _update(self, item_id: int, **changes: object) -> None:
+    def _delete(self, item_id: int) -> None:
         with Session(self._engine) as session:
             row = session.get(OutboxMessage, item_id)
-            if row is None:  # the person used /forget meanwhile
-                return
-            for name, value in changes.items():
-                setattr(row, name, value)
-            session.add(row)
-            session.commit()
+            if row is not None:
+                session.delete(row)
+                session.commit()
 
     def delivered(self, item_id: int) -> None:
-        """Mark sent and drop the words: a delivered message is the recipient's, not ours."""
-        self._update(item_id, status="delivered", delivered_at=utcnow(), payload={})
+        """Delete the row: a delivered message is the recipient's, not ours, and a row kept
+        would say who was sent something, and when."""
+        self._delete(item_id)
 
     def failed(self, item_id: int, retry_after_seconds: float | None = None) -> None:
         with Session(self._engine) as session:
@@ -178,8 +221,10 @@ class OutboxStore:
             if row is None:
                 return
             row.attempts += 1
-            if row.attempts >= MAX_ATTEMPTS:
-                row.status = "failed"
+            if row.attempts >= MAX_ATTEMPTS:  # given up: keep nothing of it
+                session.delete(row)
+                session.commit()
+                return
             else:
                 wait = retry_after_seconds if retry_after_seconds is not None else 2**row.attempts
                 row.next_attempt_at = utcnow() + timedelta(seconds=wait)
@@ -187,4 +232,4 @@ class OutboxStore:
             session.commit()
 
     def undeliverable(self, item_id: int) -> None:
-        self._update(item_id, status="undeliverable")
+        self._delete(item_id)

@@ -2,15 +2,26 @@
 
 Functions take a keyword-only `session` so the caller owns the transaction (one per inbound
 message in the conversation service).
+
+/forget (`forget_person`) is crypto-shredding plus deletion: the person's key goes first in
+effect (everything sealed under it stops opening, wherever copies survive), then every row
+that names them, their cards and replies (with the copies already delivered into other
+people's chats, where the channel still allows deleting them), the messages waiting for them
+or carrying their words, and the alerts about their cases. docs/privacy.md lists what remains.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from bot.store.cards import forget_reader
+from bot.store.addresses import seal_address
+from bot.store.cards import WITHDRAWN, Withdrawal, forget_reader, own_cards, withdraw_copies
 from bot.store.cases import file_flag, forget_cases
+from bot.store.keys import create_person_key, forget_key, seal_for
+from bot.store.outbox import card_tag
 from bot.store.sealing import Sealer
 from bot.store.tables import (
     Card,
@@ -21,6 +32,9 @@ from bot.store.tables import (
     LearnedValue,
     OutboxMessage,
     Person,
+    Restriction,
+    day_start,
+    utcnow,
 )
 
 
@@ -40,22 +54,26 @@ def get_or_create_person(
     session.add(person)
     session.flush()
     assert person.id is not None
-    session.add(
-        DeliveryAddress(person_id=person.id, channel=channel, sealed_ref=sealer.seal(user_ref))
-    )
+    create_person_key(session=session, sealer=sealer, person_id=person.id)
+    sealed = seal_address(session=session, sealer=sealer, person_id=person.id, user_ref=user_ref)
+    session.add(DeliveryAddress(person_id=person.id, channel=channel, sealed_ref=sealed))
     session.flush()
     return person, True
 
 
-def case_ref_for(sealer: Sealer, person_key: str) -> str:
-    """A short pseudonym counsellors use to talk about one person's case."""
-    return "case-" + sealer.keyed_hash("case", person_key)[:8]
+def flag_text_purpose(flag_id: int | None) -> str:
+    return "flag.sealed_text" if flag_id is None else f"flag.sealed_text:{flag_id}"
 
 
-def card_case_ref(sealer: Sealer, card_id: int) -> str:
-    """The case of a card (toxic, reported). Deliberately not the author's case: a copy of the
-    database must not pair a person's crisis flags with the cards they wrote."""
-    return "card-" + sealer.keyed_hash("card-case", str(card_id))[:8]
+def seal_flag_text(*, session: Session, sealer: Sealer, flag: Flag, text: str) -> str:
+    """A person's flag text is sealed under their own key (gone with /forget); a card's flag
+    (no person) under the server key."""
+    purpose = flag_text_purpose(flag.id)
+    if flag.person_id is not None:
+        return seal_for(
+            session=session, sealer=sealer, person_id=flag.person_id, value=text, purpose=purpose
+        )
+    return sealer.seal(text, purpose=purpose)
 
 
 def add_flag(
@@ -70,55 +88,78 @@ def add_flag(
     card_id: int | None = None,
     severity: str = "high",
 ) -> Flag:
-    if person is not None:
-        case_ref = case_ref_for(sealer, person.key)
-    elif card_id is not None:
-        case_ref = card_case_ref(sealer, card_id)
-    else:
-        case_ref = "case-none"
     flag = Flag(
         person_id=person.id if person else None,
-        case_ref=case_ref,
+        # A flag about a card is dated by the day only: to the second it would date the card
+        # (a held card's flag is raised as it is written). docs/privacy.md.
+        created_at=utcnow() if person is not None else day_start(),
+        case_ref="-",  # the case's random pseudonym, once filed below
         kind=kind,
         severity=severity,
         categories=categories,
         language=language,
         card_id=card_id,
-        sealed_text=sealer.seal(text) if text else None,
     )
     session.add(flag)
     session.flush()
-    file_flag(session=session, flag=flag)  # every flag opens or joins a counsellor case
+    if text:
+        flag.sealed_text = seal_flag_text(session=session, sealer=sealer, flag=flag, text=text)
+    case, _opened = file_flag(session=session, flag=flag)  # every flag opens or joins a case
+    flag.case_ref = case.pseudonym
+    session.add(flag)
+    session.flush()
     return flag
 
 
-def forget_person(*, session: Session, sealer: Sealer, person: Person) -> None:
-    """Delete everything about a person: state, address, flags, outbox, deliveries, their cards,
-    their check-ins and what the learners learned about them alone (what they added to the tables
-    learned from everyone stays, as sums that cannot be traced back to them).
+def forget_person(
+    *,
+    session: Session,
+    sealer: Sealer,
+    person: Person,
+    delete_window: timedelta = timedelta(hours=47),
+) -> Withdrawal:
+    """Delete everything about a person: state, key, address, flags, outbox, deliveries, their
+    cards and replies (and the copies delivered into other people's chats that the channel
+    may still delete, sent within `delete_window`), their check-ins and what the learners
+    learned about them alone (what they added to the tables learned from everyone stays, as
+    sums that cannot be traced back to them). Returns the copies queued for deletion and kept.
 
-    Cards are found through the author seal; replies others wrote to those cards go too, since
-    they only made sense as answers to a withdrawn card.
+    Cards are found through the person's private index (so this runs before the key goes);
+    replies others wrote to those cards go too, since they only made sense as answers to a
+    withdrawn card.
     """
     assert person.id is not None
-    seal = sealer.author_seal(person.key)
-    card_ids = list(session.exec(select(Card.id).where(Card.author_seal == seal)))
+    mine = own_cards(session=session, sealer=sealer, person=person, replies=True, withdrawn=True)
+    removed = kept = 0
+    for card in mine:  # copies in readers' chats first, while the rows that locate them exist
+        if card.status == WITHDRAWN:  # its copies were dealt with when it was withdrawn
+            continue
+        done = withdraw_copies(
+            session=session, sealer=sealer, card=card, delete_window=delete_window
+        )
+        removed, kept = removed + done.removed, kept + done.kept
+    card_ids = [card.id for card in mine if card.id is not None]
     worded: list[int] = []  # messages, flags and cases that carry these cards' words
     if card_ids:
         reply_ids = list(
             session.exec(select(Card.id).where(col(Card.reply_to_card_id).in_(card_ids)))
         )
         worded = [i for i in (*card_ids, *reply_ids) if i is not None]
-    forget_cases(session=session, person_id=person.id, card_ids=worded)
-    if card_ids:
-        session.exec(delete(OutboxMessage).where(col(OutboxMessage.card_id).in_(worded)))
+    alerted = forget_cases(session=session, person_id=person.id, card_ids=worded)
+    if alerted:  # alerts about their cases not yet sent to the counsellors' chat
+        session.exec(delete(OutboxMessage).where(col(OutboxMessage.case_id).in_(alerted)))
+    if worded:
+        tags = [card_tag(sealer, i) for i in worded]
+        session.exec(delete(OutboxMessage).where(col(OutboxMessage.card_tag).in_(tags)))
         session.exec(delete(Flag).where(col(Flag.card_id).in_(worded)))
         session.exec(delete(CardDelivery).where(col(CardDelivery.card_id).in_(worded)))
         session.exec(delete(Card).where(col(Card.reply_to_card_id).in_(card_ids)))
         session.exec(delete(Card).where(col(Card.id).in_(card_ids)))
 
     forget_reader(session=session, sealer=sealer, person=person)
-    for table in (OutboxMessage, Flag, DeliveryAddress, CheckIn, LearnedValue):
+    forget_key(session=session, person_id=person.id)  # crypto-shredding: nothing opens now
+    for table in (OutboxMessage, Flag, DeliveryAddress, CheckIn, LearnedValue, Restriction):
         session.exec(delete(table).where(col(table.person_id) == person.id))
     session.delete(person)
     session.flush()
+    return Withdrawal(removed=removed, kept=kept)

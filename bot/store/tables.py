@@ -2,9 +2,11 @@
 
 What is deliberately absent: no table holds a Telegram id, username or name in clear. A person is
 their keyed-hash `key`; the chat id the bot delivers to lives only in `delivery_address`,
-encrypted. A card holds an `author_seal` (keyed hash, for /forget and own-card filtering) and an
-encrypted `author_link` (to relay replies), never the author's key or id, and only the day it was
-written.
+encrypted under the person's own key. A card holds a random `author_ref` (unique to the card,
+so a copy of the database cannot group one author's cards) and an encrypted `author_link` (to
+relay reactions and replies), never the author's key or id, and only the day it was written; a
+person finds their own cards through their private index in `person_secret`, sealed under their
+own key. docs/privacy.md says what a copy of the database reveals, with and without the key.
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ def utcnow() -> datetime:
 
 def today() -> date:
     return datetime.now(UTC).date()
+
+
+def day_start() -> datetime:
+    """Midnight UTC today: the time of what must not be dated finer than the day."""
+    return datetime.combine(today(), datetime.min.time(), tzinfo=UTC)
 
 
 class Person(SQLModel, table=True):
@@ -51,8 +58,22 @@ class Person(SQLModel, table=True):
     state_embedding: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
 
 
+class PersonSecret(SQLModel, table=True):
+    """A person's own key (random, wrapped under the server key) and their private index of
+    own cards (sealed under that key). /forget deletes this row first: everything sealed under
+    the key (address, check-ins, flag text, the index) stops opening at once, wherever copies
+    of it survive (crypto-shredding, bot/store/keys.py)."""
+
+    __tablename__ = "person_secret"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", unique=True, index=True, ondelete="CASCADE")
+    wrapped_key: str
+    sealed_index: str | None = None
+
+
 class DeliveryAddress(SQLModel, table=True):
-    """The one place a channel address is kept, and only encrypted."""
+    """The one place a channel address is kept, and only encrypted (under the person's key)."""
 
     __tablename__ = "delivery_address"
 
@@ -63,7 +84,8 @@ class DeliveryAddress(SQLModel, table=True):
 
 
 class Flag(SQLModel, table=True):
-    """Something a counsellor must look at. `case_ref` is a pseudonym for the counsellor console."""
+    """Something a counsellor must look at. `case_ref` is its case's random pseudonym (never
+    derived from the person). The text of a person's flag is sealed under their own key."""
 
     __tablename__ = "flag"
 
@@ -94,8 +116,9 @@ class Card(SQLModel, table=True):
     author_mood_level: int = 0
     polarity_pos: float = 0.5
     polarity_neg: float = 0.5
-    author_seal: str = Field(index=True, max_length=64)
-    author_link: str  # encrypted person id, to relay reactions and replies
+    # Random per card: links nothing (the author's private index lists it, sealed).
+    author_ref: str = Field(index=True, unique=True, max_length=32)
+    author_link: str  # encrypted person id (AES-GCM, no timestamp), to relay reactions and replies
     status: str = Field(default="published", max_length=16, index=True)
     reply_to_card_id: int | None = Field(default=None, foreign_key="card.id", ondelete="CASCADE")
     created_day: date = Field(default_factory=today)
@@ -114,30 +137,34 @@ class CardDelivery(SQLModel, table=True):
     """One card (or reply) delivered to one person, and what they did with it.
 
     Buttons carry only `token` (random, unguessable), so a reaction acts only on something
-    delivered to the person pressing it. The reader is a keyed hash of their person key
-    (`reader_seal`), so a copy of the database alone does not say who read what; the Telegram
-    chat and message ids of the delivered copy (for withdrawing it) are encrypted.
+    delivered to the person pressing it. The reader is a keyed hash under the reader's own key
+    of this card and kind (`reader_tag`): different for every delivery, so rows of one reader
+    cannot be grouped, and nobody without the reader's key can say who read, reacted or
+    replied; the Telegram chat and message ids of the delivered copy (for withdrawing it) are
+    encrypted.
     """
 
     __tablename__ = "card_delivery"
-    __table_args__ = (UniqueConstraint("card_id", "reader_seal", "kind"),)
+    __table_args__ = (UniqueConstraint("card_id", "reader_tag", "kind"),)
 
     id: int | None = Field(default=None, primary_key=True)
     token: str = Field(max_length=32, unique=True, index=True)
     card_id: int = Field(foreign_key="card.id", index=True, ondelete="CASCADE")
-    reader_seal: str = Field(max_length=64, index=True)
-    kind: str = Field(default="card", max_length=8)  # card | reply | own (/mycards)
+    reader_tag: str = Field(max_length=64, index=True)
+    kind: str = Field(default="card", max_length=8)  # card | reply
     shown_day: date = Field(default_factory=today)
     helped: bool = False
     reported: bool = False
     replied: bool = False
-    sealed_copy: str | None = None  # encrypted {"chat": ..., "messages": [...]}
-    copy_sent_at: datetime | None = None
+    sealed_copy: str | None = None  # encrypted {"chat", "messages", "sent"}: time only sealed
 
 
 class OutboxMessage(SQLModel, table=True):
     """A message waiting for delivery: to a person (`person_id`), or to a chat that is not a
-    person of ours, such as the counsellors' alert chat (`sealed_address`, encrypted)."""
+    person of ours, such as the counsellors' alert chat (`sealed_address`, encrypted).
+
+    The words are sealed in `payload` while the row waits, and a delivered row is deleted: a
+    copy of the database keeps no trace of who was sent what (bot/store/outbox.py)."""
 
     __tablename__ = "outbox"
 
@@ -146,9 +173,11 @@ class OutboxMessage(SQLModel, table=True):
         default=None, foreign_key="person.id", index=True, ondelete="CASCADE"
     )
     sealed_address: str | None = None
-    # The card whose words this message carries (a reply), so /forget by its writer can
-    # withdraw it before delivery. Delivered rows keep no payload at all.
-    card_id: int | None = Field(default=None, index=True)
+    # A keyed hash of the card whose words this message carries (a reply), so /forget by its
+    # writer can withdraw it before delivery; a hash, so the row does not name the card.
+    card_tag: str | None = Field(default=None, index=True, max_length=64)
+    # The case an alert to the counsellors' chat is about, so /forget withdraws it too.
+    case_id: int | None = Field(default=None, index=True)
     channel: str = Field(max_length=16)
     payload: dict[str, object] = Field(sa_column=Column(JSON))
     status: str = Field(default="pending", max_length=16, index=True)

@@ -113,7 +113,13 @@ def _enqueue_for(services: Services, who: SimulatedPerson, message: Outbound) ->
     row = person_row(services, who)
     assert row is not None and row.id is not None
     with Session(services.engine) as session:
-        item = enqueue(session=session, person_id=row.id, channel="telegram", message=message)
+        item = enqueue(
+            session=session,
+            sealer=services.sealer,
+            person_id=row.id,
+            channel="telegram",
+            message=message,
+        )
         session.commit()
         assert item.id is not None
         return item.id
@@ -140,7 +146,7 @@ async def test_outbox_delivery_429_retry_and_protect_content(
                 return {r.id or 0: r.status for r in session.exec(select(OutboxMessage)).all()}
 
         for _ in range(100):
-            if statuses()[blocked_id] != "pending":
+            if statuses().get(blocked_id) != "pending":
                 break
             await server.wait_for_call("getUpdates", len(server.calls_to("getUpdates")) + 1)
 
@@ -152,8 +158,5 @@ async def test_outbox_delivery_429_retry_and_protect_content(
     # welcome, then the 429 on the card, then the card and the note: the retry waited 1 s
     assert to_aiko[2] - to_aiko[1] >= 1.0
     final = statuses()
-    assert final[card_id] == final[note_id] == "delivered"
-    assert final[blocked_id] == "undeliverable"
-    with Session(services.engine) as session:
-        card_row = session.get(OutboxMessage, card_id)
-        assert card_row is not None and card_row.attempts == 1
+    # delivered and undeliverable rows are deleted: nothing says who was sent what
+    assert card_id not in final and note_id not in final and blocked_id not in final

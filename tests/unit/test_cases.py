@@ -131,9 +131,8 @@ def test_forget_deletes_case_text_at_once_and_keeps_what_counsellors_did(
     with Session(services.engine) as session:
         row = session.get(Case, case.id)
         assert row is not None
-        cases.record(
-            session=session, case=row, kind="message_in", sealed_text=services.sealer.seal("hi")
-        )
+        sealed = services.sealer.seal("hi", purpose="x")
+        cases.record(session=session, case=row, kind="message_in", sealed_text=sealed)
         session.commit()
     person.command("/forget")
     person.presses("forget:yes")

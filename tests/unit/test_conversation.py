@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from bot.config import Settings
 from bot.domain import InboundKind
 from bot.services import Services, build_services
+from bot.store.cases import open_flag_text
 from bot.store.tables import DeliveryAddress, Flag, Person
 from tests.support.conversation_driver import Person as Someone
 from tests.support.conversation_driver import button_data, joined, stored_person
@@ -123,7 +124,9 @@ def test_crisis_is_answered_in_every_state(services: Services, state_setup: str)
     assert [f.kind for f in flags] == ["crisis"]
     assert flags[0].categories == ["suicide_indirect"]
     assert flags[0].sealed_text and "alive" not in flags[0].sealed_text
-    assert services.sealer.unseal(flags[0].sealed_text).startswith("honestly")
+    with Session(services.engine) as session:
+        text = open_flag_text(session=session, sealer=services.sealer, flag=flags[0])
+    assert text.startswith("honestly")
     assert flags[0].case_ref.startswith("case-") and "1007" not in flags[0].case_ref
 
 
@@ -224,6 +227,7 @@ def test_outbox_delivers_retries_and_forgets(services: Services, tmp_path: Path)
         assert person.id is not None
         row = enqueue(
             session=session,
+            sealer=services.sealer,
             person_id=person.id,
             channel="telegram",
             message=Outbound(text="a card helped someone", protect_content=True),

@@ -1,0 +1,137 @@
+"""Per-person keys and the private index of a person's own cards (docs/privacy.md).
+
+Each person has a random key, kept in `person_secret` wrapped under the server key. What only
+that person's conversation needs is sealed under it: their delivery address, check-ins, the
+text of their flags and their index of own cards (the random `author_ref` of each card they
+wrote). /forget deletes the row, and with it every way to open those values (crypto-shredding).
+
+The index replaces a per-author keyed hash on cards, which grouped one author's cards in any
+copy of the database. A card now carries only its own random reference; which cards are one
+person's is known only inside that person's sealed index.
+
+Its own module at the bottom of the store, so cards, cases, people and learning can all seal
+under a person's key without importing each other.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlmodel import Session, select
+
+from bot.store.sealing import Sealer, SealError, new_person_key, seal_with, tag_with, unseal_with
+from bot.store.tables import PersonSecret
+
+INDEX_LIMIT = 2000  # own cards remembered per person (a card's reference is 32 characters)
+
+
+def _row(session: Session, person_id: int) -> PersonSecret | None:
+    return session.exec(select(PersonSecret).where(PersonSecret.person_id == person_id)).first()
+
+
+def create_person_key(*, session: Session, sealer: Sealer, person_id: int) -> bytes:
+    """A new person's key (a returning person after /forget is a new person: a new key)."""
+    key = new_person_key()
+    session.add(
+        PersonSecret(person_id=person_id, wrapped_key=sealer.wrap_person_key(key, person_id))
+    )
+    session.flush()
+    return key
+
+
+def person_key(*, session: Session, sealer: Sealer, person_id: int) -> bytes | None:
+    """The person's key, or None when there is none (forgotten) or it does not open here."""
+    row = _row(session, person_id)
+    if row is None:
+        return None
+    try:
+        return sealer.unwrap_person_key(row.wrapped_key, person_id)
+    except (SealError, ValueError):
+        return None
+
+
+def ensure_person_key(*, session: Session, sealer: Sealer, person_id: int) -> bytes:
+    key = person_key(session=session, sealer=sealer, person_id=person_id)
+    if key is not None:
+        return key
+    row = _row(session, person_id)
+    if row is not None:  # wrapped under another secret: unusable, start afresh
+        session.delete(row)
+        session.flush()
+    return create_person_key(session=session, sealer=sealer, person_id=person_id)
+
+
+def seal_for(*, session: Session, sealer: Sealer, person_id: int, value: str, purpose: str) -> str:
+    key = ensure_person_key(session=session, sealer=sealer, person_id=person_id)
+    return seal_with(key, value, purpose=purpose)
+
+
+def unseal_for(
+    *, session: Session, sealer: Sealer, person_id: int, token: str, purpose: str
+) -> str:
+    """Raises SealError when the person's key is gone (/forget) or the value is not theirs."""
+    key = person_key(session=session, sealer=sealer, person_id=person_id)
+    if key is None:
+        raise SealError("no key for this person")
+    return unseal_with(key, token, purpose=purpose)
+
+
+def person_tag(
+    *, session: Session, sealer: Sealer, person_id: int, purpose: str, value: str
+) -> str:
+    """A keyed hash under the person's key: a different, unlinkable value for every `value`."""
+    key = ensure_person_key(session=session, sealer=sealer, person_id=person_id)
+    return tag_with(key, purpose, value)
+
+
+# -- the private index of own cards ------------------------------------------------------------
+def _index_purpose(person_id: int) -> str:
+    return f"person_secret.sealed_index:{person_id}"
+
+
+def own_refs(*, session: Session, sealer: Sealer, person_id: int) -> list[str]:
+    """The `author_ref`s of the person's own cards and replies, oldest first."""
+    row = _row(session, person_id)
+    if row is None or not row.sealed_index:
+        return []
+    key = person_key(session=session, sealer=sealer, person_id=person_id)
+    if key is None:
+        return []
+    try:
+        refs = json.loads(unseal_with(key, row.sealed_index, purpose=_index_purpose(person_id)))
+    except (SealError, ValueError):
+        return []
+    return [str(r) for r in refs] if isinstance(refs, list) else []
+
+
+def _write_index(session: Session, sealer: Sealer, person_id: int, refs: list[str]) -> None:
+    key = ensure_person_key(session=session, sealer=sealer, person_id=person_id)
+    row = _row(session, person_id)
+    assert row is not None
+    row.sealed_index = seal_with(
+        key, json.dumps(refs[-INDEX_LIMIT:]), purpose=_index_purpose(person_id)
+    )
+    session.add(row)
+    session.flush()
+
+
+def add_own_ref(*, session: Session, sealer: Sealer, person_id: int, ref: str) -> None:
+    refs = own_refs(session=session, sealer=sealer, person_id=person_id)
+    if ref not in refs:
+        _write_index(session, sealer, person_id, [*refs, ref])
+
+
+def remove_own_refs(*, session: Session, sealer: Sealer, person_id: int, refs: list[str]) -> None:
+    gone = set(refs)
+    kept = [
+        r for r in own_refs(session=session, sealer=sealer, person_id=person_id) if r not in gone
+    ]
+    _write_index(session, sealer, person_id, kept)
+
+
+def forget_key(*, session: Session, person_id: int) -> None:
+    """Crypto-shred: the person's key goes, and everything sealed under it stops opening."""
+    row = _row(session, person_id)
+    if row is not None:
+        session.delete(row)
+        session.flush()
