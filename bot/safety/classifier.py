@@ -22,6 +22,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,27 +109,31 @@ class CrisisClassifier:
     models: dict[str, LanguageModel]
     key: str  # hash of the examples the models were trained on (see examples_key)
 
-    def probability(self, text: str, language: str) -> float:
+    def probability(
+        self, text: str, language: str, vector: NDArray[np.float32] | None = None
+    ) -> float:
         """P(crisis | text) from the model of the text's language (English for any language
         other than Japanese: MiniLM still carries some meaning there).
 
         A long text is read as its first and last WINDOW characters (the larger probability):
         MiniLM reads at most 256 word pieces anyway, and a 4,000-character message must not cost
-        seconds. The rules read all of it."""
+        seconds. The rules read all of it. `vector`: the text's embedding, when the caller has
+        it already (used for a text within one window)."""
         if len(text) <= WINDOW:
-            return self._probability(text, language)
+            return self._probability(text, language, vector)
         return max(
             self._probability(text[:WINDOW], language),
             self._probability(text[-WINDOW:], language),
         )
 
-    def _probability(self, text: str, language: str) -> float:
-        from bot.emotion.embeddings import embed
-
+    def _probability(
+        self, text: str, language: str, vector: NDArray[np.float32] | None = None
+    ) -> float:
         name = "ja" if language == "ja" else "en"
         model = self.models[name]
         if name in EMBEDDING_LANGUAGES:
-            vector = embed([text])[0]
+            if vector is None:
+                vector = cached_embedding(text)
         else:
             vector = np.zeros(len(model.embedding_coef), np.float32)
         return float(1.0 / (1.0 + np.exp(-model.logit(vector, text))))
@@ -138,6 +144,31 @@ class CrisisClassifier:
             arrays.update(model.arrays(language))
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
+
+
+_EMBEDDINGS: OrderedDict[str, NDArray[np.float32]] = OrderedDict()
+_EMBEDDINGS_LOCK = threading.Lock()
+EMBEDDING_CACHE_SIZE = 256
+
+
+def cached_embedding(text: str) -> NDArray[np.float32]:
+    """MiniLM's vector of `text`, from a small cache of recent texts: the same words are often
+    screened twice (a message, then the card or reply made of it; a card's text before and
+    after scrubbing), and one embedding is most of the screen's time."""
+    from bot.emotion.embeddings import embed
+
+    with _EMBEDDINGS_LOCK:
+        hit = _EMBEDDINGS.get(text)
+        if hit is not None:
+            _EMBEDDINGS.move_to_end(text)
+            return hit
+    vector = embed([text])[0]
+    vector.setflags(write=False)
+    with _EMBEDDINGS_LOCK:
+        _EMBEDDINGS[text] = vector
+        while len(_EMBEDDINGS) > EMBEDDING_CACHE_SIZE:
+            _EMBEDDINGS.popitem(last=False)
+    return vector
 
 
 def examples_key(raw_examples: Any) -> str:
