@@ -96,7 +96,13 @@ class Moderator:
         }
         policy = self._policy
         hold = policy.readers.hold
-        if crisis.is_crisis:  # before any model: it must not depend on one loading
+        # The classifier alone, and not sure enough to hold: restricted below, never published.
+        unsure_crisis = (
+            crisis.is_crisis
+            and crisis.layers == ("classifier",)
+            and (crisis.probability or 0.0) < policy.thresholds.crisis_classifier_hold
+        )
+        if crisis.is_crisis and not unsure_crisis:  # before the content model: never waits on it
             return ModerationDecision(
                 decision=Verdict.HOLD,
                 readers=hold,
@@ -146,10 +152,20 @@ class Moderator:
                 reasons=result.reasons,
                 **common,  # type: ignore[arg-type]
             )
-        if result.content_class is ContentClass.VULNERABLE or not readable.has_letters:
+        if (
+            result.content_class is ContentClass.VULNERABLE
+            or not readable.has_letters
+            or unsure_crisis
+        ):
             reasons = result.reasons
             if not readable.has_letters:
                 reasons = (*reasons, "no words to read: low confidence, restricted")
+            if unsure_crisis:
+                reasons = (
+                    *reasons,
+                    f"possible crisis language (screen classifier {crisis.probability:.2f}): "
+                    "restricted",
+                )
             return ModerationDecision(
                 decision=Verdict.RESTRICT,
                 readers=self._readers(Verdict.RESTRICT, ContentClass.VULNERABLE),

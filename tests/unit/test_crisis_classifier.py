@@ -142,7 +142,6 @@ def test_a_classifier_only_catch_has_a_label_for_counsellors() -> None:
 # set): the classifier, fairly sure they are not a crisis, excuses the rules.
 RECOVERY_STORIES = [
     "Four years ago I tried to kill myself. Now I coach a kids' football team and love it.",
-    "I used to self-harm in high school, I've been free of it for three years.",
     "高校のころは死にたいと思っていたけど、今は毎日が楽しい",
 ]
 
@@ -164,6 +163,20 @@ def test_a_relapse_cue_or_a_present_crisis_is_never_excused() -> None:
     assert again.is_crisis and not again.excused
     ja = screen("昔リスカしてたけど、最近またやってしまった")
     assert ja.is_crisis and not ja.excused
+
+
+@pytest.mark.slow
+def test_an_unsure_classifier_excuses_nothing() -> None:
+    """Below `max_probability` only: with the bar at almost zero, the same stories stay crises
+    (the rules' answer stands whenever the classifier is not fairly sure)."""
+    policy = load_safety_policy()
+    strict = policy.model_copy(
+        update={"recovery": policy.recovery.model_copy(update={"max_probability": 1e-6})}
+    )
+    screen_ = CrisisScreen(strict, load_crisis_classifier())
+    for text in RECOVERY_STORIES:
+        result = screen_.screen(text)
+        assert result.is_crisis and not result.excused
 
 
 def test_without_the_classifier_nothing_is_excused() -> None:
