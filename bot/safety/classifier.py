@@ -190,6 +190,12 @@ def cached_embedding(text: str) -> NDArray[np.float32]:
     return vector
 
 
+def clear_embedding_cache() -> None:
+    """Forget the cached embeddings (benchmarks time uncached messages)."""
+    with _EMBEDDINGS_LOCK:
+        _EMBEDDINGS.clear()
+
+
 def examples_key(raw_examples: Any) -> str:
     """A hash of the examples (as parsed, so comments and layout do not count) and the features."""
     canonical = json.dumps([FEATURES_VERSION, raw_examples], sort_keys=True, ensure_ascii=False)
