@@ -91,8 +91,6 @@ class Moderator:
             "scrubbed": scrubbed.text,
             "removed_summary": scrubbed.summary(language) if scrubbed.removed else "",
             "removed_count": len(scrubbed.removed),
-            # Employer and town names stay the author's choice; the preview only warns.
-            "may_identify": identifying_names(scrubbed.text, language),
         }
         policy = self._policy
         hold = policy.readers.hold
@@ -114,6 +112,9 @@ class Moderator:
                 crisis_categories=crisis.categories,
                 **removed,  # type: ignore[arg-type]
             )
+        # Employer and town names stay the author's choice; the preview only warns. (Not for a
+        # crisis above: that author gets helplines, not a preview; spaCy costs ~5 ms a card.)
+        removed["may_identify"] = identifying_names(scrubbed.text, language)
         readable = readability(scrubbed.text)
         if not readable.readable:
             verdict = Verdict(policy.unreadable)
