@@ -1,14 +1,21 @@
 """Crisis screen figures against issue 10's targets. Printed, never asserted.
 
-    PYTHONPATH=$PWD python benchmarks/crisis.py [--holdout] [--timing-texts N]
+    PYTHONPATH=$PWD python benchmarks/crisis.py [--dev [--show-misses]] [--timing-texts N]
+    PYTHONPATH=$PWD python benchmarks/crisis.py --holdout-v2   # the lead, once, recorded
 
 Three screens on each set: the rules alone, the classifier alone (its probability at the policy
 threshold) and both (a crisis when either says so, as the bot runs).
 
-- the held-out set tests/data/crisis_holdout.yaml (EN/JA; written and committed before any
-  classifier was trained, never used to choose anything). Read ONLY with --holdout, and every
-  read is recorded in docs/crisis.md. Targets: recall 1.0; false alarms <= 3 % on its everyday
-  messages (idioms and recovery stories reported beside them).
+- the DEVELOPMENT set tests/data/crisis_holdout.yaml (EN/JA). It was the held-out set of the
+  first classifier and was read six times for it; it is now demoted to a development set: read
+  it freely (--dev; --show-misses prints the lines missed and the false alarms) to find failure
+  modes, but never copy or paraphrase its lines into policies/crisis_examples.yaml. Its figures
+  are no longer an honest estimate of unseen text.
+- the HELD-OUT set v2, tests/data/crisis_holdout_v2.yaml (same layout), written by someone else
+  and committed before any model read it: the honest figures. Read ONLY with --holdout-v2 (never
+  with --show-misses: counts only), and every read is recorded in docs/crisis.md.
+  Targets, on both: recall 1.0; false alarms <= 3 % on its everyday messages (idioms and
+  recovery stories reported beside them).
 - the existing test cases (tests/unit/test_crisis_screen.py must-catch / must-not-catch lists;
   they are also training examples of the classifier, so its figures there are in-sample), the 90
   evasion variants (tests/unit/test_crisis_evasion.py) and the unspoken-language phrases
@@ -33,6 +40,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 Judge = Callable[[str], bool]
+DEV_SET = "crisis_holdout.yaml"  # demoted to a development set (see the docstring)
+HOLDOUT_V2 = "crisis_holdout_v2.yaml"  # the honest held-out set: --holdout-v2 only
 
 
 def rate(judge: Judge, texts: Sequence[str]) -> tuple[int, int]:
@@ -46,10 +55,24 @@ def fmt(hit: int, total: int) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
-        "--holdout", action="store_true", help="also read the held-out set (record it!)"
+        "--dev",
+        action="store_true",
+        help="also read the development set (the demoted first held-out set)",
+    )
+    parser.add_argument(
+        "--show-misses",
+        action="store_true",
+        help="with --dev: print the development lines missed and the false alarms",
+    )
+    parser.add_argument(
+        "--holdout-v2",
+        action="store_true",
+        help="also read the v2 held-out set: counts only; every read must be recorded",
     )
     parser.add_argument("--timing-texts", type=int, default=300)
     args = parser.parse_args()
+    if args.show_misses and not args.dev:
+        parser.error("--show-misses needs --dev (the held-out set is read as counts only)")
 
     import torch
     from threadpoolctl import threadpool_limits
@@ -106,21 +129,28 @@ def main() -> int:
         )
         if t
     ]
-    everyday: list[str] = []
-    crisis_lines: list[str] = []
-    if args.holdout:
+    summaries: list[tuple[str, list[str], list[str]]] = []  # name, crisis lines, everyday
+    labelled_sets: list[tuple[str, str]] = []
+    if args.dev:
+        labelled_sets.append(("dev", DEV_SET))
+    if args.holdout_v2:
+        labelled_sets.append(("held-out v2", HOLDOUT_V2))
+    for prefix, filename in labelled_sets:
         from bot.yaml_files import read_yaml
 
-        holdout = read_yaml(ROOT / "tests" / "data" / "crisis_holdout.yaml")
+        data = read_yaml(ROOT / "tests" / "data" / filename)
+        crisis_lines: list[str] = []
+        everyday: list[str] = []
         for lang in ("en", "ja"):
-            crisis_lines += holdout["crisis"][lang]
-            sets.append((f"held-out crisis {lang}", True, holdout["crisis"][lang]))
+            crisis_lines += data["crisis"][lang]
+            sets.append((f"{prefix} crisis {lang}", True, data["crisis"][lang]))
         for group in ("everyday", "idioms", "recovery"):
             for lang in ("en", "ja"):
-                texts = holdout["not_crisis"][lang][group]
+                texts = data["not_crisis"][lang].get(group, [])
                 if group == "everyday":
                     everyday += texts
-                sets.append((f"held-out {group} {lang}", False, texts))
+                sets.append((f"{prefix} {group} {lang}", False, texts))
+        summaries.append((prefix, crisis_lines, everyday))
     sets += [
         ("existing must-catch (in training)", True, must_catch),
         ("existing must-not-catch (in training)", False, must_not),
@@ -138,24 +168,45 @@ def main() -> int:
         measure = "recall" if is_crisis else "false alarms"
         cells = [fmt(*rate(judge, texts)) for _, judge in judges]
         print(f"{name:40} {measure:12} " + " ".join(f"{c:>17}" for c in cells))
-    if args.holdout:
+    for prefix, crisis_lines, everyday in summaries:
         for label, texts, target in (
-            ("held-out crisis, all", crisis_lines, "recall 1.0"),
-            ("held-out everyday, all", everyday, "false alarms <= 0.03"),
+            (f"{prefix} crisis, all", crisis_lines, "recall 1.0"),
+            (f"{prefix} everyday, all", everyday, "false alarms <= 0.03"),
         ):
             cells = [fmt(*rate(judge, texts)) for _, judge in judges]
             print(f"{label:40} {target:12} " + " ".join(f"{c:>17}" for c in cells))
+    if args.show_misses:
+        print("\ndevelopment set, both layers: missed crisis lines and false alarms")
+        for name, is_crisis, texts in sets:
+            if not name.startswith("dev "):
+                continue
+            for text in texts:
+                result = screen.screen(text)
+                if result.is_crisis != is_crisis:
+                    kind = "MISSED" if is_crisis else "ALARM "
+                    p = "-" if result.probability is None else f"{result.probability:.2f}"
+                    print(f"  {kind} [{name}] p={p} rules={result.score:.2f}: {text}")
+    if args.holdout_v2:
+        print(
+            "\n*** The v2 held-out set was read by this run: record the read (date, state, "
+            "figures) in docs/crisis.md. Never tune on it. ***"
+        )
 
     # Time per message, after load, one thread: the bot's screen on a mix of messages.
     pool = [*must_catch, *must_not, *evasion.ALL_VARIANTS]
     texts = [pool[i % len(pool)] for i in range(args.timing_texts)]
     for _ in range(20):
         screen.screen(texts[0])
+    from bot.safety.classifier import clear_embedding_cache
+
+    # Uncached: the screen keeps a small cache of recent embeddings (a text screened twice is
+    # embedded once), and the pool repeats; every timed message is a new one to it.
     timings = {"rules alone": screen.rules_only, "rules + classifier": screen.screen}
     for label, run in timings.items():
         wall: list[float] = []
         cpu: list[float] = []
         for text in texts:
+            clear_embedding_cache()
             c0, t0 = time.process_time(), time.perf_counter()
             run(text)
             wall.append((time.perf_counter() - t0) * 1000)

@@ -1,11 +1,18 @@
 """Moderation figures against the targets of the safe-relay issue. Printed, never asserted.
 
-    PYTHONPATH=$PWD python benchmarks/moderation.py --hate-offensive /path/to/hate-offensive
+    PYTHONPATH=$PWD python benchmarks/moderation.py [--show-misses] --hate-offensive DIR
+    PYTHONPATH=$PWD python benchmarks/moderation.py --holdout-v2   # the lead, once, recorded
 
-Two sets, each through the same `Moderator` that /share uses (first-time author):
-- the held-out card set benchmarks/data/moderation_cards.yaml (160 EN/JA cards written for this,
-  committed before any model read it; nothing is trained or tuned on it; docs/moderation.md
-  counts how often it has been read: every run of this script is one read);
+Sets, each through the same `Moderator` that /share uses (first-time author):
+- the DEVELOPMENT card set benchmarks/data/moderation_cards.yaml (160 EN/JA cards). It was the
+  held-out set of the first model and was read twice for it; it is now demoted to a development
+  set: read by default, free to study (--show-misses prints the cards decided wrongly), but its
+  cards are never copied or paraphrased into bot/moderation/examples.yaml, and its figures are
+  no longer an honest estimate of unseen cards;
+- the HELD-OUT card set v2, benchmarks/data/moderation_cards_v2.yaml (same layout), written by
+  someone else and committed before any model read it: the honest figures. Read ONLY with
+  --holdout-v2 (instead of the development set; counts only, never the cards), and every read is
+  recorded in docs/moderation.md;
 - the test tenth of the Davidson et al. 2017 tweets (split seeded 80/10/10 by
   bot/moderation/training.py; never trained or tuned on). Known limits, printed with the
   figures: tweets, mostly slurs and profanity, English only; models trained on them flag
@@ -21,16 +28,19 @@ precision/recall per class, are reported without a target.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-CARDS = ROOT / "benchmarks" / "data" / "moderation_cards.yaml"
+DEV_CARDS = ROOT / "benchmarks" / "data" / "moderation_cards.yaml"  # development set now
+HOLDOUT_V2 = ROOT / "benchmarks" / "data" / "moderation_cards_v2.yaml"  # --holdout-v2 only
 LABELS = ("toxic", "crisis", "vulnerable", "supportive", "entertaining")
 HARMFUL_OR_SAD = ("toxic", "crisis", "vulnerable")
 DAVIDSON_NAMES = ("hate", "offensive", "neither")
@@ -71,7 +81,21 @@ def main() -> int:
         default=None,
         help="a seeded, stratified N of the test tenth (default: all of it, ~2,480 tweets)",
     )
+    parser.add_argument(
+        "--holdout-v2",
+        action="store_true",
+        help="read the v2 held-out card set instead of the development set (record the read!)",
+    )
+    parser.add_argument(
+        "--show-misses",
+        action="store_true",
+        help="print the development cards decided wrongly (never with --holdout-v2)",
+    )
     args = parser.parse_args()
+    if args.show_misses and args.holdout_v2:
+        parser.error("--show-misses reads the development set only: the held-out set is counts")
+    cards_path = HOLDOUT_V2 if args.holdout_v2 else DEV_CARDS
+    set_name = "HELD-OUT card set v2" if args.holdout_v2 else "Development card set"
 
     started = time.perf_counter()
     import torch
@@ -93,16 +117,20 @@ def main() -> int:
     print(f"load: {time.perf_counter() - started:.1f} s (imports, MiniLM, heads, model)")
 
     feeling_bad = {UserClass.VULNERABLE, UserClass.HARMFUL}
-    cards = yaml.safe_load(CARDS.read_text("utf-8"))["cards"]
+    cards = yaml.safe_load(cards_path.read_text("utf-8"))["cards"]
     timings: list[float] = []
+    cpu: list[float] = []
     by_lang: dict[str, list[tuple[str, object]]] = {"en": [], "ja": []}
+    decided: list[tuple[dict[str, str], Any]] = []
     for card in cards:
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         decision = moderator.moderate(card["text"], card["lang"])
         timings.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
         by_lang[card["lang"]].append((card["label"], decision))
+        decided.append((card, decision))
 
-    print(f"\nHeld-out card set ({len(cards)} cards, read once more by this run)")
+    print(f"\n{set_name} ({len(cards)} cards, {cards_path.name})")
     for lang in ("en", "ja", "all"):
         rows = by_lang["en"] + by_lang["ja"] if lang == "all" else by_lang[lang]
         truth = [label for label, _ in rows]
@@ -161,11 +189,35 @@ def main() -> int:
         print("  per class (predicted: crisis if flagged, else the content class):")
         print("\n".join(pr_table(truth, predicted, LABELS)))
 
+    if args.show_misses:
+        print("\ndevelopment cards decided wrongly (harmful or sad published, supportive held,")
+        print("toxic read as another class, crisis not flagged):")
+        for card, d in decided:
+            label = card["label"]
+            wrong = (
+                (label in HARMFUL_OR_SAD and d.decision is Verdict.PUBLISH)
+                or (label == "supportive" and d.decision is Verdict.HOLD)
+                or (label == "toxic" and predicted_label(d) != "toxic")
+                or (label == "crisis" and not d.crisis)
+            )
+            if wrong:
+                top = ", ".join(f"{k} {v:.2f}" for k, v in d.scores.items())
+                print(
+                    f"  [{card['lang']} {label} -> {d.decision.value}/{predicted_label(d)}] "
+                    f"{card['text']}\n      {top}; {'; '.join(d.reasons)}"
+                )
     ms = [t * 1000 for t in timings]
     print(
         f"\ntime per card after load, one core (card set, uncached): median "
         f"{statistics.median(ms):.1f} ms, mean {statistics.mean(ms):.1f} ms, p95 "
         f"{sorted(ms)[int(0.95 * len(ms))]:.1f} ms (target <= 20 ms)"
+    )
+    cpu_ms = [t * 1000 for t in cpu]
+    print(
+        f"CPU time per card (the process's, one thread: the cost on one core, without the waits "
+        f"for a core): median {statistics.median(cpu_ms):.1f} ms, mean "
+        f"{statistics.mean(cpu_ms):.1f} ms; load average {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} cores"
     )
 
     if args.hate_offensive:
@@ -212,6 +264,11 @@ def main() -> int:
         )
         for name in DAVIDSON_NAMES:
             print(f"  {name} tweets held by moderation: {share(held[name], truth_d.count(name))}")
+    if args.holdout_v2:
+        print(
+            "\n*** The v2 held-out card set was read by this run: record the read (date, state, "
+            "figures) in docs/moderation.md. Never tune on it. ***"
+        )
     return 0
 
 

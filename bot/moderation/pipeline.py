@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
+from numpy.typing import NDArray
+
 from bot.cards.identifying import identifying_names
 from bot.cards.scrub import scrub
 from bot.domain import ContentClass, Polarity, UserClass
@@ -75,19 +78,29 @@ class Moderator:
         self, text: str, language: str, author_names: AuthorNames | None
     ) -> ModerationDecision:
         scrubbed = scrub(text, language, author_names=author_names)
-        crisis = self._screen.screen(text)
-        if not crisis.is_crisis:
-            crisis = self._screen.screen(scrubbed.text)
+        # One MiniLM embedding per card: the emotion engine's (cached, so `classify` below reuses
+        # it) serves the crisis classifier too. If the engine fails the screen embeds by itself,
+        # and if that fails the rules alone still screen: the crisis answer never depends on it.
+        embedding = self._embedding(scrubbed.text)
+        crisis = self._screen.screen(scrubbed.text, embedding)
+        if not crisis.is_crisis and scrubbed.text != text:
+            # The author's own words too (masking a name cannot make a suicide note safe); the
+            # scrubbed text's embedding carries the same meaning.
+            crisis = self._screen.screen(text, embedding)
         removed = {
             "scrubbed": scrubbed.text,
             "removed_summary": scrubbed.summary(language) if scrubbed.removed else "",
             "removed_count": len(scrubbed.removed),
-            # Employer and town names stay the author's choice; the preview only warns.
-            "may_identify": identifying_names(scrubbed.text, language),
         }
         policy = self._policy
         hold = policy.readers.hold
-        if crisis.is_crisis:  # before any model: it must not depend on one loading
+        # The classifier alone, and not sure enough to hold: restricted below, never published.
+        unsure_crisis = (
+            crisis.is_crisis
+            and crisis.layers == ("classifier",)
+            and (crisis.probability or 0.0) < policy.thresholds.crisis_classifier_hold
+        )
+        if crisis.is_crisis and not unsure_crisis:  # before the content model: never waits on it
             return ModerationDecision(
                 decision=Verdict.HOLD,
                 readers=hold,
@@ -99,6 +112,9 @@ class Moderator:
                 crisis_categories=crisis.categories,
                 **removed,  # type: ignore[arg-type]
             )
+        # Employer and town names stay the author's choice; the preview only warns. (Not for a
+        # crisis above: that author gets helplines, not a preview; spaCy costs ~5 ms a card.)
+        removed["may_identify"] = identifying_names(scrubbed.text, language)
         readable = readability(scrubbed.text)
         if not readable.readable:
             verdict = Verdict(policy.unreadable)
@@ -137,10 +153,20 @@ class Moderator:
                 reasons=result.reasons,
                 **common,  # type: ignore[arg-type]
             )
-        if result.content_class is ContentClass.VULNERABLE or not readable.has_letters:
+        if (
+            result.content_class is ContentClass.VULNERABLE
+            or not readable.has_letters
+            or unsure_crisis
+        ):
             reasons = result.reasons
             if not readable.has_letters:
                 reasons = (*reasons, "no words to read: low confidence, restricted")
+            if unsure_crisis:
+                reasons = (
+                    *reasons,
+                    f"possible crisis language (screen classifier {crisis.probability:.2f}): "
+                    "restricted",
+                )
             return ModerationDecision(
                 decision=Verdict.RESTRICT,
                 readers=self._readers(Verdict.RESTRICT, ContentClass.VULNERABLE),
@@ -155,6 +181,13 @@ class Moderator:
             reasons=result.reasons,
             **common,  # type: ignore[arg-type]
         )
+
+    def _embedding(self, text: str) -> NDArray[np.float32] | None:
+        try:
+            return self._classifier.engine.analyse(text).embedding
+        except Exception as exc:  # the screen embeds by itself, or falls back to the rules
+            log.error("moderation: no shared embedding (%s)", type(exc).__name__)
+            return None
 
     def _readers(
         self, verdict: Verdict, content_class: ContentClass = ContentClass.VULNERABLE

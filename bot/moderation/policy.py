@@ -74,6 +74,11 @@ class ModerationThresholds(_Strict):
     toxic_hold_ja: float = Field(gt=0.0, le=0.9)
     abusive_hold: float = Field(gt=0.0, le=0.9)
     crisis_hold: float = Field(gt=0.0, le=0.9)
+    # The crisis screen's classifier alone (no rule matched) holds a text as a crisis from this
+    # probability; between its own threshold and this one the text is restricted (never reaches
+    # a reader who feels bad). Every text a person sends met the full screen as a message first
+    # (bot/conversation.py), so the author has had the crisis answer whenever it fired there.
+    crisis_classifier_hold: float = Field(0.85, gt=0.0, le=0.9)
     bad_restrict: float = Field(gt=0.0, le=0.5)
     publish_confidence: float = Field(ge=0.5, lt=1.0)
 

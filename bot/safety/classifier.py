@@ -22,8 +22,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +51,24 @@ MODEL_LANGUAGES = ("en", "ja")
 EMBEDDING_LANGUAGES = frozenset({"en"})
 WINDOW = 1000  # characters of a long text the classifier reads at each end
 # Bumped when the features change, so an artefact from other features counts as stale too.
-FEATURES_VERSION = "minilm-384(en)+char-1-3-tfidf/v2"
+FEATURES_VERSION = "minilm-384(en)+char-1-3(+words-1-2 en)-tfidf/v3"
+_WORDS = re.compile(r"[a-z0-9']+")
+
+
+def terms(text: str, language: str) -> list[str]:
+    """The sparse terms of a text: character 1-3 grams, and for English (written with spaces)
+    also its words and word pairs ("w:death's", "w:death's door"): an idiom is a word pair the
+    characters alone blur. Chosen on the training examples (out-of-fold AUC 0.901 -> 0.905,
+    recall at 10 % false alarms 0.72 -> 0.76); Japanese stays on characters."""
+    grams = char_terms(text)
+    if language == "ja":
+        return grams
+    words = _WORDS.findall(text)
+    return [
+        *grams,
+        *(f"w:{w}" for w in words),
+        *(f"w:{a} {b}" for a, b in pairwise(words)),
+    ]
 
 
 class CrisisExamples(BaseModel):
@@ -76,8 +97,8 @@ class LanguageModel:
     char_coef: NDArray[np.float32]
     intercept: float
 
-    def logit(self, vector: NDArray[np.float32], text: str) -> float:
-        columns, values = tfidf_row(char_terms(text), self.vocabulary, self.idf)
+    def logit(self, vector: NDArray[np.float32], text: str, language: str = "en") -> float:
+        columns, values = tfidf_row(terms(text, language), self.vocabulary, self.idf)
         chars = float(values @ self.char_coef[columns]) if len(columns) else 0.0
         return float(vector @ self.embedding_coef) + chars + self.intercept
 
@@ -107,30 +128,34 @@ class CrisisClassifier:
     models: dict[str, LanguageModel]
     key: str  # hash of the examples the models were trained on (see examples_key)
 
-    def probability(self, text: str, language: str) -> float:
+    def probability(
+        self, text: str, language: str, vector: NDArray[np.float32] | None = None
+    ) -> float:
         """P(crisis | text) from the model of the text's language (English for any language
         other than Japanese: MiniLM still carries some meaning there).
 
         A long text is read as its first and last WINDOW characters (the larger probability):
         MiniLM reads at most 256 word pieces anyway, and a 4,000-character message must not cost
-        seconds. The rules read all of it."""
+        seconds. The rules read all of it. `vector`: the text's embedding, when the caller has
+        it already (used for a text within one window)."""
         if len(text) <= WINDOW:
-            return self._probability(text, language)
+            return self._probability(text, language, vector)
         return max(
             self._probability(text[:WINDOW], language),
             self._probability(text[-WINDOW:], language),
         )
 
-    def _probability(self, text: str, language: str) -> float:
-        from bot.emotion.embeddings import embed
-
+    def _probability(
+        self, text: str, language: str, vector: NDArray[np.float32] | None = None
+    ) -> float:
         name = "ja" if language == "ja" else "en"
         model = self.models[name]
         if name in EMBEDDING_LANGUAGES:
-            vector = embed([text])[0]
+            if vector is None:
+                vector = cached_embedding(text)
         else:
             vector = np.zeros(len(model.embedding_coef), np.float32)
-        return float(1.0 / (1.0 + np.exp(-model.logit(vector, text))))
+        return float(1.0 / (1.0 + np.exp(-model.logit(vector, text, name))))
 
     def save(self, path: Path = DEFAULT_CLASSIFIER_PATH) -> None:
         arrays: dict[str, NDArray[Any]] = {"key": np.array(self.key)}
@@ -138,6 +163,37 @@ class CrisisClassifier:
             arrays.update(model.arrays(language))
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
+
+
+_EMBEDDINGS: OrderedDict[str, NDArray[np.float32]] = OrderedDict()
+_EMBEDDINGS_LOCK = threading.Lock()
+EMBEDDING_CACHE_SIZE = 256
+
+
+def cached_embedding(text: str) -> NDArray[np.float32]:
+    """MiniLM's vector of `text`, from a small cache of recent texts: the same words are often
+    screened twice (a message, then the card or reply made of it; a card's text before and
+    after scrubbing), and one embedding is most of the screen's time."""
+    from bot.emotion.embeddings import embed
+
+    with _EMBEDDINGS_LOCK:
+        hit = _EMBEDDINGS.get(text)
+        if hit is not None:
+            _EMBEDDINGS.move_to_end(text)
+            return hit
+    vector = embed([text])[0]
+    vector.setflags(write=False)
+    with _EMBEDDINGS_LOCK:
+        _EMBEDDINGS[text] = vector
+        while len(_EMBEDDINGS) > EMBEDDING_CACHE_SIZE:
+            _EMBEDDINGS.popitem(last=False)
+    return vector
+
+
+def clear_embedding_cache() -> None:
+    """Forget the cached embeddings (benchmarks time uncached messages)."""
+    with _EMBEDDINGS_LOCK:
+        _EMBEDDINGS.clear()
 
 
 def examples_key(raw_examples: Any) -> str:

@@ -24,7 +24,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import regex
+from numpy.typing import NDArray
 from pydantic import BaseModel, Field, field_validator
 
 from bot.config import PROJECT_ROOT
@@ -81,6 +83,30 @@ class ClassifierPolicy(BaseModel):
         return self.by_language.get("ja" if language == "ja" else "en", self.threshold)
 
 
+class RecoveryPolicy(BaseModel):
+    """When the rules' danger words sit in a story that is over, or about the topic rather than
+    the writer now ("two years ago I tried to end my life; today I'm grateful", "二年前に自殺未遂を
+    したけど、今は..."): the rules do not read tense, so a recovery cue lets the classifier decide.
+
+    The rules' hit is excused only when all of these hold: a `cues` pattern matches (a past time,
+    recovery, or talk about the topic), no `relapse` pattern matches (again, lately, tonight,
+    right now, また, 最近...), and the classifier ran and gave a probability below
+    `max_probability` (lower than its own threshold: it must be fairly sure). No classifier, no
+    excuse: fail closed."""
+
+    max_probability: float = Field(0.3, gt=0.0, le=0.5)
+    cues: dict[str, list[str]] = Field(default_factory=dict)
+    relapse: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("cues", "relapse")
+    @classmethod
+    def _all_compile(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for patterns in value.values():
+            for pattern in patterns:
+                re.compile(pattern)
+        return value
+
+
 class SafetyPolicy(BaseModel):
     threshold: float = Field(gt=0.0)
     idioms: dict[str, list[str]]
@@ -94,6 +120,7 @@ class SafetyPolicy(BaseModel):
     spoken_languages: list[str] = Field(default_factory=lambda: ["en", "ja"])
     typos: TyposPolicy = Field(default_factory=lambda: TyposPolicy())
     classifier: ClassifierPolicy = Field(default_factory=lambda: ClassifierPolicy())
+    recovery: RecoveryPolicy = Field(default_factory=lambda: RecoveryPolicy())
 
     @field_validator("idioms", "softeners", "never_say")
     @classmethod
@@ -117,6 +144,8 @@ class CrisisResult:
     language: str = "en"
     spoken: bool = True
     probability: float | None = None  # the classifier's, when it ran
+    # The rules matched, but in a recovery story the classifier read as safe (RecoveryPolicy).
+    excused: bool = False
 
 
 def normalise(text: str) -> str:
@@ -166,6 +195,13 @@ class CrisisScreen:
         )
         self._spoken = frozenset(policy.spoken_languages)
 
+        def union(table: dict[str, list[str]]) -> re.Pattern[str] | None:
+            wrapped = [_wrap(p, lang) for lang, patterns in table.items() for p in patterns]
+            return re.compile("|".join(wrapped), re.IGNORECASE) if wrapped else None
+
+        self._recovery = union(policy.recovery.cues)
+        self._relapse = union(policy.recovery.relapse)
+
     def is_never_said(self, text: str) -> bool:
         """Whether the text says what no supporter says to someone who may be low (the policy's
         never_say): used on what an LLM wrote for the bot, not on people's messages."""
@@ -185,7 +221,10 @@ class CrisisScreen:
                     out.append(reading)
         return out
 
-    def screen(self, text: str) -> CrisisResult:
+    def screen(self, text: str, embedding: NDArray[np.float32] | None = None) -> CrisisResult:
+        """Rules, then the classifier. `embedding`: the MiniLM vector of `text` when the caller
+        already has it (moderation shares the emotion engine's), so the text is embedded once;
+        it is used only when the classifier reads the text as written (nothing unmasked)."""
         readings = self.readings(text)
         score, hits, hit_languages = self._rules(readings)
         language = self._language(readings[0], hit_languages)
@@ -195,13 +234,18 @@ class CrisisScreen:
             # The unmasked reading for the languages the models know; others as written (folding
             # Cyrillic to Latin look-alikes would turn Russian into nonsense).
             model_text = readings[-1] if language in ("en", "ja") else readings[0]
+            vector = embedding if model_text == readings[0] else None
             try:
-                probability = self.classifier.probability(model_text, language)
+                probability = self.classifier.probability(model_text, language, vector)
             except Exception as exc:  # the rules have screened: never lose the answer to a model
                 log.error("crisis classifier failed (%s); rules only", type(exc).__name__)
         model_says = probability is not None and probability >= (
             self.policy.classifier.threshold_for(language)
         )
+        excused = rules_say and self._recovery_story(readings[0], probability)
+        if excused:
+            rules_say = False
+            hits = []
         layers = tuple(
             name for name, said in (("rules", rules_say), ("classifier", model_says)) if said
         )
@@ -215,7 +259,17 @@ class CrisisScreen:
             language=language,
             spoken=language in self._spoken,
             probability=probability,
+            excused=excused,
         )
+
+    def _recovery_story(self, clean: str, probability: float | None) -> bool:
+        """A story that is over (RecoveryPolicy): a cue, no relapse cue, and the classifier
+        fairly sure it is not a crisis. Without the classifier's probability: never."""
+        if probability is None or probability >= self.policy.recovery.max_probability:
+            return False
+        if self._recovery is None or not self._recovery.search(clean):
+            return False
+        return self._relapse is None or not self._relapse.search(clean)
 
     def rules_only(self, text: str) -> CrisisResult:
         """The first layer alone (for benchmarks and tools that must not load the model)."""

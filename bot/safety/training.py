@@ -17,6 +17,7 @@ embeddings come from `embed`, as served.
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from bot.safety.classifier import (
     CrisisExamples,
     LanguageModel,
     examples_key,
+    terms,
 )
 from bot.safety.crisis_screen import CrisisScreen, SafetyPolicy, load_safety_policy
 from bot.yaml_files import read_yaml
@@ -68,7 +70,6 @@ def train(
     from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_predict
 
     from bot.emotion.embeddings import EMBEDDING_DIM, embed
-    from bot.emotion.phrase_lexicon import char_terms
 
     raw = read_examples(examples_path)
     screen = CrisisScreen(policy or load_safety_policy())
@@ -78,7 +79,7 @@ def train(
         texts, labels = labelled(raw, language)
         readings = [model_reading(screen, t) for t in texts]
         y = np.asarray(labels)
-        vectoriser = TfidfVectorizer(analyzer=char_terms, sublinear_tf=True)
+        vectoriser = TfidfVectorizer(analyzer=partial(terms, language=language), sublinear_tf=True)
         chars = vectoriser.fit_transform(readings)
         if language in EMBEDDING_LANGUAGES:
             vectors = embed(readings)

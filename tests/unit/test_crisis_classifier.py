@@ -136,3 +136,71 @@ def test_a_classifier_only_catch_has_a_label_for_counsellors() -> None:
     assert rules_only.label("classifier", "en") == "crisis language (learned screen)"
     assert rules_only.label("classifier", "ja").startswith("危機")
     assert rules_only.label("self_harm", "en") == "hurting yourself"
+
+
+# Recovery stories the rules match word for word (written for this test, not from any benchmark
+# set): the classifier, fairly sure they are not a crisis, excuses the rules.
+RECOVERY_STORIES = [
+    "Four years ago I tried to kill myself. Now I coach a kids' football team and love it.",
+    "高校のころは死にたいと思っていたけど、今は毎日が楽しい",
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("text", RECOVERY_STORIES)
+def test_a_recovery_story_is_excused_only_by_a_confident_classifier(text: str) -> None:
+    full = screen(text)
+    rules_alone = CrisisScreen(load_safety_policy()).screen(text)
+    assert rules_alone.is_crisis, "the rules match these words: the excuse is what is tested"
+    assert not full.is_crisis and full.excused
+    assert full.probability is not None
+    assert full.probability < load_safety_policy().recovery.max_probability
+
+
+@pytest.mark.slow
+def test_a_relapse_cue_or_a_present_crisis_is_never_excused() -> None:
+    again = screen("Two years ago I tried to kill myself and I want to try again tonight.")
+    assert again.is_crisis and not again.excused
+    ja = screen("昔リスカしてたけど、最近またやってしまった")
+    assert ja.is_crisis and not ja.excused
+
+
+@pytest.mark.slow
+def test_an_unsure_classifier_excuses_nothing() -> None:
+    """Below `max_probability` only: with the bar at almost zero, the same stories stay crises
+    (the rules' answer stands whenever the classifier is not fairly sure)."""
+    policy = load_safety_policy()
+    strict = policy.model_copy(
+        update={"recovery": policy.recovery.model_copy(update={"max_probability": 1e-6})}
+    )
+    screen_ = CrisisScreen(strict, load_crisis_classifier())
+    for text in RECOVERY_STORIES:
+        result = screen_.screen(text)
+        assert result.is_crisis and not result.excused
+
+
+def test_without_the_classifier_nothing_is_excused() -> None:
+    """Fail closed: the recovery excuse needs the classifier's probability."""
+    rules_only = CrisisScreen(load_safety_policy())
+    result = rules_only.screen(RECOVERY_STORIES[0])
+    assert result.is_crisis and not result.excused
+
+
+@pytest.mark.slow
+def test_a_given_embedding_is_used_and_a_repeated_text_is_embedded_once() -> None:
+    """Moderation hands the screen the emotion engine's embedding (one MiniLM call per card);
+    a text screened twice is embedded once."""
+    from bot.emotion.embeddings import embed
+    from bot.safety.classifier import cached_embedding
+
+    text = "I have the pills ready and tonight is the night"
+    vector = embed([text])[0]
+    full = screen(text)
+    given = CrisisScreen(load_safety_policy(), load_crisis_classifier()).screen(text, vector)
+    assert given.probability == pytest.approx(full.probability, abs=0.02)
+    assert cached_embedding(text) is cached_embedding(text)
+    # a vector far from the text's meaning changes the answer: it was really used
+    calm = embed(["I had a lovely walk with my dog"])[0]
+    other = CrisisScreen(load_safety_policy(), load_crisis_classifier()).screen(text, calm)
+    assert other.probability is not None and full.probability is not None
+    assert other.probability < full.probability

@@ -161,3 +161,27 @@ def test_author_names_are_masked_in_what_is_relayed(moderator: Moderator) -> Non
     )
     assert "Mia" not in decision.scrubbed and "Kowalski" not in decision.scrubbed
     assert decision.removed_count >= 1
+
+
+def test_an_unsure_classifier_only_crisis_restricts_and_a_sure_one_holds(
+    moderator: Moderator,
+) -> None:
+    """The crisis screen's classifier alone below `crisis_classifier_hold`: the card is never
+    published (restricted, or held for another reason); at or above it: held as a crisis."""
+    text = "What's the point of living anymore?"
+    result = moderator._screen.screen(text)
+    assert result.layers == ("classifier",) and result.probability is not None
+    policy = moderator.policy
+    above = policy.thresholds.model_copy(
+        update={"crisis_classifier_hold": min(1.0, result.probability + 0.01)}
+    )
+    below = policy.thresholds.model_copy(update={"crisis_classifier_hold": 0.01})
+    unsure = Moderator(policy=policy.model_copy(update={"thresholds": above})).moderate(text, "en")
+    assert unsure.decision is not Verdict.PUBLISH
+    assert not (unsure.readers & {UserClass.VULNERABLE, UserClass.HARMFUL})
+    if not unsure.crisis:  # the content model may still read crisis and hold it
+        assert unsure.decision is Verdict.RESTRICT
+        assert any("possible crisis language" in r for r in unsure.reasons)
+    sure = Moderator(policy=policy.model_copy(update={"thresholds": below})).moderate(text, "en")
+    assert sure.decision is Verdict.HOLD and sure.crisis
+    assert "classifier" in sure.crisis_categories
