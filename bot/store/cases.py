@@ -27,7 +27,7 @@ from bot.store.authorship import author_id
 from bot.store.cards import HIDDEN, REJECTED
 from bot.store.keys import seal_for, unseal_for
 from bot.store.sealing import Sealer, SealError
-from bot.store.tables import Card, Case, CaseEvent, Flag, Restriction, utcnow
+from bot.store.tables import Card, Case, CaseEvent, Flag, Restriction, day_start, utcnow
 
 HIGH, MEDIUM, LOW = "high", "medium", "low"
 SEVERITY_RANK = {HIGH: 0, MEDIUM: 1, LOW: 2}
@@ -199,21 +199,30 @@ def resolve(*, session: Session, case: Case, retention_days: int) -> None:
 
 def open_approval_case(*, session: Session, card_id: int) -> Case:
     """The low-severity case of a published card waiting to widen to readers who feel bad.
-    No flag: nothing harmful was found, and nothing but the card itself is kept for review."""
+    No flag: nothing harmful was found, and nothing but the card itself is kept for review.
+    It opens as the card is published, so, like a card's flags, it is dated by the day only
+    (docs/privacy.md): a time to the second would date the card."""
+    day = day_start()
     case = Case(
         pseudonym=_new_pseudonym(session),
         card_id=card_id,
         source=AWAITING_APPROVAL,
         severity=LOW,
+        created_at=day,
+        updated_at=day,
     )
     session.add(case)
     session.flush()
-    record(
+    event = record(
         session=session,
         case=case,
         kind="opened",
         note="published to readers who feel good; waiting to reach readers who are struggling",
     )
+    event.created_at = case.updated_at = day
+    session.add(event)
+    session.add(case)
+    session.flush()
     return case
 
 
