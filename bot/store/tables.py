@@ -334,13 +334,13 @@ class LearnedValue(SQLModel, table=True):
     total_sq: float = 0.0
 
 
-class ActionEvent(SQLModel, table=True):
-    """One card, reply or report a person sent, for the limits of policies/limits.yaml
-    (bot/store/limits.py). `actor_seal` is a keyed hash for this purpose only; rows live a day."""
+class ActionLog(SQLModel, table=True):
+    """A person's recent cards, replies and reports, for the limits of policies/limits.yaml
+    (bot/store/limits.py): one row per person, the (what, when) list sealed under their own
+    key and padded, so a copy of the database neither groups nor times their actions."""
 
-    __tablename__ = "action_event"
+    __tablename__ = "action_log"
 
     id: int | None = Field(default=None, primary_key=True)
-    actor_seal: str = Field(max_length=64, index=True)
-    what: str = Field(max_length=16)  # card | reply | report
-    at: datetime = Field(default_factory=utcnow, index=True)
+    person_id: int = Field(foreign_key="person.id", unique=True, index=True, ondelete="CASCADE")
+    sealed: str

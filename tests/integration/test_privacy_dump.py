@@ -52,7 +52,7 @@ SEALED_COLUMNS = {
     ("card", "author_link"), ("delivery_address", "sealed_ref"), ("flag", "sealed_text"),
     ("case_event", "sealed_text"), ("checkin", "sealed"), ("card_delivery", "sealed_copy"),
     ("outbox", "sealed_address"), ("person_secret", "wrapped_key"),
-    ("person_secret", "sealed_index"),
+    ("person_secret", "sealed_index"), ("action_log", "sealed"),
 }  # fmt: skip
 
 
@@ -253,6 +253,32 @@ def test_a_dump_ties_no_card_to_a_person_a_flag_or_its_author_s_other_cards(
         assert len({row["xmin"] for row in ana}) == 2
         other = {row["xmin"] for name, row in linked if name != "outbox"}
         assert not {row["xmin"] for row in outbox if row["person_id"]} & other
+
+
+def test_a_dump_neither_groups_nor_times_anyone_s_cards_replies_or_reports(
+    services: Services,
+) -> None:
+    """The limits (policies/limits.yaml) keep no row per action and no time: one sealed log per
+    person who sent something, all of one length, written in that person's own transaction."""
+    build_world(services)
+    tables = dump(services)
+    logs = tables["action_log"]
+    assert {r["person_id"] for r in logs} == {
+        stored_person(services, REFS[name]).id for name in ("ana", "ben", "cai", "dee", "eve")
+    }
+    assert len(logs) == 5 and {tuple(sorted(r)) for r in logs} <= {
+        ("id", "person_id", "sealed"),
+        ("id", "person_id", "sealed", "xmin"),
+    }
+    assert len({len(r["sealed"]) for r in logs}) == 1
+    assert "action_event" not in tables
+    for name, rows in tables.items():
+        for column in rows[0] if rows else ():
+            assert "actor" not in column, (name, column)
+
+    if services.engine.dialect.name == "postgresql":  # never beside a card or a reaction
+        anonymous = {r["xmin"] for r in (*tables["card"], *tables["card_delivery"])}
+        assert not {r["xmin"] for r in logs} & anonymous
 
 
 def test_forget_leaves_nothing_readable_even_with_the_server_key(

@@ -4,16 +4,20 @@ can send later, and they are told when; a report over a limit keeps its button."
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
+from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from bot.cards.limits import Limit, Limiter, LimitsPolicy, load_limits_policy
 from bot.config import Settings
 from bot.services import Services, build_services
-from bot.store.limits import record_action
-from bot.store.tables import ActionEvent, Card, Flag, utcnow
+from bot.store.keys import seal_for, unseal_for
+from bot.store.limits import FULL, PAD_TO, actions_since, log_purpose, record_action
+from bot.store.tables import ActionLog, Card, Flag, Person, utcnow
 from tests.support.conversation_driver import button_data, joined, stored_person
 from tests.unit.test_cards_flow import card_buttons, ready, share
 
@@ -25,12 +29,37 @@ def cards_of(services: Services) -> list[Card]:
         return list(session.exec(select(Card).where(col(Card.reply_to_card_id).is_(None))))
 
 
+def open_log(services: Services, session: Session, row: ActionLog) -> list[list[str]]:
+    """What only the server, through the person's own key, can read of their log."""
+    plain = unseal_for(
+        session=session,
+        sealer=services.sealer,
+        person_id=row.person_id,
+        token=row.sealed,
+        purpose=log_purpose(row.person_id),
+    )
+    entries = json.loads(plain)
+    assert isinstance(entries, list)
+    return entries
+
+
 def time_passes(services: Services, delta: timedelta) -> None:
-    """Move every counted action back in time, as a clock moving forward would."""
+    """Move every counted action back in time, as a clock moving forward would (the times are
+    sealed inside each person's log, so the test opens and re-seals it)."""
     with Session(services.engine) as session:
-        for event in session.exec(select(ActionEvent)):
-            event.at = event.at - delta
-            session.add(event)
+        for row in session.exec(select(ActionLog)):
+            moved = [
+                [what, (datetime.fromisoformat(at) - delta).isoformat()]
+                for what, at in open_log(services, session, row)
+            ]
+            row.sealed = seal_for(
+                session=session,
+                sealer=services.sealer,
+                person_id=row.person_id,
+                value=json.dumps(moved),
+                purpose=log_purpose(row.person_id),
+            )
+            session.add(row)
         session.commit()
 
 
@@ -140,8 +169,81 @@ def test_forget_deletes_what_was_counted(services: Services) -> None:
     author = ready(services, "7005")
     share(author)
     with Session(services.engine) as session:
-        assert len(session.exec(select(ActionEvent)).all()) == 1
+        rows = session.exec(select(ActionLog)).all()
+        assert len(rows) == 1 and [e[0] for e in open_log(services, session, rows[0])] == ["card"]
     author.command("/forget")
     author.presses("forget:yes")
     with Session(services.engine) as session:
-        assert session.exec(select(ActionEvent)).all() == []
+        assert session.exec(select(ActionLog)).all() == []
+
+
+def test_the_log_is_one_sealed_row_per_person_of_one_size(services: Services) -> None:
+    """A copy of the database sees one row per person who acted, whose length does not grow
+    with what they did, and no time or kind of action in the clear."""
+    ready(services, "7006")
+    ready(services, "7007")
+    one, many = stored_person(services, "7006"), stored_person(services, "7007")
+    start = utcnow() - timedelta(hours=20)
+    with Session(services.engine) as session:
+        record_action(session=session, sealer=services.sealer, person=one, what="card")
+        busiest = POLICY.cards.per_day + POLICY.replies.per_day + POLICY.reports.per_day
+        for n in range(busiest):
+            what = "card" if n < 10 else "reply" if n < 50 else "report"
+            at = start + timedelta(minutes=13 * n)
+            record_action(session=session, sealer=services.sealer, person=many, what=what, at=at)
+        session.commit()
+    with Session(services.engine) as session:
+        rows = {r.person_id: r for r in session.exec(select(ActionLog))}
+        assert set(rows) == {one.id, many.id}
+        assert len(rows[one.id or 0].sealed) == len(rows[many.id or 0].sealed)
+        assert len(open_log(services, session, rows[many.id or 0])) == busiest
+        for row in rows.values():
+            assert row.sealed.startswith("g1.")
+            assert "card" not in row.sealed and str(start.year) not in row.sealed
+        # bound to its person: copied onto another person's row, it does not open
+        rows[one.id or 0].sealed = rows[many.id or 0].sealed
+        session.add(rows[one.id or 0])
+        session.flush()
+        counted = actions_since(
+            session=session, sealer=services.sealer, person=one, what="card", since=start
+        )
+        assert len(counted) == FULL  # unreadable: counted as full (next test)
+    # the shipped policy's busiest day fitted one padded size (equal lengths above)
+    assert busiest * 45 < PAD_TO
+    # FULL outweighs any limit the policy schema accepts
+    with pytest.raises(ValidationError):
+        Limit(per_hour=1, per_day=FULL + 1)
+
+
+def test_a_log_that_does_not_open_blocks_for_a_day_and_then_lets_go(
+    services: Services,
+) -> None:
+    """Fail closed without breaking the turn: the person is told when they can share, their
+    draft waits, and a day later the limit counts afresh."""
+    author = ready(services, "7008")
+    share(author)
+    with Session(services.engine) as session:
+        row = session.exec(select(ActionLog)).one()
+        row.sealed = row.sealed[:-8] + ("A" * 8 if not row.sealed.endswith("A" * 8) else "B" * 8)
+        session.add(row)
+        session.commit()
+    over = share(author, "Another card: a warm drink and a short walk helped me in the evening.")
+    said = joined(over)
+    assert "isn't lost" in said and "hour" in said
+    assert "c:publish" in button_data(over)
+    assert len(cards_of(services)) == 1
+    with Session(services.engine) as session:
+        person = session.exec(select(Person)).one()
+        for what in ("card", "reply", "report"):
+            assert POLICY.limit_for(what).per_day <= len(  # type: ignore[arg-type]
+                actions_since(
+                    session=session,
+                    sealer=services.sealer,
+                    person=person,
+                    what=what,
+                    since=utcnow() - timedelta(days=1),
+                )
+            )
+    time_passes(services, timedelta(days=1, minutes=1))
+    assert "out there now" in joined(author.presses("c:publish"))
+    assert len(cards_of(services)) == 2

@@ -1,4 +1,7 @@
-"""per-person limits on cards, replies and reports (issue 11)
+"""per-person limits on cards, replies and reports (issue 11), counted privately (issue 12)
+
+One `action_log` row per person: their recent actions sealed under their own key (no row per
+action, no time in the clear; bot/store/limits.py).
 
 Revision ID: 0010
 Revises: 0007
@@ -19,22 +22,18 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
-        "action_event",
+        "action_log",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("actor_seal", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("what", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("sealed", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.ForeignKeyConstraint(["person_id"], ["person.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table("action_event", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_action_event_actor_seal"), ["actor_seal"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_action_event_at"), ["at"], unique=False)
+    with op.batch_alter_table("action_log", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_action_log_person_id"), ["person_id"], unique=True)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("action_event", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_action_event_at"))
-        batch_op.drop_index(batch_op.f("ix_action_event_actor_seal"))
-    op.drop_table("action_event")
+    with op.batch_alter_table("action_log", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_action_log_person_id"))
+    op.drop_table("action_log")
