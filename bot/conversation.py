@@ -23,12 +23,12 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Literal, Protocol
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.domain import Button, Inbound, InboundKind, Outbound
+from bot.domain import Button, Inbound, InboundKind, Outbound, Settle
 from bot.safety.crisis_screen import CrisisResult, CrisisScreen
 from bot.safety.helplines import HelplineDirectory, crisis_locale, helpline_text
 from bot.store.addresses import channel_of
@@ -315,7 +315,21 @@ class ConversationService:
             self._choices.update(flow.choices())
             self._states.update(flow.states())
 
-    def handle(self, inbound: Inbound) -> list[Outbound]:
+    def handle(
+        self,
+        inbound: Inbound,
+        settle: Settle | None = None,
+        overflow: Literal["first", "more"] | None = None,
+    ) -> list[Outbound]:
+        """One turn in one transaction. `settle` (from a durable inbox) runs inside that
+        transaction with the person's id, the replies and whether they are a crisis answer, so
+        the update is marked handled and its replies queued together with the turn's changes,
+        or none of it is. It is not called when the turn fails (the fallback is returned).
+
+        `overflow`: the person has more updates waiting than their cap (policies/inbox.yaml);
+        a crisis is still answered in full, anything else is set aside with one kind word
+        ("first") or silently ("more").
+        """
         language = ui_language(inbound.language_hint)
         # Screened before any database work, so a failing database cannot stop the answer.
         text = clean_text(inbound.text) if inbound.kind is not InboundKind.CHOICE else ""
@@ -342,7 +356,15 @@ class ConversationService:
                     helplines=self._helplines,
                     counsellors_see_flags=self.counsellors_see_flags,
                 )
-                self._dispatch(turn, text, crisis)
+                urgent = crisis is not None and crisis.is_crisis
+                if overflow is not None and not urgent:
+                    if overflow == "first":
+                        turn.say(turn.t("too_many_waiting"))
+                else:
+                    self._dispatch(turn, text, crisis)
+                if settle is not None:
+                    assert person.id is not None
+                    settle(session, person.id, turn.replies, urgent)
                 session.commit()
                 return turn.replies
         except Exception as exc:

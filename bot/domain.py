@@ -10,10 +10,10 @@ from seed 2 (knapsack-connections-mood-disorders.txt, §V-B1).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class UserClass(StrEnum):
@@ -219,6 +219,14 @@ class OutboxItem:
     attempts: int = 0
     # Not a message to send but earlier copies to delete (a withdrawn card), by message id.
     delete_message_ids: tuple[int, ...] = ()
+    # The answer to a pressed button: the channel may edit that message (this id) into this
+    # one instead of sending a new one; it sends a new one when the edit is refused.
+    edit_message_id: int | None = None
+
+
+# Called by the core inside a turn's transaction: (session, person id, replies, urgent). A
+# durable inbox uses it to mark its update handled and queue the replies in the same commit.
+Settle = Callable[[Any, int, list[Outbound], bool], None]
 
 
 class Conversation(Protocol):
@@ -241,6 +249,8 @@ class Outbox(Protocol):
     def failed(self, item_id: int, retry_after_seconds: float | None = None) -> None: ...
 
     def undeliverable(self, item_id: int) -> None: ...
+
+    def release(self, item_id: int) -> None: ...
 
 
 class DeliveredCopies(Protocol):

@@ -7,10 +7,15 @@ by moving `next_attempt_at` instead of sleeping in a handler.
 
 from __future__ import annotations
 
+import base64
+from collections import defaultdict
 from datetime import timedelta
+from typing import Literal
 
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import func, or_, text
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.domain import Button, Outbound, OutboxItem
 from bot.store.addresses import delivery_ref
@@ -18,32 +23,71 @@ from bot.store.sealing import Sealer, SealError
 from bot.store.tables import OutboxMessage, utcnow
 
 MAX_ATTEMPTS = 8
+# How long a worker holds the rows it took; a worker that died lets them go after this.
+LEASE_SECONDS = 20.0
+# At most this many of one person's messages in one round, so one long queue cannot hold
+# everyone else's back.
+PER_RECIPIENT_PER_ROUND = 5
+# Priorities: a crisis answer goes ahead of everything else waiting.
+URGENT = 10
+NORMAL = 0
 
 
-def outbound_to_payload(message: Outbound) -> dict[str, object]:
-    return {
-        "text": message.text,
-        "buttons": [[[b.label, b.data] for b in row] for row in message.buttons],
-        "protect_content": message.protect_content,
-        "is_card": message.is_card,
-        "flags": sorted(message.flags),
-        "delivery_token": message.delivery_token,
-    }
+class OutboxPayload(BaseModel):
+    """What an outbox row holds until delivery: everything an `Outbound` carries (the picture
+    as base64), or the message ids to delete (a withdrawn card), and for a reply to a pressed
+    button the message to edit instead of sending a new one."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    kind: Literal["message", "delete"] = "message"
+    text: str = ""
+    buttons: list[list[tuple[str, str]]] = []
+    protect_content: bool = False
+    is_card: bool = False
+    flags: list[str] = []
+    delivery_token: str | None = None
+    image_png: str | None = None  # base64
+    message_ids: list[int] = []
+    edit_message_id: int | None = None
+
+    @classmethod
+    def of(cls, message: Outbound, *, edit_message_id: int | None = None) -> OutboxPayload:
+        return cls(
+            text=message.text,
+            buttons=[[(b.label, b.data) for b in row] for row in message.buttons],
+            protect_content=message.protect_content,
+            is_card=message.is_card,
+            flags=sorted(message.flags),
+            delivery_token=message.delivery_token,
+            image_png=(
+                base64.b64encode(message.image_png).decode("ascii")
+                if message.image_png is not None
+                else None
+            ),
+            edit_message_id=edit_message_id,
+        )
+
+    def outbound(self) -> Outbound:
+        return Outbound(
+            text=self.text,
+            buttons=tuple(tuple(Button(label=b[0], data=b[1]) for b in row) for row in self.buttons),
+            protect_content=self.protect_content,
+            is_card=self.is_card,
+            flags=frozenset(self.flags),
+            delivery_token=self.delivery_token,
+            image_png=base64.b64decode(self.image_png) if self.image_png is not None else None,
+        )
+
+
+def outbound_to_payload(
+    message: Outbound, *, edit_message_id: int | None = None
+) -> dict[str, object]:
+    return OutboxPayload.of(message, edit_message_id=edit_message_id).model_dump(mode="json")
 
 
 def payload_to_outbound(payload: dict[str, object]) -> Outbound:
-    rows = payload.get("buttons") or []
-    assert isinstance(rows, list)
-    flags = payload.get("flags") or []
-    assert isinstance(flags, list)
-    return Outbound(
-        text=str(payload["text"]),
-        buttons=tuple(tuple(Button(label=b[0], data=b[1]) for b in row) for row in rows),
-        protect_content=bool(payload.get("protect_content")),
-        is_card=bool(payload.get("is_card")),
-        flags=frozenset(str(f) for f in flags),
-        delivery_token=str(token) if (token := payload.get("delivery_token")) else None,
-    )
+    return OutboxPayload.model_validate(payload).outbound()
 
 
 DELETE = "delete"  # payload kind: delete earlier copies instead of sending a message
@@ -51,11 +95,8 @@ DELETE = "delete"  # payload kind: delete earlier copies instead of sending a me
 
 def delete_ids(payload: dict[str, object]) -> tuple[int, ...]:
     """The message ids a "delete" payload names; () for an ordinary message."""
-    if payload.get("kind") != DELETE:
-        return ()
-    ids = payload.get("message_ids") or []
-    assert isinstance(ids, list)
-    return tuple(int(i) for i in ids)
+    parsed = OutboxPayload.model_validate(payload)
+    return tuple(parsed.message_ids) if parsed.kind == DELETE else ()
 
 
 def enqueue_delete(
@@ -65,7 +106,7 @@ def enqueue_delete(
     row = OutboxMessage(
         sealed_address=sealer.seal(address),
         channel=channel,
-        payload={"kind": DELETE, "message_ids": list(message_ids), "text": ""},
+        payload=OutboxPayload(kind=DELETE, message_ids=list(message_ids)).model_dump(mode="json"),
     )
     session.add(row)
     session.flush()
@@ -79,12 +120,15 @@ def enqueue(
     channel: str,
     message: Outbound,
     card_id: int | None = None,
+    priority: int = NORMAL,
+    edit_message_id: int | None = None,
 ) -> OutboxMessage:
     row = OutboxMessage(
         person_id=person_id,
         channel=channel,
-        payload=outbound_to_payload(message),
+        payload=outbound_to_payload(message, edit_message_id=edit_message_id),
         card_id=card_id,
+        priority=priority,
     )
     session.add(row)
     session.flush()
@@ -92,11 +136,21 @@ def enqueue(
 
 
 def enqueue_to_address(
-    *, session: Session, sealer: Sealer, address: str, channel: str, message: Outbound
+    *,
+    session: Session,
+    sealer: Sealer,
+    address: str,
+    channel: str,
+    message: Outbound,
+    priority: int = NORMAL,
 ) -> OutboxMessage:
-    """Queue a message for a chat that is not one of our people (the counsellors' chat)."""
+    """Queue a message for a chat that is not one of our people (the counsellors' chat), or for
+    someone whose turn failed before they were stored."""
     row = OutboxMessage(
-        sealed_address=sealer.seal(address), channel=channel, payload=outbound_to_payload(message)
+        sealed_address=sealer.seal(address),
+        channel=channel,
+        payload=outbound_to_payload(message),
+        priority=priority,
     )
     session.add(row)
     session.flush()
@@ -111,21 +165,61 @@ class OutboxStore:
         self._sealer = sealer
 
     def due(self, channel: str, limit: int = 50) -> list[OutboxItem]:
+        """Take what is due now for this worker (a lease of LEASE_SECONDS), urgent first.
+
+        Safe with many workers: the claim runs under a database-wide lock on PostgreSQL (an
+        advisory transaction lock keyed by the schema) and takes rows FOR UPDATE SKIP LOCKED;
+        a person with messages still held by a worker is skipped, so one person's messages go
+        out in order from one worker at a time.
+        """
         now = utcnow()
         with Session(self._engine) as session:
-            rows = session.exec(
+            postgres = session.get_bind().dialect.name == "postgresql"
+            if postgres:
+                session.exec(  # type: ignore[call-overload]
+                    text(
+                        "SELECT pg_advisory_xact_lock("
+                        "hashtextextended(current_schema() || ':outbox-claim', 0))"
+                    )
+                )
+            held = (
+                select(OutboxMessage.person_id)
+                .where(
+                    OutboxMessage.status == "pending",
+                    col(OutboxMessage.claimed_until) > now,
+                    col(OutboxMessage.person_id).is_not(None),
+                )
+                .distinct()
+            )
+            query = (
                 select(OutboxMessage)
                 .where(
                     OutboxMessage.channel == channel,
                     OutboxMessage.status == "pending",
                     OutboxMessage.next_attempt_at <= now,
+                    or_(
+                        col(OutboxMessage.claimed_until).is_(None),
+                        col(OutboxMessage.claimed_until) <= now,
+                    ),
+                    or_(
+                        col(OutboxMessage.person_id).is_(None),
+                        col(OutboxMessage.person_id).not_in(held),
+                    ),
                 )
-                .order_by(OutboxMessage.id)  # type: ignore[arg-type]
-                .limit(limit)
-            ).all()
+                .order_by(col(OutboxMessage.priority).desc(), col(OutboxMessage.id))
+                .limit(limit * 4)
+            )
+            if postgres:
+                query = query.with_for_update(skip_locked=True, of=OutboxMessage)  # type: ignore[arg-type]
+            rows = session.exec(query).all()
+            per_recipient: defaultdict[object, int] = defaultdict(int)
             items: list[OutboxItem] = []
+            lease = now + timedelta(seconds=LEASE_SECONDS)
             for row in rows:
                 assert row.id is not None
+                who = row.person_id if row.person_id is not None else row.sealed_address
+                if len(items) >= limit or per_recipient[who] >= PER_RECIPIENT_PER_ROUND:
+                    continue
                 if row.person_id is not None:
                     ref = delivery_ref(
                         session=session,
@@ -135,21 +229,41 @@ class OutboxStore:
                     )
                 else:
                     ref = self._open_address(row.sealed_address)
-                if ref is None:
+                try:
+                    payload = OutboxPayload.model_validate(row.payload)
+                except ValueError:
+                    payload = None
+                if ref is None or payload is None:
                     row.status = "undeliverable"
                     session.add(row)
                     continue
+                per_recipient[who] += 1
+                row.claimed_until = lease
+                session.add(row)
                 items.append(
                     OutboxItem(
                         id=row.id,
                         recipient_ref=ref,
-                        message=payload_to_outbound(row.payload),
+                        message=payload.outbound(),
                         attempts=row.attempts,
-                        delete_message_ids=delete_ids(row.payload),
+                        delete_message_ids=(
+                            tuple(payload.message_ids) if payload.kind == DELETE else ()
+                        ),
+                        edit_message_id=payload.edit_message_id,
                     )
                 )
             session.commit()
             return items
+
+    def pending_count(self, channel: str) -> int:
+        with Session(self._engine) as session:
+            return int(
+                session.exec(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(OutboxMessage.channel == channel, OutboxMessage.status == "pending")
+                ).one()
+            )
 
     def _open_address(self, sealed: str | None) -> str | None:
         """None for a row sealed under another secret: one bad row must not stop delivery."""
@@ -170,7 +284,9 @@ class OutboxStore:
 
     def delivered(self, item_id: int) -> None:
         """Mark sent and drop the words: a delivered message is the recipient's, not ours."""
-        self._update(item_id, status="delivered", delivered_at=utcnow(), payload={})
+        self._update(
+            item_id, status="delivered", delivered_at=utcnow(), payload={}, claimed_until=None
+        )
 
     def failed(self, item_id: int, retry_after_seconds: float | None = None) -> None:
         with Session(self._engine) as session:
@@ -178,6 +294,7 @@ class OutboxStore:
             if row is None:
                 return
             row.attempts += 1
+            row.claimed_until = None
             if row.attempts >= MAX_ATTEMPTS:
                 row.status = "failed"
             else:
@@ -187,4 +304,8 @@ class OutboxStore:
             session.commit()
 
     def undeliverable(self, item_id: int) -> None:
-        self._update(item_id, status="undeliverable")
+        self._update(item_id, status="undeliverable", claimed_until=None)
+
+    def release(self, item_id: int) -> None:
+        """Give a taken row back untried (an earlier message to the same person failed)."""
+        self._update(item_id, claimed_until=None)

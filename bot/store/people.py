@@ -7,6 +7,7 @@ message in the conversation service).
 from __future__ import annotations
 
 from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from bot.store.cards import forget_reader
@@ -36,15 +37,25 @@ def get_or_create_person(
     person = get_person(session=session, key=key)
     if person is not None:
         return person, False
-    person = Person(key=key, language=language)
-    session.add(person)
-    session.flush()
-    assert person.id is not None
-    session.add(
-        DeliveryAddress(person_id=person.id, channel=channel, sealed_ref=sealer.seal(user_ref))
+    # An upsert, so two workers seeing a new person's first messages at once both succeed:
+    # the one whose insert lands creates the person and their address, the other finds them.
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(Person)
+        .values(Person(key=key, language=language).model_dump(exclude={"id"}))
+        .on_conflict_do_nothing(index_elements=["key"])
     )
-    session.flush()
-    return person, True
+    created = session.execute(statement).rowcount == 1  # type: ignore[attr-defined]
+    person = get_person(session=session, key=key)
+    assert person is not None
+    if created:
+        assert person.id is not None
+        session.add(
+            DeliveryAddress(person_id=person.id, channel=channel, sealed_ref=sealer.seal(user_ref))
+        )
+        session.flush()
+    return person, created
 
 
 def case_ref_for(sealer: Sealer, person_key: str) -> str:
