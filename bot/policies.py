@@ -41,6 +41,7 @@ POLICY_MODULES: tuple[str, ...] = (
     "bot.matching.knapsack_policy",
     "bot.matching.visibility",
     "bot.moderation.policy",
+    "bot.store.inbox_policy",
 )
 
 ModelT = TypeVar("ModelT", bound=BaseModel)

@@ -67,7 +67,11 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(
-                text("SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':migrate', 0))")
+                text(
+                    "SELECT pg_advisory_xact_lock("
+                    "hashtextextended(current_schema() || :purpose, 0))"
+                ),
+                {"purpose": "/migrate"},
             )
         config = alembic_config(engine)
         config.attributes["connection"] = connection

@@ -30,7 +30,7 @@ from sqlmodel import Session, col, select
 from bot.domain import Outbound, Settle
 from bot.store.outbox import NORMAL, URGENT, enqueue, enqueue_to_address
 from bot.store.sealing import Sealer, SealError
-from bot.store.tables import InboxUpdate, utcnow
+from bot.store.tables import InboxUpdate, Person, utcnow
 
 PENDING = "pending"
 DONE = "done"
@@ -104,8 +104,9 @@ class InboxStore:
                     insert(InboxUpdate)
                     .values(row.model_dump(exclude={"id"}))
                     .on_conflict_do_nothing(index_elements=["channel", "update_id"])
+                    .returning(col(InboxUpdate.id))
                 )
-                new += session.execute(statement).rowcount  # type: ignore[attr-defined]
+                new += session.execute(statement).first() is not None
             session.commit()
         return new
 
@@ -163,7 +164,7 @@ class InboxStore:
                 if got:
                     lock.release()
             return
-        key = "SELECT hashtextextended(current_schema() || ':inbox-lane:' || :lane, 0)"
+        key = "SELECT hashtextextended(current_schema() || '/inbox-lane/' || :lane, 0)"
         with self._engine.connect() as connection:
             got = bool(
                 connection.execute(
@@ -223,18 +224,35 @@ class InboxStore:
         return previous != SKIPPED
 
     def settler(
-        self, row: StoredUpdate, channel: str, *, edit_message_id: int | None = None
+        self,
+        row: StoredUpdate,
+        channel: str,
+        *,
+        address: str,
+        edit_message_id: int | None = None,
     ) -> tuple[Settle, list[bool]]:
         """The core's `settle` for one row, and a one-item list that turns True once it ran.
 
         Inside the turn's transaction: the row is marked handled (its payload dropped) and the
         replies are queued for the person, urgent ones (a crisis answer) ahead of every queue;
-        the first reply may replace the message whose button was pressed."""
+        the first reply may replace the message whose button was pressed. A person who has just
+        used /forget is gone: their last answer goes to `address` (sealed), for this once."""
         ran = [False]
 
         def settle(session: Any, person_id: int, replies: list[Outbound], urgent: bool) -> None:
             assert isinstance(session, Session)
+            gone = session.exec(select(Person.id).where(Person.id == person_id)).first() is None
             for index, reply in enumerate(replies):
+                if gone:
+                    enqueue_to_address(
+                        session=session,
+                        sealer=self._sealer,
+                        address=address,
+                        channel=channel,
+                        message=reply,
+                        priority=URGENT if urgent else NORMAL,
+                    )
+                    continue
                 enqueue(
                     session=session,
                     person_id=person_id,
@@ -244,7 +262,7 @@ class InboxStore:
                     edit_message_id=edit_message_id if index == 0 else None,
                 )
             session.exec(
-                update(InboxUpdate)  # type: ignore[call-overload]
+                update(InboxUpdate)
                 .where(col(InboxUpdate.id) == row.id)
                 .values(
                     status=SKIPPED if row.over_cap and not urgent else DONE,
@@ -282,7 +300,7 @@ class InboxStore:
                         priority=URGENT if urgent else NORMAL,
                     )
             session.exec(
-                update(InboxUpdate)  # type: ignore[call-overload]
+                update(InboxUpdate)
                 .where(col(InboxUpdate.id) == row.id)
                 .values(
                     status=status,

@@ -71,7 +71,9 @@ class OutboxPayload(BaseModel):
     def outbound(self) -> Outbound:
         return Outbound(
             text=self.text,
-            buttons=tuple(tuple(Button(label=b[0], data=b[1]) for b in row) for row in self.buttons),
+            buttons=tuple(
+                tuple(Button(label=b[0], data=b[1]) for b in row) for row in self.buttons
+            ),
             protect_content=self.protect_content,
             is_card=self.is_card,
             flags=frozenset(self.flags),
@@ -176,11 +178,12 @@ class OutboxStore:
         with Session(self._engine) as session:
             postgres = session.get_bind().dialect.name == "postgresql"
             if postgres:
-                session.exec(  # type: ignore[call-overload]
+                session.connection().execute(
                     text(
                         "SELECT pg_advisory_xact_lock("
-                        "hashtextextended(current_schema() || ':outbox-claim', 0))"
-                    )
+                        "hashtextextended(current_schema() || :purpose, 0))"
+                    ),
+                    {"purpose": "/outbox-claim"},
                 )
             held = (
                 select(OutboxMessage.person_id)
@@ -210,7 +213,7 @@ class OutboxStore:
                 .limit(limit * 4)
             )
             if postgres:
-                query = query.with_for_update(skip_locked=True, of=OutboxMessage)  # type: ignore[arg-type]
+                query = query.with_for_update(skip_locked=True, of=OutboxMessage)
             rows = session.exec(query).all()
             per_recipient: defaultdict[object, int] = defaultdict(int)
             items: list[OutboxItem] = []

@@ -45,8 +45,9 @@ def get_or_create_person(
         insert(Person)
         .values(Person(key=key, language=language).model_dump(exclude={"id"}))
         .on_conflict_do_nothing(index_elements=["key"])
+        .returning(col(Person.id))
     )
-    created = session.execute(statement).rowcount == 1  # type: ignore[attr-defined]
+    created = session.execute(statement).first() is not None
     person = get_person(session=session, key=key)
     assert person is not None
     if created:
