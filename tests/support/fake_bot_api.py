@@ -216,6 +216,22 @@ class FakeBotApi:
         }
         return self._enqueue({"callback_query": query})
 
+    def user_sends_old_style_poll(self, person: SimulatedPerson, question: str) -> JSONDict:
+        """A poll as an older self-hosted Bot API server sends it: its options lack
+        `persistent_id`, which python-telegram-bot requires since Bot API 9.6, so the update
+        cannot be parsed (a poison update)."""
+        poll = {
+            "id": f"poll-{person.id}",
+            "question": question,
+            "options": [{"text": "yes", "voter_count": 0}, {"text": "no", "voter_count": 0}],
+            "total_voter_count": 0,
+            "is_closed": False,
+            "is_anonymous": True,
+            "type": "regular",
+            "allows_multiple_answers": False,
+        }
+        return self._enqueue({"message": self._message(person, poll=poll)})
+
     def user_sends_sticker(self, person: SimulatedPerson) -> JSONDict:
         sticker = {
             "file_id": "CAACAgIAAxkBAAEfake",
