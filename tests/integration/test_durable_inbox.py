@@ -173,7 +173,7 @@ async def test_sigkill_mid_run_loses_nothing_and_answers_once(
         for who in people:
             server.user_sends_command(who, "/start")
             server.user_sends_command(who, "/help")
-        await server.wait_for_reply(people[0].id, quiet=0.0, timeout=120)
+        await server.wait_for_reply(people[0].id, quiet=0.0, timeout=240)
         first.send_signal(signal.SIGKILL)  # somewhere in the middle of the run
         await first.wait()
     finally:
@@ -182,8 +182,8 @@ async def test_sigkill_mid_run_loses_nothing_and_answers_once(
     answered_before = len(server.sent_messages())
     second = await start()
     try:
-        for who in people:
-            await server.wait_for_text(who.id, "/forget")
+        for who in people:  # a start loads the models: slow on a busy machine
+            await server.wait_for_message(who.id, lambda m: "/forget" in m.text, timeout=240)
         await asyncio.sleep(2.0)
     finally:
         second.send_signal(signal.SIGINT)
@@ -280,7 +280,8 @@ async def test_two_workers_a_double_tapped_share_makes_one_card_and_one_answer_e
             people = session.exec(select(Person)).all()
     assert len(cards) == 1
     assert len(people) == 1
-    texts = [m.text for m in server.sent_messages(EMI.id) if not m.superseded]
+    # the confirmation was said once (the second tap's answer may then replace it in the chat)
+    texts = [m.text for m in server.sent_messages(EMI.id)]
     assert sum("out there now" in t for t in texts) == 1
 
 

@@ -620,12 +620,11 @@ class FakeBotApi:
             if message.chat_id == chat_id and message.message_id == message_id:
                 if message.deleted:
                     break
+                if time.time() - int(message.raw["date"]) > DELETE_WINDOW_SECONDS:
+                    return _error(400, "Bad Request: message can't be deleted")
                 for earlier in self._sent:  # every record of it goes with it
                     if earlier.chat_id == chat_id and earlier.message_id == message_id:
                         earlier.deleted = True
-                if time.time() - int(message.raw["date"]) > DELETE_WINDOW_SECONDS:
-                    return _error(400, "Bad Request: message can't be deleted")
-                message.deleted = True
                 self._notify()
                 return True
         return _error(400, "Bad Request: message to delete not found")
