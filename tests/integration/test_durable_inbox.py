@@ -63,7 +63,7 @@ async def test_a_poison_update_between_two_good_ones_is_set_aside_without_its_co
             server.user_sends_old_style_poll(EMI, SECRET_QUESTION)
             server.user_sends_command(EMI, "/help")
             await server.wait_for_button(EMI.id, "consent:yes")
-            await server.wait_for_text(EMI.id, "/forget")  # /help came after the poison
+            await server.wait_for_text(EMI.id, "Here's what I can do")  # /help, after the poison
             server.user_sends_command(FIN, "/start")  # and the bot still answers everyone
             await server.wait_for_button(FIN.id, "consent:yes")
             await server.wait_until_consumed()
@@ -145,7 +145,7 @@ async def test_sigkill_mid_run_loses_nothing_and_answers_once(
     server: FakeBotApi, tmp_path: Path
 ) -> None:
     """A real `needtotalk run` killed with SIGKILL while people write, then started again."""
-    people = [SimulatedPerson(id=6670000 + i, first_name=f"P{i}") for i in range(12)]
+    people = [SimulatedPerson(id=6670000 + i, first_name=f"P{i}") for i in range(40)]
     env = {
         **os.environ,
         "PYTHONPATH": str(PROJECT_ROOT),
@@ -174,7 +174,11 @@ async def test_sigkill_mid_run_loses_nothing_and_answers_once(
             server.user_sends_command(who, "/start")
             server.user_sends_command(who, "/help")
         await server.wait_for_reply(people[0].id, quiet=0.0, timeout=240)
-        first.send_signal(signal.SIGKILL)  # somewhere in the middle of the run
+        # Somewhere in the middle of the run, not in step with a send: a kill in the few
+        # milliseconds between Telegram's answer and the outbox's record of it repeats that
+        # one message after the restart (at least once; README "Many workers").
+        await asyncio.sleep(0.1)
+        first.send_signal(signal.SIGKILL)
         await first.wait()
     finally:
         if first.returncode is None:
@@ -183,7 +187,9 @@ async def test_sigkill_mid_run_loses_nothing_and_answers_once(
     second = await start()
     try:
         for who in people:  # a start loads the models: slow on a busy machine
-            await server.wait_for_message(who.id, lambda m: "/forget" in m.text, timeout=240)
+            await server.wait_for_message(
+                who.id, lambda m: m.text.startswith("Here's what I can do"), timeout=240
+            )
         await asyncio.sleep(2.0)
     finally:
         second.send_signal(signal.SIGINT)
@@ -191,9 +197,9 @@ async def test_sigkill_mid_run_loses_nothing_and_answers_once(
     assert answered_before < 2 * len(people)  # the kill did land mid-run
     for who in people:
         texts = [m.text for m in server.sent_messages(who.id)]
-        welcomes = [t for t in texts if "Nobody can see who you are" in t]
-        helps = [t for t in texts if "/forget" in t]
-        assert (len(welcomes), len(helps)) == (1, 1), texts
+        welcomes = [t for t in texts if t.startswith("Hi, and welcome")]
+        helps = [t for t in texts if t.startswith("Here's what I can do")]
+        assert (len(welcomes), len(helps), len(texts)) == (1, 1, 2), texts
 
 
 # -- two workers on one PostgreSQL ---------------------------------------------------------
