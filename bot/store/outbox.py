@@ -8,6 +8,7 @@ by moving `next_attempt_at` instead of sleeping in a handler.
 from __future__ import annotations
 
 import base64
+import threading
 from collections import defaultdict
 from datetime import timedelta
 from typing import Literal
@@ -23,6 +24,7 @@ from bot.store.sealing import Sealer, SealError
 from bot.store.tables import OutboxMessage, utcnow
 
 MAX_ATTEMPTS = 8
+_SQLITE_CLAIM = threading.Lock()
 # How long a worker holds the rows it took; a worker that died lets them go after this.
 LEASE_SECONDS = 20.0
 # At most this many of one person's messages in one round, so one long queue cannot hold
@@ -174,9 +176,15 @@ class OutboxStore:
         a person with messages still held by a worker is skipped, so one person's messages go
         out in order from one worker at a time.
         """
+        postgres = self._engine.dialect.name == "postgresql"
+        if postgres:
+            return self._claim(channel, limit, postgres=True)
+        with _SQLITE_CLAIM:  # SQLite runs one process: claims take turns in it
+            return self._claim(channel, limit, postgres=False)
+
+    def _claim(self, channel: str, limit: int, *, postgres: bool) -> list[OutboxItem]:
         now = utcnow()
         with Session(self._engine) as session:
-            postgres = session.get_bind().dialect.name == "postgresql"
             if postgres:
                 session.connection().execute(
                     text(
