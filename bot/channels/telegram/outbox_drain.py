@@ -85,7 +85,10 @@ async def _deliver(
             await delete_copies(bot, chat_id, item.delete_message_ids)
         else:
             sent = await send_outbound(bot, chat_id, item.message, item.edit_message_id)
+            outbox.delivered(item.id)  # first, before the copy is reported (see below)
+            result.delivered += 1
             await report_copy(copies, chat_id, item.message, sent)
+            return True
     except RetryAfter as exc:
         wait = retry_after_seconds(exc)
         log.info("outbox item %d: flood wait %.0fs", item.id, wait)
@@ -108,7 +111,10 @@ async def _deliver(
         await asyncio.to_thread(outbox.failed, item.id, None)
         result.retried += 1
         return False
-    await asyncio.to_thread(outbox.delivered, item.id)
+    # Recorded on the loop itself, not in a worker thread: a process killed between Telegram's
+    # answer and this record sends the message again after a restart, so that gap is kept to
+    # one short write (no wait for a free thread).
+    outbox.delivered(item.id)
     result.delivered += 1
     return True
 
