@@ -326,3 +326,25 @@ async def test_two_workers_drain_one_outbox_each_message_once_in_order(
     for who in people:
         notes = [m.text for m in server.sent_messages(who.id) if m.text.startswith("note ")]
         assert notes == [f"note {n}" for n in range(25)]  # each once, in order
+
+
+async def test_the_next_question_replaces_the_pressed_message(
+    server: FakeBotApi, settings: Settings, services: Services
+) -> None:
+    """One call for a press answered by a question: the pressed message is edited into the
+    answer (no keyboard removal, no new message); the spinner is stopped with
+    answerCallbackQuery. Only the first reply can replace it; more replies are new messages."""
+    async with bot_running(settings, services):
+        server.user_sends_command(FIN, "/start")
+        welcome = await server.wait_for_button(FIN.id, "consent:yes")
+        server.user_presses_button(FIN, "consent:yes", welcome)
+        question = await server.wait_for_button_prefix(FIN.id, "a:")
+        sends_before = len(server.calls_to("sendMessage"))
+        option = next(d for _, d in question.buttons if d.startswith("a:"))
+        server.user_presses_button(FIN, option, question)
+        following = await server.wait_for_reply(FIN.id)
+        await server.wait_for_call("answerCallbackQuery", 2)
+    assert welcome.superseded  # the first reply to "I agree" took the welcome's place
+    assert question.superseded and following[0].message_id == question.message_id
+    assert server.calls_to("editMessageReplyMarkup") == []
+    assert len(server.calls_to("sendMessage")) - sends_before == len(following) - 1

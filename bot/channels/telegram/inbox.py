@@ -18,7 +18,6 @@ import contextlib
 import functools
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -104,6 +103,7 @@ class TelegramInbox:
         self._closed = False
         self._busy = 0
         self._idle = asyncio.Event()
+        self._typing_tasks: set[asyncio.Future[None]] = set()
 
     # -- receiving ----------------------------------------------------------------------------
     async def receive(self, raw_updates: Sequence[dict[str, Any]]) -> int:
@@ -227,14 +227,11 @@ class TelegramInbox:
         overflow: Literal["first", "more"] | None = None
         if row.over_cap:
             overflow = "first" if self._store.overflow_is_first(row) else "more"
-        chat_id = int(inbound.user_ref)
-        typing = threading.Timer(TYPING_AFTER_SECONDS, self._typing, (chat_id,))
-        typing.daemon = True
-        typing.start()
+        cancel_typing = self._typing_later(int(inbound.user_ref))
         try:
             replies = self._turn(row, inbound, edit_message_id, overflow)
         finally:
-            typing.cancel()
+            cancel_typing()
         if replies is not None:  # every try failed: the fallback goes out, the row is set aside
             log.error("update %d set aside after %d failed turns", row.update_id, TURN_TRIES)
             self._store.finish(
@@ -299,12 +296,33 @@ class TelegramInbox:
 
         asyncio.run_coroutine_threadsafe(answer(), self._loop)
 
-    def _typing(self, chat_id: int) -> None:
-        if self._loop is None or self._loop.is_closed():
-            return
+    def _typing_later(self, chat_id: int) -> Callable[[], None]:
+        """Show "typing" if the turn is still running after TYPING_AFTER_SECONDS; returns what
+        cancels it. Both run on the loop, in order, so the cancel always follows the timer."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return lambda: None
+        timers: list[asyncio.TimerHandle] = []
 
+        def arm() -> None:
+            timers.append(loop.call_later(TYPING_AFTER_SECONDS, self._typing_now, chat_id))
+
+        def cancel() -> None:
+            for timer in timers:
+                timer.cancel()
+
+        def cancel_soon() -> None:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(cancel)
+
+        loop.call_soon_threadsafe(arm)
+        return cancel_soon
+
+    def _typing_now(self, chat_id: int) -> None:
         async def typing() -> None:
             with contextlib.suppress(TelegramError):
                 await self._bot.send_chat_action(chat_id, ChatAction.TYPING)
 
-        asyncio.run_coroutine_threadsafe(typing(), self._loop)
+        task = asyncio.ensure_future(typing())
+        self._typing_tasks.add(task)
+        task.add_done_callback(self._typing_tasks.discard)
