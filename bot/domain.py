@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import IntEnum, StrEnum
 from typing import Any, Protocol
 
@@ -222,6 +223,9 @@ class OutboxItem:
     # The answer to a pressed button: the channel may edit that message (this id) into this
     # one instead of sending a new one; it sends a new one when the edit is refused.
     edit_message_id: int | None = None
+    # The claim this worker holds on the row (its lease's end, which is also its fencing token:
+    # a row claimed again by another worker after the lease ran out has another one).
+    lease: datetime | None = None
 
 
 # Called by the core inside a turn's transaction: (session, person id, replies, urgent). A
@@ -251,6 +255,8 @@ class Outbox(Protocol):
     def undeliverable(self, item_id: int) -> None: ...
 
     def release(self, item_id: int) -> None: ...
+
+    def renew(self, item_id: int, lease: datetime | None) -> datetime | None: ...
 
 
 class DeliveredCopies(Protocol):

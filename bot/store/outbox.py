@@ -10,11 +10,11 @@ from __future__ import annotations
 import base64
 import threading
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import func, or_, text
+from sqlalchemy import func, or_, text, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -261,6 +261,7 @@ class OutboxStore:
                             tuple(payload.message_ids) if payload.kind == DELETE else ()
                         ),
                         edit_message_id=payload.edit_message_id,
+                        lease=lease,
                     )
                 )
             session.commit()
@@ -316,6 +317,26 @@ class OutboxStore:
 
     def undeliverable(self, item_id: int) -> None:
         self._update(item_id, status="undeliverable", claimed_until=None)
+
+    def renew(self, item_id: int, lease: datetime | None) -> datetime | None:
+        """Right before sending: extend this worker's claim if it still holds it (the lease it
+        was given is unchanged), and return the new one; None when another worker took the row
+        after the lease ran out (a worker slowed down past it), which must then not send."""
+        if lease is None:
+            return None
+        renewed = utcnow() + timedelta(seconds=LEASE_SECONDS)
+        with Session(self._engine) as session:
+            result = session.exec(
+                update(OutboxMessage)
+                .where(
+                    col(OutboxMessage.id) == item_id,
+                    col(OutboxMessage.status) == "pending",
+                    col(OutboxMessage.claimed_until) == lease,
+                )
+                .values(claimed_until=renewed)
+            )
+            session.commit()
+            return renewed if result.rowcount == 1 else None
 
     def release(self, item_id: int) -> None:
         """Give a taken row back untried (an earlier message to the same person failed)."""

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import pytest
 from telegram.error import InvalidToken
@@ -83,6 +84,9 @@ class ListOutbox:
 
     def release(self, item_id: int) -> None:
         """Given back untried: due again at once."""
+
+    def renew(self, item_id: int, lease: datetime | None) -> datetime | None:
+        return lease  # one process, no leases here
 
 
 @dataclass

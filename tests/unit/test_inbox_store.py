@@ -183,3 +183,19 @@ def test_workers_starting_together_migrate_once(database_url: str) -> None:
     for engine in engines:
         engine.dispose()
     assert errors == []
+
+
+def test_a_claim_renews_only_while_it_is_still_held(engine) -> None:  # type: ignore[no-untyped-def]
+    with Session(engine) as session:
+        person, _ = get_or_create_person(
+            session=session, sealer=SEALER, channel="telegram", user_ref="9", language="en"
+        )
+        assert person.id is not None
+        enqueue(session=session, person_id=person.id, channel="telegram", message=Outbound("x"))
+        session.commit()
+    store = OutboxStore(engine, SEALER)
+    [item] = store.due("telegram")
+    renewed = store.renew(item.id, item.lease)
+    assert renewed is not None and item.lease is not None and renewed > item.lease
+    assert store.renew(item.id, item.lease) is None  # the old lease is no longer the claim
+    assert store.renew(item.id, renewed) is not None

@@ -61,6 +61,10 @@ async def drain_once(
     return result
 
 
+class _TakenOver(Exception):
+    """Another worker holds the row now (this one's lease ran out)."""
+
+
 async def _drain_group(
     bot: Bot,
     outbox: Outbox,
@@ -69,7 +73,11 @@ async def _drain_group(
     result: DrainResult,
 ) -> None:
     for index, item in enumerate(group):
-        if not await _deliver(bot, outbox, item, copies, result):
+        try:
+            delivered = await _deliver(bot, outbox, item, copies, result)
+        except _TakenOver:
+            return  # the rest were taken over with it, or come back when their lease ends
+        if not delivered:
             for rest in group[index + 1 :]:
                 await asyncio.to_thread(outbox.release, rest.id)
             return
@@ -79,6 +87,12 @@ async def _deliver(
     bot: Bot, outbox: Outbox, item: OutboxItem, copies: DeliveredCopies | None, result: DrainResult
 ) -> bool:
     """Send one item and record the outcome; False when the recipient's next must wait."""
+    if (
+        item.lease is not None
+        and await asyncio.to_thread(outbox.renew, item.id, item.lease) is None
+    ):
+        log.info("outbox item %d: taken over by another worker; not sent here", item.id)
+        return False
     try:
         chat_id = int(item.recipient_ref)
         if item.delete_message_ids:
