@@ -141,9 +141,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def test_sigkill_mid_run_loses_nothing(
-    server: FakeBotApi, tmp_path: Path
-) -> None:
+async def test_sigkill_mid_run_loses_nothing(server: FakeBotApi, tmp_path: Path) -> None:
     """A real `needtotalk run` killed with SIGKILL while people write, then started again."""
     people = [SimulatedPerson(id=6670000 + i, first_name=f"P{i}") for i in range(40)]
     env = {
