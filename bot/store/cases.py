@@ -27,7 +27,7 @@ from bot.store.authorship import author_id
 from bot.store.cards import HIDDEN, REJECTED
 from bot.store.keys import seal_for, unseal_for
 from bot.store.sealing import Sealer, SealError
-from bot.store.tables import Card, Case, CaseEvent, Flag, Restriction, utcnow
+from bot.store.tables import Card, Case, CaseEvent, Flag, Restriction, day_start, utcnow
 
 HIGH, MEDIUM, LOW = "high", "medium", "low"
 SEVERITY_RANK = {HIGH: 0, MEDIUM: 1, LOW: 2}
@@ -200,20 +200,29 @@ def resolve(*, session: Session, case: Case, retention_days: int) -> None:
 def open_approval_case(*, session: Session, card_id: int) -> Case:
     """The low-severity case of a published card waiting to widen to readers who feel bad.
     No flag: nothing harmful was found, and nothing but the card itself is kept for review."""
+    # Dated by the day only, like the card: to the second it would date the card's publishing
+    # and so its author's turn (docs/privacy.md).
+    day = day_start()
     case = Case(
         pseudonym=_new_pseudonym(session),
         card_id=card_id,
         source=AWAITING_APPROVAL,
         severity=LOW,
+        created_at=day,
+        updated_at=day,
     )
     session.add(case)
     session.flush()
-    record(
-        session=session,
-        case=case,
-        kind="opened",
-        note="published to readers who feel good; waiting to reach readers who are struggling",
+    assert case.id is not None
+    session.add(
+        CaseEvent(
+            case_id=case.id,
+            kind="opened",
+            created_at=day,
+            note="published to readers who feel good; waiting to reach readers who are struggling",
+        )
     )
+    session.flush()
     return case
 
 
