@@ -281,6 +281,7 @@ async def run(args: argparse.Namespace) -> None:
                 await worker.start(work / "workers.log")
                 await asyncio.wait_for(worker.ready(server), 600)
             print(f"workers up ({args.workers}, {'webhook' if webhook else 'polling'})")
+            install_delivery_log(database_url)
             stop = asyncio.Event()
             delivery = asyncio.create_task(deliver(server, workers, stop)) if webhook else None
             people = [
@@ -355,18 +356,62 @@ async def run(args: argparse.Namespace) -> None:
     )
 
 
+def install_delivery_log(database_url: str) -> None:
+    """Measurement only, in the benchmark's own throwaway database: the bot deletes an outbox
+    row once it is delivered (a kept row would say who was sent what, and when), so a trigger
+    copies each deleted row's id and times into `bench_delivery_log`. Rows deleted because
+    they were given up or undeliverable are counted too; a healthy run has none."""
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(
+                text(
+                    "CREATE TABLE bench_delivery_log (outbox_id integer, person_id integer, "
+                    "created_at timestamptz, deleted_at timestamptz DEFAULT clock_timestamp())"
+                )
+            )
+            connection.execute(
+                text(
+                    "CREATE FUNCTION bench_log_delivery() RETURNS trigger AS $$ BEGIN "
+                    "INSERT INTO bench_delivery_log (outbox_id, person_id, created_at) "
+                    "VALUES (OLD.id, OLD.person_id, OLD.created_at); RETURN OLD; END; "
+                    "$$ LANGUAGE plpgsql"
+                )
+            )
+            connection.execute(
+                text(
+                    "CREATE TRIGGER bench_delivery AFTER DELETE ON outbox "
+                    "FOR EACH ROW EXECUTE FUNCTION bench_log_delivery()"
+                )
+            )
+        else:
+            connection.execute(
+                text(
+                    "CREATE TABLE bench_delivery_log (outbox_id integer, person_id integer, "
+                    "created_at text, deleted_at text)"
+                )
+            )
+            connection.execute(
+                text(
+                    "CREATE TRIGGER bench_delivery AFTER DELETE ON outbox BEGIN "
+                    "INSERT INTO bench_delivery_log VALUES (OLD.id, OLD.person_id, "
+                    "OLD.created_at, strftime('%Y-%m-%d %H:%M:%f', 'now')); END"
+                )
+            )
+    engine.dispose()
+
+
 def database_figures(database_url: str) -> dict[str, float]:
     url = database_url.replace("postgresql+psycopg://", "postgresql+psycopg://")
     engine = create_engine(url)
     with engine.connect() as connection:
         rows = connection.execute(
             text(
-                "SELECT created_at, delivered_at FROM outbox "
-                "WHERE status = 'delivered' AND person_id IS NOT NULL"
+                "SELECT created_at, deleted_at FROM bench_delivery_log WHERE person_id IS NOT NULL"
             )
         ).all()
         delivered = connection.execute(
-            text("SELECT count(*) FROM outbox WHERE status = 'delivered'")
+            text("SELECT count(DISTINCT outbox_id) FROM bench_delivery_log")
         ).scalar_one()
         unhandled = connection.execute(
             text("SELECT count(*) FROM inbox WHERE status = 'pending'")

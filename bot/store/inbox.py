@@ -20,9 +20,10 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, text, update
+from sqlalchemy import delete, func, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -41,6 +42,11 @@ SKIPPED = "skipped"  # over the person's cap and not a crisis
 MAX_ATTEMPTS = 3
 # The sealed update is bound to the inbox (AES-GCM associated data): it opens nowhere else.
 PAYLOAD_PURPOSE = "inbox.sealed_payload"
+# How long a handled row (its words already dropped) is kept: long enough to recognise the same
+# update delivered again (a webhook retried, a poll whose offset was not confirmed before a
+# restart), short enough that the table is no diary of when each chat was active, and a person
+# who used /forget is not tied to their return by their chat's lane for long.
+KEEP_HANDLED = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +153,20 @@ class InboxStore:
                     .where(InboxUpdate.channel == channel, InboxUpdate.status == PENDING)
                 ).one()
             )
+
+    def prune(self, channel: str, now: datetime | None = None) -> int:
+        """Delete handled, skipped and set-aside rows older than KEEP_HANDLED; how many went."""
+        cutoff = (now or utcnow()) - KEEP_HANDLED
+        with Session(self._engine) as session:
+            result = session.exec(
+                delete(InboxUpdate).where(
+                    col(InboxUpdate.channel) == channel,
+                    col(InboxUpdate.status) != PENDING,
+                    col(InboxUpdate.done_at) < cutoff,
+                )
+            )
+            session.commit()
+            return int(result.rowcount or 0)
 
     @contextmanager
     def lane_lock(self, lane: str) -> Iterator[bool]:

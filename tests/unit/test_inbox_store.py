@@ -132,6 +132,7 @@ def test_two_workers_claim_each_outbox_row_once_and_one_persons_rows_together(en
                 assert person_id is not None
                 enqueue(
                     session=session,
+                    sealer=SEALER,
                     person_id=person_id,
                     channel="telegram",
                     message=Outbound(f"m{n}"),
@@ -191,7 +192,13 @@ def test_a_claim_renews_only_while_it_is_still_held(engine) -> None:  # type: ig
             session=session, sealer=SEALER, channel="telegram", user_ref="9", language="en"
         )
         assert person.id is not None
-        enqueue(session=session, person_id=person.id, channel="telegram", message=Outbound("x"))
+        enqueue(
+            session=session,
+            sealer=SEALER,
+            person_id=person.id,
+            channel="telegram",
+            message=Outbound("x"),
+        )
         session.commit()
     store = OutboxStore(engine, SEALER)
     [item] = store.due("telegram")
@@ -199,3 +206,26 @@ def test_a_claim_renews_only_while_it_is_still_held(engine) -> None:  # type: ig
     assert renewed is not None and item.lease is not None and renewed > item.lease
     assert store.renew(item.id, item.lease) is None  # the old lease is no longer the claim
     assert store.renew(item.id, renewed) is not None
+
+
+def test_handled_rows_are_pruned_after_an_hour_and_waiting_ones_never(engine) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from bot.store.inbox import DONE, KEEP_HANDLED
+    from bot.store.tables import utcnow
+
+    store = InboxStore(engine, SEALER, cap=10)
+    lane = store.lane_of("telegram", "77")
+    store.store("telegram", [NewUpdate(i, lane, "{}") for i in (1, 2, 3)])
+    long_ago = utcnow() - KEEP_HANDLED - timedelta(minutes=1)
+    with Session(engine) as session:
+        rows = {r.update_id: r for r in session.exec(select(InboxUpdate))}
+        rows[1].status, rows[1].done_at = DONE, long_ago  # handled long ago: goes
+        rows[2].status, rows[2].done_at = DONE, utcnow()  # just handled: kept (a retry may come)
+        session.add_all([rows[1], rows[2]])
+        session.commit()
+    assert store.prune("telegram") == 1
+    with Session(engine) as session:
+        left = sorted(r.update_id for r in session.exec(select(InboxUpdate)))
+    assert left == [2, 3]  # 3 still waits, whatever its age
+    assert store.store("telegram", [NewUpdate(2, lane, "{}")]) == 0  # still recognised

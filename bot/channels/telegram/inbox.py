@@ -162,6 +162,7 @@ class TelegramInbox:
         lanes = await asyncio.to_thread(self._store.lanes_waiting, CHANNEL)
         for lane in lanes:
             self.schedule(lane)
+        await asyncio.to_thread(self._store.prune, CHANNEL)
 
     async def sweep_forever(self, interval: float) -> None:
         while True:
