@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     telegram_api_base_url: str = Field(
         "https://api.telegram.org/bot", alias="TELEGRAM_API_BASE_URL"
     )
+    # Off only to measure the bot without Telegram's cap (benchmarks/load.py); never in use.
+    telegram_rate_limit: bool = Field(True, alias="TELEGRAM_RATE_LIMIT")
     database_url: str = Field("sqlite:///var/needtotalk.db", alias="DATABASE_URL")
     secret_key: SecretStr = Field(SecretStr(DEVELOPMENT_SECRET), alias="NEEDTOTALK_SECRET_KEY")
     openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")

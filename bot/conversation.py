@@ -25,12 +25,20 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.domain import Button, Inbound, InboundKind, Outbound, sanitised, without_surrogates
+from bot.domain import (
+    Button,
+    Inbound,
+    InboundKind,
+    Outbound,
+    Settle,
+    sanitised,
+    without_surrogates,
+)
 from bot.safety.crisis_screen import CrisisResult, CrisisScreen
 from bot.safety.helplines import HelplineDirectory, crisis_locale, helpline_text
 from bot.store.addresses import channel_of
@@ -389,7 +397,23 @@ class ConversationService:
             _register(self._choices, flow.choices(), "button prefix", name, owners)
             _register(self._states, flow.states(), "state", name, owners)
 
-    def handle(self, inbound: Inbound) -> list[Outbound]:
+    def handle(
+        self,
+        inbound: Inbound,
+        settle: Settle | None = None,
+        overflow: Literal["first", "more"] | None = None,
+    ) -> list[Outbound]:
+        """One turn. `settle` (from a durable inbox) runs inside the person's own transaction
+        with the person's id, the replies and whether they are a crisis answer, so the update is
+        marked handled and its replies queued together with the turn's changes to the person,
+        or none of it is. It is not called when the turn fails (the fallback is returned). Rows
+        that must not share the person's transaction (cards, reactions, messages to others:
+        `Turn.anon`, `Turn.outbox`) commit right after it (docs/privacy.md).
+
+        `overflow`: the person has more updates waiting than their cap (policies/inbox.yaml);
+        a crisis is still answered in full, anything else is set aside with one kind word
+        ("first") or silently ("more").
+        """
         inbound = sanitised(inbound)  # text a client sent may not even be encodable
         language = ui_language(inbound.language_hint)
         # Screened before any database work, so a failing database cannot stop the answer.
@@ -418,8 +442,16 @@ class ConversationService:
                     counsellors_see_flags=self.counsellors_see_flags,
                     anon_factory=self._anon_factory(),
                 )
+                urgent = crisis is not None and crisis.is_crisis
                 try:
-                    self._dispatch(turn, text, crisis)
+                    if overflow is not None and not urgent:
+                        if overflow == "first":
+                            turn.say(turn.t("too_many_waiting"))
+                    else:
+                        self._dispatch(turn, text, crisis)
+                    if settle is not None:
+                        assert person.id is not None
+                        settle(session, person.id, turn.replies, urgent)
                     turn.commit()
                 finally:
                     turn.close_sides()

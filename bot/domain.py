@@ -11,10 +11,11 @@ from seed 2 (knapsack-connections-mood-disorders.txt, §V-B1).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from enum import IntEnum, StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class UserClass(StrEnum):
@@ -268,6 +269,17 @@ class OutboxItem:
     attempts: int = 0
     # Not a message to send but earlier copies to delete (a withdrawn card), by message id.
     delete_message_ids: tuple[int, ...] = ()
+    # The answer to a pressed button: the channel may edit that message (this id) into this
+    # one instead of sending a new one; it sends a new one when the edit is refused.
+    edit_message_id: int | None = None
+    # The claim this worker holds on the row (its lease's end, which is also its fencing token:
+    # a row claimed again by another worker after the lease ran out has another one).
+    lease: datetime | None = None
+
+
+# Called by the core inside a turn's transaction: (session, person id, replies, urgent). A
+# durable inbox uses it to mark its update handled and queue the replies in the same commit.
+Settle = Callable[[Any, int, list[Outbound], bool], None]
 
 
 class Conversation(Protocol):
@@ -290,6 +302,10 @@ class Outbox(Protocol):
     def failed(self, item_id: int, retry_after_seconds: float | None = None) -> None: ...
 
     def undeliverable(self, item_id: int) -> None: ...
+
+    def release(self, item_id: int) -> None: ...
+
+    def renew(self, item_id: int, lease: datetime | None) -> datetime | None: ...
 
 
 class DeliveredCopies(Protocol):

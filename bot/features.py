@@ -44,6 +44,7 @@ PARTS: tuple[Part, ...] = (
     Part("bot.conversation_schemas", (POLICIES,)),
     Part("bot.knowledge.commands", (COMMANDS,)),
     Part("bot.knowledge.kb_files", (POLICIES,)),
+    Part("bot.store.inbox_policy", (POLICIES,)),
     # models and their training
     Part("bot.commands.train_commands", (COMMANDS,)),
     Part("bot.emotion.commands", (COMMANDS, TRAIN)),

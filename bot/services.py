@@ -35,6 +35,8 @@ from bot.safety.crisis_screen import CrisisScreen, load_safety_policy
 from bot.safety.helplines import HelplineDirectory, load_helplines
 from bot.store.cards import DeliveredCopies
 from bot.store.engine import make_engine, upgrade
+from bot.store.inbox import InboxStore
+from bot.store.inbox_policy import load_inbox_policy
 from bot.store.outbox import OutboxStore
 from bot.store.retention import Retention
 from bot.store.sealing import Sealer
@@ -49,6 +51,7 @@ class Services:
     conversation: ConversationService
     outbox: OutboxStore
     copies: DeliveredCopies
+    inbox: InboxStore
     screen: CrisisScreen
     helplines: HelplineDirectory
     housekeeping: Retention  # review text past its retention, deleted while the bot runs
@@ -149,6 +152,13 @@ def build_services(
         conversation=conversation,
         outbox=OutboxStore(engine, sealer),
         copies=DeliveredCopies(engine, sealer),
+        inbox=InboxStore(
+            engine,
+            sealer,
+            cap=load_inbox_policy(
+                settings.policies_dir / "inbox.yaml"
+            ).max_waiting_updates_per_person,
+        ),
         screen=screen,
         helplines=helplines,
         housekeeping=Retention(engine),

@@ -12,7 +12,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import create_engine
 
@@ -48,7 +48,11 @@ def make_engine(database_url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # hide_parameters: error messages must never carry card text or sealed values
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    # A worker holds a connection per lane it handles (the lane's advisory lock) beside the
+    # turn's own, so the pool is larger than SQLAlchemy's default of 5 + 10.
+    return create_engine(
+        url, pool_pre_ping=True, hide_parameters=True, pool_size=10, max_overflow=30
+    )
 
 
 def erase_deleted(bind: Any) -> None:
@@ -74,9 +78,19 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head", *, secret: str | None = None) -> None:
-    """`secret`: the sealing secret, for data migrations that re-seal values (0009); without
-    it such a migration reads the environment's Settings."""
+    """Migrate under a lock: workers starting at once on PostgreSQL take turns (an advisory
+    transaction lock keyed by the schema), so only the first one migrates and the others find
+    the schema current. `secret`: the sealing secret, for data migrations that re-seal values
+    (0009); without it such a migration reads the environment's Settings."""
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                text(
+                    "SELECT pg_advisory_xact_lock("
+                    "hashtextextended(current_schema() || :purpose, 0))"
+                ),
+                {"purpose": "/migrate"},
+            )
         config = alembic_config(engine)
         config.attributes["connection"] = connection
         if secret:

@@ -12,11 +12,17 @@ of the database does not say who was sent what, nor when.
 
 from __future__ import annotations
 
+import base64
 import json
-from datetime import timedelta
+import threading
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Literal
 
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import func, or_, text, update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.domain import Button, Outbound, OutboxItem
 from bot.store.addresses import delivery_ref
@@ -24,26 +30,97 @@ from bot.store.sealing import Sealer, SealError
 from bot.store.tables import OutboxMessage, utcnow
 
 MAX_ATTEMPTS = 8
+_SQLITE_CLAIM = threading.Lock()
+# How long a worker holds the rows it took; a worker that died lets them go after this.
+LEASE_SECONDS = 20.0
+# At most this many of one person's messages in one round, so one long queue cannot hold
+# everyone else's back.
+PER_RECIPIENT_PER_ROUND = 5
+# Priorities: a crisis answer goes ahead of everything else waiting.
+URGENT = 10
+NORMAL = 0
+
+
+class OutboxPayload(BaseModel):
+    """What an outbox row holds until delivery: everything an `Outbound` carries (the picture
+    as base64), or the message ids to delete (a withdrawn card), and for a reply to a pressed
+    button the message to edit instead of sending a new one."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    kind: Literal["message", "delete"] = "message"
+    text: str = ""
+    buttons: list[list[tuple[str, str]]] = []
+    protect_content: bool = False
+    is_card: bool = False
+    flags: list[str] = []
+    delivery_token: str | None = None
+    image_png: str | None = None  # base64
+    message_ids: list[int] = []
+    edit_message_id: int | None = None
+
+    @classmethod
+    def of(cls, message: Outbound, *, edit_message_id: int | None = None) -> OutboxPayload:
+        return cls(
+            text=message.text,
+            buttons=[[(b.label, b.data) for b in row] for row in message.buttons],
+            protect_content=message.protect_content,
+            is_card=message.is_card,
+            flags=sorted(message.flags),
+            delivery_token=message.delivery_token,
+            image_png=(
+                base64.b64encode(message.image_png).decode("ascii")
+                if message.image_png is not None
+                else None
+            ),
+            edit_message_id=edit_message_id,
+        )
+
+    def outbound(self) -> Outbound:
+        return Outbound(
+            text=self.text,
+            buttons=tuple(
+                tuple(Button(label=b[0], data=b[1]) for b in row) for row in self.buttons
+            ),
+            protect_content=self.protect_content,
+            is_card=self.is_card,
+            flags=frozenset(self.flags),
+            delivery_token=self.delivery_token,
+            image_png=base64.b64decode(self.image_png) if self.image_png is not None else None,
+        )
+
+
+def outbound_to_payload(
+    message: Outbound, *, edit_message_id: int | None = None
+) -> dict[str, object]:
+    return OutboxPayload.of(message, edit_message_id=edit_message_id).model_dump(mode="json")
+
+
+def payload_to_outbound(payload: dict[str, object]) -> Outbound:
+    return OutboxPayload.model_validate(payload).outbound()
 
 
 PAYLOAD_PURPOSE = "outbox.payload"
 ADDRESS_PURPOSE = "outbox.sealed_address"
 
 
-def seal_payload(sealer: Sealer, payload: dict[str, object]) -> dict[str, object]:
-    return {"sealed": sealer.seal(json.dumps(payload), purpose=PAYLOAD_PURPOSE)}
+def seal_payload(sealer: Sealer, payload: OutboxPayload) -> dict[str, object]:
+    """The row's words, sealed: a copy of the database shows nothing of a waiting message."""
+    return {"sealed": sealer.seal(payload.model_dump_json(), purpose=PAYLOAD_PURPOSE)}
 
 
-def open_payload(sealer: Sealer, payload: dict[str, object]) -> dict[str, object] | None:
-    """The words of a waiting row; None when they cannot be opened here (another secret)."""
+def open_payload(sealer: Sealer, payload: dict[str, object]) -> OutboxPayload | None:
+    """The words of a waiting row; None when they cannot be opened here (another secret) or
+    do not parse."""
     sealed = payload.get("sealed")
-    if not isinstance(sealed, str):
-        return payload  # written before payloads were sealed
     try:
-        opened = json.loads(sealer.unseal(sealed, purpose=PAYLOAD_PURPOSE))
+        if not isinstance(sealed, str):
+            return OutboxPayload.model_validate(payload)  # written before payloads were sealed
+        return OutboxPayload.model_validate(
+            json.loads(sealer.unseal(sealed, purpose=PAYLOAD_PURPOSE))
+        )
     except (SealError, ValueError):
         return None
-    return opened if isinstance(opened, dict) else None
 
 
 def card_tag(sealer: Sealer, card_id: int) -> str:
@@ -52,42 +129,13 @@ def card_tag(sealer: Sealer, card_id: int) -> str:
     return sealer.keyed_hash("outbox.card", str(card_id))
 
 
-def outbound_to_payload(message: Outbound) -> dict[str, object]:
-    return {
-        "text": message.text,
-        "buttons": [[[b.label, b.data] for b in row] for row in message.buttons],
-        "protect_content": message.protect_content,
-        "is_card": message.is_card,
-        "flags": sorted(message.flags),
-        "delivery_token": message.delivery_token,
-    }
-
-
-def payload_to_outbound(payload: dict[str, object]) -> Outbound:
-    rows = payload.get("buttons") or []
-    assert isinstance(rows, list)
-    flags = payload.get("flags") or []
-    assert isinstance(flags, list)
-    return Outbound(
-        text=str(payload["text"]),
-        buttons=tuple(tuple(Button(label=b[0], data=b[1]) for b in row) for row in rows),
-        protect_content=bool(payload.get("protect_content")),
-        is_card=bool(payload.get("is_card")),
-        flags=frozenset(str(f) for f in flags),
-        delivery_token=str(token) if (token := payload.get("delivery_token")) else None,
-    )
-
-
 DELETE = "delete"  # payload kind: delete earlier copies instead of sending a message
 
 
 def delete_ids(payload: dict[str, object]) -> tuple[int, ...]:
     """The message ids a "delete" payload names; () for an ordinary message."""
-    if payload.get("kind") != DELETE:
-        return ()
-    ids = payload.get("message_ids") or []
-    assert isinstance(ids, list)
-    return tuple(int(i) for i in ids)
+    parsed = OutboxPayload.model_validate(payload)
+    return tuple(parsed.message_ids) if parsed.kind == DELETE else ()
 
 
 def enqueue_delete(
@@ -97,9 +145,7 @@ def enqueue_delete(
     row = OutboxMessage(
         sealed_address=sealer.seal(address, purpose=ADDRESS_PURPOSE),
         channel=channel,
-        payload=seal_payload(
-            sealer, {"kind": DELETE, "message_ids": list(message_ids), "text": ""}
-        ),
+        payload=seal_payload(sealer, OutboxPayload(kind=DELETE, message_ids=list(message_ids))),
     )
     session.add(row)
     session.flush()
@@ -114,12 +160,15 @@ def enqueue(
     channel: str,
     message: Outbound,
     card_id: int | None = None,
+    priority: int = NORMAL,
+    edit_message_id: int | None = None,
 ) -> OutboxMessage:
     row = OutboxMessage(
         person_id=person_id,
         channel=channel,
-        payload=seal_payload(sealer, outbound_to_payload(message)),
+        payload=seal_payload(sealer, OutboxPayload.of(message, edit_message_id=edit_message_id)),
         card_tag=None if card_id is None else card_tag(sealer, card_id),
+        priority=priority,
     )
     session.add(row)
     session.flush()
@@ -133,14 +182,17 @@ def enqueue_to_address(
     address: str,
     channel: str,
     message: Outbound,
+    priority: int = NORMAL,
     case_id: int | None = None,
 ) -> OutboxMessage:
-    """Queue a message for a chat that is not one of our people (the counsellors' chat);
-    `case_id`: the case an alert is about, so /forget withdraws an alert not yet sent."""
+    """Queue a message for a chat that is not one of our people (the counsellors' chat), or for
+    someone whose turn failed before they were stored; `case_id`: the case an alert is about,
+    so /forget withdraws an alert not yet sent."""
     row = OutboxMessage(
         sealed_address=sealer.seal(address, purpose=ADDRESS_PURPOSE),
         channel=channel,
-        payload=seal_payload(sealer, outbound_to_payload(message)),
+        payload=seal_payload(sealer, OutboxPayload.of(message)),
+        priority=priority,
         case_id=case_id,
     )
     session.add(row)
@@ -156,21 +208,68 @@ class OutboxStore:
         self._sealer = sealer
 
     def due(self, channel: str, limit: int = 50) -> list[OutboxItem]:
+        """Take what is due now for this worker (a lease of LEASE_SECONDS), urgent first.
+
+        Safe with many workers: the claim runs under a database-wide lock on PostgreSQL (an
+        advisory transaction lock keyed by the schema) and takes rows FOR UPDATE SKIP LOCKED;
+        a person with messages still held by a worker is skipped, so one person's messages go
+        out in order from one worker at a time.
+        """
+        postgres = self._engine.dialect.name == "postgresql"
+        if postgres:
+            return self._claim(channel, limit, postgres=True)
+        with _SQLITE_CLAIM:  # SQLite runs one process: claims take turns in it
+            return self._claim(channel, limit, postgres=False)
+
+    def _claim(self, channel: str, limit: int, *, postgres: bool) -> list[OutboxItem]:
         now = utcnow()
         with Session(self._engine) as session:
-            rows = session.exec(
+            if postgres:
+                session.connection().execute(
+                    text(
+                        "SELECT pg_advisory_xact_lock("
+                        "hashtextextended(current_schema() || :purpose, 0))"
+                    ),
+                    {"purpose": "/outbox-claim"},
+                )
+            held = (
+                select(OutboxMessage.person_id)
+                .where(
+                    OutboxMessage.status == "pending",
+                    col(OutboxMessage.claimed_until) > now,
+                    col(OutboxMessage.person_id).is_not(None),
+                )
+                .distinct()
+            )
+            query = (
                 select(OutboxMessage)
                 .where(
                     OutboxMessage.channel == channel,
                     OutboxMessage.status == "pending",
                     OutboxMessage.next_attempt_at <= now,
+                    or_(
+                        col(OutboxMessage.claimed_until).is_(None),
+                        col(OutboxMessage.claimed_until) <= now,
+                    ),
+                    or_(
+                        col(OutboxMessage.person_id).is_(None),
+                        col(OutboxMessage.person_id).not_in(held),
+                    ),
                 )
-                .order_by(OutboxMessage.id)  # type: ignore[arg-type]
-                .limit(limit)
-            ).all()
+                .order_by(col(OutboxMessage.priority).desc(), col(OutboxMessage.id))
+                .limit(limit * 4)
+            )
+            if postgres:
+                query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+            rows = session.exec(query).all()
+            per_recipient: defaultdict[object, int] = defaultdict(int)
             items: list[OutboxItem] = []
+            lease = now + timedelta(seconds=LEASE_SECONDS)
             for row in rows:
                 assert row.id is not None
+                who = row.person_id if row.person_id is not None else row.sealed_address
+                if len(items) >= limit or per_recipient[who] >= PER_RECIPIENT_PER_ROUND:
+                    continue
                 if row.person_id is not None:
                     ref = delivery_ref(
                         session=session,
@@ -184,17 +283,34 @@ class OutboxStore:
                 if ref is None or payload is None:
                     session.delete(row)  # undeliverable: nothing of it is worth keeping
                     continue
+                per_recipient[who] += 1
+                row.claimed_until = lease
+                session.add(row)
                 items.append(
                     OutboxItem(
                         id=row.id,
                         recipient_ref=ref,
-                        message=payload_to_outbound(payload),
+                        message=payload.outbound(),
                         attempts=row.attempts,
-                        delete_message_ids=delete_ids(payload),
+                        delete_message_ids=(
+                            tuple(payload.message_ids) if payload.kind == DELETE else ()
+                        ),
+                        edit_message_id=payload.edit_message_id,
+                        lease=lease,
                     )
                 )
             session.commit()
             return items
+
+    def pending_count(self, channel: str) -> int:
+        with Session(self._engine) as session:
+            return int(
+                session.exec(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(OutboxMessage.channel == channel, OutboxMessage.status == "pending")
+                ).one()
+            )
 
     def _open_address(self, sealed: str | None) -> str | None:
         """None for a row sealed under another secret: one bad row must not stop delivery."""
@@ -202,6 +318,16 @@ class OutboxStore:
             return self._sealer.unseal(sealed, purpose=ADDRESS_PURPOSE) if sealed else None
         except SealError:
             return None
+
+    def _update(self, item_id: int, **changes: object) -> None:
+        with Session(self._engine) as session:
+            row = session.get(OutboxMessage, item_id)
+            if row is None:  # the person used /forget meanwhile
+                return
+            for name, value in changes.items():
+                setattr(row, name, value)
+            session.add(row)
+            session.commit()
 
     def _delete(self, item_id: int) -> None:
         with Session(self._engine) as session:
@@ -212,7 +338,8 @@ class OutboxStore:
 
     def delivered(self, item_id: int) -> None:
         """Delete the row: a delivered message is the recipient's, not ours, and a row kept
-        would say who was sent something, and when."""
+        would say who was sent something, and when. (A deleted row cannot be claimed again, so
+        this is also what keeps a message from going out twice.)"""
         self._delete(item_id)
 
     def failed(self, item_id: int, retry_after_seconds: float | None = None) -> None:
@@ -221,6 +348,7 @@ class OutboxStore:
             if row is None:
                 return
             row.attempts += 1
+            row.claimed_until = None
             if row.attempts >= MAX_ATTEMPTS:  # given up: keep nothing of it
                 session.delete(row)
                 session.commit()
@@ -233,3 +361,27 @@ class OutboxStore:
 
     def undeliverable(self, item_id: int) -> None:
         self._delete(item_id)
+
+    def renew(self, item_id: int, lease: datetime | None) -> datetime | None:
+        """Right before sending: extend this worker's claim if it still holds it (the lease it
+        was given is unchanged), and return the new one; None when another worker took the row
+        after the lease ran out (a worker slowed down past it), which must then not send."""
+        if lease is None:
+            return None
+        renewed = utcnow() + timedelta(seconds=LEASE_SECONDS)
+        with Session(self._engine) as session:
+            result = session.exec(
+                update(OutboxMessage)
+                .where(
+                    col(OutboxMessage.id) == item_id,
+                    col(OutboxMessage.status) == "pending",
+                    col(OutboxMessage.claimed_until) == lease,
+                )
+                .values(claimed_until=renewed)
+            )
+            session.commit()
+            return renewed if result.rowcount == 1 else None
+
+    def release(self, item_id: int) -> None:
+        """Give a taken row back untried (an earlier message to the same person failed)."""
+        self._update(item_id, claimed_until=None)

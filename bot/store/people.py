@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from bot.store.addresses import seal_address
@@ -50,15 +51,29 @@ def get_or_create_person(
     person = get_person(session=session, key=key)
     if person is not None:
         return person, False
-    person = Person(key=key, language=language)
-    session.add(person)
-    session.flush()
-    assert person.id is not None
-    create_person_key(session=session, sealer=sealer, person_id=person.id)
-    sealed = seal_address(session=session, sealer=sealer, person_id=person.id, user_ref=user_ref)
-    session.add(DeliveryAddress(person_id=person.id, channel=channel, sealed_ref=sealed))
-    session.flush()
-    return person, True
+    # An upsert, so two workers seeing a new person's first messages at once both succeed:
+    # the one whose insert lands creates the person, their key and their address; the other
+    # finds them.
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(Person)
+        .values(Person(key=key, language=language).model_dump(exclude={"id"}))
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(col(Person.id))
+    )
+    created = session.execute(statement).first() is not None
+    person = get_person(session=session, key=key)
+    assert person is not None
+    if created:
+        assert person.id is not None
+        create_person_key(session=session, sealer=sealer, person_id=person.id)
+        sealed = seal_address(
+            session=session, sealer=sealer, person_id=person.id, user_ref=user_ref
+        )
+        session.add(DeliveryAddress(person_id=person.id, channel=channel, sealed_ref=sealed))
+        session.flush()
+    return person, created
 
 
 def flag_text_purpose(flag_id: int | None) -> str:

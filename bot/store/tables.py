@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -185,6 +185,48 @@ class OutboxMessage(SQLModel, table=True):
     next_attempt_at: datetime = Field(default_factory=utcnow)
     created_at: datetime = Field(default_factory=utcnow)
     delivered_at: datetime | None = None
+    # Higher goes first (a crisis answer ahead of every queue).
+    priority: int = Field(default=0)
+    # A worker that took the row holds it until then (a lease): another worker skips it, and
+    # a worker that died lets it go when the lease runs out.
+    claimed_until: datetime | None = None
+
+
+class InboxUpdate(SQLModel, table=True):
+    """One update from a channel, stored (sealed) before the channel is told it arrived.
+
+    The webhook answers 200, and polling confirms the offset, only after this row is committed,
+    so a process that dies loses nothing; `update_id` is unique per channel, so an update
+    delivered twice is handled once. `lane` is a keyed hash of the chat: one lane's updates are
+    handled in order, one at a time, across workers. A handled row keeps no payload.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (UniqueConstraint("channel", "update_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    update_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    lane: str = Field(max_length=64, index=True)
+    sealed_payload: str | None = Field(default=None, sa_column=Column(Text))
+    # pending, done, set_aside (could not be parsed or handled; `error` is the type only),
+    # skipped (over the person's cap and not a crisis)
+    status: str = Field(default="pending", max_length=16, index=True)
+    over_cap: bool = False
+    attempts: int = 0
+    error: str | None = Field(default=None, max_length=64)
+    received_at: datetime = Field(default_factory=utcnow)
+    done_at: datetime | None = None
+
+
+class SendBudget(SQLModel, table=True):
+    """A token bucket shared by every worker of one bot token (Telegram counts per token)."""
+
+    __tablename__ = "send_budget"
+
+    name: str = Field(primary_key=True, max_length=32)
+    tokens: float = 0.0
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 # -- counsellors and their cases (bot/store/cases.py, bot/console/) ------------------------------

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import pytest
 from telegram.error import InvalidToken
@@ -80,6 +81,12 @@ class ListOutbox:
 
     def undeliverable(self, item_id: int) -> None:
         self.outcomes.append(("undeliverable", item_id, None))
+
+    def release(self, item_id: int) -> None:
+        """Given back untried: due again at once."""
+
+    def renew(self, item_id: int, lease: datetime | None) -> datetime | None:
+        return lease  # one process, no leases here
 
 
 @dataclass
@@ -254,12 +261,12 @@ async def test_outbox_items_are_delivered_retried_after_429_and_protected(
         # The server has the message before the drain records the outcome (after the HTTP
         # response): wait for the record, or leaving the block may cancel it (a flaky failure).
         for _ in range(50):  # each poll of getUpdates is a tick of the bot's loop
-            if len(services.outbox.outcomes) >= 3:
+            if len(services.outbox.outcomes) >= 2:
                 break
             await server.wait_for_call("getUpdates", len(server.calls_to("getUpdates")) + 1)
     outcomes = services.outbox.outcomes
-    assert outcomes[0] == ("failed", 1, 1.0)  # Telegram's retry_after reached the outbox
-    assert ("delivered", 1, None) in outcomes and ("delivered", 2, None) in outcomes
+    # AIORateLimiter(max_retries=...) waited Telegram's retry_after out within the attempt
+    assert sorted(outcomes) == [("delivered", 1, None), ("delivered", 2, None)]
     send_times = [c.at for c in server.calls_to("sendMessage") if c.params["chat_id"] == AIKO.id]
     assert send_times[1] - send_times[0] >= 1.0  # not retried before retry_after
     assert aiko.protect_content and aiko.text == relayed.text
@@ -282,7 +289,11 @@ async def test_outbox_item_for_someone_who_blocked_the_bot_is_undeliverable(
             if len(services.outbox.outcomes) == 2:
                 break
             await server.wait_for_call("getUpdates", len(server.calls_to("getUpdates")) + 1)
-    assert services.outbox.outcomes == [("undeliverable", 7, None), ("undeliverable", 8, None)]
+    # recipients are served concurrently, so either may be recorded first
+    assert sorted(services.outbox.outcomes) == [
+        ("undeliverable", 7, None),
+        ("undeliverable", 8, None),
+    ]
 
 
 async def test_delivered_cards_are_reported_and_withdrawn_copies_deleted_within_48_hours(

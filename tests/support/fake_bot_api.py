@@ -96,6 +96,9 @@ class SentMessage:
     protect_content: bool
     raw: JSONDict
     deleted: bool = False  # the bot deleted it with deleteMessage
+    # editMessageText: the chat now shows a later record of this message (same message_id),
+    # which the waits see as new, since the person reads the change as the bot's answer
+    superseded: bool = False
     photo: bytes | None = None  # sendPhoto: the uploaded picture's bytes
 
     @property
@@ -212,6 +215,22 @@ class FakeBotApi:
             "message": message.raw,
         }
         return self._enqueue({"callback_query": query})
+
+    def user_sends_old_style_poll(self, person: SimulatedPerson, question: str) -> JSONDict:
+        """A poll as an older self-hosted Bot API server sends it: its options lack
+        `persistent_id`, which python-telegram-bot requires since Bot API 9.6, so the update
+        cannot be parsed (a poison update)."""
+        poll = {
+            "id": f"poll-{person.id}",
+            "question": question,
+            "options": [{"text": "yes", "voter_count": 0}, {"text": "no", "voter_count": 0}],
+            "total_voter_count": 0,
+            "is_closed": False,
+            "is_anonymous": True,
+            "type": "regular",
+            "allows_multiple_answers": False,
+        }
+        return self._enqueue({"message": self._message(person, poll=poll)})
 
     def user_sends_sticker(self, person: SimulatedPerson) -> JSONDict:
         sticker = {
@@ -551,7 +570,34 @@ class FakeBotApi:
         return self._edit(params, reply_markup=params.get("reply_markup"))
 
     async def _api_editmessagetext(self, params: JSONDict) -> JSONDict | web.Response:
-        return self._edit(params, text=params.get("text"), reply_markup=params.get("reply_markup"))
+        chat_id, message_id = int(params.get("chat_id", 0)), int(params.get("message_id", 0))
+        for message in reversed(self._sent):
+            if message.chat_id == chat_id and message.message_id == message_id:
+                if message.deleted or message.superseded:
+                    break
+                if "text" not in message.raw:
+                    return _error(400, "Bad Request: there is no text in the message to edit")
+                if message.text == params.get("text") and message.reply_markup == params.get(
+                    "reply_markup"
+                ):
+                    return _error(400, "Bad Request: message is not modified")
+                message.superseded = True
+                raw = {**message.raw, "text": params.get("text"), "edit_date": int(time.time())}
+                raw.pop("reply_markup", None)
+                if params.get("reply_markup"):
+                    raw["reply_markup"] = params["reply_markup"]
+                edited = SentMessage(
+                    message_id=message_id,
+                    chat_id=chat_id,
+                    text=str(params.get("text")),
+                    reply_markup=params.get("reply_markup"),
+                    protect_content=message.protect_content,
+                    raw=raw,
+                )
+                self._sent.append(edited)
+                self._notify()
+                return raw
+        return _error(400, "Bad Request: message to edit not found")
 
     def _edit(self, params: JSONDict, **changes: Any) -> JSONDict | web.Response:
         chat_id, message_id = int(params.get("chat_id", 0)), int(params.get("message_id", 0))
@@ -570,13 +616,15 @@ class FakeBotApi:
     async def _api_deletemessage(self, params: JSONDict) -> bool | web.Response:
         """Telegram's rule for a bot in a private chat: its own message, within 48 hours."""
         chat_id, message_id = int(params.get("chat_id", 0)), int(params.get("message_id", 0))
-        for message in self._sent:
+        for message in reversed(self._sent):
             if message.chat_id == chat_id and message.message_id == message_id:
                 if message.deleted:
                     break
                 if time.time() - int(message.raw["date"]) > DELETE_WINDOW_SECONDS:
                     return _error(400, "Bad Request: message can't be deleted")
-                message.deleted = True
+                for earlier in self._sent:  # every record of it goes with it
+                    if earlier.chat_id == chat_id and earlier.message_id == message_id:
+                        earlier.deleted = True
                 self._notify()
                 return True
         return _error(400, "Bad Request: message to delete not found")

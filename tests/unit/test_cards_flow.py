@@ -70,7 +70,8 @@ def outbox_rows(services: Services) -> list[OutboxMessage]:
     """The waiting messages with their words opened (they are sealed in the table)."""
     rows = raw_outbox(services)
     for row in rows:
-        row.payload = open_payload(services.sealer, row.payload) or {}
+        opened = open_payload(services.sealer, row.payload)
+        row.payload = opened.model_dump(mode="json") if opened is not None else {}
     return rows
 
 

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import signal
 import sys
+from contextlib import AbstractAsyncContextManager
+from typing import Any
 from urllib.parse import urlsplit
 
 from bot.config import Settings
@@ -55,10 +59,11 @@ def run_bot(args: argparse.Namespace, settings: Settings) -> int:
     from telegram.error import InvalidToken, NetworkError
 
     from bot.channels.telegram.application import (
-        ALLOWED_UPDATES,
         MissingTokenError,
         bot_token,
         build_application,
+        polling,
+        serving_webhook,
         webhook_secret_token,
     )
 
@@ -81,13 +86,13 @@ def run_bot(args: argparse.Namespace, settings: Settings) -> int:
                 f"(Ctrl+C to stop)",
                 file=sys.stderr,
             )
-            app.run_webhook(
+            running = serving_webhook(
+                app,
+                webhook_url=args.webhook,
+                secret_token=webhook_secret_token(settings),
                 listen=args.listen,
                 port=args.port,
                 url_path=url_path.strip("/"),
-                webhook_url=args.webhook,
-                secret_token=webhook_secret_token(settings),
-                allowed_updates=ALLOWED_UPDATES,
                 drop_pending_updates=args.drop_pending_updates,
             )
         else:
@@ -95,9 +100,8 @@ def run_bot(args: argparse.Namespace, settings: Settings) -> int:
                 f"needtotalk run: polling {settings.telegram_api_base_url} (Ctrl+C to stop)",
                 file=sys.stderr,
             )
-            app.run_polling(
-                allowed_updates=ALLOWED_UPDATES, drop_pending_updates=args.drop_pending_updates
-            )
+            running = polling(app, drop_pending_updates=args.drop_pending_updates)
+        asyncio.run(_serve_until_signalled(running))
     except InvalidToken:
         print(
             "needtotalk run: Telegram refused TELEGRAM_BOT_TOKEN; check it with @BotFather.",
@@ -114,3 +118,13 @@ def run_bot(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         services.close()
     return 0
+
+
+async def _serve_until_signalled(running: AbstractAsyncContextManager[Any]) -> None:
+    """Serve until SIGINT or SIGTERM, then stop cleanly (lanes in progress finish)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with running:
+        await stop.wait()

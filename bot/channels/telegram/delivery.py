@@ -4,6 +4,10 @@ Everything that relays another person's words has `protect_content` set by the c
 passes it on for every part of the message, so Telegram forbids forwarding and saving it
 (docs/architecture.md, anonymity rules). Texts are sent without a parse mode: they may hold
 people's words, and no markup in them may change how they look.
+
+Telegram's 429 is waited out by python-telegram-bot's AIORateLimiter (`max_retries`, set where
+the Application is built); a 429 that outlasts those retries reaches the caller (the outbox
+puts the message back for as long as Telegram asked).
 """
 
 from __future__ import annotations
@@ -18,45 +22,53 @@ from telegram import Bot
 from telegram.error import BadRequest, RetryAfter
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.channels.telegram.translate import message_parts
+from bot.channels.telegram.translate import keyboard_for, message_parts
 from bot.domain import DeliveredCopies, Outbound
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
-# How often a reply to someone waiting in the chat is retried after Telegram's 429.
-REPLY_FLOOD_RETRIES = 2
+# How often AIORateLimiter waits out Telegram's 429 before a send gives up.
+FLOOD_RETRIES = 2
 
 
 async def send_outbound(
-    bot: Bot, chat_id: int, outbound: Outbound, flood_retries: int = 0
+    bot: Bot, chat_id: int, outbound: Outbound, edit_message_id: int | None = None
 ) -> list[int]:
     """Send one Outbound (one or more messages) and return their message ids; errors propagate.
 
-    On Telegram's 429 a part is retried up to `flood_retries` times after the wait it asks for;
-    parts already sent are not sent again. A picture goes first, with a short caption.
+    `edit_message_id`: the message whose button was pressed; a one-part answer without a
+    picture or protected words replaces it (editMessageText: one call instead of removing its
+    keyboard and sending a new message). If Telegram refuses the edit, it is sent as new.
+    A picture goes first, with a short caption.
     """
     if outbound.image_png is not None:
-        return await _send_photo(bot, chat_id, outbound, flood_retries)
+        return await _send_photo(bot, chat_id, outbound)
+    parts = message_parts(outbound)
+    editable = len(parts) == 1 and not outbound.protect_content and parts[0].text.strip()
+    if edit_message_id is not None and editable:
+        try:
+            await bot.edit_message_text(
+                text=parts[0].text,
+                chat_id=chat_id,
+                message_id=edit_message_id,
+                reply_markup=keyboard_for(outbound),
+            )
+            return [edit_message_id]
+        except BadRequest as exc:  # too old, deleted, or not changed: send it as new
+            log.info("an answer could not replace the pressed message (%s)", type(exc).__name__)
     sent: list[int] = []
-    for part in message_parts(outbound):
+    for part in parts:
         if not part.text.strip():
             log.warning("skipped an outbound message with empty text")
             continue
-        for attempt in range(flood_retries + 1):
-            try:
-                message = await bot.send_message(
-                    chat_id=chat_id,
-                    text=part.text,
-                    reply_markup=part.reply_markup,
-                    protect_content=part.protect_content,
-                )
-                sent.append(message.message_id)
-                break
-            except RetryAfter as exc:
-                if attempt == flood_retries:
-                    raise
-                await asyncio.sleep(retry_after_seconds(exc))
+        message = await bot.send_message(
+            chat_id=chat_id,
+            text=part.text,
+            reply_markup=part.reply_markup,
+            protect_content=part.protect_content,
+        )
+        sent.append(message.message_id)
     return sent
 
 
@@ -64,29 +76,21 @@ async def send_outbound(
 CAPTION_LIMIT = 1024
 
 
-async def _send_photo(bot: Bot, chat_id: int, outbound: Outbound, flood_retries: int) -> list[int]:
+async def _send_photo(bot: Bot, chat_id: int, outbound: Outbound) -> list[int]:
     assert outbound.image_png is not None
-    sent: list[int] = []
     caption = outbound.text if len(outbound.text) <= CAPTION_LIMIT else None
-    for attempt in range(flood_retries + 1):
-        try:
-            message = await bot.send_photo(
-                chat_id=chat_id,
-                photo=outbound.image_png,
-                caption=caption,
-                protect_content=outbound.protect_content,
-            )
-            sent.append(message.message_id)
-            break
-        except RetryAfter as exc:
-            if attempt == flood_retries:
-                raise
-            await asyncio.sleep(retry_after_seconds(exc))
+    message = await bot.send_photo(
+        chat_id=chat_id,
+        photo=outbound.image_png,
+        caption=caption,
+        protect_content=outbound.protect_content,
+    )
+    sent = [message.message_id]
     if caption is None:
         text_only = Outbound(
             text=outbound.text, buttons=outbound.buttons, protect_content=outbound.protect_content
         )
-        sent += await send_outbound(bot, chat_id, text_only, flood_retries)
+        sent += await send_outbound(bot, chat_id, text_only)
     return sent
 
 
@@ -94,17 +98,12 @@ async def send_replies(
     bot: Bot,
     chat_id: int,
     outbounds: Sequence[Outbound],
-    flood_retries: int = REPLY_FLOOD_RETRIES,
     copies: DeliveredCopies | None = None,
 ) -> None:
-    """Send the core's replies in order, waiting out Telegram's 429 a few times.
-
-    The person is waiting in the chat, so a reply is not given up at the first flood wait; the
-    caller holds this person's turn meanwhile, so nothing overtakes it. A delivered card is
-    reported to `copies`, so withdrawing it can delete it later.
-    """
+    """Send the core's replies in order (the direct path, without a durable inbox). A
+    delivered card is reported to `copies`, so withdrawing it can delete it later."""
     for outbound in outbounds:
-        sent = await send_outbound(bot, chat_id, outbound, flood_retries)
+        sent = await send_outbound(bot, chat_id, outbound)
         await report_copy(copies, chat_id, outbound, sent)
 
 

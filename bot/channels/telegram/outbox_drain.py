@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import defaultdict
 from dataclasses import dataclass
 
 from telegram import Bot
@@ -23,7 +24,7 @@ from bot.channels.telegram.delivery import (
     retry_after_seconds,
     send_outbound,
 )
-from bot.domain import DeliveredCopies, Outbox
+from bot.domain import DeliveredCopies, Outbox, OutboxItem
 
 log = logging.getLogger(__name__)
 
@@ -44,42 +45,92 @@ async def drain_once(
 ) -> DrainResult:
     """Send what is due now and record each outcome; ids in logs are outbox ids only.
 
-    An item may instead ask to delete earlier copies (a withdrawn card): done with
+    Different recipients are served concurrently, one recipient's messages in order; when one
+    of them fails, the rest of that recipient's are given back untried, so nothing overtakes
+    it. An item may instead ask to delete earlier copies (a withdrawn card): done with
     deleteMessage. A sent card or reply is reported to `copies` for a later withdraw.
     """
     result = DrainResult()
     items = await asyncio.to_thread(outbox.due, CHANNEL, limit)
+    groups: dict[str, list[OutboxItem]] = defaultdict(list)
     for item in items:
-        try:
-            chat_id = int(item.recipient_ref)
-            if item.delete_message_ids:
-                await delete_copies(bot, chat_id, item.delete_message_ids)
-            else:
-                sent = await send_outbound(bot, chat_id, item.message)
-                await report_copy(copies, chat_id, item.message, sent)
-        except RetryAfter as exc:
-            wait = retry_after_seconds(exc)
-            log.info("outbox item %d: flood wait %.0fs", item.id, wait)
-            await asyncio.to_thread(outbox.failed, item.id, wait)
-            result.retried += 1
-            result.flood_wait = wait
-            break  # Telegram asked the whole bot to wait; the rest would fail the same way
-        except Forbidden:
-            log.info("outbox item %d: recipient blocked the bot", item.id)
-            await asyncio.to_thread(outbox.undeliverable, item.id)
-            result.undeliverable += 1
-        except ValueError as exc:  # not a chat id, or buttons Telegram would refuse: permanent
-            log.warning("outbox item %d: cannot be sent (%s)", item.id, type(exc).__name__)
-            await asyncio.to_thread(outbox.undeliverable, item.id)
-            result.undeliverable += 1
-        except TelegramError as exc:
-            log.warning("outbox item %d: send failed (%s)", item.id, type(exc).__name__)
-            await asyncio.to_thread(outbox.failed, item.id, None)
-            result.retried += 1
-        else:
-            await asyncio.to_thread(outbox.delivered, item.id)
-            result.delivered += 1
+        groups[item.recipient_ref].append(item)
+    await asyncio.gather(
+        *(_drain_group(bot, outbox, group, copies, result) for group in groups.values())
+    )
     return result
+
+
+class _TakenOver(Exception):
+    """Another worker holds the row now (this one's lease ran out)."""
+
+
+async def _drain_group(
+    bot: Bot,
+    outbox: Outbox,
+    group: list[OutboxItem],
+    copies: DeliveredCopies | None,
+    result: DrainResult,
+) -> None:
+    for index, item in enumerate(group):
+        try:
+            delivered = await _deliver(bot, outbox, item, copies, result)
+        except _TakenOver:
+            return  # the rest were taken over with it, or come back when their lease ends
+        if not delivered:
+            for rest in group[index + 1 :]:
+                await asyncio.to_thread(outbox.release, rest.id)
+            return
+
+
+async def _deliver(
+    bot: Bot, outbox: Outbox, item: OutboxItem, copies: DeliveredCopies | None, result: DrainResult
+) -> bool:
+    """Send one item and record the outcome; False when the recipient's next must wait."""
+    if (
+        item.lease is not None
+        and await asyncio.to_thread(outbox.renew, item.id, item.lease) is None
+    ):
+        log.info("outbox item %d: taken over by another worker; not sent here", item.id)
+        return False
+    try:
+        chat_id = int(item.recipient_ref)
+        if item.delete_message_ids:
+            await delete_copies(bot, chat_id, item.delete_message_ids)
+        else:
+            sent = await send_outbound(bot, chat_id, item.message, item.edit_message_id)
+            outbox.delivered(item.id)  # first, before the copy is reported (see below)
+            result.delivered += 1
+            await report_copy(copies, chat_id, item.message, sent)
+            return True
+    except RetryAfter as exc:
+        wait = retry_after_seconds(exc)
+        log.info("outbox item %d: flood wait %.0fs", item.id, wait)
+        await asyncio.to_thread(outbox.failed, item.id, wait)
+        result.retried += 1
+        result.flood_wait = max(result.flood_wait, wait)
+        return False
+    except Forbidden:
+        log.info("outbox item %d: recipient blocked the bot", item.id)
+        await asyncio.to_thread(outbox.undeliverable, item.id)
+        result.undeliverable += 1
+        return True
+    except ValueError as exc:  # not a chat id, or buttons Telegram would refuse: permanent
+        log.warning("outbox item %d: cannot be sent (%s)", item.id, type(exc).__name__)
+        await asyncio.to_thread(outbox.undeliverable, item.id)
+        result.undeliverable += 1
+        return True
+    except TelegramError as exc:
+        log.warning("outbox item %d: send failed (%s)", item.id, type(exc).__name__)
+        await asyncio.to_thread(outbox.failed, item.id, None)
+        result.retried += 1
+        return False
+    # Recorded on the loop itself, not in a worker thread: a process killed between Telegram's
+    # answer and this record sends the message again after a restart, so that gap is kept to
+    # one short write (no wait for a free thread).
+    outbox.delivered(item.id)
+    result.delivered += 1
+    return True
 
 
 async def drain_forever(
@@ -87,14 +138,18 @@ async def drain_forever(
     outbox: Outbox,
     interval: float = DEFAULT_DRAIN_INTERVAL_SECONDS,
     copies: DeliveredCopies | None = None,
+    wake: asyncio.Event | None = None,
 ) -> None:
-    """Drain every `interval` seconds until cancelled; one bad round does not stop the loop.
+    """Drain until cancelled: at once when `wake` is set (a turn queued replies), else every
+    `interval` seconds; one bad round does not stop the loop.
 
     After a 429 the next round waits as long as Telegram asked, so the other items keep their
     order behind the one that was refused.
     """
     while True:
         wait = interval
+        if wake is not None:
+            wake.clear()
         try:
             result = await drain_once(bot, outbox, copies=copies)
         except asyncio.CancelledError:
@@ -102,15 +157,23 @@ async def drain_forever(
         except Exception as exc:  # a database hiccup must not end delivery for good
             log.error("outbox drain round failed: %s", type(exc).__name__)
         else:
-            wait = max(interval, result.flood_wait)
+            if result.flood_wait:
+                await asyncio.sleep(result.flood_wait)
+                continue
             if result.delivered or result.retried or result.undeliverable:
-                log.info(
+                log.debug(
                     "outbox: %d delivered, %d to retry, %d undeliverable",
                     result.delivered,
                     result.retried,
                     result.undeliverable,
                 )
-        await asyncio.sleep(wait)
+                if result.delivered and wake is not None:
+                    continue  # there may be more due right now
+        if wake is None:
+            await asyncio.sleep(wait)
+        else:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), wait)
 
 
 async def stop_task(task: asyncio.Task[None] | None) -> None:

@@ -9,9 +9,13 @@ the services.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from telegram import Bot
 from telegram.ext import CallbackContext, ExtBot
+
+if TYPE_CHECKING:
+    from bot.channels.telegram.inbox import TelegramInbox
 
 from bot.domain import Conversation, DeliveredCopies, Housekeeping, Outbox
 
@@ -35,12 +39,24 @@ class ChannelServices(Protocol):
 class ChannelData:
     """`context.bot_data`: the core's services plus the channel's own background task."""
 
-    __slots__ = ("_services", "drain_task", "housekeeping_task")
+    __slots__ = (
+        "_services",
+        "drain_task",
+        "housekeeping_task",
+        "inbox",
+        "quick_bot",
+        "sweep_task",
+        "wake",
+    )
 
     def __init__(self) -> None:
         self._services: ChannelServices | None = None
         self.drain_task: asyncio.Task[None] | None = None
         self.housekeeping_task: asyncio.Task[None] | None = None
+        self.sweep_task: asyncio.Task[None] | None = None
+        self.wake: asyncio.Event | None = None
+        self.inbox: TelegramInbox | None = None
+        self.quick_bot: Bot | None = None
 
     @property
     def services(self) -> ChannelServices:

@@ -1,0 +1,342 @@
+"""The durable inbox: every update is stored, sealed, before the channel acknowledges it.
+
+Why: a process that dies between "Telegram, I have it" and "the person has their answer" must
+not lose the message, and a message delivered twice must not be answered twice. So a channel
+stores each update here (its raw form, encrypted with the Sealer) and only then answers its
+webhook or confirms its polling offset; a worker handles the row, and the core marks it handled
+and queues its replies in the outbox in the turn's own transaction (`settler`), so the update is
+handled exactly once, and the answer goes out even if the process dies right after the turn.
+
+Rows are grouped in *lanes*, one per chat (a keyed hash, never the id). One lane's rows are
+handled one at a time and in update order, across workers: on PostgreSQL under an advisory lock
+keyed by the schema and the lane, on SQLite (one process) under an in-process lock.
+
+Nothing channel-specific lives here: the payload is opaque text to this module.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.domain import Outbound, Settle
+from bot.store.outbox import NORMAL, URGENT, enqueue, enqueue_to_address
+from bot.store.sealing import Sealer, SealError
+from bot.store.tables import InboxUpdate, Person, utcnow
+
+PENDING = "pending"
+DONE = "done"
+SET_ASIDE = "set_aside"  # could not be parsed or handled after its attempts
+SKIPPED = "skipped"  # over the person's cap and not a crisis
+# A row whose handling started this many times without finishing (the process died each time,
+# or the turn failed) is set aside, so one poison update cannot stop its lane for good.
+MAX_ATTEMPTS = 3
+# The sealed update is bound to the inbox (AES-GCM associated data): it opens nowhere else.
+PAYLOAD_PURPOSE = "inbox.sealed_payload"
+# How long a handled row (its words already dropped) is kept: long enough to recognise the same
+# update delivered again (a webhook retried, a poll whose offset was not confirmed before a
+# restart), short enough that the table is no diary of when each chat was active, and a person
+# who used /forget is not tied to their return by their chat's lane for long.
+KEEP_HANDLED = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredUpdate:
+    id: int
+    update_id: int
+    lane: str
+    payload: str | None  # None when it cannot be unsealed (another secret)
+    attempts: int
+    over_cap: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NewUpdate:
+    update_id: int
+    lane: str
+    payload: str
+
+
+class InboxStore:
+    """The database side of the durable inbox (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: Engine, sealer: Sealer, *, cap: int = 20) -> None:
+        self._engine = engine
+        self._sealer = sealer
+        self._cap = cap
+        self._postgres = engine.dialect.name == "postgresql"
+        self._local_locks: dict[str, threading.Lock] = {}
+        self._local_guard = threading.Lock()
+
+    @property
+    def cap(self) -> int:
+        return self._cap
+
+    def lane_of(self, channel: str, chat_ref: str) -> str:
+        """The lane of a chat: a keyed hash (the same chat, the same lane; no id stored)."""
+        return self._sealer.keyed_hash("inbox-lane", f"{channel}:{chat_ref}")[:40]
+
+    # -- storing (before the channel acknowledges) --------------------------------------------
+    def store(self, channel: str, updates: Sequence[NewUpdate]) -> int:
+        """Store a batch in one transaction; an update already stored is ignored. Returns how
+        many were new. A row that finds its lane already holding `cap` waiting rows is marked
+        over the cap (handled as a crisis check only)."""
+        if not updates:
+            return 0
+        insert = postgresql.insert if self._postgres else sqlite.insert
+        new = 0
+        with Session(self._engine) as session:
+            for item in updates:
+                waiting = session.exec(
+                    select(func.count())
+                    .select_from(InboxUpdate)
+                    .where(InboxUpdate.lane == item.lane, InboxUpdate.status == PENDING)
+                ).one()
+                row = InboxUpdate(
+                    channel=channel,
+                    update_id=item.update_id,
+                    lane=item.lane,
+                    sealed_payload=self._sealer.seal(item.payload, purpose=PAYLOAD_PURPOSE),
+                    over_cap=int(waiting) >= self._cap,
+                )
+                statement = (
+                    insert(InboxUpdate)
+                    .values(row.model_dump(exclude={"id"}))
+                    .on_conflict_do_nothing(index_elements=["channel", "update_id"])
+                    .returning(col(InboxUpdate.id))
+                )
+                new += session.execute(statement).first() is not None
+            session.commit()
+        return new
+
+    # -- handling -----------------------------------------------------------------------------
+    def lanes_waiting(self, channel: str, limit: int = 200) -> list[str]:
+        """Lanes with rows to handle, oldest first (for a worker that (re)starts or sweeps)."""
+        with Session(self._engine) as session:
+            rows = session.exec(
+                select(InboxUpdate.lane, func.min(InboxUpdate.id))
+                .where(InboxUpdate.channel == channel, InboxUpdate.status == PENDING)
+                .group_by(col(InboxUpdate.lane))
+                .order_by(func.min(InboxUpdate.id))
+                .limit(limit)
+            ).all()
+        return [lane for lane, _ in rows]
+
+    def has_waiting(self, channel: str, lane: str) -> bool:
+        with Session(self._engine) as session:
+            return (
+                session.exec(
+                    select(InboxUpdate.id).where(
+                        InboxUpdate.channel == channel,
+                        InboxUpdate.lane == lane,
+                        InboxUpdate.status == PENDING,
+                    )
+                ).first()
+                is not None
+            )
+
+    def waiting_count(self, channel: str) -> int:
+        with Session(self._engine) as session:
+            return int(
+                session.exec(
+                    select(func.count())
+                    .select_from(InboxUpdate)
+                    .where(InboxUpdate.channel == channel, InboxUpdate.status == PENDING)
+                ).one()
+            )
+
+    def prune(self, channel: str, now: datetime | None = None) -> int:
+        """Delete handled, skipped and set-aside rows older than KEEP_HANDLED; how many went."""
+        cutoff = (now or utcnow()) - KEEP_HANDLED
+        with Session(self._engine) as session:
+            result = session.exec(
+                delete(InboxUpdate).where(
+                    col(InboxUpdate.channel) == channel,
+                    col(InboxUpdate.status) != PENDING,
+                    col(InboxUpdate.done_at) < cutoff,
+                )
+            )
+            session.commit()
+            return int(result.rowcount or 0)
+
+    @contextmanager
+    def lane_lock(self, lane: str) -> Iterator[bool]:
+        """Try to become the one handler of `lane`; yields whether this caller got it.
+
+        PostgreSQL: a session-level advisory lock keyed by the schema and the lane, held on its
+        own connection (a worker that dies lets it go with its connection). SQLite: the bot
+        runs as one process there, so an in-process lock per lane is enough.
+        """
+        if not self._postgres:
+            with self._local_guard:
+                lock = self._local_locks.setdefault(lane, threading.Lock())
+            got = lock.acquire(blocking=False)
+            try:
+                yield got
+            finally:
+                if got:
+                    lock.release()
+            return
+        key = "SELECT hashtextextended(current_schema() || '/inbox-lane/' || :lane, 0)"
+        with self._engine.connect() as connection:
+            got = bool(
+                connection.execute(
+                    text(f"SELECT pg_try_advisory_lock(({key}))"), {"lane": lane}
+                ).scalar()
+            )
+            connection.commit()
+            try:
+                yield got
+            finally:
+                if got:
+                    connection.execute(text(f"SELECT pg_advisory_unlock(({key}))"), {"lane": lane})
+                    connection.commit()
+
+    def next_in_lane(self, channel: str, lane: str) -> StoredUpdate | None:
+        """The lane's oldest waiting row, its attempt counted (and committed) before it is
+        handled, so a row that kills its process every time is set aside after MAX_ATTEMPTS."""
+        with Session(self._engine) as session:
+            row = session.exec(
+                select(InboxUpdate)
+                .where(
+                    InboxUpdate.channel == channel,
+                    InboxUpdate.lane == lane,
+                    InboxUpdate.status == PENDING,
+                )
+                .order_by(col(InboxUpdate.update_id))
+                .limit(1)
+            ).first()
+            if row is None:
+                return None
+            assert row.id is not None
+            row.attempts += 1
+            session.add(row)
+            session.commit()
+            try:
+                payload = (
+                    self._sealer.unseal(row.sealed_payload, purpose=PAYLOAD_PURPOSE)
+                    if row.sealed_payload
+                    else None
+                )
+            except SealError:
+                payload = None
+            return StoredUpdate(
+                id=row.id,
+                update_id=row.update_id,
+                lane=row.lane,
+                payload=payload,
+                attempts=row.attempts,
+                over_cap=row.over_cap,
+            )
+
+    def overflow_is_first(self, row: StoredUpdate) -> bool:
+        """Whether this over-the-cap row is the first of its burst (the one that says so)."""
+        with Session(self._engine) as session:
+            previous = session.exec(
+                select(InboxUpdate.status)
+                .where(InboxUpdate.lane == row.lane, InboxUpdate.update_id < row.update_id)
+                .order_by(col(InboxUpdate.update_id).desc())
+                .limit(1)
+            ).first()
+        return previous != SKIPPED
+
+    def settler(
+        self,
+        row: StoredUpdate,
+        channel: str,
+        *,
+        address: str,
+        edit_message_id: int | None = None,
+    ) -> tuple[Settle, list[bool]]:
+        """The core's `settle` for one row, and a one-item list that turns True once it ran.
+
+        Inside the turn's transaction: the row is marked handled (its payload dropped) and the
+        replies are queued for the person, urgent ones (a crisis answer) ahead of every queue;
+        the first reply may replace the message whose button was pressed. A person who has just
+        used /forget is gone: their last answer goes to `address` (sealed), for this once."""
+        ran = [False]
+
+        def settle(session: Any, person_id: int, replies: list[Outbound], urgent: bool) -> None:
+            assert isinstance(session, Session)
+            gone = session.exec(select(Person.id).where(Person.id == person_id)).first() is None
+            for index, reply in enumerate(replies):
+                if gone:
+                    enqueue_to_address(
+                        session=session,
+                        sealer=self._sealer,
+                        address=address,
+                        channel=channel,
+                        message=reply,
+                        priority=URGENT if urgent else NORMAL,
+                    )
+                    continue
+                enqueue(
+                    session=session,
+                    sealer=self._sealer,
+                    person_id=person_id,
+                    channel=channel,
+                    message=reply,
+                    priority=URGENT if urgent else NORMAL,
+                    edit_message_id=edit_message_id if index == 0 else None,
+                )
+            session.exec(
+                update(InboxUpdate)
+                .where(col(InboxUpdate.id) == row.id)
+                .values(
+                    status=SKIPPED if row.over_cap and not urgent else DONE,
+                    sealed_payload=None,
+                    done_at=utcnow(),
+                )
+            )
+            ran[0] = True
+
+        return settle, ran
+
+    def finish(
+        self,
+        row: StoredUpdate,
+        *,
+        status: str,
+        channel: str,
+        error: str | None = None,
+        address: str | None = None,
+        replies: Sequence[Outbound] = (),
+        urgent: bool = False,
+    ) -> None:
+        """Close a row the core did not settle: nothing to do (not for the core), set aside
+        (`error` is the exception's type name, nothing else), or a failed turn whose fallback
+        (`replies`) goes to the chat `address`."""
+        with Session(self._engine) as session:
+            if address is not None:
+                for reply in replies:
+                    enqueue_to_address(
+                        session=session,
+                        sealer=self._sealer,
+                        address=address,
+                        channel=channel,
+                        message=reply,
+                        priority=URGENT if urgent else NORMAL,
+                    )
+            session.exec(
+                update(InboxUpdate)
+                .where(col(InboxUpdate.id) == row.id)
+                .values(
+                    status=status,
+                    error=error[:64] if error else None,
+                    sealed_payload=None,
+                    done_at=utcnow(),
+                )
+            )
+            session.commit()
+
+    def retry_later(self, row: StoredUpdate) -> None:
+        """Nothing to change: the row stays waiting and its lane is tried again."""
