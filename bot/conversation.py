@@ -47,7 +47,7 @@ from bot.store.outbox import enqueue, enqueue_to_address
 from bot.store.people import add_flag, get_or_create_person
 from bot.store.sealing import Sealer
 from bot.store.tables import Flag, Person
-from bot.texts import Texts, ui_language
+from bot.texts import SUPPORTED_LANGUAGES, Texts, ui_language
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,7 @@ CARE_PREFIX = "care"
 PAUSED_STATE = "paused"
 PAUSED_DATA = "paused_data"
 DRAFT_CHOICES = frozenset({"c:publish", "c:edit", "c:discard"})
+MENU_PREFIX = "command_"  # menu descriptions in prompts/<lang>/menu.yaml
 _LOCALE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,3})?")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -510,6 +511,21 @@ class ConversationService:
 
     def _answer_crisis(self, turn: Turn, text: str, result: CrisisResult) -> None:
         turn.answer_crisis(categories=result.categories, text=text, spoken=result.spoken)
+
+    def command_menu(self) -> dict[str, list[tuple[str, str]]]:
+        """The menu a channel shows: every command some flow owns and the menu catalog
+        describes, in the catalog's order (a flow's command without a description is missing
+        from the menu; tests/unit/test_command_menu.py keeps that from happening)."""
+        owned = {name.removeprefix("/") for name in self._commands}
+        names = [
+            key.removeprefix(MENU_PREFIX)
+            for key in self._texts.keys(MENU_PREFIX)
+            if key.removeprefix(MENU_PREFIX) in owned
+        ]
+        return {
+            language: [(name, self._texts.get(language, MENU_PREFIX + name)) for name in names]
+            for language in SUPPORTED_LANGUAGES
+        }
 
     @property
     def counsellors_see_flags(self) -> bool:

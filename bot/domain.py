@@ -291,6 +291,11 @@ class Conversation(Protocol):
 
     def handle(self, inbound: Inbound) -> list[Outbound]: ...
 
+    def command_menu(self) -> dict[str, list[tuple[str, str]]]:
+        """Per language, the (command, description) pairs a channel shows as its menu: the
+        commands the flows own, described in prompts/<lang>/menu.yaml."""
+        ...
+
 
 class Outbox(Protocol):
     """What a channel needs to deliver messages that wait in the outbox table."""

@@ -19,7 +19,7 @@ def ui_language(locale: str | None) -> str:
     return code if code in SUPPORTED_LANGUAGES else "en"
 
 
-CATALOGS = ("conversation", "cards", "counsellor", "checkin")
+CATALOGS = ("conversation", "cards", "counsellor", "checkin", "menu")
 
 
 class Texts:
@@ -40,6 +40,11 @@ class Texts:
             missing = english - set(messages)
             if missing:
                 raise ValueError(f"prompts/{language}/ lacks message keys: {sorted(missing)}")
+
+    def keys(self, prefix: str = "") -> list[str]:
+        """The message keys starting with `prefix`, in the order the English files give them
+        (every language has the same keys)."""
+        return [key for key in self._by_language["en"] if key.startswith(prefix)]
 
     def get(self, language: str, key: str, **values: object) -> str:
         messages = self._by_language.get(ui_language(language), self._by_language["en"])

@@ -107,7 +107,7 @@ def build_application(
     durable = getattr(services, "inbox", None) is not None
 
     async def post_init(app: TelegramApplication) -> None:
-        await set_command_menu(app.bot)
+        await set_command_menu(app.bot, app.bot_data.services.conversation.command_menu())
         data = app.bot_data
         data.wake = asyncio.Event()
         data.drain_task = asyncio.create_task(
