@@ -117,7 +117,10 @@ class TelegramInbox:
                 continue
             chat = chat_of(raw)
             lane = self._store.lane_of(CHANNEL, chat) if chat is not None else NO_CHAT_LANE
-            batch.append(NewUpdate(update_id, lane, json.dumps(raw, ensure_ascii=False)))
+            # ASCII escapes: a lone surrogate in a person's text ("\ud800", valid JSON from
+            # Telegram, not encodable as UTF-8) must not make the whole batch unstorable, which
+            # would stop the bot for everyone; the core replaces it when it reads the text.
+            batch.append(NewUpdate(update_id, lane, json.dumps(raw, ensure_ascii=True)))
         new = await asyncio.to_thread(self._store.store, CHANNEL, batch)
         for lane in dict.fromkeys(item.lane for item in batch):
             self.schedule(lane)
