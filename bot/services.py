@@ -55,8 +55,13 @@ class Services:
     screen: CrisisScreen
     helplines: HelplineDirectory
     housekeeping: Retention  # review text past its retention, deleted while the bot runs
+    knowledge: KnowledgeBase | None = None
 
     def close(self) -> None:
+        """Release what the process holds open: database connections, and the embedded
+        chromadb's files (it keeps its SQLite and index files open until closed)."""
+        if self.knowledge is not None:
+            self.knowledge.close()
         self.engine.dispose()
 
 
@@ -162,4 +167,5 @@ def build_services(
         screen=screen,
         helplines=helplines,
         housekeeping=Retention(engine),
+        knowledge=knowledge,
     )

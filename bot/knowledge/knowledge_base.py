@@ -123,7 +123,18 @@ class KnowledgeBase:
         self._settings = settings
         self._card_types = card_types or load_card_types(settings.policies_dir / "card_types.yaml")
         self._client = client
+        self._owns_client = client is None  # a client handed in is the caller's to close
         self._collection: Any = None
+
+    def close(self) -> None:
+        """Close the chromadb client this object opened (chromadb keeps a persistent store's
+        files open until then); the next search opens it again."""
+        if not self._owns_client:
+            return
+        client, self._client, self._collection = self._client, None, None
+        close = getattr(client, "close", None)
+        if callable(close):
+            close()
 
     def all_cards(self, language: Language | str | None = None) -> list[KbCard]:
         """Every kb card of `language` (all languages if None), straight from kb/."""
