@@ -13,7 +13,6 @@ of the database does not say who was sent what, nor when.
 from __future__ import annotations
 
 import base64
-import json
 import threading
 from collections import defaultdict
 from datetime import datetime, timedelta
@@ -76,6 +75,11 @@ class OutboxPayload(BaseModel):
             edit_message_id=edit_message_id,
         )
 
+    @property
+    def deletes(self) -> tuple[int, ...]:
+        """The message ids a "delete" payload names; () for an ordinary message."""
+        return tuple(self.message_ids) if self.kind == DELETE else ()
+
     def outbound(self) -> Outbound:
         return Outbound(
             text=self.text,
@@ -88,16 +92,6 @@ class OutboxPayload(BaseModel):
             delivery_token=self.delivery_token,
             image_png=base64.b64decode(self.image_png) if self.image_png is not None else None,
         )
-
-
-def outbound_to_payload(
-    message: Outbound, *, edit_message_id: int | None = None
-) -> dict[str, object]:
-    return OutboxPayload.of(message, edit_message_id=edit_message_id).model_dump(mode="json")
-
-
-def payload_to_outbound(payload: dict[str, object]) -> Outbound:
-    return OutboxPayload.model_validate(payload).outbound()
 
 
 PAYLOAD_PURPOSE = "outbox.payload"
@@ -116,9 +110,7 @@ def open_payload(sealer: Sealer, payload: dict[str, object]) -> OutboxPayload | 
     try:
         if not isinstance(sealed, str):
             return OutboxPayload.model_validate(payload)  # written before payloads were sealed
-        return OutboxPayload.model_validate(
-            json.loads(sealer.unseal(sealed, purpose=PAYLOAD_PURPOSE))
-        )
+        return OutboxPayload.model_validate_json(sealer.unseal(sealed, purpose=PAYLOAD_PURPOSE))
     except (SealError, ValueError):
         return None
 
@@ -130,12 +122,6 @@ def card_tag(sealer: Sealer, card_id: int) -> str:
 
 
 DELETE = "delete"  # payload kind: delete earlier copies instead of sending a message
-
-
-def delete_ids(payload: dict[str, object]) -> tuple[int, ...]:
-    """The message ids a "delete" payload names; () for an ordinary message."""
-    parsed = OutboxPayload.model_validate(payload)
-    return tuple(parsed.message_ids) if parsed.kind == DELETE else ()
 
 
 def enqueue_delete(
@@ -292,9 +278,7 @@ class OutboxStore:
                         recipient_ref=ref,
                         message=payload.outbound(),
                         attempts=row.attempts,
-                        delete_message_ids=(
-                            tuple(payload.message_ids) if payload.kind == DELETE else ()
-                        ),
+                        delete_message_ids=payload.deletes,
                         edit_message_id=payload.edit_message_id,
                         lease=lease,
                     )

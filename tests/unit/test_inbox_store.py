@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from bot.domain import Button, Outbound
 from bot.store.engine import make_engine, upgrade
 from bot.store.inbox import InboxStore, NewUpdate
-from bot.store.outbox import OutboxPayload, OutboxStore, enqueue, payload_to_outbound
+from bot.store.outbox import OutboxPayload, OutboxStore, enqueue
 from bot.store.people import get_or_create_person
 from bot.store.sealing import Sealer
 from bot.store.tables import DeliveryAddress, InboxUpdate, Person
@@ -42,10 +42,10 @@ def test_the_outbox_payload_carries_every_field_of_an_outbound() -> None:
     )
     payload = OutboxPayload.of(message, edit_message_id=42).model_dump(mode="json")
     assert payload["image_png"] != message.image_png  # stored as base64 text in JSON
-    assert payload_to_outbound(payload) == message
+    assert OutboxPayload.model_validate(payload).outbound() == message
     assert OutboxPayload.model_validate(payload).edit_message_id == 42
     old = {"text": "hi", "buttons": [[["Yes", "y"]]], "protect_content": False}  # rows before
-    assert payload_to_outbound(old) == Outbound("hi", ((Button("Yes", "y"),),))
+    assert OutboxPayload.model_validate(old).outbound() == Outbound("hi", ((Button("Yes", "y"),),))
 
 
 def test_an_update_is_stored_once_and_a_flood_is_marked_over_the_cap(engine) -> None:  # type: ignore[no-untyped-def]
