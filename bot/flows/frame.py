@@ -21,7 +21,6 @@ from bot.conversation import (
 from bot.domain import Button
 from bot.safety.helplines import HelplineDirectory, helpline_text
 from bot.store.engine import erase_deleted
-from bot.store.limits import forget_actions
 from bot.store.people import forget_person
 from bot.store.tables import utcnow
 
@@ -152,7 +151,6 @@ class FrameFlow:
             turn.say(turn.t("forget_kept"))
             return
         message = turn.t("forget_done")
-        forget_actions(session=turn.session, sealer=turn.sealer, person=turn.person)
         forget_person(session=turn.session, sealer=turn.sealer, person=turn.person)
         # Once committed, push the deleted pages out of SQLite's WAL (they are zeroed in the
         # file: secure_delete); the key's deletion already made every sealed copy unreadable.

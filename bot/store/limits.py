@@ -135,14 +135,3 @@ def actions_since(
         elif kind == UNREADABLE:
             moments += [at] * FULL
     return sorted(moments)
-
-
-def forget_actions(*, session: Session, sealer: Sealer, person: Person) -> None:
-    """/forget: nothing counted about this person stays (the cascade from the person row would
-    delete it too; deleting it here does not depend on the database enforcing foreign keys)."""
-    if person.id is None:
-        return
-    row = _row(session, person.id)
-    if row is not None:
-        session.delete(row)
-        session.flush()

@@ -25,6 +25,7 @@ from bot.store.keys import create_person_key, forget_key, seal_for
 from bot.store.outbox import card_tag
 from bot.store.sealing import Sealer
 from bot.store.tables import (
+    ActionLog,
     Card,
     CardDelivery,
     CheckIn,
@@ -135,9 +136,10 @@ def forget_person(
 ) -> Withdrawal:
     """Delete everything about a person: state, key, address, flags, outbox, deliveries, their
     cards and replies (and the copies delivered into other people's chats that the channel
-    may still delete, sent within `delete_window`), their check-ins and what the learners
-    learned about them alone (what they added to the tables learned from everyone stays, as
-    sums that cannot be traced back to them). Returns the copies queued for deletion and kept.
+    may still delete, sent within `delete_window`), their check-ins, their limits' action log
+    and what the learners learned about them alone (what they added to the tables learned from
+    everyone stays, as sums that cannot be traced back to them). Returns the copies queued for
+    deletion and kept.
 
     Cards are found through the person's private index (so this runs before the key goes);
     replies others wrote to those cards go too, since they only made sense as answers to a
@@ -173,7 +175,15 @@ def forget_person(
 
     forget_reader(session=session, sealer=sealer, person=person)
     forget_key(session=session, person_id=person.id)  # crypto-shredding: nothing opens now
-    for table in (OutboxMessage, Flag, DeliveryAddress, CheckIn, LearnedValue, Restriction):
+    for table in (
+        OutboxMessage,
+        Flag,
+        DeliveryAddress,
+        CheckIn,
+        LearnedValue,
+        Restriction,
+        ActionLog,
+    ):
         session.exec(delete(table).where(col(table.person_id) == person.id))
     session.delete(person)
     session.flush()
