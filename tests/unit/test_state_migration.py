@@ -11,9 +11,12 @@ from datetime import UTC, datetime
 
 import pytest
 from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy import text as sql
 from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
 
 from bot.config import Settings
 from bot.services import build_services
@@ -87,6 +90,16 @@ def _write_old_people(engine: Engine, sealer: Sealer) -> None:
                     data=json.dumps(data),
                 ),
             )  # fmt: skip
+        # A row that references a person: dropping columns must not cascade to it (SQLite's
+        # batch mode would rebuild the person table, and the DROP would delete it).
+        db.execute(
+            sql(
+                "INSERT INTO flag (person_id, case_ref, kind, severity, categories, language,"
+                " status, created_at) SELECT id, 'case-1', 'crisis', 'high', '[]', 'en', 'open',"
+                " :now FROM person WHERE state = 'after_crisis'"
+            ),
+            dict(now=now),
+        )
 
 
 def _stored(engine: Engine, sealer: Sealer) -> dict[str, tuple[str, object]]:
@@ -105,8 +118,14 @@ def test_0012_renames_stored_states_both_ways(settings: Settings, engine: Engine
     _write_old_people(engine, sealer)
     upgrade(engine)
     assert _stored(engine, sealer) == NEW
+    with engine.connect() as db:
+        assert db.execute(sql("SELECT count(*) FROM flag")).scalar_one() == 1
     person_columns = {c["name"] for c in inspect(engine).get_columns("person")}
     assert not {"polarity_pos", "polarity_neg"} & person_columns
+    with engine.connect() as connection:  # the person table is what the model says
+        context = MigrationContext.configure(connection, opts={"compare_type": False})
+        diff = compare_metadata(context, SQLModel.metadata)
+    assert [d for d in diff if "'person'" in repr(d)] == []
 
     with engine.begin() as connection:
         config = alembic_config(engine)

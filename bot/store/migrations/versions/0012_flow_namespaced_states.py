@@ -75,13 +75,14 @@ def _rename(names: Mapping[str, str]) -> None:
 
 def upgrade() -> None:
     _rename(RENAMED)
-    with op.batch_alter_table('person', schema=None) as batch_op:
-        batch_op.drop_column('polarity_neg')
-        batch_op.drop_column('polarity_pos')
+    # A plain ALTER TABLE, not batch mode: on SQLite batch mode copies the table and drops the
+    # old one, and with foreign keys on that DROP cascades to every row that references a person
+    # (their outbox messages, flags, cards' keys). SQLite has dropped plain columns since 3.35.
+    op.drop_column('person', 'polarity_neg')
+    op.drop_column('person', 'polarity_pos')
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('person', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('polarity_pos', sa.Float(), nullable=True))
-        batch_op.add_column(sa.Column('polarity_neg', sa.Float(), nullable=True))
+    op.add_column('person', sa.Column('polarity_pos', sa.Float(), nullable=True))
+    op.add_column('person', sa.Column('polarity_neg', sa.Float(), nullable=True))
     _rename({new: old for old, new in RENAMED.items()})
