@@ -13,8 +13,13 @@ Order of work for every inbound, whatever the state:
 3. commands and button choices are routed to the flow that owns them;
 4. free text goes to the flow that owns the person's current state.
 
-Features live in flows (bot/flows/): each declares the commands, button prefixes and states it
-handles, so adding a feature is adding a flow, not growing this file.
+Features live in flows (bot/flows/): each declares everything about itself (`Flow`): its states,
+namespaced by its name ("cards.composing"), its commands, button prefixes, menu buttons, the
+guards on its states' buttons, how each of its states resumes after a crisis pause, and what may
+be done before consent. `FlowRegistry` merges them once, at start-up, and refuses any clash or
+stray declaration with a clear error; adding a feature is adding a flow module and one line in
+`bot.services.build_flows`, not growing this file. The core itself knows three states only:
+`NEW`, `IDLE` and the crisis pause (`PAUSED`).
 """
 
 from __future__ import annotations
@@ -24,8 +29,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -53,33 +57,24 @@ log = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 4000
 COUNSELLOR_CHANNEL = "telegram"  # counsellors' alert chat (COUNSELLOR_CHAT_ID) is on Telegram
-# What a person may do before they have given consent.
-OPEN_COMMANDS = frozenset({"/start", "/help", "/forget", "/cancel"})
-OPEN_CHOICES = frozenset({"consent", "forget", "care"})
-# The choices that belong to the pause after a crisis answer (bot/flows/crisis_care.py); any other
-# button pressed during the pause (an assessment option, say) first resumes what was paused.
-CARE_PREFIX = "care"
-# In the after-crisis state's data: the state that was interrupted and its data, kept whole.
+# The states the core itself relies on; every other state belongs to a flow and carries its name.
+NEW = "new"  # nobody has said anything yet, or consent was declined; also where an unknown state
+#             (written by a version that had it) is heard
+IDLE = "idle"  # consented, nothing running: the menu
+# After a crisis answer (`pause_for_crisis`): the next message is a person talking, not an answer
+# to a question. Part of the crisis answer, which the core gives whatever runs.
+PAUSED = "after_crisis"
+CORE_STATES = frozenset({NEW, IDLE, PAUSED})
+STATE_MAX_CHARS = 32  # Person.state's column
+# In the paused state's data: the state that was interrupted and its data, kept whole.
 PAUSED_STATE = "paused"
 PAUSED_DATA = "paused_data"
-DRAFT_CHOICES = frozenset({"c:publish", "c:edit", "c:discard"})
 MENU_PREFIX = "command_"  # menu descriptions in prompts/<lang>/menu.yaml
+MENU_CHOICE = "menu"  # "menu:read" is a button for the command /read; no flow may claim it
 _LOCALE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,3})?")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-class State(StrEnum):
-    NEW = "new"
-    AWAITING_CONSENT = "awaiting_consent"
-    ASSESSING = "assessing"
-    IDLE = "idle"
-    COMPOSING = "composing"
-    CONFIRMING_CARD = "confirming_card"
-    REPLYING = "replying"
-    CONFIRMING_FORGET = "confirming_forget"
-    # After a crisis answer: the next message is a person talking, not an answer to a question.
-    AFTER_CRISIS = "after_crisis"
-    ANSWERING_COUNSELLOR = "answering_counsellor"
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_COMMAND = re.compile(r"/[a-z0-9_]+")
 
 
 def locale_of(language_hint: str | None) -> str:
@@ -105,6 +100,7 @@ class Turn:
     texts: Texts
     sealer: Sealer
     channel: str
+    registry: FlowRegistry
     counsellor_ref: str | None = None
     console_url: str | None = None
     helplines: HelplineDirectory | None = None
@@ -162,11 +158,17 @@ class Turn:
         return ui_language(self.person.language)
 
     @property
-    def state(self) -> State:
-        return State(self.person.state)
+    def state(self) -> str:
+        """The person's state: a core state or one a flow registered ("cards.composing")."""
+        return self.person.state
 
-    def set_state(self, state: State, **data: object) -> None:
-        self.person.state = state.value
+    def set_state(self, state: str, **data: object) -> None:
+        """Move to `state` with exactly `data` (the previous state's data is dropped). A state
+        no flow registered is a bug, refused here rather than stored and lost on the next
+        message."""
+        if not self.registry.knows(state):
+            raise ValueError(f"no flow registered the state {state!r}")
+        self.person.state = state
         self.person.state_data = dict(data)
 
     @property
@@ -281,12 +283,10 @@ class Turn:
         return flag
 
     def menu_buttons(self) -> list[list[Button]]:
+        """The main menu: the buttons the flows declared (`Flow.menu`), row by row."""
         return [
-            [
-                Button(self.t("menu_read"), "menu:read"),
-                Button(self.t("menu_share"), "menu:share"),
-            ],
-            [Button(self.t("menu_assess"), "menu:assess")],
+            [Button(self.t(entry.text_key), f"{MENU_CHOICE}:{entry.command[1:]}") for entry in row]
+            for row in self.registry.menu_rows
         ]
 
 
@@ -295,19 +295,20 @@ def pause_for_crisis(turn: Turn) -> None:
     assessment's current question, a draft), so the next message is heard as a person talking
     rather than taken as an answer, and "carry on" can resume it exactly. A crisis during the
     pause keeps what was paused the first time."""
-    if turn.state is State.AFTER_CRISIS:
+    if turn.state == PAUSED:
         return
-    turn.set_state(State.AFTER_CRISIS, **{PAUSED_STATE: turn.state.value, PAUSED_DATA: turn.data})
+    turn.set_state(PAUSED, **{PAUSED_STATE: turn.state, PAUSED_DATA: turn.data})
 
 
-def resume_paused(turn: Turn) -> State:
-    """Put back what `pause_for_crisis` set aside (IDLE if nothing was); returns that state."""
-    paused = str(turn.data.get(PAUSED_STATE, State.IDLE.value))
+def resume_paused(turn: Turn) -> str:
+    """Put back what `pause_for_crisis` set aside (IDLE if nothing was, or a state no flow
+    registers any more); returns that state."""
+    paused = str(turn.data.get(PAUSED_STATE, IDLE))
     saved = turn.data.get(PAUSED_DATA)
     data = saved if isinstance(saved, dict) else {}
-    state = State(paused) if paused in State._value2member_map_ else State.IDLE
-    if state is State.AFTER_CRISIS:  # never nest pauses
-        state, data = State.IDLE, {}
+    state = paused if turn.registry.knows(paused) else IDLE
+    if state == PAUSED:  # never nest pauses
+        state, data = IDLE, {}
     turn.set_state(state, **{str(k): v for k, v in data.items()})
     return state
 
@@ -332,36 +333,177 @@ def consent_buttons(turn: Turn) -> list[list[Button]]:
 TurnHandler = Callable[[Turn], None]
 ChoiceHandler = Callable[[Turn, str], None]
 TextHandler = Callable[[Turn, str], None]
+# Runs before a button is routed while the person is in the state it guards, with the button's
+# whole data ("c:publish"); True: it answered, and the button goes no further.
+ChoiceGuard = Callable[[Turn, str], bool]
 
 
-class Flow(Protocol):
-    """A feature of the conversation: the commands, button prefixes and states it owns."""
+@dataclass(frozen=True, slots=True)
+class MenuEntry:
+    """A main-menu button: it runs `command` (one of its flow's), labelled with the message
+    `text_key`; buttons with the same `row` share a line, lower rows first."""
 
-    def commands(self) -> dict[str, TurnHandler]: ...
-
-    def choices(self) -> dict[str, ChoiceHandler]: ...
-
-    def states(self) -> dict[State, TextHandler]: ...
-
-
-class DuplicateRegistration(ValueError):
-    """Two flows claim the same command, button prefix or state. Merging them silently would let
-    the later flow take over the earlier one's buttons, so building the service refuses."""
+    command: str
+    text_key: str
+    row: int = 0
 
 
-def _register(
-    into: dict[Any, Any],
-    entries: Mapping[Any, Any],
-    kind: str,
-    flow: str,
-    owners: dict[tuple[str, object], str],
-) -> None:
-    for key, handler in entries.items():
-        first = owners.get((kind, key))
+class Flow:
+    """A feature of the conversation. A flow declares everything about itself by overriding
+    these (each declares nothing by default), and the registry checks it all at start-up.
+
+    `name` namespaces its states: a flow named "cards" owns "cards.composing" and may not register
+    another flow's state or a bare one, except the core's (`NEW`, `IDLE`, `PAUSED`), whose text
+    handling one flow may take on.
+    """
+
+    name: str = ""
+
+    def commands(self) -> dict[str, TurnHandler]:
+        """ "/share" -> what it does."""
+        return {}
+
+    def choices(self) -> dict[str, ChoiceHandler]:
+        """Button prefix ("c" for "c:publish") -> what pressing it does with the rest."""
+        return {}
+
+    def states(self) -> dict[str, TextHandler]:
+        """State -> what free text typed in it does."""
+        return {}
+
+    def guards(self) -> dict[str, ChoiceGuard]:
+        """State -> what stands before any button pressed in it (see `only_choices`)."""
+        return {}
+
+    def resumers(self) -> dict[str, TurnHandler]:
+        """State -> how it is picked up again after a crisis pause (re-asking the question, say);
+        a state without one just hears "let's carry on" and is where it was."""
+        return {}
+
+    def menu(self) -> Sequence[MenuEntry]:
+        return ()
+
+    def open_before_consent(self) -> frozenset[str]:
+        """Its commands and button prefixes a person may use before giving consent."""
+        return frozenset()
+
+    def anytime(self) -> frozenset[str]:
+        """Its button prefixes that no state's guard may hold back (`only_choices`)."""
+        return frozenset()
+
+
+class RegistrationError(ValueError):
+    """A flow declared something the conversation cannot honour: a bare or foreign state, a
+    malformed command, a menu button for another flow's command. Found when the service is
+    built, never in front of a person."""
+
+
+class DuplicateRegistration(RegistrationError):
+    """Two flows claim the same command, button prefix, state or name. Merging them silently
+    would let the later flow take over the earlier one's buttons, so building the service
+    refuses."""
+
+
+class FlowRegistry:
+    """Every flow's declarations merged, each claimed once."""
+
+    def __init__(self, flows: Iterable[Flow]) -> None:
+        self.commands: dict[str, TurnHandler] = {}
+        self.choices: dict[str, ChoiceHandler] = {}
+        self.states: dict[str, TextHandler] = {}
+        self.guards: dict[str, ChoiceGuard] = {}
+        self.resumers: dict[str, TurnHandler] = {}
+        self.open_before_consent: set[str] = set()
+        self.anytime: set[str] = set()
+        self._owners: dict[tuple[str, str], str] = {}
+        entries: list[MenuEntry] = []
+        for flow in flows:
+            label = f"{type(flow).__name__} ({flow.name or 'no name'})"
+            self._claim("flow name", flow.name, label)
+            if not _NAME.fullmatch(flow.name):
+                raise RegistrationError(f"{label}: a flow's name is lower-case letters, digits, _")
+            commands, choices = flow.commands(), flow.choices()
+            for command in commands:
+                if not _COMMAND.fullmatch(command):
+                    raise RegistrationError(f"{label}: command {command!r} is not like /name")
+            for prefix in choices:
+                if not _NAME.fullmatch(prefix) or prefix == MENU_CHOICE:
+                    raise RegistrationError(f"{label}: button prefix {prefix!r} is not allowed")
+            states = flow.states()
+            own = set(states) | CORE_STATES
+            for state in states:
+                self._check_state(flow, label, state)
+            self._merge(self.commands, commands, "command", label)
+            self._merge(self.choices, choices, "button prefix", label)
+            self._merge(self.states, states, "state", label)
+            for kind, declared in (("guard", flow.guards()), ("resumer", flow.resumers())):
+                stray = sorted(set(declared) - own)
+                if stray:
+                    raise RegistrationError(f"{label}: {kind} for states it does not own: {stray}")
+            self._merge(self.guards, flow.guards(), "guard of state", label)
+            self._merge(self.resumers, flow.resumers(), "resumer of state", label)
+            stray = sorted(flow.open_before_consent() - set(commands) - set(choices))
+            stray += sorted(flow.anytime() - set(choices))
+            if stray:
+                raise RegistrationError(f"{label}: opens what it does not own: {stray}")
+            self.open_before_consent |= flow.open_before_consent()
+            self.anytime |= flow.anytime()
+            for entry in flow.menu():
+                if entry.command not in commands:
+                    raise RegistrationError(
+                        f"{label}: a menu button for {entry.command}, a command it does not own"
+                    )
+            entries.extend(flow.menu())
+        if NEW not in self.states:
+            raise RegistrationError(f"no flow handles text in the state {NEW!r}")
+        self.menu_rows: list[list[MenuEntry]] = [
+            [entry for entry in entries if entry.row == row]
+            for row in sorted({entry.row for entry in entries})
+        ]
+
+    def knows(self, state: str) -> bool:
+        """A state some flow registered, or one of the core's."""
+        return state in CORE_STATES or state in self.states
+
+    @staticmethod
+    def _check_state(flow: Flow, label: str, state: str) -> None:
+        if state in CORE_STATES:
+            return
+        local = state.removeprefix(f"{flow.name}.")
+        if local == state or not _NAME.fullmatch(local):
+            raise RegistrationError(
+                f"{label}: state {state!r} is not named {flow.name}.<name> (nor a core state)"
+            )
+        if len(state) > STATE_MAX_CHARS:
+            raise RegistrationError(f"{label}: state {state!r} is over {STATE_MAX_CHARS} chars")
+
+    def _claim(self, kind: str, key: str, label: str) -> None:
+        first = self._owners.get((kind, key))
         if first is not None:
-            raise DuplicateRegistration(f"{kind} {key!s} is claimed by both {first} and {flow}")
-        owners[(kind, key)] = flow
-        into[key] = handler
+            raise DuplicateRegistration(f"{kind} {key} is claimed by both {first} and {label}")
+        self._owners[(kind, key)] = label
+
+    def _merge(
+        self, into: dict[str, Any], entries: Mapping[str, Any], kind: str, label: str
+    ) -> None:
+        for key, handler in entries.items():
+            self._claim(kind, key, label)
+            into[key] = handler
+
+
+def only_choices(accepted: Iterable[str], reminder: str) -> ChoiceGuard:
+    """A guard: while in the state, only the buttons `accepted` (whole data, "c:publish") and
+    prefixes some flow marks `anytime` go through; anything else (an old button) gets the
+    message `reminder` and does nothing, so it cannot throw away what the state holds."""
+    allowed = frozenset(accepted)
+
+    def guard(turn: Turn, data: str) -> bool:
+        if data in allowed or data.partition(":")[0] in turn.registry.anytime:
+            return False
+        turn.say(turn.t(reminder))
+        return True
+
+    return guard
 
 
 class ConversationService:
@@ -388,15 +530,8 @@ class ConversationService:
         self.channel = channel
         self._counsellor_ref = counsellor_ref
         self._counsellor_console_url = counsellor_console_url
-        self._commands: dict[str, TurnHandler] = {}
-        self._choices: dict[str, ChoiceHandler] = {}
-        self._states: dict[State, TextHandler] = {}
-        owners: dict[tuple[str, object], str] = {}
-        for flow in flows:
-            name = type(flow).__name__
-            _register(self._commands, flow.commands(), "command", name, owners)
-            _register(self._choices, flow.choices(), "button prefix", name, owners)
-            _register(self._states, flow.states(), "state", name, owners)
+        # Refuses clashes and stray declarations now, at start-up (RegistrationError).
+        self.registry = FlowRegistry(flows)
 
     def handle(
         self,
@@ -437,6 +572,7 @@ class ConversationService:
                     texts=self._texts,
                     sealer=self._sealer,
                     channel=self.channel,
+                    registry=self.registry,
                     counsellor_ref=self._counsellor_ref,
                     console_url=self._counsellor_console_url,
                     helplines=self._helplines,
@@ -503,11 +639,9 @@ class ConversationService:
         if len(text) > MAX_TEXT_CHARS:
             turn.say(turn.t("too_long", limit=MAX_TEXT_CHARS))
             return
-        handler = self._states.get(turn.state)
-        if handler is None:
-            self._states[State.NEW](turn, text)
-        else:
-            handler(turn, text)
+        # A state no flow registers (any more) is heard as new: the frame finds where they are.
+        handler = self.registry.states.get(turn.state) or self.registry.states[NEW]
+        handler(turn, text)
 
     def _answer_crisis(self, turn: Turn, text: str, result: CrisisResult) -> None:
         turn.answer_crisis(categories=result.categories, text=text, spoken=result.spoken)
@@ -516,7 +650,7 @@ class ConversationService:
         """The menu a channel shows: every command some flow owns and the menu catalog
         describes, in the catalog's order (a flow's command without a description is missing
         from the menu; tests/unit/test_command_menu.py keeps that from happening)."""
-        owned = {name.removeprefix("/") for name in self._commands}
+        owned = {name.removeprefix("/") for name in self.registry.commands}
         names = [
             key.removeprefix(MENU_PREFIX)
             for key in self._texts.keys(MENU_PREFIX)
@@ -536,33 +670,43 @@ class ConversationService:
 
     def _command(self, turn: Turn, text: str) -> None:
         name = text.split(maxsplit=1)[0].split("@", 1)[0].lower() if text else "/"
-        if turn.person.consented_at is None and name not in OPEN_COMMANDS:
+        if turn.person.consented_at is None and name not in self.registry.open_before_consent:
             self._ask_consent(turn)
             return
-        handler = self._commands.get(name)
+        handler = self.registry.commands.get(name)
         if handler is None:
             turn.say(turn.t("unknown_command"))
             return
         handler(turn)
+
+    def _guarded(self, turn: Turn, data: str) -> bool:
+        """The guard of the person's state, if its flow declared one; a guard that moves them
+        to another state (the crisis pause resuming what it held) hands on to that state's.
+        True: a guard answered the button."""
+        seen: set[str] = set()
+        while turn.state not in seen:
+            seen.add(turn.state)
+            guard = self.registry.guards.get(turn.state)
+            if guard is None:
+                return False
+            if guard(turn, data):
+                return True
+        return False
 
     def _ask_consent(self, turn: Turn) -> None:
         turn.say(turn.t("consent_needed"), consent_buttons(turn))
 
     def _choice(self, turn: Turn, data: str) -> None:
         prefix, _, rest = data.partition(":")
-        if turn.state is State.AFTER_CRISIS and prefix != CARE_PREFIX:
-            # A button of what was paused (the interrupted question's options): carry on there.
-            resume_paused(turn)
-        if turn.person.consented_at is None and prefix not in OPEN_CHOICES:
+        if self._guarded(turn, data):
+            return
+        if turn.person.consented_at is None and prefix not in self.registry.open_before_consent:
             self._ask_consent(turn)
             return
-        if turn.state is State.CONFIRMING_CARD and data not in DRAFT_CHOICES and prefix != "forget":
-            turn.say(turn.t("draft_waiting"))  # an old button must not throw a draft away
-            return
-        if prefix == "menu":  # menu buttons are shortcuts for commands
+        if prefix == MENU_CHOICE:  # menu buttons are shortcuts for commands
             self._command(turn, "/" + rest)
             return
-        handler = self._choices.get(prefix)
+        handler = self.registry.choices.get(prefix)
         if handler is None:
             turn.say(turn.t("unknown_choice"), turn.menu_buttons())
             return

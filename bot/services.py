@@ -16,7 +16,7 @@ from bot.cards.card_types import load_card_types
 from bot.cards.compose import load_cards_policy
 from bot.cards.limits import Limiter, load_limits_policy
 from bot.config import Settings
-from bot.conversation import ConversationService, Flow, State
+from bot.conversation import ConversationService, Flow
 from bot.emotion.embeddings import embed
 from bot.flows.assessment import AssessmentFlow
 from bot.flows.cards import CardsFlow
@@ -71,7 +71,8 @@ def build_flows(
     knowledge: KnowledgeBase,
     moderator: Callable[[], Moderator],
 ) -> list[Flow]:
-    """The conversation's features; after consent, the pre-assessment starts."""
+    """The conversation's features, each declaring its own states, commands, buttons, menu
+    entries and guards (`bot.conversation.Flow`); after consent, the pre-assessment starts."""
     assessment = AssessmentFlow(load_engine(settings))
     frame = FrameFlow(
         helplines, after_consent=assessment.start, idle_listeners=[assessment.heard_in_idle]
@@ -98,17 +99,9 @@ def build_flows(
             settings.policies_dir / "safety.yaml"
         ).case_retention_days,
     )
-    care = CrisisCareFlow(
-        knowledge,
-        counsellors_configured=counsellors_configured(settings),
-        resumers={
-            State.ASSESSING: assessment.resume,
-            State.IDLE: frame.show_menu,
-            State.NEW: frame.start,
-            State.AWAITING_CONSENT: frame.ask_consent_again,
-            State.CONFIRMING_FORGET: frame.forget,
-        },
-    )
+    care = CrisisCareFlow(knowledge, counsellors_configured=counsellors_configured(settings))
+    # The flows list: a new feature is its module and one entry here (bot/conversation.py's
+    # FlowRegistry refuses a clash). The order is the main menu's within a row.
     return [frame, assessment, cards, care, checkin, CounsellorReplyFlow()]
 
 

@@ -28,18 +28,22 @@ from pydantic import ValidationError
 from bot.assessment.engine import AssessmentEngine
 from bot.assessment.hearing import ReplyKind
 from bot.assessment.state import AssessmentState
-from bot.conversation import ChoiceHandler, State, TextHandler, Turn, TurnHandler
+from bot.conversation import IDLE, ChoiceHandler, Flow, MenuEntry, TextHandler, Turn, TurnHandler
 from bot.domain import Button
 from bot.emotion.embeddings import embed
 from bot.store.cards import bytes_to_vector, vector_to_bytes
 from bot.store.tables import utcnow
 
+NAME = "assessment"
+ASKING = f"{NAME}.asking"  # a question is showing; the engine's state is in the state data
 _STATE_KEY = "assessment"
 # In the idle state's data right after a result: typed "not me" is about that result.
 _JUST_ASSESSED = "just_assessed"
 
 
-class AssessmentFlow:
+class AssessmentFlow(Flow):
+    name = NAME
+
     def __init__(self, engine: AssessmentEngine) -> None:
         self._engine = engine
 
@@ -49,8 +53,14 @@ class AssessmentFlow:
     def choices(self) -> dict[str, ChoiceHandler]:
         return {"a": self.choice}
 
-    def states(self) -> dict[State, TextHandler]:
-        return {State.ASSESSING: self.text_answer}
+    def states(self) -> dict[str, TextHandler]:
+        return {ASKING: self.text_answer}
+
+    def resumers(self) -> dict[str, TurnHandler]:
+        return {ASKING: self.resume}
+
+    def menu(self) -> tuple[MenuEntry, ...]:
+        return (MenuEntry("/assess", "menu_assess", row=1),)
 
     def start(self, turn: Turn) -> None:
         """Begin (or, later, re-assess: the earlier result is a softened prior)."""
@@ -68,7 +78,7 @@ class AssessmentFlow:
         self._ask(turn, state)
 
     def _current(self, turn: Turn) -> AssessmentState | None:
-        """The assessment in progress (ASSESSING), from the conversation's state data."""
+        """The assessment in progress (ASKING), from the conversation's state data."""
         return _parse(turn.data.get(_STATE_KEY))
 
     def _previous(self, turn: Turn) -> AssessmentState | None:
@@ -77,7 +87,7 @@ class AssessmentFlow:
         if stored is not None and stored.finished:
             return stored
         # Rows from before the column existed kept it in the state data, until replaced.
-        legacy = self._current(turn) if turn.state is State.IDLE else None
+        legacy = self._current(turn) if turn.state == IDLE else None
         return legacy if legacy is not None and legacy.finished else None
 
     def _ask(self, turn: Turn, state: AssessmentState) -> None:
@@ -85,7 +95,7 @@ class AssessmentFlow:
         if prompt is None:
             self._finish(turn, state)
             return
-        turn.set_state(State.ASSESSING, **{_STATE_KEY: state.model_dump(mode="json")})
+        turn.set_state(ASKING, **{_STATE_KEY: state.model_dump(mode="json")})
         buttons = [[Button(label, f"a:{option_id}")] for option_id, label in prompt.options]
         turn.say(prompt.text, buttons)
 
@@ -104,7 +114,7 @@ class AssessmentFlow:
         person.assessment_confidence = result.confidence
         person.assessment_state = state.model_dump(mode="json")
         person.assessed_at = utcnow()
-        turn.set_state(State.IDLE, **{_JUST_ASSESSED: True})
+        turn.set_state(IDLE, **{_JUST_ASSESSED: True})
         buttons = turn.menu_buttons()
         if result.dominant_emotion is not None:  # there is something to say "not me" to
             not_me = self._engine.phrases_for(turn.language).not_me_label
@@ -115,7 +125,7 @@ class AssessmentFlow:
         if option_id == "revisit":
             self._revisit_pressed(turn)
             return
-        if turn.state is not State.ASSESSING:
+        if turn.state != ASKING:
             if self._just_assessed(turn) and self._repeats(
                 _parse(turn.person.assessment_state), option_id
             ):
@@ -140,10 +150,10 @@ class AssessmentFlow:
     @staticmethod
     def _just_assessed(turn: Turn) -> bool:
         """Idle since a result was shown, no other flow having set a state meanwhile."""
-        return turn.state is State.IDLE and turn.data.get(_JUST_ASSESSED) is True
+        return turn.state == IDLE and turn.data.get(_JUST_ASSESSED) is True
 
     def _revisit_pressed(self, turn: Turn) -> None:
-        if turn.state is State.ASSESSING:
+        if turn.state == ASKING:
             # Already asking more (or still on the first round): show where we are.
             turn.say(turn.t("unknown_choice"))
             state = self._current(turn)
@@ -152,7 +162,7 @@ class AssessmentFlow:
             else:
                 self._ask(turn, state)
             return
-        if turn.state is not State.IDLE:  # writing a card, replying...: leave that alone
+        if turn.state != IDLE:  # writing a card, replying...: leave that alone
             turn.say(turn.t("unknown_choice"))
             return
         self.revisit(turn)

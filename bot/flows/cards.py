@@ -27,7 +27,17 @@ from bot.cards.card_types import CardTypeCatalog, PeerPost
 from bot.cards.compose import CardsPolicy, Draft, compose
 from bot.cards.limits import Action, Limiter, minutes_until
 from bot.cards.reading import FeedItem, pick_cards, reader_class
-from bot.conversation import ChoiceHandler, State, TextHandler, Turn, TurnHandler
+from bot.conversation import (
+    IDLE,
+    ChoiceGuard,
+    ChoiceHandler,
+    Flow,
+    MenuEntry,
+    TextHandler,
+    Turn,
+    TurnHandler,
+    only_choices,
+)
 from bot.domain import Button, ContentClass, MoodLevel, Outbound, UserClass
 from bot.emotion.embeddings import embed
 from bot.knowledge.knowledge_base import KnowledgeBase
@@ -59,6 +69,13 @@ from bot.store.keys import ensure_person_key, seal_for, unseal_for
 from bot.store.sealing import SealError
 from bot.store.tables import Card, CardDelivery, Person, today
 
+NAME = "cards"
+COMPOSING = f"{NAME}.composing"  # the next text is a card
+REPLYING = f"{NAME}.replying"  # the next text is a reply to the delivery in the state data
+CONFIRMING = f"{NAME}.confirming"  # a draft (card or reply) waits for publish / edit / discard
+PREFIX = "c"
+# While a draft waits, only its own buttons act: an old button must not throw it away.
+DRAFT_CHOICES = frozenset({f"{PREFIX}:publish", f"{PREFIX}:edit", f"{PREFIX}:discard"})
 STORY, REPLY = "peer_story", "peer_reply"  # card types (policies/card_types.yaml)
 REPLY_DRAFT = "reply"  # state data "draft": the text waiting for "send" is a reply
 REPLY_TO_PURPOSE = "person.state_data.delivery"  # the delivery being answered, sealed
@@ -68,7 +85,9 @@ _KB_SEEN_KEPT = 30  # kb cards remembered per reader between reads, so "more" br
 DeliveryHandler = Callable[[Turn, CardDelivery, Card], None]
 
 
-class CardsFlow:
+class CardsFlow(Flow):
+    name = NAME
+
     def __init__(
         self,
         *,
@@ -107,14 +126,20 @@ class CardsFlow:
         return {"/share": self.share, "/read": self.read, "/mycards": self.my_cards}
 
     def choices(self) -> dict[str, ChoiceHandler]:
-        return {"c": self.card_choice}
+        return {PREFIX: self.card_choice}
 
-    def states(self) -> dict[State, TextHandler]:
+    def states(self) -> dict[str, TextHandler]:
         return {
-            State.COMPOSING: self.composed,
-            State.CONFIRMING_CARD: self.typed_again,  # typing while a draft waits = new draft
-            State.REPLYING: self.replied,
+            COMPOSING: self.composed,
+            CONFIRMING: self.typed_again,  # typing while a draft waits = new draft
+            REPLYING: self.replied,
         }
+
+    def guards(self) -> dict[str, ChoiceGuard]:
+        return {CONFIRMING: only_choices(DRAFT_CHOICES, reminder="draft_waiting")}
+
+    def menu(self) -> tuple[MenuEntry, ...]:
+        return (MenuEntry("/read", "menu_read"), MenuEntry("/share", "menu_share"))
 
     # -- sharing ---------------------------------------------------------------------------
     def _paused(self, turn: Turn, what: str) -> bool:
@@ -122,14 +147,14 @@ class CardsFlow:
         kindly and keep nothing they send for others meanwhile."""
         if turn.person.id is None or not is_restricted(turn.session, turn.person.id, what):
             return False
-        turn.set_state(State.IDLE)
+        turn.set_state(IDLE)
         turn.say(turn.t(f"{what}_paused"), turn.menu_buttons())
         return True
 
     def share(self, turn: Turn) -> None:
         if self._paused(turn, "share"):
             return
-        turn.set_state(State.COMPOSING)
+        turn.set_state(COMPOSING)
         turn.say(turn.t("share_prompt", limit=self._max_chars(STORY)))
 
     def typed_again(self, turn: Turn, text: str) -> None:
@@ -144,11 +169,11 @@ class CardsFlow:
         draft = compose(self._moderator, text, turn.language, turn.inbound.author_names)
         if draft.crisis:
             self._store(turn, draft, STORY)
-            turn.set_state(State.IDLE)
+            turn.set_state(IDLE)
             turn.answer_crisis(categories=draft.crisis_categories, text=draft.text)
             turn.say(turn.t("share_held_crisis"))
             return
-        turn.set_state(State.CONFIRMING_CARD, **draft.as_state())
+        turn.set_state(CONFIRMING, **draft.as_state())
         turn.say(turn.t("share_preview"))
         self._preview_draft(turn, draft, publish_label=turn.t("share_publish"))
 
@@ -194,7 +219,7 @@ class CardsFlow:
         """The draft the author is looking at; one kept from before moderation decided drafts
         is moderated again rather than trusted."""
         data = turn.data
-        if turn.state is not State.CONFIRMING_CARD or "text" not in data:
+        if turn.state != CONFIRMING or "text" not in data:
             return None
         draft = Draft.from_state(data)
         if draft is None:
@@ -235,7 +260,7 @@ class CardsFlow:
             return
         card = self._store(turn, draft, STORY)
         self._count(turn, "card")
-        turn.set_state(State.IDLE)
+        turn.set_state(IDLE)
         if draft.held:
             self._flag_held(turn, card, draft, "card")
             turn.say(turn.t("share_held"), turn.menu_buttons())
@@ -341,7 +366,7 @@ class CardsFlow:
 
     # -- reading ---------------------------------------------------------------------------
     def read(self, turn: Turn) -> None:
-        previous = turn.data.get("kb_seen") if turn.state is State.IDLE else None
+        previous = turn.data.get("kb_seen") if turn.state == IDLE else None
         kb_seen = [str(x) for x in previous] if isinstance(previous, list) else []
         items = pick_cards(
             session=turn.session,
@@ -357,7 +382,7 @@ class CardsFlow:
         )
         shown = [item.kb_id for item in items if item.kb_id is not None]
         kb_seen = [x for x in kb_seen if x not in shown] + shown
-        turn.set_state(State.IDLE, kb_seen=kb_seen[-_KB_SEEN_KEPT:])
+        turn.set_state(IDLE, kb_seen=kb_seen[-_KB_SEEN_KEPT:])
         if not items:
             turn.say(turn.t("read_none"), turn.menu_buttons())
             return
@@ -434,15 +459,15 @@ class CardsFlow:
 
     def _edit(self, turn: Turn) -> None:
         data = turn.data
-        if turn.state is State.CONFIRMING_CARD and data.get("draft") == REPLY_DRAFT:
-            turn.set_state(State.REPLYING, delivery=data.get("delivery"))
+        if turn.state == CONFIRMING and data.get("draft") == REPLY_DRAFT:
+            turn.set_state(REPLYING, delivery=data.get("delivery"))
             turn.say(turn.t("reply_prompt"))
             return
         self.share(turn)
 
     def _discard(self, turn: Turn) -> None:
-        reply = turn.state is State.CONFIRMING_CARD and turn.data.get("draft") == REPLY_DRAFT
-        turn.set_state(State.IDLE)
+        reply = turn.state == CONFIRMING and turn.data.get("draft") == REPLY_DRAFT
+        turn.set_state(IDLE)
         turn.say(turn.t("reply_discarded" if reply else "share_discarded"), turn.menu_buttons())
 
     def _preview(self, card: Card) -> str:
@@ -533,7 +558,7 @@ class CardsFlow:
             value=delivery.token,
             purpose=REPLY_TO_PURPOSE,
         )
-        turn.set_state(State.REPLYING, delivery=sealed)
+        turn.set_state(REPLYING, delivery=sealed)
         turn.say(turn.t("reply_prompt"))
 
     def _reply_target(self, turn: Turn, sealed: object) -> tuple[CardDelivery, Card] | None:
@@ -570,23 +595,23 @@ class CardsFlow:
         token = turn.data.get("delivery")
         target = self._reply_target(turn, token)
         if target is None:
-            turn.set_state(State.IDLE)
+            turn.set_state(IDLE)
             self._unavailable(turn)
             return
         draft = compose(self._moderator, text, turn.language, turn.inbound.author_names)
         if draft.crisis:
             self._store(turn, draft, REPLY, reply_to=target[1])
-            turn.set_state(State.IDLE)
+            turn.set_state(IDLE)
             turn.answer_crisis(categories=draft.crisis_categories, text=draft.text)
             turn.say(turn.t("reply_held_crisis"))
             return
-        turn.set_state(State.CONFIRMING_CARD, draft=REPLY_DRAFT, delivery=token, **draft.as_state())
+        turn.set_state(CONFIRMING, draft=REPLY_DRAFT, delivery=token, **draft.as_state())
         turn.say(turn.t("reply_preview"))
         self._preview_draft(turn, draft, publish_label=turn.t("reply_send"))
 
     def _send_reply(self, turn: Turn, draft: Draft) -> None:
         target = self._reply_target(turn, turn.data.get("delivery"))
-        turn.set_state(State.IDLE)
+        turn.set_state(IDLE)
         if target is None:
             turn.say(turn.t("card_unavailable"), turn.menu_buttons())
             return

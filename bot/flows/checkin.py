@@ -16,14 +16,16 @@ from __future__ import annotations
 from bot.cards.card_types import CardTypeCatalog, PeerQuestion
 from bot.cards.compose import CardsPolicy
 from bot.cards.reading import reader_class
-from bot.conversation import ChoiceHandler, State, TextHandler, Turn, TurnHandler
+from bot.conversation import ChoiceHandler, Flow, Turn, TurnHandler
 from bot.domain import Button, ContentClass, Outbound, parse_id
 from bot.learning.progress import progress_png
 from bot.learning.service import HELPFUL_ANSWERS, LearningService
 from bot.matching.visibility import MatchingPolicy
 
 
-class CheckinFlow:
+class CheckinFlow(Flow):
+    name = "checkin"
+
     def __init__(
         self,
         *,
@@ -42,9 +44,6 @@ class CheckinFlow:
 
     def choices(self) -> dict[str, ChoiceHandler]:
         return {"ck": self.choice}
-
-    def states(self) -> dict[State, TextHandler]:
-        return {}
 
     @staticmethod
     def _me(turn: Turn) -> int:

@@ -8,21 +8,23 @@ as it reads every text.
 
 from __future__ import annotations
 
-from bot.conversation import ChoiceHandler, State, TextHandler, Turn, TurnHandler
+from bot.conversation import IDLE, ChoiceHandler, Flow, TextHandler, Turn
 from bot.domain import parse_id
 from bot.store.cases import RESOLVED, recipient_of, record, seal_case_text
 from bot.store.tables import Case
 
+NAME = "counsellor"
+ANSWERING = f"{NAME}.answering"  # the next text is the answer, for the case in the state's data
 
-class CounsellorReplyFlow:
-    def commands(self) -> dict[str, TurnHandler]:
-        return {}
+
+class CounsellorReplyFlow(Flow):
+    name = NAME
 
     def choices(self) -> dict[str, ChoiceHandler]:
         return {"cr": self.start_answer}
 
-    def states(self) -> dict[State, TextHandler]:
-        return {State.ANSWERING_COUNSELLOR: self.answered}
+    def states(self) -> dict[str, TextHandler]:
+        return {ANSWERING: self.answered}
 
     @staticmethod
     def _open_case(turn: Turn, raw_id: object) -> Case | None:
@@ -39,12 +41,12 @@ class CounsellorReplyFlow:
         if case is None:
             turn.say(turn.t("counsellor_reply_unavailable"), turn.menu_buttons())
             return
-        turn.set_state(State.ANSWERING_COUNSELLOR, case_id=case.id)
+        turn.set_state(ANSWERING, case_id=case.id)
         turn.say(turn.t("counsellor_reply_prompt"))
 
     def answered(self, turn: Turn, text: str) -> None:
         case = self._open_case(turn, turn.data.get("case_id"))
-        turn.set_state(State.IDLE)
+        turn.set_state(IDLE)
         if case is None:
             turn.say(turn.t("counsellor_reply_unavailable"), turn.menu_buttons())
             return

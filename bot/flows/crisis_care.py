@@ -1,6 +1,7 @@
 """Staying with a person after a crisis answer.
 
-The crisis answer (bot/conversation.py) pauses whatever was running and keeps it whole. What the
+The crisis answer (bot/conversation.py) pauses whatever was running and keeps it whole (the core's
+`PAUSED` state, whose text and buttons this flow takes on). What the
 person writes next is a person talking, not an answer to the interrupted question ("I don't
 really want to call anyone. I just wanted to say it somewhere."), so it is acknowledged and
 three things are offered:
@@ -11,29 +12,31 @@ three things are offered:
 - carry on where they were: the paused flow resumes exactly (the same assessment question).
 
 A crisis during the pause is answered as a crisis again (the screen runs first on every text);
-any button of the paused flow, pressed now, resumes it first (bot/conversation.py).
+any button of the paused flow, pressed now, resumes it first (this flow's guard on the pause), and
+each flow says how its own states are picked up again (`Flow.resumers`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from sqlmodel import select
 
 from bot.conversation import (
-    CARE_PREFIX,
+    IDLE,
+    PAUSED,
     PAUSED_STATE,
+    ChoiceGuard,
     ChoiceHandler,
-    State,
+    Flow,
     TextHandler,
     Turn,
-    TurnHandler,
     resume_paused,
 )
 from bot.domain import Button
 from bot.knowledge.knowledge_base import KnowledgeBase
 from bot.store.tables import Flag, utcnow
 
+NAME = "care"
+CARE_PREFIX = NAME  # "care:coping"; any other button pressed during the pause resumes first
 COPING_CARD_TYPE = "coping_tip"
 COPING_PER_PAGE = 3
 CONTACT_REQUEST = "contact_request"
@@ -42,28 +45,34 @@ _HEARD = "heard"
 _COPING_NEXT = "coping_next"
 
 
-class CrisisCareFlow:
-    def __init__(
-        self,
-        knowledge: KnowledgeBase,
-        *,
-        counsellors_configured: bool,
-        resumers: Mapping[State, TurnHandler] | None = None,
-    ) -> None:
+class CrisisCareFlow(Flow):
+    """Takes on the text and buttons of the core's crisis pause (`PAUSED`)."""
+
+    name = NAME
+
+    def __init__(self, knowledge: KnowledgeBase, *, counsellors_configured: bool) -> None:
         self._knowledge = knowledge
         self._counsellors = counsellors_configured
-        # How each paused state is picked up again (re-asking the assessment's question, say);
-        # a state without one just hears "let's carry on" and is where it was.
-        self._resumers = dict(resumers or {})
-
-    def commands(self) -> dict[str, TurnHandler]:
-        return {}
 
     def choices(self) -> dict[str, ChoiceHandler]:
         return {CARE_PREFIX: self.choice}
 
-    def states(self) -> dict[State, TextHandler]:
-        return {State.AFTER_CRISIS: self.heard}
+    def states(self) -> dict[str, TextHandler]:
+        return {PAUSED: self.heard}
+
+    def guards(self) -> dict[str, ChoiceGuard]:
+        return {PAUSED: self._button_while_paused}
+
+    def open_before_consent(self) -> frozenset[str]:
+        return frozenset({CARE_PREFIX})  # a crisis can come before consent; so does its care
+
+    @staticmethod
+    def _button_while_paused(turn: Turn, data: str) -> bool:
+        """A button of what was paused (the interrupted question's options): carry on there,
+        and let that state's guard and the button's flow take it from here."""
+        if data.partition(":")[0] != CARE_PREFIX:
+            resume_paused(turn)
+        return False
 
     def buttons(self, turn: Turn) -> list[list[Button]]:
         rows: list[list[Button]] = []
@@ -78,7 +87,7 @@ class CrisisCareFlow:
         are not kept (the crisis screen has already read them)."""
         data = turn.data
         count = _int(data.get(_HEARD))
-        turn.set_state(State.AFTER_CRISIS, **{**data, _HEARD: count + 1})
+        turn.set_state(PAUSED, **{**data, _HEARD: count + 1})
         turn.say(turn.t("care_heard" if count == 0 else "care_heard_again"), self.buttons(turn))
 
     def choice(self, turn: Turn, what: str) -> None:
@@ -92,17 +101,17 @@ class CrisisCareFlow:
             turn.say(turn.t("unknown_choice"), turn.menu_buttons())
 
     def resume(self, turn: Turn) -> None:
-        if turn.state is not State.AFTER_CRISIS or PAUSED_STATE not in turn.data:
+        if turn.state != PAUSED or PAUSED_STATE not in turn.data:
             # An old "carry on" button: nothing is paused now.
-            if turn.state is State.AFTER_CRISIS:
+            if turn.state == PAUSED:
                 resume_paused(turn)
             turn.say(turn.t("care_nothing_paused"))
-            if turn.person.consented_at is not None and turn.state is State.IDLE:
+            if turn.person.consented_at is not None and turn.state == IDLE:
                 turn.say(turn.t("menu"), turn.menu_buttons())
             return
         state = resume_paused(turn)
         turn.say(turn.t("care_resumed"))
-        resumer = self._resumers.get(state)
+        resumer = turn.registry.resumers.get(state)
         if resumer is not None:
             resumer(turn)
 
@@ -139,8 +148,8 @@ class CrisisCareFlow:
             return
         start = _int(turn.data.get(_COPING_NEXT)) % len(tips)
         shown = [tips[(start + i) % len(tips)] for i in range(min(COPING_PER_PAGE, len(tips)))]
-        if turn.state is State.AFTER_CRISIS:
-            turn.set_state(State.AFTER_CRISIS, **{**turn.data, _COPING_NEXT: start + len(shown)})
+        if turn.state == PAUSED:
+            turn.set_state(PAUSED, **{**turn.data, _COPING_NEXT: start + len(shown)})
         turn.say(turn.t("care_coping_intro"))
         for index, tip in enumerate(shown):
             last = index == len(shown) - 1
@@ -151,7 +160,7 @@ class CrisisCareFlow:
 
     def _buttons_if_paused(self, turn: Turn) -> list[list[Button]]:
         """The care buttons while paused; afterwards (an old button) the menu instead."""
-        if turn.state is State.AFTER_CRISIS:
+        if turn.state == PAUSED:
             return self.buttons(turn)
         return turn.menu_buttons() if turn.person.consented_at is not None else []
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from bot.conversation import (
+    IDLE,
+    NEW,
     ChoiceHandler,
-    State,
+    Flow,
     TextHandler,
     Turn,
     TurnHandler,
@@ -24,19 +26,28 @@ from bot.store.engine import erase_deleted
 from bot.store.people import forget_person
 from bot.store.tables import utcnow
 
+NAME = "frame"
+AWAITING_CONSENT = f"{NAME}.awaiting_consent"
+CONFIRMING_FORGET = f"{NAME}.confirming_forget"
+FORGET = "forget"  # the button prefix of "delete everything?", which nothing may hold back
+
 # In the NEW state's data of someone who agreed earlier and then said "not now".
 _PAUSED = "paused"
 
 
 def _forget_buttons(turn: Turn) -> list[list[Button]]:
-    return [[Button(turn.t("forget_yes"), "forget:yes"), Button(turn.t("forget_no"), "forget:no")]]
+    return [
+        [Button(turn.t("forget_yes"), f"{FORGET}:yes"), Button(turn.t("forget_no"), f"{FORGET}:no")]
+    ]
 
 
 # Offered text typed while idle before the menu answers it; True when it handled the text.
 IdleListener = Callable[[Turn, str], bool]
 
 
-class FrameFlow:
+class FrameFlow(Flow):
+    name = NAME
+
     def __init__(
         self,
         helplines: HelplineDirectory,
@@ -58,31 +69,45 @@ class FrameFlow:
         }
 
     def choices(self) -> dict[str, ChoiceHandler]:
-        return {"consent": self.consent, "forget": self.forget_answer}
+        return {"consent": self.consent, FORGET: self.forget_answer}
 
-    def states(self) -> dict[State, TextHandler]:
+    def states(self) -> dict[str, TextHandler]:
         return {
-            State.NEW: self.before_consent,
-            State.AWAITING_CONSENT: self.before_consent,
-            State.CONFIRMING_FORGET: self.before_forget_answer,
-            State.IDLE: self.idle_text,
+            NEW: self.before_consent,
+            AWAITING_CONSENT: self.before_consent,
+            CONFIRMING_FORGET: self.before_forget_answer,
+            IDLE: self.idle_text,
         }
+
+    def resumers(self) -> dict[str, TurnHandler]:
+        return {
+            IDLE: self.show_menu,
+            NEW: self.start,
+            AWAITING_CONSENT: self.ask_consent_again,
+            CONFIRMING_FORGET: self.forget,
+        }
+
+    def open_before_consent(self) -> frozenset[str]:
+        return frozenset({"/start", "/help", "/forget", "/cancel", "consent", FORGET})
+
+    def anytime(self) -> frozenset[str]:
+        return frozenset({FORGET})
 
     def start(self, turn: Turn) -> None:
         """Welcome: what NeedToTalk is and is not, the anonymity promise, crisis lines, consent."""
         helplines = helpline_text(self._helplines, turn.person.language, intro=False)
         turn.say(turn.t("welcome", helplines=helplines), consent_buttons(turn))
-        turn.set_state(State.AWAITING_CONSENT)
+        turn.set_state(AWAITING_CONSENT)
 
     def help(self, turn: Turn) -> None:
         turn.say(turn.t("help"))
 
     def show_menu(self, turn: Turn) -> None:
-        turn.set_state(State.IDLE)
+        turn.set_state(IDLE)
         turn.say(turn.t("menu"), turn.menu_buttons())
 
     def consent(self, turn: Turn, answer: str) -> None:
-        if turn.state not in (State.NEW, State.AWAITING_CONSENT):
+        if turn.state not in (NEW, AWAITING_CONSENT):
             # a welcome's buttons pressed again later must not restart anything
             turn.say(turn.t("unknown_choice"), turn.menu_buttons())
             return
@@ -92,10 +117,10 @@ class FrameFlow:
             turn.say(turn.t("consent_given"))
             self.after_consent(turn)
         elif turn.person.consented_at is not None:
-            turn.set_state(State.NEW, **{_PAUSED: True})
+            turn.set_state(NEW, **{_PAUSED: True})
             turn.say(turn.t("consent_paused"))
         else:
-            turn.set_state(State.NEW)
+            turn.set_state(NEW)
             turn.say(turn.t("consent_declined"))
 
     def before_consent(self, turn: Turn, _text: str) -> None:
@@ -105,7 +130,7 @@ class FrameFlow:
                 return
             self.show_menu(turn)
             return
-        if turn.state is State.NEW:
+        if turn.state == NEW:
             self.start(turn)
         else:
             turn.say(turn.t("consent_needed"), consent_buttons(turn))
@@ -116,12 +141,12 @@ class FrameFlow:
         turn.say(turn.t("idle_text"), turn.menu_buttons())
 
     def cancel(self, turn: Turn) -> None:
-        if turn.state in (State.NEW, State.IDLE, State.AWAITING_CONSENT):
+        if turn.state in (NEW, IDLE, AWAITING_CONSENT):
             turn.say(turn.t("nothing_to_cancel"))
             return
         turn.say(turn.t("cancelled"))
         if turn.person.consented_at is None:
-            turn.set_state(State.NEW)
+            turn.set_state(NEW)
         else:
             self.show_menu(turn)
 
@@ -132,21 +157,19 @@ class FrameFlow:
     def forget(self, turn: Turn) -> None:
         """Ask first: /forget deletes everything and cannot be undone. What the person was doing
         (a draft, a reply) is kept aside, so "no" puts them back exactly there."""
-        if turn.state is not State.CONFIRMING_FORGET:
-            turn.set_state(
-                State.CONFIRMING_FORGET, previous=turn.state.value, previous_data=turn.data
-            )
+        if turn.state != CONFIRMING_FORGET:
+            turn.set_state(CONFIRMING_FORGET, previous=turn.state, previous_data=turn.data)
         turn.say(turn.t("forget_confirm"), _forget_buttons(turn))
 
     def forget_answer(self, turn: Turn, answer: str) -> None:
-        if turn.state is not State.CONFIRMING_FORGET:
+        if turn.state != CONFIRMING_FORGET:
             turn.say(turn.t("unknown_choice"))
             return
         if answer != "yes":
-            previous = str(turn.data.get("previous", State.IDLE.value))
+            previous = str(turn.data.get("previous", IDLE))
             saved = turn.data.get("previous_data")
             data = saved if isinstance(saved, dict) else {}
-            state = State(previous) if previous in State._value2member_map_ else State.IDLE
+            state = previous if turn.registry.knows(previous) else IDLE
             turn.set_state(state, **{str(k): v for k, v in data.items()})
             turn.say(turn.t("forget_kept"))
             return

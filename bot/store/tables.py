@@ -39,15 +39,14 @@ class Person(SQLModel, table=True):
     language: str = Field(default="en", max_length=8)
     created_at: datetime = Field(default_factory=utcnow)
     consented_at: datetime | None = None
-    # conversation state machine (bot/conversation.py); survives restarts
+    # conversation state machine (bot/conversation.py): a core state ("new", "idle", the
+    # crisis pause) or a flow's, named after it ("cards.composing"); survives restarts
     state: str = Field(default="new", max_length=32)
     state_data: dict[str, object] = Field(default_factory=dict, sa_column=Column(JSON))
     # the latest assessment (bot/assessment): evidence, not a diagnosis
     dominant_emotion: str | None = Field(default=None, max_length=32)
     user_class: str | None = Field(default=None, max_length=32)
     mood_level: int | None = None
-    polarity_pos: float | None = None
-    polarity_neg: float | None = None
     assessment_confidence: float | None = None
     assessed_at: datetime | None = None
     # The latest assessment's final state (bot.assessment.state.AssessmentState as JSON:

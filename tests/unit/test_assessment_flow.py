@@ -118,7 +118,7 @@ def test_typing_not_me_after_the_result_works_like_the_button(
     final = AssessmentState.model_validate(stored_person(services, person.ref).assessment_state)
     replies = person.says(typed)
     assert load_phrases(services.settings.prompts_dir, language).revisit_ack in joined(replies)
-    assert stored_person(services, person.ref).state == "assessing"
+    assert stored_person(services, person.ref).state == "assessment.asking"
     assert in_progress(services, person.ref).rejected == [final.top_emotion]
 
 
@@ -137,7 +137,7 @@ def test_not_me_typed_after_reading_cards_is_just_idle_text(
     # The button is explicit, so it still revisits the result.
     replies = person.presses("a:revisit")
     assert load_phrases(services.settings.prompts_dir, language).revisit_ack in joined(replies)
-    assert stored_person(services, person.ref).state == "assessing"
+    assert stored_person(services, person.ref).state == "assessment.asking"
 
 
 def test_not_me_typed_with_no_result_on_record_is_just_idle_text(services: Services) -> None:

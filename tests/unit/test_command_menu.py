@@ -12,7 +12,7 @@ from bot.texts import SUPPORTED_LANGUAGES
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_every_command_a_flow_owns_is_in_the_menu_of_every_language(services: Services) -> None:
     menu = services.conversation.command_menu()
-    owned = {name.removeprefix("/") for name in services.conversation._commands}
+    owned = {name.removeprefix("/") for name in services.conversation.registry.commands}
     assert set(menu) == set(SUPPORTED_LANGUAGES)
     for language, entries in menu.items():
         names = [name for name, _ in entries]
@@ -25,6 +25,6 @@ def test_every_command_a_flow_owns_is_in_the_menu_of_every_language(services: Se
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_command_without_a_flow_stays_out_of_the_menu(services: Services) -> None:
-    services.conversation._commands.pop("/progress")
+    services.conversation.registry.commands.pop("/progress")
     names = [name for name, _ in services.conversation.command_menu()["en"]]
     assert "progress" not in names and "checkin" in names

@@ -41,7 +41,7 @@ def test_consent_starts_the_pre_assessment(services: Services) -> None:
     person = Someone(services, "1003")
     replies = person.consents()
     assert any(data.startswith("a:") for data in button_data(replies))
-    assert state_of(services, "1003") == "assessing"
+    assert state_of(services, "1003") == "assessment.asking"
 
 
 def test_the_assessment_ends_in_a_reflection_and_a_stored_result(services: Services) -> None:
@@ -69,7 +69,7 @@ def test_commands_wait_for_consent(services: Services) -> None:
     person.command("/start")
     replies = person.command("/share")
     assert button_data(replies) == ["consent:yes", "consent:no"]
-    assert state_of(services, "1004") == "awaiting_consent"
+    assert state_of(services, "1004") == "frame.awaiting_consent"
 
 
 @pytest.mark.parametrize(
@@ -204,7 +204,7 @@ def test_forget_no_keeps_everything(services: Services) -> None:
     person.consents()
     person.command("/forget")
     assert "nothing was deleted" in joined(person.presses("forget:no"))
-    assert state_of(services, "1013") == "assessing"  # back where they were
+    assert state_of(services, "1013") == "assessment.asking"  # back where they were
 
 
 def test_no_table_holds_a_channel_id_in_clear(services: Services) -> None:

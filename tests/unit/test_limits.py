@@ -114,7 +114,7 @@ def test_a_card_over_the_limit_stays_a_draft_and_goes_later(
     assert "isn't lost" in said and "minute" in said
     assert "c:publish" in button_data(over)  # the draft waits, with its buttons
     assert len(cards_of(services)) == POLICY.cards.per_hour
-    assert stored_person(services, "7002").state == "confirming_card"
+    assert stored_person(services, "7002").state == "cards.confirming"
 
     # A restart (a new process on the same database) still counts what was sent.
     again = build_services(settings, channel="telegram")

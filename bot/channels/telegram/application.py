@@ -51,6 +51,7 @@ from bot.channels.telegram.outbox_drain import (
 )
 from bot.channels.telegram.services import ChannelContext, ChannelData, ChannelServices
 from bot.config import Settings
+from bot.texts import Texts
 
 log = logging.getLogger(__name__)
 # How often a worker looks for waiting updates it was not told about (stored by a worker that
@@ -131,6 +132,7 @@ def build_application(
                 app.bot,
                 services.inbox,  # type: ignore[attr-defined]
                 services.conversation,  # type: ignore[arg-type]
+                texts=data.texts,
                 wake_outbox=data.wake.set,
                 quick_bot=quick,
             )
@@ -170,6 +172,7 @@ def build_application(
         builder = builder.rate_limiter(limiter)
     app = cast(TelegramApplication, builder.build())
     app.bot_data.services = services
+    app.bot_data.texts = Texts(settings.prompts_dir)  # a broken catalog fails here, not later
     register_handlers(app)
     return app
 

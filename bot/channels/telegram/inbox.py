@@ -27,9 +27,11 @@ from telegram import Bot, Update
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
+from bot.channels.telegram.apology import core_failure_text
 from bot.channels.telegram.translate import inbound_from_update
 from bot.domain import Inbound, Outbound, Settle
 from bot.store.inbox import DONE, MAX_ATTEMPTS, SET_ASIDE, InboxStore, NewUpdate, StoredUpdate
+from bot.texts import Texts
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +45,6 @@ TURN_TRIES = 3
 FAIR_SHARE = 4
 DEFAULT_LANE_THREADS = 8
 NO_CHAT_LANE = "no-chat"
-
-FallbackApology = {
-    "en": "Sorry, something went wrong on our side. Please try again in a moment.",
-    "ja": "申し訳ありません、こちら側で問題が起きました。少し待ってからもう一度お試しください。",
-}
 
 
 class DurableConversation(Protocol):
@@ -87,6 +84,7 @@ class TelegramInbox:
         store: InboxStore,
         conversation: DurableConversation,
         *,
+        texts: Texts,
         wake_outbox: Callable[[], None] = lambda: None,
         quick_bot: Bot | None = None,
         lane_threads: int = DEFAULT_LANE_THREADS,
@@ -95,6 +93,7 @@ class TelegramInbox:
         self._quick_bot = quick_bot or bot  # answerCallbackQuery: not a message, not budgeted
         self._store = store
         self._conversation = conversation
+        self._texts = texts  # the apology when the core itself raised (`core_failure_text`)
         self._wake_outbox = wake_outbox
         self._pool = ThreadPoolExecutor(lane_threads, thread_name_prefix="inbox-lane")
         self._scheduled: set[str] = set()
@@ -264,8 +263,8 @@ class TelegramInbox:
                 fallback = self._conversation.handle(inbound, settle, overflow)
             except Exception as exc:
                 log.error("conversation turn raised: %s", type(exc).__name__)
-                language = "ja" if (inbound.language_hint or "").startswith("ja") else "en"
-                fallback = [Outbound(text=FallbackApology[language])]
+                apology = core_failure_text(self._texts, inbound.language_hint)
+                fallback = [Outbound(text=apology)]
             if settled[0]:
                 return None
             time.sleep(0.2 * (attempt + 1))

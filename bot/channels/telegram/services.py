@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from bot.channels.telegram.inbox import TelegramInbox
 
 from bot.domain import Conversation, DeliveredCopies, Housekeeping, Outbox
+from bot.texts import Texts
 
 
 class ChannelServices(Protocol):
@@ -41,6 +42,7 @@ class ChannelData:
 
     __slots__ = (
         "_services",
+        "_texts",
         "drain_task",
         "housekeeping_task",
         "inbox",
@@ -57,6 +59,7 @@ class ChannelData:
         self.wake: asyncio.Event | None = None
         self.inbox: TelegramInbox | None = None
         self.quick_bot: Bot | None = None
+        self._texts: Texts | None = None
 
     @property
     def services(self) -> ChannelServices:
@@ -67,6 +70,17 @@ class ChannelData:
     @services.setter
     def services(self, services: ChannelServices) -> None:
         self._services = services
+
+    @property
+    def texts(self) -> Texts:
+        """The channel's own words (the apology of bot/channels/telegram/apology.py)."""
+        if self._texts is None:
+            raise RuntimeError("the Telegram Application was built without its texts")
+        return self._texts
+
+    @texts.setter
+    def texts(self, texts: Texts) -> None:
+        self._texts = texts
 
 
 ChannelContext = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], ChannelData]
