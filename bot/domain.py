@@ -15,7 +15,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import IntEnum, StrEnum
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
+
+from pydantic import GetCoreSchemaHandler
+from pydantic_core import core_schema
+
+from bot.languages import ANALYSERS, registry
 
 
 class UserClass(StrEnum):
@@ -106,9 +111,66 @@ class MoodLevel(IntEnum):
     SEVERE = 3
 
 
-class Language(StrEnum):
-    EN = "en"
-    JA = "ja"
+class Language(str):
+    """A language the bot speaks: the code of a pack in the language registry (bot/languages.py,
+    docs/languages.md), checked when made, so `Language("xx")` without a pack is a ValueError.
+    Not a closed list: adding prompts/<code>/ adds a language.
+
+    `Language.EN` and `Language.JA` name the languages the code's own analysers were built for
+    (bot/languages.py ANALYSERS); nothing else about a language is known to the code. Made
+    without the registry's check, so importing this module reads no file; the registry is read
+    (once) the first time a code is checked. One instance per code, like enum members, so
+    `reading.language is Language.JA` keeps working."""
+
+    __slots__ = ()
+    EN: ClassVar[Language]
+    JA: ClassVar[Language]
+
+    def __new__(cls, code: object) -> Language:
+        if isinstance(code, Language):
+            return code
+        text = str(code).strip().lower()
+        languages = registry()
+        if text not in languages:
+            raise ValueError(
+                f"{code!r} is not a language the bot speaks ({', '.join(languages.codes)})"
+            )
+        return _language_instance(text)
+
+    @property
+    def value(self) -> str:
+        """The code, as a plain str (the name enum members had)."""
+        return str.__str__(self)
+
+    def __repr__(self) -> str:
+        return f"Language({self.value!r})"
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: type[Any], handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(
+            cls,
+            core_schema.str_schema(),
+            serialization=core_schema.plain_serializer_function_ser_schema(str),
+        )
+
+
+_LANGUAGES: dict[str, Language] = {}
+
+
+def _language_instance(code: str) -> Language:
+    """The one Language object for `code` (unchecked: callers check it against the registry)."""
+    instance = _LANGUAGES.get(code)
+    if instance is None:
+        instance = _LANGUAGES.setdefault(code, str.__new__(Language, code))
+    return instance
+
+
+Language.EN = _language_instance("en")
+Language.JA = _language_instance("ja")
+# The languages the code's analysers were built for: what a pack's `analysers` may name.
+ANALYSER_LANGUAGES: tuple[Language, ...] = tuple(_language_instance(c) for c in ANALYSERS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.domain import EMOTIONS, Language, MoodLevel
+from bot.languages import registry_for
 
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,15}$")
 OPTION_SEPARATOR = "."
@@ -195,7 +196,8 @@ def load_bank(prompts_dir: Path, language: Language | str) -> QuestionBank:
 def load_banks(prompts_dir: Path) -> dict[Language, QuestionBank]:
     """All languages' banks; they must share question and option ids, so a stored state or a
     button pressed before a language switch still means the same thing."""
-    banks = {lang: load_bank(prompts_dir, lang) for lang in Language}
+    codes = registry_for(Path(prompts_dir)).codes
+    banks = {Language(code): load_bank(prompts_dir, code) for code in codes}
     reference_lang, reference = next(iter(banks.items()))
     for lang, bank in banks.items():
         if bank.option_ids() != reference.option_ids():

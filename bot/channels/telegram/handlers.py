@@ -27,14 +27,9 @@ from bot.channels.telegram.delivery import send_replies
 from bot.channels.telegram.services import ChannelContext
 from bot.channels.telegram.translate import inbound_from_update
 from bot.domain import Inbound
+from bot.texts import core_failure_apology
 
 log = logging.getLogger(__name__)
-
-# Said when the core itself failed, so a person in distress is not met with silence.
-CORE_FAILURE_APOLOGY = {
-    "en": "Sorry, something went wrong on our side. Please try again in a moment.",
-    "ja": "申し訳ありません、こちら側で問題が起きました。少し待ってからもう一度お試しください。",
-}
 
 
 async def relay_to_core(update: Update, context: ChannelContext) -> None:
@@ -71,9 +66,10 @@ async def _converse(inbound: Inbound, context: ChannelContext) -> None:
     try:
         replies = await asyncio.to_thread(conversation.handle, inbound)
     except Exception:
-        language = "ja" if (inbound.language_hint or "").startswith("ja") else "en"
+        # Said when the core itself failed, so a person in distress is not met with silence.
+        apology = core_failure_apology(inbound.language_hint)
         with contextlib.suppress(TelegramError):
-            await context.bot.send_message(chat_id, CORE_FAILURE_APOLOGY[language])
+            await context.bot.send_message(chat_id, apology)
         raise
     await send_replies(context.bot, chat_id, replies, copies=services.copies)
 

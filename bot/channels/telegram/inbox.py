@@ -30,6 +30,7 @@ from telegram.error import TelegramError
 from bot.channels.telegram.translate import inbound_from_update
 from bot.domain import Inbound, Outbound, Settle
 from bot.store.inbox import DONE, MAX_ATTEMPTS, SET_ASIDE, InboxStore, NewUpdate, StoredUpdate
+from bot.texts import core_failure_apology
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +44,6 @@ TURN_TRIES = 3
 FAIR_SHARE = 4
 DEFAULT_LANE_THREADS = 8
 NO_CHAT_LANE = "no-chat"
-
-FallbackApology = {
-    "en": "Sorry, something went wrong on our side. Please try again in a moment.",
-    "ja": "申し訳ありません、こちら側で問題が起きました。少し待ってからもう一度お試しください。",
-}
 
 
 class DurableConversation(Protocol):
@@ -264,8 +260,7 @@ class TelegramInbox:
                 fallback = self._conversation.handle(inbound, settle, overflow)
             except Exception as exc:
                 log.error("conversation turn raised: %s", type(exc).__name__)
-                language = "ja" if (inbound.language_hint or "").startswith("ja") else "en"
-                fallback = [Outbound(text=FallbackApology[language])]
+                fallback = [Outbound(text=core_failure_apology(inbound.language_hint))]
             if settled[0]:
                 return None
             time.sleep(0.2 * (attempt + 1))
