@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.languages import registry_for
+from bot.languages import LanguagePackError, registry_for
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEVELOPMENT_SECRET = "development-only-secret-change-me"
@@ -58,11 +58,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _language_has_a_pack(self) -> Settings:
-        """A default language without a pack in prompts_dir would fail on the first message.
-        (A missing prompts directory is `needtotalk policies check`'s to report.)"""
-        if not self.prompts_dir.is_dir():
-            return self
-        packs = registry_for(self.prompts_dir).codes
+        """A default language without a pack in prompts_dir would fail on the first message."""
+        try:
+            packs = registry_for(self.prompts_dir).codes
+        except LanguagePackError:
+            return self  # a broken or missing pack is `needtotalk policies check`'s to report
         if self.default_language not in packs:
             raise ValueError(
                 f"NEEDTOTALK_DEFAULT_LANGUAGE={self.default_language!r} has no language pack in "

@@ -11,7 +11,7 @@ from seed 2 (knapsack-connections-mood-disorders.txt, §V-B1).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import IntEnum, StrEnum
@@ -111,10 +111,22 @@ class MoodLevel(IntEnum):
     SEVERE = 3
 
 
-class Language(str):
+class _Languages(type):
+    """`for language in Language`: every language the bot speaks now (the registry's packs,
+    the default first), as enum classes iterate over their members."""
+
+    def __iter__(cls) -> Iterator[Language]:
+        return iter([Language(code) for code in registry().codes])
+
+    def __len__(cls) -> int:
+        return len(registry().codes)
+
+
+class Language(str, metaclass=_Languages):
     """A language the bot speaks: the code of a pack in the language registry (bot/languages.py,
     docs/languages.md), checked when made, so `Language("xx")` without a pack is a ValueError.
-    Not a closed list: adding prompts/<code>/ adds a language.
+    Not a closed list: adding prompts/<code>/ adds a language, and `for lang in Language`
+    goes through the packs there are.
 
     `Language.EN` and `Language.JA` name the languages the code's own analysers were built for
     (bot/languages.py ANALYSERS); nothing else about a language is known to the code. Made

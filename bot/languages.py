@@ -25,10 +25,13 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.yaml_files import read_yaml
@@ -235,7 +238,11 @@ def load_pack(directory: Path) -> LanguagePack:
     """One pack: its manifest valid, its code the directory's name, its files present."""
     path = directory / MANIFEST
     try:
-        manifest = LanguageManifest.model_validate(read_yaml(path))
+        raw = read_yaml(path)
+    except (OSError, yaml.YAMLError) as exc:
+        raise LanguagePackError(f"{path}: cannot read: {exc}") from exc
+    try:
+        manifest = LanguageManifest.model_validate(raw)
     except ValidationError as exc:
         first = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()[:3]
@@ -299,6 +306,17 @@ def restore(previous: LanguageRegistry | None) -> None:
 def current() -> LanguageRegistry | None:
     """The active registry, or None before anything loaded one."""
     return _active
+
+
+@contextmanager
+def using(prompts_dir: Path) -> Iterator[LanguageRegistry]:
+    """The packs under `prompts_dir` as the process's languages inside the block (the policies
+    check validates a prompts directory other than the running one's), the previous after."""
+    previous = current()
+    try:
+        yield activate(prompts_dir)
+    finally:
+        restore(previous)
 
 
 def registry_for(prompts_dir: Path) -> LanguageRegistry:

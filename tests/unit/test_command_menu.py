@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.services import Services
 from bot.languages import languages
+from bot.services import Services
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
