@@ -72,9 +72,9 @@ class ContentClassifier:
         self.model = model
         toxic = policy.toxic
 
-        def matchers(phrases: object) -> dict[Language, PhraseMatcher]:
+        def matchers(phrases: dict[str, list[str]]) -> dict[Language, PhraseMatcher]:
             return {
-                lang: PhraseMatcher(getattr(phrases, lang.value), lang)
+                lang: PhraseMatcher(phrases.get(lang.value, []), lang)
                 for lang in ANALYSER_LANGUAGES
             }
 

@@ -139,7 +139,7 @@ class EmotionEngine:
         }
         self._cues = {
             lang: {
-                e: PhraseMatcher(getattr(policy.emotions[e].cues, lang.value), lang)
+                e: PhraseMatcher(policy.emotions[e].cues.get(lang.value, []), lang)
                 for e in EMOTIONS
             }
             for lang in ANALYSER_LANGUAGES
@@ -148,15 +148,14 @@ class EmotionEngine:
         self._layouts: dict[int, tuple[NDArray[np.intp], NDArray[np.bool_]]] = {}
         focus = policy.focus_words
         self._self_words = {
-            lang: PhraseMatcher(getattr(focus.self, lang.value), lang)
-            for lang in ANALYSER_LANGUAGES
+            lang: PhraseMatcher(focus.self.get(lang.value, []), lang) for lang in ANALYSER_LANGUAGES
         }
         self._other_words = {
-            lang: PhraseMatcher(getattr(focus.others, lang.value), lang)
+            lang: PhraseMatcher(focus.others.get(lang.value, []), lang)
             for lang in ANALYSER_LANGUAGES
         }
         self._distress_words = {
-            lang: PhraseMatcher(getattr(policy.distress_words, lang.value), lang)
+            lang: PhraseMatcher(policy.distress_words.get(lang.value, []), lang)
             for lang in ANALYSER_LANGUAGES
         }
         classes = [e.user_class for e in EMOTIONS]
@@ -318,7 +317,7 @@ class EmotionEngine:
         """`language`: the analyser's (what the phrase lists and weights are keyed by);
         `reading_language`: the text's, which the reading reports."""
         combo = self.policy.combination
-        weights = combo.en if language == Language.EN else combo.ja
+        weights = combo.weights[language.value]
         lowered = text.lower().replace("’", "'")
         cue_hits = self._find_cues(lowered, language)
         cue_counts = np.array([min(len(cue_hits[e]), 2) for e in EMOTIONS], dtype=np.float32)

@@ -70,7 +70,7 @@ def prototype_phrases(policy: EmotionPolicy, language: Language) -> tuple[list[s
         entry = policy.emotions[emotion]
         for phrase in [
             entry.description.get(language.value, ""),
-            *getattr(entry.examples, language),
+            *entry.examples.get(language, []),
         ]:
             if phrase:
                 texts.append(phrase)
