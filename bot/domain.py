@@ -1,7 +1,8 @@
 """The product's vocabulary (docs/architecture.md) as enums and small value types.
 
 No I/O lives here: every other module, core or channel, can import this one without pulling in a
-database, a model or a network client.
+database, a model or a network client. (Checking a `Language` code reads the language packs'
+manifests once, through bot/languages.py.)
 
 The classes come from seed 1 (needtotalk-inverse-social-network.txt): user classes (Fig. 2),
 content classes (Fig. 3) and the 16 emotions, four per user class (Fig. 4). Mood levels 0-3 come
