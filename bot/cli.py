@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 
 from bot.config import Settings
 from bot.features import COMMANDS, modules_with
-from bot.languages import activate
+from bot.languages import LanguagePackError, activate
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -58,9 +58,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     error: ValueError | None = None
     try:
         settings = Settings()
-        activate(settings.prompts_dir)
     except ValueError as exc:
         error = exc
+    if settings is not None:
+        try:
+            activate(settings.prompts_dir)
+        except LanguagePackError as exc:  # `policies check` reports it in full; others warn
+            print(f"needtotalk: language packs: {exc}", file=sys.stderr)
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler | None = getattr(args, "handler", None)

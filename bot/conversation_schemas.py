@@ -16,16 +16,17 @@ from bot.config import Settings
 from bot.languages import LanguageManifest, LanguageRegistry, load_registry
 from bot.policies import PolicyProblem, register_policy_check, register_policy_schema
 from bot.safety.classifier import CrisisExamples
-from bot.safety.crisis_screen import PackCrisisPhrases, SafetyPolicy, load_safety_policy
+from bot.safety.crisis_screen import SafetyPolicy, load_safety_policy
 from bot.safety.helplines import load_helplines
 from bot.texts import Texts
+from bot.yaml_files import read_yaml
 
 register_policy_schema("policies/safety.yaml", SafetyPolicy, required=True)
 register_policy_schema("policies/crisis_examples.yaml", CrisisExamples, required=True)
 register_policy_schema("policies/cards.yaml", CardsPolicy, required=True)
 register_policy_schema("prompts/*/language.yaml", LanguageManifest, required=True)
-register_policy_schema("prompts/*/scrub.yaml", ScrubTexts, required=True)
-register_policy_schema("prompts/*/crisis.yaml", PackCrisisPhrases)
+# A pack's scrub masks and crisis phrases are checked through the file its manifest names
+# (`_packs_problems`), not by file name.
 
 
 def _registry(settings: Settings) -> LanguageRegistry:
@@ -45,6 +46,12 @@ def _packs_problems(settings: Settings) -> list[PolicyProblem]:
         load_safety_policy(settings.policies_dir / "safety.yaml", languages)
     except (OSError, ValueError) as exc:
         problems.append(PolicyProblem("language packs: crisis phrases", "", str(exc)))
+    for code, pack in languages.packs.items():
+        path = pack.path(pack.manifest.scrub)
+        try:
+            ScrubTexts.model_validate(read_yaml(path))
+        except (OSError, ValueError) as exc:
+            problems.append(PolicyProblem(f"prompts/{code}/{pack.manifest.scrub}", "", str(exc)))
     return problems
 
 

@@ -80,7 +80,7 @@ class Analysis:
     embedding: NDArray[np.float32] | None = None
     # Which analyser read it ("en", "ja"), or None: the text's language pack declares no emotion
     # analyser, so the reading is flat on purpose (docs/languages.md), not a verdict.
-    analyser: str | None = "en"
+    analyser: str | None = None
 
 
 def unread(language: Language) -> Analysis:
