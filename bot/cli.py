@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 
 from bot.config import Settings
 from bot.features import COMMANDS, modules_with
+from bot.languages import LanguagePackError, activate
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -50,16 +51,28 @@ def configure_logging(level: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Settings first, so the language packs of its prompts directory are the languages the
+    # commands' --language choices offer (bot/languages.py); a bad configuration is reported
+    # once a command is chosen, so --help still works.
+    settings: Settings | None = None
+    error: ValueError | None = None
+    try:
+        settings = Settings()
+    except ValueError as exc:
+        error = exc
+    if settings is not None:
+        try:
+            activate(settings.prompts_dir)
+        except LanguagePackError as exc:  # `policies check` reports it in full; others warn
+            print(f"needtotalk: language packs: {exc}", file=sys.stderr)
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()
         return 0 if args.command is None else 2
-    try:
-        settings = Settings()
-    except ValueError as exc:
-        print(f"needtotalk: configuration error: {exc}", file=sys.stderr)
+    if settings is None:
+        print(f"needtotalk: configuration error: {error}", file=sys.stderr)
         return 2
     configure_logging(args.log_level or settings.log_level)
     try:

@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.languages import LanguagePackError, registry_for
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEVELOPMENT_SECRET = "development-only-secret-change-me"
 _PLACEHOLDERS = {"", "changeme", "change-me", "secret", DEVELOPMENT_SECRET}
@@ -51,7 +53,22 @@ class Settings(BaseSettings):
     policies_dir: Path = Field(PROJECT_ROOT / "policies", alias="NEEDTOTALK_POLICIES_DIR")
     prompts_dir: Path = Field(PROJECT_ROOT / "prompts", alias="NEEDTOTALK_PROMPTS_DIR")
     kb_dir: Path = Field(PROJECT_ROOT / "kb", alias="NEEDTOTALK_KB_DIR")
-    default_language: Literal["en", "ja"] = Field("en", alias="NEEDTOTALK_DEFAULT_LANGUAGE")
+    # The language of `needtotalk chat` sessions: a language pack's code (docs/languages.md).
+    default_language: str = Field("en", alias="NEEDTOTALK_DEFAULT_LANGUAGE")
+
+    @model_validator(mode="after")
+    def _language_has_a_pack(self) -> Settings:
+        """A default language without a pack in prompts_dir would fail on the first message."""
+        try:
+            packs = registry_for(self.prompts_dir).codes
+        except LanguagePackError:
+            return self  # a broken or missing pack is `needtotalk policies check`'s to report
+        if self.default_language not in packs:
+            raise ValueError(
+                f"NEEDTOTALK_DEFAULT_LANGUAGE={self.default_language!r} has no language pack in "
+                f"{self.prompts_dir} (packs: {', '.join(packs)})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

@@ -43,6 +43,7 @@ from bot.domain import (
     sanitised,
     without_surrogates,
 )
+from bot.languages import registry
 from bot.safety.crisis_screen import CrisisResult, CrisisScreen
 from bot.safety.helplines import HelplineDirectory, crisis_locale, helpline_text
 from bot.store.addresses import channel_of
@@ -51,7 +52,7 @@ from bot.store.outbox import enqueue, enqueue_to_address
 from bot.store.people import add_flag, get_or_create_person
 from bot.store.sealing import Sealer
 from bot.store.tables import Flag, Person
-from bot.texts import SUPPORTED_LANGUAGES, Texts, ui_language
+from bot.texts import Texts, ui_language
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ def locale_of(language_hint: str | None) -> str:
     """ "en-GB" -> "en-gb"; anything odd ("en-gb-oxendict", "x" * 50) is cut to language[-region],
     since it only picks catalogs and helplines and must fit its column."""
     match = _LOCALE.match((language_hint or "").lower().replace("_", "-"))
-    return match.group(0) if match else "en"
+    return match.group(0) if match else registry().default
 
 
 def clean_text(text: str) -> str:
@@ -265,7 +266,7 @@ class Turn:
         if self.counsellor_ref and case is not None and worth_alerting and case.severity == HIGH:
             link = f"{self.console_url.rstrip('/')}/cases/{case.id}" if self.console_url else "-"
             alert = self.texts.get(
-                "en",
+                self.texts.default,  # the counsellors' language: the default pack's
                 "counsellor_alert",
                 kind=kind,
                 case=case.pseudonym,
@@ -658,7 +659,7 @@ class ConversationService:
         ]
         return {
             language: [(name, self._texts.get(language, MENU_PREFIX + name)) for name in names]
-            for language in SUPPORTED_LANGUAGES
+            for language in self._texts.languages
         }
 
     @property

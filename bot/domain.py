@@ -1,7 +1,8 @@
 """The product's vocabulary (docs/architecture.md) as enums and small value types.
 
 No I/O lives here: every other module, core or channel, can import this one without pulling in a
-database, a model or a network client.
+database, a model or a network client. (Checking a `Language` code reads the language packs'
+manifests once, through bot/languages.py.)
 
 The classes come from seed 1 (needtotalk-inverse-social-network.txt): user classes (Fig. 2),
 content classes (Fig. 3) and the 16 emotions, four per user class (Fig. 4). Mood levels 0-3 come
@@ -11,11 +12,16 @@ from seed 2 (knapsack-connections-mood-disorders.txt, §V-B1).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import IntEnum, StrEnum
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
+
+from pydantic import GetCoreSchemaHandler
+from pydantic_core import core_schema
+
+from bot.languages import ANALYSERS, registry
 
 
 class UserClass(StrEnum):
@@ -106,9 +112,78 @@ class MoodLevel(IntEnum):
     SEVERE = 3
 
 
-class Language(StrEnum):
-    EN = "en"
-    JA = "ja"
+class _Languages(type):
+    """`for language in Language`: every language the bot speaks now (the registry's packs,
+    the default first), as enum classes iterate over their members."""
+
+    def __iter__(cls) -> Iterator[Language]:
+        return iter([Language(code) for code in registry().codes])
+
+    def __len__(cls) -> int:
+        return len(registry().codes)
+
+
+class Language(str, metaclass=_Languages):
+    """A language the bot speaks: the code of a pack in the language registry (bot/languages.py,
+    docs/languages.md), checked when made, so `Language("xx")` without a pack is a ValueError.
+    Not a closed list: adding prompts/<code>/ adds a language, and `for lang in Language`
+    goes through the packs there are.
+
+    `Language.EN` and `Language.JA` name the languages the code's own analysers were built for
+    (bot/languages.py ANALYSERS); nothing else about a language is known to the code. Made
+    without the registry's check, so importing this module reads no file; the registry is read
+    (once) the first time a code is checked. One instance per code, like enum members, so
+    `reading.language is Language.JA` keeps working."""
+
+    __slots__ = ()
+    EN: ClassVar[Language]
+    JA: ClassVar[Language]
+
+    def __new__(cls, code: object) -> Language:
+        if isinstance(code, Language):
+            return code
+        text = str(code).strip().lower()
+        languages = registry()
+        if text not in languages:
+            raise ValueError(
+                f"{code!r} is not a language the bot speaks ({', '.join(languages.codes)})"
+            )
+        return _language_instance(text)
+
+    @property
+    def value(self) -> str:
+        """The code, as a plain str (the name enum members had)."""
+        return str.__str__(self)
+
+    def __repr__(self) -> str:
+        return f"Language({self.value!r})"
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: type[Any], handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(
+            cls,
+            core_schema.str_schema(),
+            serialization=core_schema.plain_serializer_function_ser_schema(str),
+        )
+
+
+_LANGUAGES: dict[str, Language] = {}
+
+
+def _language_instance(code: str) -> Language:
+    """The one Language object for `code` (unchecked: callers check it against the registry)."""
+    instance = _LANGUAGES.get(code)
+    if instance is None:
+        instance = _LANGUAGES.setdefault(code, str.__new__(Language, code))
+    return instance
+
+
+Language.EN = _language_instance("en")
+Language.JA = _language_instance("ja")
+# The languages the code's analysers were built for: what a pack's `analysers` may name.
+ANALYSER_LANGUAGES: tuple[Language, ...] = tuple(_language_instance(c) for c in ANALYSERS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from bot import yaml_files
+from bot import languages, yaml_files
 from bot.config import Settings
 from bot.features import POLICIES, modules_with
 
@@ -134,7 +134,20 @@ def _yaml_files(settings: Settings) -> Iterator[tuple[str, Path]]:
 
 
 def check_all(settings: Settings) -> list[PolicyProblem]:
-    """Every problem in every policy and prompt file; an empty list means all is well."""
+    """Every problem in every policy and prompt file; an empty list means all is well. The
+    language packs of `settings.prompts_dir` are the languages while it checks (a language code
+    in a file is valid when that directory has its pack)."""
+    try:
+        languages.load_registry(settings.prompts_dir)
+    except languages.LanguagePackError as exc:
+        # Reported by the "language packs" check too; the files are checked with the
+        # languages the process already has.
+        return [PolicyProblem(str(settings.prompts_dir), "", str(exc)), *_check_all(settings)]
+    with languages.using(settings.prompts_dir):
+        return _check_all(settings)
+
+
+def _check_all(settings: Settings) -> list[PolicyProblem]:
     problems = import_policy_modules()
     matched_globs: set[str] = set()
     for relative, path in _yaml_files(settings):

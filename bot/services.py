@@ -25,6 +25,7 @@ from bot.flows.counsellor import CounsellorReplyFlow
 from bot.flows.crisis_care import CrisisCareFlow
 from bot.flows.frame import FrameFlow
 from bot.knowledge.knowledge_base import KnowledgeBase
+from bot.languages import activate
 from bot.learning.policy import load_learning_policy
 from bot.learning.service import LearningService
 from bot.matching.knapsack_policy import load_knapsack_policy
@@ -115,6 +116,8 @@ def build_services(
 ) -> Services:
     """Everything a channel needs. `warm_up` also brings the kb index up to date now, so a
     running bot's first /read does not wait for it (the console and `run` set it)."""
+    # The languages are the packs in the configured prompts directory (docs/languages.md).
+    activate(settings.prompts_dir)
     # Load the sentence model now (once per process), not on some person's first message.
     embed(["warm-up"])
     engine = make_engine(settings.database_url)

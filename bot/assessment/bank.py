@@ -12,6 +12,7 @@ Ids stay short because `"<question>.<option>"` travels in Telegram callback_data
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -21,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.domain import EMOTIONS, Language, MoodLevel
+from bot.languages import registry_for
 
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,15}$")
 OPTION_SEPARATOR = "."
@@ -192,10 +194,14 @@ def load_bank(prompts_dir: Path, language: Language | str) -> QuestionBank:
     return bank
 
 
-def load_banks(prompts_dir: Path) -> dict[Language, QuestionBank]:
-    """All languages' banks; they must share question and option ids, so a stored state or a
-    button pressed before a language switch still means the same thing."""
-    banks = {lang: load_bank(prompts_dir, lang) for lang in Language}
+def load_banks(
+    prompts_dir: Path, languages: Sequence[str] | None = None
+) -> dict[Language, QuestionBank]:
+    """All languages' banks (the language packs under `prompts_dir`, or `languages`); they
+    must share question and option ids, so a stored state or a button pressed before a
+    language switch still means the same thing."""
+    codes = languages if languages is not None else registry_for(Path(prompts_dir)).codes
+    banks = {Language(code): load_bank(prompts_dir, code) for code in codes}
     reference_lang, reference = next(iter(banks.items()))
     for lang, bank in banks.items():
         if bank.option_ids() != reference.option_ids():

@@ -8,6 +8,7 @@ from collections import Counter
 from typing import Any
 
 from bot.config import PROJECT_ROOT, Settings
+from bot.languages import languages
 
 DEFAULT_PERSONAS = PROJECT_ROOT / "evals" / "assessment_personas.yaml"
 
@@ -34,7 +35,7 @@ def register_eval(eval_subparsers: Any) -> None:
     parser.add_argument(
         "--repeats", type=int, default=5, help="seeded runs per persona (default 5)"
     )
-    parser.add_argument("--language", choices=["en", "ja"], help="only personas in this language")
+    parser.add_argument("--language", choices=languages(), help="only personas in this language")
     parser.add_argument(
         "--offline",
         action="store_true",

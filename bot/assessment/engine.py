@@ -52,6 +52,7 @@ from bot.assessment.state import (
     RewriteRequest,
 )
 from bot.domain import EMOTIONS, Emotion, EmotionReading, Language, MoodLevel
+from bot.emotion.language import detect_language
 
 log = logging.getLogger(__name__)
 
@@ -218,8 +219,10 @@ class AssessmentEngine:
         in_mood_phase = question is not None and question.kind is QuestionKind.MOOD
 
         # The text's own language, not the session's: a Japanese answer in an English session
-        # is still Japanese (the reader detects it).
-        reading = self.evidence_reader.read(text, None)
+        # is still Japanese. The session's decides only between languages its script cannot
+        # tell apart (docs/languages.md): text in a session whose pack has no emotion analyser
+        # is then read by none, not by the default language's.
+        reading = self.evidence_reader.read(text, detect_language(text, new.language))
         self._apply_text_reading(new, reading)
         phrases = self.phrases.get(new.language)
         if phrases is not None:

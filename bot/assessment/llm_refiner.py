@@ -46,6 +46,7 @@ from bot.cards.scrub import scrub
 from bot.config import Settings
 from bot.domain import Emotion, Language, MoodLevel
 from bot.emotion.language import detect_language
+from bot.languages import default_language, registry_for
 from bot.safety.crisis_screen import CrisisScreen, load_safety_policy
 from bot.yaml_files import read_yaml
 
@@ -117,8 +118,8 @@ def delimit_person_text(text: str, language: Language | str | None = None) -> st
 
 def _text_language(text: str, session: Language | str | None) -> Language:
     if not any(ch.isalpha() for ch in text):
-        return Language(session) if session else Language.EN
-    return detect_language(text)
+        return Language(session) if session else Language(default_language())
+    return detect_language(text, session)
 
 
 def _without_tags(text: str) -> str:
@@ -176,7 +177,10 @@ class LlmRefiner:
             max_retries=0,
             temperature=0.3,
         )
-        prompts = {lang: load_llm_prompts(settings.prompts_dir, lang) for lang in Language}
+        prompts = {
+            Language(code): load_llm_prompts(settings.prompts_dir, code)
+            for code in registry_for(settings.prompts_dir).codes
+        }
         banks = load_banks(settings.prompts_dir)
         guard = LlmTextGuard(
             CrisisScreen(load_safety_policy(settings.policies_dir / "safety.yaml")),

@@ -12,6 +12,7 @@ from bot.assessment.policy import load_policy
 from bot.assessment.state import EvidenceReader, Refiner
 from bot.config import Settings
 from bot.domain import EMOTIONS, EmotionReading, Language, Polarity
+from bot.languages import default_language, registry_for
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ class NoTextEvidence:
         return EmotionReading(
             scores=dict.fromkeys(EMOTIONS, 1.0 / len(EMOTIONS)),
             polarity=Polarity(0.0, 0.0),
-            language=language or Language.EN,
+            language=language or Language(default_language()),
         )
 
 
@@ -46,7 +47,10 @@ def load_engine(
 ) -> AssessmentEngine:
     """The engine as configured. `use_llm=False` forces the offline policy (e.g. for evals)."""
     banks = load_banks(settings.prompts_dir)
-    phrases = {lang: load_phrases(settings.prompts_dir, lang) for lang in Language}
+    phrases = {
+        Language(code): load_phrases(settings.prompts_dir, code)
+        for code in registry_for(settings.prompts_dir).codes
+    }
     policy = load_policy(settings.policies_dir)
     refiner: Refiner | None = None
     if settings.llm_enabled if use_llm is None else use_llm:

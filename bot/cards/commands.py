@@ -15,6 +15,7 @@ from bot.cards.identifying import identifying_names
 from bot.cards.scrub import scrub
 from bot.config import Settings
 from bot.domain import AuthorNames
+from bot.languages import languages
 
 
 def register(subparsers: Any) -> None:
@@ -31,7 +32,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--lang",
-        choices=("en", "ja"),
+        choices=languages(),
         default=None,
         help="language of the masks (default: guessed from the text)",
     )

@@ -3,8 +3,9 @@
 Seed 1 §3.4 promises "content-based anonymity (Level 3): no identifiable info shared", and the
 anonymity rules (docs/architecture.md) list what a card may never carry: emails, phone numbers,
 links, @handles, ids and names. `scrub()` finds those and replaces each with a mask in the card's
-language ("[email removed]" / "［メール削除］"), so a reader still sees that something was there
-and the author is told, by kind and count only, what was taken out (`ScrubResult.summary`).
+language ("[email removed]" / "［メール削除］", from the language pack's prompts/<code>/scrub.yaml),
+so a reader still sees that something was there and the author is told, by kind and count only,
+what was taken out (`ScrubResult.summary`).
 
 How it finds them (patterns in `bot.cards.pii_patterns`):
 - All matching runs on a per-character NFKC copy of the text, so full-width ＠, ０９０ and ．
@@ -32,7 +33,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from bot.cards.address_patterns import address_spans
 from bot.cards.author_names import author_name_spans, bare_handle_spans
@@ -40,6 +46,8 @@ from bot.cards.name_intro import english_name_spans, japanese_name_spans
 from bot.cards.pii_patterns import JAPANESE, RemovalKind, Span, pattern_spans
 from bot.cards.sign_offs import english_sign_off_spans, japanese_sign_off_spans
 from bot.domain import AuthorNames
+from bot.languages import registry
+from bot.yaml_files import read_yaml
 
 __all__ = ["MASKS", "Removal", "RemovalKind", "ScrubResult", "find_spans", "scrub"]
 
@@ -57,47 +65,63 @@ _PRIORITY: tuple[RemovalKind, ...] = (
     RemovalKind.NAME,
 )
 
-MASKS: dict[str, dict[RemovalKind, str]] = {
-    "en": {
-        RemovalKind.EMAIL: "[email removed]",
-        RemovalKind.PHONE: "[phone removed]",
-        RemovalKind.LINK: "[link removed]",
-        RemovalKind.HANDLE: "[handle removed]",
-        RemovalKind.ID_NUMBER: "[number removed]",
-        RemovalKind.NAME: "[name removed]",
-        RemovalKind.ADDRESS: "[address removed]",
-    },
-    "ja": {
-        RemovalKind.EMAIL: "［メール削除］",
-        RemovalKind.PHONE: "［電話番号削除］",
-        RemovalKind.LINK: "［リンク削除］",
-        RemovalKind.HANDLE: "［ユーザー名削除］",
-        RemovalKind.ID_NUMBER: "［番号削除］",
-        RemovalKind.NAME: "［名前削除］",
-        RemovalKind.ADDRESS: "［住所削除］",
-    },
-}
 
-_NOUNS: dict[str, dict[RemovalKind, tuple[str, str]]] = {
-    "en": {
-        RemovalKind.EMAIL: ("email", "emails"),
-        RemovalKind.PHONE: ("phone number", "phone numbers"),
-        RemovalKind.LINK: ("link", "links"),
-        RemovalKind.HANDLE: ("@handle", "@handles"),
-        RemovalKind.ID_NUMBER: ("ID-like number", "ID-like numbers"),
-        RemovalKind.NAME: ("name", "names"),
-        RemovalKind.ADDRESS: ("address", "addresses"),
-    },
-    "ja": {
-        RemovalKind.EMAIL: ("メールアドレス", "メールアドレス"),
-        RemovalKind.PHONE: ("電話番号", "電話番号"),
-        RemovalKind.LINK: ("リンク", "リンク"),
-        RemovalKind.HANDLE: ("ユーザー名", "ユーザー名"),
-        RemovalKind.ID_NUMBER: ("番号", "番号"),
-        RemovalKind.NAME: ("名前", "名前"),
-        RemovalKind.ADDRESS: ("住所", "住所"),
-    },
-}
+class ScrubTexts(BaseModel):
+    """prompts/<code>/scrub.yaml: the masks put where something was removed, and the summary the
+    author is told (by kind and count only)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    masks: dict[RemovalKind, str]
+    nouns: dict[RemovalKind, tuple[str, str]]  # singular, plural
+    summary: str
+    item: str
+    separator: str
+
+    @model_validator(mode="after")
+    def _every_kind(self) -> ScrubTexts:
+        for name in ("masks", "nouns"):
+            missing = set(RemovalKind) - set(getattr(self, name))
+            if missing:
+                raise ValueError(f"{name} lacks {sorted(k.value for k in missing)}")
+        return self
+
+    def describe(self, counts: dict[RemovalKind, int]) -> str:
+        parts = [
+            self.item.format(count=n, noun=self.nouns[k][0] if n == 1 else self.nouns[k][1])
+            for k, n in counts.items()
+        ]
+        return self.summary.format(items=self.separator.join(parts))
+
+
+@cache
+def _scrub_texts(path: Path) -> ScrubTexts:
+    return ScrubTexts.model_validate(read_yaml(path))
+
+
+def scrub_texts(language: str) -> ScrubTexts:
+    """The pack's masks and summary wording (the default language's for a code without a pack)."""
+    languages = registry()
+    pack = languages.get(language if language in languages else languages.default)
+    return _scrub_texts(pack.path(pack.manifest.scrub))
+
+
+class _Masks(Mapping[str, dict[RemovalKind, str]]):
+    """Every pack's masks by language code, read from the packs when asked."""
+
+    def __getitem__(self, language: str) -> dict[RemovalKind, str]:
+        if language not in registry():
+            raise KeyError(language)
+        return dict(scrub_texts(language).masks)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(registry().codes)
+
+    def __len__(self) -> int:
+        return len(registry().codes)
+
+
+MASKS: Mapping[str, dict[RemovalKind, str]] = _Masks()
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,12 +145,7 @@ class ScrubResult:
         counts = self.counts()
         if not counts:
             return ""
-        nouns = _NOUNS["ja" if lang == "ja" else "en"]
-        if lang == "ja":
-            parts = [f"{nouns[k][0]} {n}件" for k, n in counts.items()]
-            return "削除しました：" + "、".join(parts)
-        parts = [f"{n} {nouns[k][0] if n == 1 else nouns[k][1]}" for k, n in counts.items()]
-        return "removed: " + ", ".join(parts)
+        return scrub_texts(lang).describe(counts)
 
 
 # --- normalisation ------------------------------------------------------------------------
@@ -155,18 +174,20 @@ def _normalise(text: str) -> tuple[str, list[int]]:
     return norm, origin
 
 
-_ALL_MASKS = re.compile(
-    "|".join(
-        re.escape(unicodedata.normalize("NFKC", mask))
-        for masks in MASKS.values()
-        for mask in masks.values()
-    )
-)
+def _all_masks() -> re.Pattern[str]:
+    """Every pack's masks (normalised): a mask already in a text is never scrubbed again."""
+    masks = {unicodedata.normalize("NFKC", m) for ms in MASKS.values() for m in ms.values()}
+    return _mask_pattern(tuple(sorted(masks)))
+
+
+@cache
+def _mask_pattern(masks: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(re.escape(mask) for mask in masks))
 
 
 def find_spans(norm: str, author_names: AuthorNames | None = None) -> list[Span]:
     """Every finding in normalised text, overlaps resolved (longer, then higher priority, wins)."""
-    protected = [(m.start(), m.end()) for m in _ALL_MASKS.finditer(norm)]
+    protected = [(m.start(), m.end()) for m in _all_masks().finditer(norm)]
     japanese = bool(JAPANESE.search(norm))
     candidates: list[Span] = [
         *pattern_spans(norm),
@@ -192,9 +213,9 @@ def find_spans(norm: str, author_names: AuthorNames | None = None) -> list[Span]
 
 
 def _mask_language(text: str, language: str | None) -> str:
-    if language in MASKS:
-        return language
-    return "ja" if JAPANESE.search(text) else "en"
+    """The card's language when it has a pack, else the one its characters suggest."""
+    languages = registry()
+    return language if language and language in languages else languages.any_script(text)
 
 
 _MAX_PASSES = 4
@@ -205,13 +226,14 @@ def scrub(
 ) -> ScrubResult:
     """Mask emails, phone numbers, links, handles, long ids, addresses and names.
 
-    `language` ("en" / "ja") picks the masks' wording; None guesses from the script.
+    `language` (a pack's code) picks the masks' wording (prompts/<code>/scrub.yaml); None, or
+    a code without a pack, guesses from the script.
     `author_names` are the author's own names as the channel gives them now: they are masked
     wherever they appear (see `bot.cards.author_names` for the rule on everyday words) and are
     not kept anywhere, not even in the result.
     """
     lang = _mask_language(text, language)
-    masks = MASKS[lang]
+    masks = scrub_texts(lang).masks
     removed: list[Removal] = []
     for _ in range(_MAX_PASSES):
         norm, origin = _normalise(text)

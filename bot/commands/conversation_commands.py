@@ -7,6 +7,7 @@ import logging
 import sys
 
 from bot.config import Settings
+from bot.languages import languages
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,7 +26,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="who you are in this terminal (use two names in two terminals to play two people)",
     )
     chat.add_argument(
-        "--language", default=None, help="en or ja (default: NEEDTOTALK_DEFAULT_LANGUAGE)"
+        "--language",
+        default=None,
+        choices=languages(),
+        help="a language pack's code (default: NEEDTOTALK_DEFAULT_LANGUAGE)",
     )
     chat.set_defaults(handler=run_chat)
 

@@ -16,6 +16,7 @@ from typing import Any
 from bot.config import Settings
 from bot.domain import Language
 from bot.emotion.head import DEFAULT_HEAD_PATH
+from bot.languages import languages, registry
 
 _FIGURES_SUFFIX = ".json"
 
@@ -100,12 +101,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "user class, all 16 scores, polarity, crisis flag, language, the 28 GoEmotions "
             "probabilities, the card content class and `affect` (0-1: how much the line speaks "
             "about feelings). A line with affect 0 reads flat: its emotion and user class are "
-            "null. Blank lines are skipped."
+            "null. `analysers` names what read each part and `fallback` says where the "
+            "language's pack has none (docs/languages.md). Blank lines are skipped."
         ),
     )
-    classify.add_argument(
-        "--language", choices=[lang.value for lang in Language], help="force a language"
-    )
+    classify.add_argument("--language", choices=languages(), help="force a language")
     classify.add_argument("--batch", type=int, default=64, help="lines read per batch")
     classify.set_defaults(handler=run_classify)
 
@@ -210,13 +210,32 @@ def classify_lines(lines: list[str], language: Language | None = None) -> list[d
 
     engine = get_engine()
     classifier = get_content_classifier()
-    from bot.safety.crisis_screen import screen
+    from bot.safety.crisis_screen import full_screen
 
+    screen = full_screen()
+    languages = registry()
     analyses = engine.analyse_many(lines, language)
     out: list[dict[str, Any]] = []
     for line, analysis in zip(lines, analyses, strict=True):
         reading = analysis.reading
         says_something = analysis.affect > 0.0
+        crisis = screen.screen(line)
+        pack = languages.get(reading.language)
+        # Which analyser read each part, "none" where the language's pack declares none: then
+        # that part is the explicit fallback (docs/languages.md), never another language's.
+        analysers = {
+            "emotion": analysis.analyser or "none",
+            "crisis": crisis.model or "none (rules only)",
+            "moderation": pack.analyser("moderation") or "none",
+        }
+        code = reading.language.value
+        fallbacks: list[str] = []
+        if pack.analyser("emotion") is None:
+            fallbacks.append(f"no emotion analyser for {code}: a flat reading")
+        if pack.analyser("moderation") is None:
+            fallbacks.append(f"no moderation analyser for {code}: cards held as unreadable")
+        if pack.analyser("crisis") is None and crisis.language == code:
+            fallbacks.append(f"no crisis model for {code}: the rules alone")
         out.append(
             {
                 "text": line,
@@ -229,8 +248,10 @@ def classify_lines(lines: list[str], language: Language | None = None) -> list[d
                     "pos": round(reading.polarity.pos, 4),
                     "neg": round(reading.polarity.neg, 4),
                 },
-                "crisis": screen(line).is_crisis,
+                "crisis": crisis.is_crisis,
                 "language": reading.language.value,
+                "analysers": analysers,
+                "fallback": fallbacks,
                 "goemotions": {k: round(v, 4) for k, v in analysis.goemotions.items()},
                 "content_class": classifier.classify(line, reading).content_class.value,
             }

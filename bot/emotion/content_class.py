@@ -29,12 +29,22 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from bot.domain import ContentClass, Emotion, EmotionReading, Language, UserClass
+from bot.domain import (
+    ANALYSER_LANGUAGES,
+    ContentClass,
+    Emotion,
+    EmotionReading,
+    Language,
+    UserClass,
+)
 from bot.emotion.engine import DEFAULT_POLICIES_DIR, EmotionEngine, get_engine, one_blas_thread
 from bot.emotion.phrases import PhraseMatcher
 from bot.emotion.policy import ContentPolicy, load_content_policy
+from bot.languages import registry
 from bot.moderation.model import ModerationModel
 from bot.moderation.policy import ModerationPolicy, load_moderation_policy
+
+_ANALYSER = {lang.value: lang for lang in ANALYSER_LANGUAGES}
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +72,11 @@ class ContentClassifier:
         self.model = model
         toxic = policy.toxic
 
-        def matchers(phrases: object) -> dict[Language, PhraseMatcher]:
-            return {lang: PhraseMatcher(getattr(phrases, lang.value), lang) for lang in Language}
+        def matchers(phrases: dict[str, list[str]]) -> dict[Language, PhraseMatcher]:
+            return {
+                lang: PhraseMatcher(phrases.get(lang.value, []), lang)
+                for lang in ANALYSER_LANGUAGES
+            }
 
         self._threats = matchers(toxic.threats)
         self._insults = matchers(toxic.insults)
@@ -75,6 +88,13 @@ class ContentClassifier:
     def classify(self, text: str, reading: EmotionReading | None = None) -> ContentClassResult:
         analysis = self.engine.analyse(text, reading.language if reading else None)
         reading = reading or analysis.reading
+        analyser = registry().get(reading.language).analyser("moderation")
+        if analyser is None:
+            # The pack declares no moderation analyser (docs/languages.md): no model or phrase
+            # list of another language judges it. Never published; the moderation pipeline
+            # holds such a card by its `unreadable` rule before it gets here.
+            why = f"no moderation analyser for {reading.language.value}: not published"
+            return ContentClassResult(ContentClass.VULNERABLE, reading, (why,))
         embedding = analysis.embedding
         if embedding is None:  # an engine built without vectors: embed here
             from bot.emotion.embeddings import embed
@@ -83,7 +103,7 @@ class ContentClassifier:
         with one_blas_thread():
             scores = self.model.scores(text, embedding)
         go = analysis.goemotions
-        lang = reading.language
+        lang = _ANALYSER[analyser]
         lowered = text.lower().replace("’", "'")
         th = self.policy.thresholds
         mth = self.moderation.thresholds
@@ -96,7 +116,7 @@ class ContentClassifier:
 
         reasons: list[str] = []
         abusive = scores["toxic"] + scores["offensive"]
-        toxic_hold = mth.toxic_hold_ja if lang is Language.JA else mth.toxic_hold
+        toxic_hold = mth.toxic_hold_ja if lang == Language.JA else mth.toxic_hold
         # Japanese, below toxic_hold_ja: possibly toxic, so at least vulnerable (step 3).
         maybe_toxic = mth.toxic_hold <= scores["toxic"] < toxic_hold
         if scores["toxic"] >= toxic_hold:
@@ -179,13 +199,13 @@ class ContentClassifier:
         stupid" do not (the nearest person is the writer), nor Japanese passives ("バカにされた":
         the writer was insulted).
         """
-        window = 40 if lang is Language.EN else 12
-        after = 12 if lang is Language.EN else 4  # "idiots like you", "バカだよお前"
+        window = 40 if lang == Language.EN else 12
+        after = 12 if lang == Language.EN else 4  # "idiots like you", "バカだよお前"
         targets = [(s, "other") for s, _, _ in self._others[lang].spans(lowered)]
         targets += [(s, "self") for s, _, _ in self._self[lang].spans(lowered)]
         found: list[str] = []
         for start, end, phrase in self._insults[lang].spans(lowered):
-            if lang is Language.JA and lowered[end : end + 3] in ("にされ", "扱いさ", "と言わ"):
+            if lang == Language.JA and lowered[end : end + 3] in ("にされ", "扱いさ", "と言わ"):
                 continue
             # The person an insult is about is usually named before it ("you are an idiot",
             # "I feel like an idiot"); one named right after counts only if none is before.

@@ -32,7 +32,15 @@ import numpy as np
 from numpy.typing import NDArray
 from threadpoolctl import ThreadpoolController
 
-from bot.domain import EMOTIONS, Emotion, EmotionReading, Language, Polarity, UserClass
+from bot.domain import (
+    ANALYSER_LANGUAGES,
+    EMOTIONS,
+    Emotion,
+    EmotionReading,
+    Language,
+    Polarity,
+    UserClass,
+)
 from bot.emotion import japanese
 from bot.emotion.embeddings import embed, load_embedder
 from bot.emotion.goemotions_data import SENTIMENT_GROUPS
@@ -42,10 +50,12 @@ from bot.emotion.ngrams import NgramIndex
 from bot.emotion.phrases import PhraseMatcher
 from bot.emotion.policy import MLASK_CATEGORIES, EmotionPolicy, load_emotion_policy
 from bot.emotion.prototypes import load_prototypes, prototype_phrases
+from bot.languages import registry
 
 logger = logging.getLogger(__name__)
 DEFAULT_POLICIES_DIR = Path(__file__).resolve().parents[2] / "policies"
 _CACHE_SIZE = 512
+_ANALYSER = {lang.value: lang for lang in ANALYSER_LANGUAGES}
 
 
 _NOBODY = re.compile(r"\b(nobody|no one|no-one|noone)\b", re.IGNORECASE)
@@ -68,6 +78,27 @@ class Analysis:
     # The MiniLM sentence vector the reading came from, so the moderation model reuses it
     # instead of embedding the same text twice (an embedding is most of a card's time).
     embedding: NDArray[np.float32] | None = None
+    # Which analyser read it ("en", "ja"), or None: the text's language pack declares no emotion
+    # analyser, so the reading is flat on purpose (docs/languages.md), not a verdict.
+    analyser: str | None = None
+
+
+def unread(language: Language) -> Analysis:
+    """The explicit fallback for a language whose pack has no emotion analyser: the flat
+    reading the engine gives text that says nothing about feelings ("ok"), never another
+    language's analyser's guess."""
+    return Analysis(
+        reading=EmotionReading(
+            scores=dict.fromkeys(EMOTIONS, 1.0 / len(EMOTIONS)),
+            polarity=Polarity(0.5, 0.5),
+            language=language,
+        ),
+        goemotions={},
+        affect=0.0,
+        cue_hits={},
+        embedding=None,
+        analyser=None,
+    )
 
 
 class EmotionEngine:
@@ -108,23 +139,24 @@ class EmotionEngine:
         }
         self._cues = {
             lang: {
-                e: PhraseMatcher(getattr(policy.emotions[e].cues, lang.value), lang)
+                e: PhraseMatcher(policy.emotions[e].cues.get(lang.value, []), lang)
                 for e in EMOTIONS
             }
-            for lang in Language
+            for lang in ANALYSER_LANGUAGES
         }
         self._top_k = combo.prototype_top_k
         self._layouts: dict[int, tuple[NDArray[np.intp], NDArray[np.bool_]]] = {}
         focus = policy.focus_words
         self._self_words = {
-            lang: PhraseMatcher(getattr(focus.self, lang.value), lang) for lang in Language
+            lang: PhraseMatcher(focus.self.get(lang.value, []), lang) for lang in ANALYSER_LANGUAGES
         }
         self._other_words = {
-            lang: PhraseMatcher(getattr(focus.others, lang.value), lang) for lang in Language
+            lang: PhraseMatcher(focus.others.get(lang.value, []), lang)
+            for lang in ANALYSER_LANGUAGES
         }
         self._distress_words = {
-            lang: PhraseMatcher(getattr(policy.distress_words, lang.value), lang)
-            for lang in Language
+            lang: PhraseMatcher(policy.distress_words.get(lang.value, []), lang)
+            for lang in ANALYSER_LANGUAGES
         }
         classes = [e.user_class for e in EMOTIONS]
         self._good = np.array([1.0 if c.feels_good else -1.0 for c in classes], np.float32)
@@ -212,13 +244,27 @@ class EmotionEngine:
     # ---- evidence ----------------------------------------------------------------------------
 
     def _analyse_uncached(self, items: Sequence[tuple[str, Language]]) -> list[Analysis]:
-        vectors = embed([text for text, _ in items])
+        """Each text by its language's emotion analyser (its pack's `analysers.emotion`); a
+        language with none gets `unread`."""
+        languages = registry()
+        analysers = [languages.get(language).analyser("emotion") for _, language in items]
+        read = [i for i, analyser in enumerate(analysers) if analyser is not None]
+        out = [unread(language) for _, language in items]
+        if not read:
+            return out
+        vectors = embed([items[i][0] for i in read])
         with one_blas_thread():
             probabilities = self.head.probabilities(vectors)
-            return [
-                self._analyse_one(text, vectors[i], probabilities[i], language)
-                for i, (text, language) in enumerate(items)
-            ]
+            for row, i in enumerate(read):
+                text, language = items[i]
+                out[i] = self._analyse_one(
+                    text,
+                    vectors[row],
+                    probabilities[row],
+                    _ANALYSER[str(analysers[i])],
+                    language,
+                )
+        return out
 
     def _find_cues(self, lowered: str, language: Language) -> dict[Emotion, tuple[str, ...]]:
         """Cue phrases per emotion; a cue inside a longer cue of another emotion is dropped, so
@@ -266,13 +312,16 @@ class EmotionEngine:
         vector: NDArray[np.float32],
         probabilities: NDArray[np.float32],
         language: Language,
+        reading_language: Language,
     ) -> Analysis:
+        """`language`: the analyser's (what the phrase lists and weights are keyed by);
+        `reading_language`: the text's, which the reading reports."""
         combo = self.policy.combination
-        weights = combo.en if language is Language.EN else combo.ja
+        weights = combo.weights[language.value]
         lowered = text.lower().replace("’", "'")
         cue_hits = self._find_cues(lowered, language)
         cue_counts = np.array([min(len(cue_hits[e]), 2) for e in EMOTIONS], dtype=np.float32)
-        words = len(lowered.split()) if language is Language.EN else len(lowered) / 3
+        words = len(lowered.split()) if language == Language.EN else len(lowered) / 3
         brevity = min(1.0, words / combo.affect_min_words)
         # Evidence learned from whole example sentences is noise on a word or two ("つらい",
         # "tired"): a one-word text's nearest phrases and n-grams say little. It is scaled by
@@ -301,7 +350,7 @@ class EmotionEngine:
         cue_affect = combo.cue_affect if cue_counts.any() or distress else 0.0
         logits += combo.class_distress * distress * self._class_members[UserClass.VULNERABLE]
 
-        if language is Language.EN:
+        if language == Language.EN:
             vader = self._vader.polarity_scores(vader_negations(text))
             affect = max(
                 non_neutral,
@@ -359,7 +408,7 @@ class EmotionEngine:
         reading = EmotionReading(
             scores={e: float(s) for e, s in zip(EMOTIONS, scores, strict=True)},
             polarity=polarity,
-            language=language,
+            language=reading_language,
         )
         return Analysis(
             reading=reading,
@@ -369,6 +418,7 @@ class EmotionEngine:
             affect=float(affect),
             cue_hits={e: hits for e, hits in cue_hits.items() if hits},
             embedding=vector,
+            analyser=language.value,
         )
 
 

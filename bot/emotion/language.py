@@ -1,21 +1,15 @@
-"""Which language a text is in, from its script: any kana, or more CJK ideographs than Latin
-letters, means Japanese. Good enough for the two languages the bot speaks, and instant."""
+"""Which language a text is in, from its script (the packs' `script` hints, docs/languages.md):
+any Japanese kana, or more CJK ideographs than Latin letters, means Japanese. Good enough for
+languages with scripts of their own, and instant; languages written in the default's script
+are told apart only by the session's language."""
 
 from __future__ import annotations
 
-import re
-
 from bot.domain import Language
-
-_KANA = re.compile(r"[\u3040-\u30ff\uff66-\uff9f]")
-_KANJI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
-_LATIN = re.compile(r"[A-Za-z]")
+from bot.languages import registry
 
 
-def detect_language(text: str, default: Language = Language.EN) -> Language:
-    if _KANA.search(text):
-        return Language.JA
-    kanji = len(_KANJI.findall(text))
-    if kanji and kanji >= len(_LATIN.findall(text)):
-        return Language.JA
-    return default
+def detect_language(text: str, session: Language | str | None = None) -> Language:
+    """The language a text's characters say; `session`, the conversation's language, decides
+    between languages that share a script (bot/languages.py `LanguageRegistry.detect`)."""
+    return Language(registry().detect(text, str(session) if session else None))

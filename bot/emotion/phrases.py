@@ -17,7 +17,7 @@ class PhraseMatcher:
             alternatives = "|".join(
                 re.escape(p) for p in sorted(self.phrases, key=len, reverse=True)
             )
-            if language is Language.EN:
+            if language == Language.EN:
                 alternatives = rf"(?<![\w']){'(?:' + alternatives + ')'}(?![\w'])"
             self._pattern = re.compile(alternatives)
 

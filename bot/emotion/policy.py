@@ -10,10 +10,12 @@ content.yaml holds the toxic phrase lists and the content-class thresholds (seed
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.domain import Emotion, UserClass
+from bot.languages import ANALYSERS
 from bot.policies import register_policy_schema
 from bot.yaml_files import read_yaml
 
@@ -67,18 +69,28 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Bilingual(_Strict):
-    en: list[str] = Field(default_factory=list)
-    ja: list[str] = Field(default_factory=list)
+def _analyser_keys(value: dict[str, list[str]]) -> dict[str, list[str]]:
+    unknown = set(value) - set(ANALYSERS)
+    if unknown:
+        raise ValueError(
+            f"keys {sorted(unknown)} are not analysers ({', '.join(ANALYSERS)}); phrase lists "
+            "belong to the analyser that reads them (docs/languages.md)"
+        )
+    return value
+
+
+# Phrase lists per analyser ("en", "ja": named after the language each was built for), not per
+# language pack: a pack names the analyser that reads it (docs/languages.md).
+PhraseLists = Annotated[dict[str, list[str]], AfterValidator(_analyser_keys)]
 
 
 class EmotionEntry(_Strict):
     user_class: UserClass
     description: dict[str, str]
-    examples: Bilingual
+    examples: PhraseLists
     goemotions: dict[str, float]
     mlask: dict[str, float] = Field(default_factory=dict)
-    cues: Bilingual = Field(default_factory=Bilingual)
+    cues: PhraseLists = Field(default_factory=dict)
 
     @field_validator("goemotions")
     @classmethod
@@ -114,8 +126,7 @@ class Combination(_Strict):
     prototype_temperature: float = Field(gt=0)  # cosine similarities are divided by this
     prototype_top_k: int = Field(ge=1)
     ngram_temperature: float = Field(gt=0)
-    en: LanguageWeights
-    ja: LanguageWeights
+    weights: dict[str, LanguageWeights]  # per analyser; every analyser has its weights
     # How strongly the text speaks about feelings scales the logits; below `floor` the
     # distribution is flat (seed 1 needs evidence, not a guess, to place a person).
     affect_floor: float = Field(ge=0, le=1)
@@ -148,8 +159,8 @@ class Combination(_Strict):
 class FocusWords(_Strict):
     """Words that show whom a text is about: the writer, or other people."""
 
-    self: Bilingual
-    others: Bilingual
+    self: PhraseLists
+    others: PhraseLists
 
 
 class EmotionPolicy(_Strict):
@@ -159,7 +170,7 @@ class EmotionPolicy(_Strict):
     focus_words: FocusWords
     # Words of plain distress ("I feel empty", "can't sleep", つらい, 😭) that name none of the 16
     # but place a person with the vulnerable class, never the harmful one (see class_distress).
-    distress_words: Bilingual = Field(default_factory=Bilingual)
+    distress_words: PhraseLists = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _all_sixteen(self) -> EmotionPolicy:
@@ -172,19 +183,23 @@ class EmotionPolicy(_Strict):
                     f"{emotion}: user_class {entry.user_class} but seed 1 Fig. 4 puts it in "
                     f"{emotion.user_class}"
                 )
-            if not entry.examples.en or not entry.examples.ja:
-                raise ValueError(f"{emotion}: needs example phrases in both en and ja")
+            lacking = [a for a in ANALYSERS if not entry.examples.get(a)]
+            if lacking:
+                raise ValueError(f"{emotion}: needs example phrases for {', '.join(lacking)}")
+        missing_weights = set(ANALYSERS) - set(self.combination.weights)
+        if missing_weights:
+            raise ValueError(f"combination.weights lacks {sorted(missing_weights)}")
         return self
 
 
 class ToxicPhrases(_Strict):
     """Phrases that attack others; matched on lower-cased text (EN on word boundaries)."""
 
-    threats: Bilingual
-    insults: Bilingual
-    slurs: Bilingual
-    other_targets: Bilingual  # words that show the target is someone else (you, お前, ...)
-    self_targets: Bilingual  # words that show the person speaks about themselves
+    threats: PhraseLists
+    insults: PhraseLists
+    slurs: PhraseLists
+    other_targets: PhraseLists  # words that show the target is someone else (you, お前, ...)
+    self_targets: PhraseLists  # words that show the person speaks about themselves
 
 
 class ContentThresholds(_Strict):
@@ -199,7 +214,7 @@ class ContentThresholds(_Strict):
 class ContentPolicy(_Strict):
     version: int
     toxic: ToxicPhrases
-    light_markers: Bilingual  # laughter and jokes: "lol", "haha", "笑", "ｗｗ"
+    light_markers: PhraseLists  # laughter and jokes: "lol", "haha", "笑", "ｗｗ"
     thresholds: ContentThresholds
     neutral_class: str = "inspirational"
 

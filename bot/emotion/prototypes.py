@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from bot.domain import EMOTIONS, Language
+from bot.domain import ANALYSER_LANGUAGES, EMOTIONS, Language
 from bot.emotion.embeddings import embed
 from bot.emotion.head import ARTEFACT_DIR
 from bot.emotion.phrase_lexicon import (
@@ -70,7 +70,7 @@ def prototype_phrases(policy: EmotionPolicy, language: Language) -> tuple[list[s
         entry = policy.emotions[emotion]
         for phrase in [
             entry.description.get(language.value, ""),
-            *getattr(entry.examples, language),
+            *entry.examples.get(language, []),
         ]:
             if phrase:
                 texts.append(phrase)
@@ -79,7 +79,7 @@ def prototype_phrases(policy: EmotionPolicy, language: Language) -> tuple[list[s
 
 
 def phrases_key(policy: EmotionPolicy) -> str:
-    payload = {lang.value: prototype_phrases(policy, lang) for lang in Language}
+    payload = {lang.value: prototype_phrases(policy, lang) for lang in ANALYSER_LANGUAGES}
     blob = json.dumps([_MODEL, payload], ensure_ascii=False, sort_keys=True).encode("utf-8")
     return hashlib.sha256(blob).hexdigest()[:20]
 
@@ -104,7 +104,7 @@ def compute_prototypes(policy: EmotionPolicy, *, search_c: bool = True) -> Proto
     """Embeddings and classifiers; search_c=False skips the cross-validated choice of C (the
     engine's fallback when the shipped artefact is stale: a slower start, not a minute's)."""
     vectors, owners, classifiers, lexicons = {}, {}, {}, {}
-    for lang in Language:
+    for lang in ANALYSER_LANGUAGES:
         texts, who = prototype_phrases(policy, lang)
         vectors[lang] = embed(texts)
         owners[lang] = np.array(who, dtype=np.intp)
@@ -118,7 +118,7 @@ def compute_prototypes(policy: EmotionPolicy, *, search_c: bool = True) -> Proto
 def save_prototypes(policy: EmotionPolicy, path: Path = DEFAULT_PROTOTYPES_PATH) -> Prototypes:
     prototypes = compute_prototypes(policy)
     arrays: dict[str, NDArray[np.generic]] = {"key": np.array(phrases_key(policy))}
-    for lang in Language:
+    for lang in ANALYSER_LANGUAGES:
         arrays[f"{lang.value}_vectors"] = prototypes.vectors[lang].astype(np.float16)
         arrays[f"{lang.value}_owners"] = prototypes.owners[lang]
         arrays[f"{lang.value}_weights"] = prototypes.classifiers[lang].weights
@@ -140,19 +140,19 @@ def load_prototypes(
                     Prototypes(
                         vectors={
                             lang: data[f"{lang.value}_vectors"].astype(np.float32)
-                            for lang in Language
+                            for lang in ANALYSER_LANGUAGES
                         },
-                        owners={lang: data[f"{lang.value}_owners"] for lang in Language},
+                        owners={lang: data[f"{lang.value}_owners"] for lang in ANALYSER_LANGUAGES},
                         classifiers={
                             lang: PhraseClassifier(
                                 weights=data[f"{lang.value}_weights"].astype(np.float32),
                                 bias=data[f"{lang.value}_bias"].astype(np.float32),
                             )
-                            for lang in Language
+                            for lang in ANALYSER_LANGUAGES
                         },
                         lexicons={
                             lang: PhraseLexicon.from_arrays(data, f"{lang.value}_lexicon")
-                            for lang in Language
+                            for lang in ANALYSER_LANGUAGES
                         },
                     ),
                     True,

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.config import Settings
 from bot.domain import ContentClass
+from bot.languages import languages
 
 
 def register(subparsers: Any) -> None:
@@ -38,7 +39,7 @@ def register(subparsers: Any) -> None:
         description="Search the indexed knowledge base (indexes first if it is empty).",
     )
     search.add_argument("text", help="what to search for, e.g. 'I can't sleep'")
-    search.add_argument("--lang", choices=("en", "ja"), default=None, help="card language")
+    search.add_argument("--lang", choices=languages(), default=None, help="card language")
     search.add_argument("-n", type=int, default=5, help="how many cards (default 5)")
     search.add_argument(
         "--class",

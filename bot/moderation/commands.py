@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
-from bot.domain import Language
+from bot.languages import languages
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--language",
-        choices=[lang.value for lang in Language],
+        choices=languages(),
         help="the author's language (default: guessed from each line's script)",
     )
     parser.set_defaults(handler=run_moderate)

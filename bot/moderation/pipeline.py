@@ -21,6 +21,7 @@ from bot.cards.identifying import identifying_names
 from bot.cards.scrub import scrub
 from bot.domain import ContentClass, Polarity, UserClass
 from bot.emotion.content_class import ContentClassifier, get_content_classifier
+from bot.languages import registry
 from bot.moderation.decision import AuthorNames, ModerationDecision, Verdict
 from bot.moderation.policy import ModerationPolicy
 from bot.moderation.readable import readability
@@ -115,6 +116,22 @@ class Moderator:
         # Employer and town names stay the author's choice; the preview only warns. (Not for a
         # crisis above: that author gets helplines, not a preview; spaCy costs ~5 ms a card.)
         removed["may_identify"] = identifying_names(scrubbed.text, language)
+        languages = registry()
+        written_in = languages.detect(scrubbed.text, languages.resolve(language))
+        if languages.get(written_in).analyser("moderation") is None:
+            # The pack declares no moderation analyser (docs/languages.md): the `unreadable`
+            # rule, explicitly, rather than another language's model and phrase lists.
+            verdict = Verdict(policy.unreadable)
+            return ModerationDecision(
+                decision=verdict,
+                readers=hold if verdict is Verdict.HOLD else self._readers(Verdict.RESTRICT),
+                content_class=ContentClass.VULNERABLE,
+                crisis=False,
+                polarity=Polarity(0.5, 0.5),
+                reasons=(f"no moderation analyser for {written_in}: {verdict.value}",),
+                scores={"crisis_screen": crisis.score},
+                **removed,  # type: ignore[arg-type]
+            )
         readable = readability(scrubbed.text)
         if not readable.readable:
             verdict = Verdict(policy.unreadable)

@@ -23,13 +23,15 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import regex
 from numpy.typing import NDArray
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.config import PROJECT_ROOT
+from bot.languages import ANALYSERS, LanguageRegistry, registry
 from bot.safety.classifier import CrisisClassifier, load_crisis_classifier
 from bot.safety.reading import Unmasker, has_ignorable, plain, spaced, typo_table, words_of
 from bot.yaml_files import read_yaml
@@ -37,8 +39,9 @@ from bot.yaml_files import read_yaml
 log = logging.getLogger(__name__)
 
 DEFAULT_POLICY_PATH = PROJECT_ROOT / "policies" / "safety.yaml"
-# Languages written without spaces between words: their patterns are not wrapped in word bounds.
-_UNSPACED = frozenset({"ja", "zh", "ko"})
+# Languages without a pack written without spaces between words: their patterns are not wrapped
+# in word bounds (a pack says it in its manifest, `spaces_between_words`).
+_UNSPACED = frozenset({"zh", "ko"})
 _KANA = regex.compile(r"[\p{Hiragana}\p{Katakana}]")
 _HAN = regex.compile(r"\p{Han}")
 _HANGUL = regex.compile(r"\p{Hangul}")
@@ -77,6 +80,10 @@ class TyposPolicy(BaseModel):
 class ClassifierPolicy(BaseModel):
     threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
     by_language: dict[str, float] = Field(default_factory=dict)
+    # The model that reads text in a language without a pack (the bot does not speak it): a
+    # false alarm costs a kind message, a miss can cost a life, so the English model reads it
+    # as written unless this says "none". Languages with a pack name theirs in its manifest.
+    unspoken_model: Literal["en", "ja", "none"] = "en"
 
     def threshold_for(self, language: str) -> float:
         """The threshold of the model that reads `language` (Japanese, or English for the rest)."""
@@ -117,7 +124,6 @@ class SafetyPolicy(BaseModel):
     # Days the text kept for a counsellor's review (flags, messages in a case) outlives the
     # case's resolution; then it is deleted (bot/store/cases.py). /forget deletes it at once.
     case_retention_days: int = Field(30, ge=0, le=365)
-    spoken_languages: list[str] = Field(default_factory=lambda: ["en", "ja"])
     typos: TyposPolicy = Field(default_factory=lambda: TyposPolicy())
     classifier: ClassifierPolicy = Field(default_factory=lambda: ClassifierPolicy())
     recovery: RecoveryPolicy = Field(default_factory=lambda: RecoveryPolicy())
@@ -144,6 +150,9 @@ class CrisisResult:
     language: str = "en"
     spoken: bool = True
     probability: float | None = None  # the classifier's, when it ran
+    # Which classifier model read it ("en", "ja"), or None: the language's pack declares no
+    # crisis analyser (docs/languages.md), so the rules alone screened it.
+    model: str | None = None
     # The rules matched, but in a recovery story the classifier read as safe (RecoveryPolicy).
     excused: bool = False
 
@@ -156,7 +165,12 @@ def normalise(text: str) -> str:
 
 def _wrap(pattern: str, language: str) -> str:
     """Patterns match whole words, except in languages written without spaces (ja, zh, ko)."""
-    return pattern if language in _UNSPACED else rf"(?<![\w'])(?:{pattern})(?![\w'])"
+    languages = registry()
+    if language in languages:
+        spaced = languages.get(language).manifest.spaces_between_words
+    else:
+        spaced = language not in _UNSPACED
+    return rf"(?<![\w'])(?:{pattern})(?![\w'])" if spaced else pattern
 
 
 class CrisisScreen:
@@ -193,7 +207,10 @@ class CrisisScreen:
             vocabulary=vocabulary,
             typos=typo_table(policy.typos.targets, policy.typos.extra, policy.typos.real_words),
         )
-        self._spoken = frozenset(policy.spoken_languages)
+        # The languages the bot speaks: the language packs (docs/languages.md). A crisis read
+        # in any other is answered with the international helplines.
+        self._languages = registry()
+        self._spoken = frozenset(self._languages.codes)
 
         def union(table: dict[str, list[str]]) -> re.Pattern[str] | None:
             wrapped = [_wrap(p, lang) for lang, patterns in table.items() for p in patterns]
@@ -230,17 +247,20 @@ class CrisisScreen:
         language = self._language(readings[0], hit_languages)
         rules_say = score >= self.policy.threshold
         probability = None
-        if self.classifier is not None and readings[0]:
-            # The unmasked reading for the languages the models know; others as written (folding
-            # Cyrillic to Latin look-alikes would turn Russian into nonsense).
-            model_text = readings[-1] if language in ("en", "ja") else readings[0]
+        model = self.model_for(language)
+        if self.classifier is not None and readings[0] and model is not None:
+            # The unmasked reading for the languages the models were built for; others as
+            # written (folding Cyrillic to Latin look-alikes would turn Russian into nonsense).
+            model_text = readings[-1] if language in ANALYSERS else readings[0]
             vector = embedding if model_text == readings[0] else None
             try:
-                probability = self.classifier.probability(model_text, language, vector)
+                probability = self.classifier.probability(model_text, model, vector)
             except Exception as exc:  # the rules have screened: never lose the answer to a model
                 log.error("crisis classifier failed (%s); rules only", type(exc).__name__)
-        model_says = probability is not None and probability >= (
-            self.policy.classifier.threshold_for(language)
+        model_says = (
+            probability is not None
+            and model is not None
+            and probability >= self.policy.classifier.threshold_for(model)
         )
         excused = rules_say and self._recovery_story(readings[0], probability)
         if excused:
@@ -259,8 +279,18 @@ class CrisisScreen:
             language=language,
             spoken=language in self._spoken,
             probability=probability,
+            model=model if probability is not None else None,
             excused=excused,
         )
+
+    def model_for(self, language: str) -> str | None:
+        """The classifier model for text read in `language`: its pack's crisis analyser (None
+        when the pack says `none`), or the policy's `unspoken_model` for a language without a
+        pack."""
+        if language in self._languages:
+            return self._languages.get(language).analyser("crisis")
+        unspoken = self.policy.classifier.unspoken_model
+        return None if unspoken == "none" else unspoken
 
     def _recovery_story(self, clean: str, probability: float | None) -> bool:
         """A story that is over (RecoveryPolicy): a cue, no relapse cue, and the classifier
@@ -313,7 +343,7 @@ class CrisisScreen:
     def _language(self, clean: str, hit_languages: list[str]) -> str:
         """The language a text is read in: a spoken language whose phrases matched, else another
         language whose phrases matched, else the script (kana: ja; Hangul: ko; Cyrillic: ru;
-        Han alone: ja, as the bot's users write it; anything else: en)."""
+        Han alone: ja, as the bot's users write it; anything else: the default language)."""
         for lang in hit_languages:
             if lang in self._spoken:
                 return lang
@@ -328,7 +358,7 @@ class CrisisScreen:
             return "ru"
         if _HAN.search(clean) and len(_HAN.findall(clean)) >= latin:
             return "ja"
-        return "en"
+        return self._languages.default
 
     def _harmless_spans(self, clean: str) -> list[tuple[int, int]]:
         if self._harmless is None:
@@ -338,15 +368,75 @@ class CrisisScreen:
     def label(self, category: str, language: str) -> str:
         """A category's label for counsellors; "classifier" (only the learned layer fired) has
         no rule category, so it gets a plain description."""
+        default = self._languages.default
         if category not in self.policy.categories:
-            return _CLASSIFIER_LABEL.get(language, _CLASSIFIER_LABEL["en"])
+            return _CLASSIFIER_LABEL.get(language) or _CLASSIFIER_LABEL[default]
         labels = self.policy.categories[category].label
-        return labels.get(language) or labels["en"]
+        return labels.get(language) or labels[default]
 
 
-def load_safety_policy(path: Path | None = None) -> SafetyPolicy:
+class PackCrisisPhrases(BaseModel):
+    """A language pack's own crisis phrases (its manifest's `crisis_phrases`), merged into
+    policies/safety.yaml's under the pack's code: labels and patterns of the policy's categories
+    (a pack adds no category), idioms and softeners, recovery cues."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    labels: dict[str, str] = Field(default_factory=dict)
+    patterns: dict[str, list[WeightedPattern]] = Field(default_factory=dict)
+    idioms: list[str] = Field(default_factory=list)
+    softeners: list[str] = Field(default_factory=list)
+    recovery_cues: list[str] = Field(default_factory=list)
+    relapse: list[str] = Field(default_factory=list)
+
+    @field_validator("idioms", "softeners", "recovery_cues", "relapse")
+    @classmethod
+    def _all_compile(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            re.compile(pattern)
+        return value
+
+
+def with_pack_phrases(policy: SafetyPolicy, languages: LanguageRegistry) -> SafetyPolicy:
+    """The policy with every pack's own crisis phrases added under its code. A pack may not
+    also have phrases under its code in the policy (one place per language), nor name a
+    category the policy lacks."""
+    merged = policy.model_copy(deep=True)
+    for code, pack in languages.packs.items():
+        if not pack.manifest.crisis_phrases:
+            continue
+        path = pack.path(pack.manifest.crisis_phrases)
+        phrases = PackCrisisPhrases.model_validate(read_yaml(path))
+        unknown = (set(phrases.patterns) | set(phrases.labels)) - set(merged.categories)
+        if unknown:
+            raise ValueError(f"{path}: categories not in policies/safety.yaml: {sorted(unknown)}")
+        already = [name for name, c in merged.categories.items() if code in c.patterns]
+        if already or code in merged.idioms or code in merged.softeners:
+            raise ValueError(
+                f"{path}: policies/safety.yaml has {code!r} phrases too; keep them in one place"
+            )
+        for name, items in phrases.patterns.items():
+            merged.categories[name].patterns[code] = list(items)
+        for name, label in phrases.labels.items():
+            merged.categories[name].label[code] = label
+        for table, extra in (
+            (merged.idioms, phrases.idioms),
+            (merged.softeners, phrases.softeners),
+            (merged.recovery.cues, phrases.recovery_cues),
+            (merged.recovery.relapse, phrases.relapse),
+        ):
+            if extra:
+                table[code] = list(extra)
+    return merged
+
+
+def load_safety_policy(
+    path: Path | None = None, languages: LanguageRegistry | None = None
+) -> SafetyPolicy:
+    """policies/safety.yaml with the language packs' own crisis phrases (the active registry's
+    unless `languages` is given)."""
     raw = read_yaml(path or DEFAULT_POLICY_PATH)
-    return SafetyPolicy.model_validate(raw)
+    return with_pack_phrases(SafetyPolicy.model_validate(raw), languages or registry())
 
 
 @cache

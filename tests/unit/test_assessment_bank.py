@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -86,7 +87,7 @@ def test_languages_must_share_question_ids(tmp_path: Path, en_data: dict) -> Non
     write_bank(tmp_path, "en", en_data)
     write_bank(tmp_path, "ja", ja_data)
     with pytest.raises(ValueError, match="ids differ"):
-        load_banks(tmp_path)
+        load_banks(tmp_path, ("en", "ja"))  # banks alone, not whole language packs
 
 
 def test_long_ids_are_refused(tmp_path: Path, en_data: dict) -> None:
@@ -157,13 +158,9 @@ def test_policies_check_covers_the_assessment_files(tmp_path: Path) -> None:
 
     # A Japanese bank with a renamed question is caught by the cross-file check.
     prompts = tmp_path / "prompts"
-    for lang in ("en", "ja"):
-        (prompts / lang).mkdir(parents=True)
-        for name in ("questions.yaml", "assessment.yaml", "assessment_llm.yaml"):
-            text = (PROMPTS / lang / name).read_text(encoding="utf-8")
-            if lang == "ja" and name == "questions.yaml":
-                text = text.replace("id: lately", "id: recently", 1)
-            (prompts / lang / name).write_text(text, encoding="utf-8")
+    shutil.copytree(PROMPTS, prompts)  # whole language packs (docs/languages.md)
+    bank = prompts / "ja" / "questions.yaml"
+    bank.write_text(bank.read_text("utf-8").replace("id: lately", "id: recently", 1), "utf-8")
     broken = Settings(_env_file=None, NEEDTOTALK_PROMPTS_DIR=prompts)
     problems = [str(p) for p in check_all(broken)]
     assert any("ids differ" in p for p in problems)

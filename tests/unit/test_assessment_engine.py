@@ -419,9 +419,10 @@ def test_revisiting_a_result_that_named_nothing_rejects_nothing() -> None:
 
 
 def test_free_text_is_read_in_its_own_language_not_the_sessions() -> None:
-    """The reader is asked to detect the language of each text (None), so Japanese typed in an
-    English session is read as Japanese (tests/unit/test_assessment_text_language.py does it
-    with the real emotion engine)."""
+    """The reader is given the language each text's characters say, so Japanese typed in an
+    English session is read as Japanese and English in a Japanese session as English
+    (tests/unit/test_assessment_text_language.py does it with the real emotion engine; the
+    session decides only between languages one script cannot tell apart, docs/languages.md)."""
 
     class RecordingReader(FixedReader):
         def __init__(self) -> None:
@@ -438,7 +439,7 @@ def test_free_text_is_read_in_its_own_language_not_the_sessions() -> None:
     )
     engine.answer_text(engine.start("en"), "自分が嫌いです")
     engine.answer_text(engine.start("ja"), "I hate myself")
-    assert reader.languages == [None, None]
+    assert reader.languages == [Language.JA, Language.EN]
 
 
 @pytest.mark.parametrize("language", list(Language))

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import pytest
 
+from bot.languages import languages
 from bot.services import Services
-from bot.texts import SUPPORTED_LANGUAGES
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_every_command_a_flow_owns_is_in_the_menu_of_every_language(services: Services) -> None:
     menu = services.conversation.command_menu()
     owned = {name.removeprefix("/") for name in services.conversation.registry.commands}
-    assert set(menu) == set(SUPPORTED_LANGUAGES)
+    assert set(menu) == set(languages())
     for language, entries in menu.items():
         names = [name for name, _ in entries]
         assert set(names) == owned, language  # nothing missing, nothing a flow does not own

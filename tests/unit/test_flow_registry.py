@@ -30,11 +30,12 @@ from bot.conversation import (
 )
 from bot.domain import Button, Inbound, InboundKind
 from bot.knowledge.knowledge_base import KnowledgeBase
+from bot.languages import languages
 from bot.safety.crisis_screen import CrisisScreen, load_safety_policy
 from bot.safety.helplines import load_helplines
 from bot.services import Services, build_flows
 from bot.store.sealing import Sealer
-from bot.texts import CATALOGS, SUPPORTED_LANGUAGES, Texts
+from bot.texts import CATALOGS, Texts
 from tests.support.conversation_driver import Person as Someone
 from tests.support.conversation_driver import button_data, joined, stored_person
 
@@ -195,7 +196,7 @@ def _with_diary(services: Services, tmp_path: Path) -> Services:
     """The shipped flows plus the diary, its texts in a catalog of its own."""
     prompts = tmp_path / "prompts"
     shutil.copytree(services.settings.prompts_dir, prompts)
-    for language in SUPPORTED_LANGUAGES:
+    for language in languages():
         lines = [f'{key}: "{text}"' for key, text in DIARY_TEXTS.items()]
         (prompts / language / "diary.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     settings = services.settings

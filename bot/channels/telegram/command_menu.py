@@ -4,12 +4,14 @@ The commands are the ones the conversation's flows own and their descriptions co
 prompts/<lang>/menu.yaml (`Conversation.command_menu`): nothing is listed by hand here, so a
 flow's new command reaches the menu with its texts. Set once at start-up (`post_init`);
 Telegram picks the list by the person's app language (`language_code`), falling back to the
-default (English) list.
+default list, the default language pack's (docs/languages.md).
 """
 
 from __future__ import annotations
 
 from telegram import Bot, BotCommand
+
+from bot.languages import registry
 
 
 def bot_commands(entries: list[tuple[str, str]]) -> list[BotCommand]:
@@ -17,11 +19,13 @@ def bot_commands(entries: list[tuple[str, str]]) -> list[BotCommand]:
 
 
 async def set_command_menu(bot: Bot, menu: dict[str, list[tuple[str, str]]]) -> None:
-    """English as the default menu, every other language for people whose app uses it."""
+    """The default language's menu as Telegram's default, every other language for people whose
+    app uses it."""
+    default = registry().default
     for language, entries in menu.items():
         if not entries:
             continue
-        if language == "en":
+        if language == default:
             await bot.set_my_commands(bot_commands(entries))
         else:
             await bot.set_my_commands(bot_commands(entries), language_code=language)
