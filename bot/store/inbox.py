@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, text, update
+from sqlalchemy import bindparam, delete, func, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -47,6 +47,40 @@ PAYLOAD_PURPOSE = "inbox.sealed_payload"
 # restart), short enough that the table is no diary of when each chat was active, and a person
 # who used /forget is not tied to their return by their chat's lane for long.
 KEEP_HANDLED = timedelta(hours=1)
+
+
+# The statements every update runs, built once with bound parameters: building SQLAlchemy
+# expressions anew for each update cost more CPU than running them.
+_WAITING_IN_LANE = (
+    select(func.count())
+    .select_from(InboxUpdate)
+    .where(InboxUpdate.lane == bindparam("b_lane"), InboxUpdate.status == PENDING)
+)
+_FIRST_WAITING = select(InboxUpdate.id).where(
+    InboxUpdate.channel == bindparam("b_channel"),
+    InboxUpdate.lane == bindparam("b_lane"),
+    InboxUpdate.status == PENDING,
+)
+_NEXT_IN_LANE = (
+    select(InboxUpdate)
+    .where(
+        InboxUpdate.channel == bindparam("b_channel"),
+        InboxUpdate.lane == bindparam("b_lane"),
+        InboxUpdate.status == PENDING,
+    )
+    .order_by(col(InboxUpdate.update_id))
+    .limit(1)
+)
+_PERSON_EXISTS = select(Person.id).where(Person.id == bindparam("b_person_id"))
+_CLOSE_ROW = (
+    update(InboxUpdate)
+    .where(col(InboxUpdate.id) == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        sealed_payload=None,
+        done_at=bindparam("b_done_at"),
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,11 +130,7 @@ class InboxStore:
         new = 0
         with Session(self._engine) as session:
             for item in updates:
-                waiting = session.exec(
-                    select(func.count())
-                    .select_from(InboxUpdate)
-                    .where(InboxUpdate.lane == item.lane, InboxUpdate.status == PENDING)
-                ).one()
+                waiting = session.exec(_WAITING_IN_LANE, params={"b_lane": item.lane}).one()
                 row = InboxUpdate(
                     channel=channel,
                     update_id=item.update_id,
@@ -134,13 +164,7 @@ class InboxStore:
     def has_waiting(self, channel: str, lane: str) -> bool:
         with Session(self._engine) as session:
             return (
-                session.exec(
-                    select(InboxUpdate.id).where(
-                        InboxUpdate.channel == channel,
-                        InboxUpdate.lane == lane,
-                        InboxUpdate.status == PENDING,
-                    )
-                ).first()
+                session.exec(_FIRST_WAITING, params={"b_channel": channel, "b_lane": lane}).first()
                 is not None
             )
 
@@ -205,16 +229,7 @@ class InboxStore:
         """The lane's oldest waiting row, its attempt counted (and committed) before it is
         handled, so a row that kills its process every time is set aside after MAX_ATTEMPTS."""
         with Session(self._engine) as session:
-            row = session.exec(
-                select(InboxUpdate)
-                .where(
-                    InboxUpdate.channel == channel,
-                    InboxUpdate.lane == lane,
-                    InboxUpdate.status == PENDING,
-                )
-                .order_by(col(InboxUpdate.update_id))
-                .limit(1)
-            ).first()
+            row = session.exec(_NEXT_IN_LANE, params={"b_channel": channel, "b_lane": lane}).first()
             if row is None:
                 return None
             assert row.id is not None
@@ -267,7 +282,7 @@ class InboxStore:
 
         def settle(session: Any, person_id: int, replies: list[Outbound], urgent: bool) -> None:
             assert isinstance(session, Session)
-            gone = session.exec(select(Person.id).where(Person.id == person_id)).first() is None
+            gone = session.exec(_PERSON_EXISTS, params={"b_person_id": person_id}).first() is None
             for index, reply in enumerate(replies):
                 if gone:
                     enqueue_to_address(
@@ -289,13 +304,12 @@ class InboxStore:
                     edit_message_id=edit_message_id if index == 0 else None,
                 )
             session.exec(
-                update(InboxUpdate)
-                .where(col(InboxUpdate.id) == row.id)
-                .values(
-                    status=SKIPPED if row.over_cap and not urgent else DONE,
-                    sealed_payload=None,
-                    done_at=utcnow(),
-                )
+                _CLOSE_ROW,
+                params={
+                    "b_id": row.id,
+                    "b_status": SKIPPED if row.over_cap and not urgent else DONE,
+                    "b_done_at": utcnow(),
+                },
             )
             ran[0] = True
 

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import func, or_, text, update
+from sqlalchemy import bindparam, delete, func, or_, text, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -186,6 +186,9 @@ def enqueue_to_address(
     return row
 
 
+_DELETE_ROW = delete(OutboxMessage).where(col(OutboxMessage.id) == bindparam("b_id"))
+
+
 class OutboxStore:
     """The database side of bot.domain.Outbox, used by the running channel."""
 
@@ -314,11 +317,9 @@ class OutboxStore:
             session.commit()
 
     def _delete(self, item_id: int) -> None:
-        with Session(self._engine) as session:
-            row = session.get(OutboxMessage, item_id)
-            if row is not None:
-                session.delete(row)
-                session.commit()
+        # One statement, built once: `delivered` runs on the event loop for every message.
+        with self._engine.begin() as connection:
+            connection.execute(_DELETE_ROW, {"b_id": item_id})
 
     def delivered(self, item_id: int) -> None:
         """Delete the row: a delivered message is the recipient's, not ours, and a row kept
