@@ -9,6 +9,9 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +35,64 @@ def normalise_url(url: str) -> str:
 
 BUSY_TIMEOUT_SECONDS = 5.0
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
-_WRITERS: dict[str, threading.Lock] = {}
 _WRITERS_GUARD = threading.Lock()
+_FIRST = threading.local()
 
 
-def _writer_lock(path: str) -> threading.Lock:
+class WriterTurns:
+    """One writer at a time, in this process; a thread inside `writes_first()` goes ahead of
+    every other waiting writer (it still waits for the one writing now)."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._held = False
+        self._first_waiting = 0
+
+    def acquire(self, timeout: float) -> bool:
+        first = getattr(_FIRST, "on", False)
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            if first:
+                self._first_waiting += 1
+            try:
+                while self._held or (not first and self._first_waiting):
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return False
+                    self._changed.wait(remaining)
+                self._held = True
+                return True
+            finally:
+                if first:
+                    self._first_waiting -= 1
+                    if not self._held or self._first_waiting == 0:
+                        self._changed.notify_all()
+
+    def release(self) -> None:
+        with self._changed:
+            self._held = False
+            self._changed.notify_all()
+
+
+_WRITERS: dict[str, WriterTurns] = {}
+
+
+def _writer_turns(path: str) -> WriterTurns:
     with _WRITERS_GUARD:
-        return _WRITERS.setdefault(str(Path(path).resolve()), threading.Lock())
+        return _WRITERS.setdefault(str(Path(path).resolve()), WriterTurns())
+
+
+@contextmanager
+def writes_first() -> Iterator[None]:
+    """This thread's SQLite writes go ahead of other waiting writers in this process: the
+    record that a message was delivered (until it is written, a process killed now would send
+    the message again after a restart), not queued behind turns."""
+    before = getattr(_FIRST, "on", False)
+    _FIRST.on = True
+    try:
+        yield
+    finally:
+        _FIRST.on = before
 
 
 class _TakingTurnsCursor(sqlite3.Cursor):
@@ -72,7 +126,7 @@ class TakingTurnsConnection(sqlite3.Connection):
     once. Readers never wait (WAL). Another process still meets SQLite's own lock, and a
     writer that waits longer than the busy timeout goes on to it (it never waits forever)."""
 
-    writer: threading.Lock | None = None
+    writer: WriterTurns | None = None
     holding = False
 
     def cursor(self, factory: Any = None) -> sqlite3.Cursor:  # type: ignore[override]
@@ -82,7 +136,7 @@ class TakingTurnsConnection(sqlite3.Connection):
         if self.holding or self.writer is None:
             return
         if sql.lstrip()[:7].upper().startswith(_WRITES):
-            self.holding = self.writer.acquire(timeout=BUSY_TIMEOUT_SECONDS)
+            self.holding = self.writer.acquire(BUSY_TIMEOUT_SECONDS)
 
     def after(self) -> None:
         """Give the lock back once no transaction is open (a failed or autocommit write)."""
@@ -135,7 +189,7 @@ def make_engine(database_url: str) -> Engine:
         engine = create_engine(url, connect_args=connect_args, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         if on_disk:
-            writer = _writer_lock(path)
+            writer = _writer_turns(path)
 
             def share_writer(dbapi_connection: Any, _record: Any) -> None:
                 if isinstance(dbapi_connection, TakingTurnsConnection):

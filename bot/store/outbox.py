@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 
 from bot.domain import Button, Outbound, OutboxItem
 from bot.store.addresses import delivery_ref
+from bot.store.engine import writes_first
 from bot.store.sealing import Sealer, SealError
 from bot.store.tables import OutboxMessage, utcnow
 
@@ -324,8 +325,10 @@ class OutboxStore:
     def delivered(self, item_id: int) -> None:
         """Delete the row: a delivered message is the recipient's, not ours, and a row kept
         would say who was sent something, and when. (A deleted row cannot be claimed again, so
-        this is also what keeps a message from going out twice.)"""
-        self._delete(item_id)
+        this is also what keeps a message from going out twice.) Ahead of other waiting
+        writers: until it is written, a process killed now would send the message again."""
+        with writes_first():
+            self._delete(item_id)
 
     def failed(self, item_id: int, retry_after_seconds: float | None = None) -> None:
         with Session(self._engine) as session:

@@ -133,7 +133,8 @@ async def _deliver(
 
 # A process killed between Telegram's answer and the record of a delivery sends the message
 # again after a restart, so that gap is kept to one short write: on threads of its own (no wait
-# behind turns for a free worker thread). Not on the event loop: on SQLite the write waits for
+# behind turns for a free worker thread; on SQLite the write goes ahead of waiting turns,
+# bot.store.engine.writes_first). Not on the event loop: on SQLite the write waits for
 # the one writer (a turn's transaction), and the loop blocked meanwhile stopped every other
 # send, poll and button answer (measured: most of the loop's time under load).
 _RECORDER = ThreadPoolExecutor(2, thread_name_prefix="outbox-delivered")
