@@ -7,6 +7,8 @@ the outbox can find an address without importing everything a person owns.
 
 from __future__ import annotations
 
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
 from bot.store.keys import seal_for, unseal_for
@@ -28,20 +30,33 @@ def seal_address(*, session: Session, sealer: Sealer, person_id: int, user_ref: 
     )
 
 
+_ADDRESSES = DeliveryAddress.__table__  # type: ignore[attr-defined]
+# Built once: every outbox row delivered reads its address.
+_SEALED_REF = (
+    sa_select(_ADDRESSES.c.sealed_ref)
+    .where(
+        _ADDRESSES.c.person_id == bindparam("b_person_id"),
+        _ADDRESSES.c.channel == bindparam("b_channel"),
+    )
+    .limit(1)
+)
+
+
 def delivery_ref(*, session: Session, sealer: Sealer, person_id: int, channel: str) -> str | None:
-    address = session.exec(
-        select(DeliveryAddress).where(
-            DeliveryAddress.person_id == person_id, DeliveryAddress.channel == channel
-        )
-    ).first()
-    if address is None:
+    session.flush()  # an address added in this session but not yet written is found too
+    sealed_ref = (
+        session.connection()
+        .execute(_SEALED_REF, {"b_person_id": person_id, "b_channel": channel})
+        .scalar()
+    )
+    if sealed_ref is None:
         return None
     try:
         return unseal_for(
             session=session,
             sealer=sealer,
             person_id=person_id,
-            token=address.sealed_ref,
+            token=sealed_ref,
             purpose=address_purpose(person_id),
         )
     except SealError:  # sealed under another secret: undeliverable, not a stuck queue

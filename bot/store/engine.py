@@ -7,6 +7,11 @@ than its code; `needtotalk db upgrade` does the same by hand.
 from __future__ import annotations
 
 import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +33,145 @@ def normalise_url(url: str) -> str:
     return url
 
 
+BUSY_TIMEOUT_SECONDS = 5.0
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
+_WRITERS_GUARD = threading.Lock()
+_FIRST = threading.local()
+
+
+class WriterTurns:
+    """One writer at a time, in this process; a thread inside `writes_first()` goes ahead of
+    every other waiting writer (it still waits for the one writing now)."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._held = False
+        self._first_waiting = 0
+
+    def acquire(self, timeout: float) -> bool:
+        first = getattr(_FIRST, "on", False)
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            if first:
+                self._first_waiting += 1
+            try:
+                while self._held or (not first and self._first_waiting):
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return False
+                    self._changed.wait(remaining)
+                self._held = True
+                return True
+            finally:
+                if first:
+                    self._first_waiting -= 1
+                    if not self._held or self._first_waiting == 0:
+                        self._changed.notify_all()
+
+    def release(self) -> None:
+        with self._changed:
+            self._held = False
+            self._changed.notify_all()
+
+
+_WRITERS: dict[str, WriterTurns] = {}
+
+
+def _writer_turns(path: str) -> WriterTurns:
+    with _WRITERS_GUARD:
+        return _WRITERS.setdefault(str(Path(path).resolve()), WriterTurns())
+
+
+@contextmanager
+def writes_first() -> Iterator[None]:
+    """This thread's SQLite writes go ahead of other waiting writers in this process: the
+    record that a message was delivered (until it is written, a process killed now would send
+    the message again after a restart), not queued behind turns."""
+    before = getattr(_FIRST, "on", False)
+    _FIRST.on = True
+    try:
+        yield
+    finally:
+        _FIRST.on = before
+
+
+class _TakingTurnsCursor(sqlite3.Cursor):
+    """A cursor whose first write in a transaction waits for the process's writer lock."""
+
+    def execute(self, sql: str, parameters: Any = (), /) -> _TakingTurnsCursor:
+        connection = self.connection
+        assert isinstance(connection, TakingTurnsConnection)
+        connection.before(sql)
+        try:
+            return super().execute(sql, parameters)
+        finally:
+            connection.after()
+
+    def executemany(self, sql: str, parameters: Any, /) -> _TakingTurnsCursor:
+        connection = self.connection
+        assert isinstance(connection, TakingTurnsConnection)
+        connection.before(sql)
+        try:
+            return super().executemany(sql, parameters)
+        finally:
+            connection.after()
+
+
+class TakingTurnsConnection(sqlite3.Connection):
+    """SQLite allows one writer at a time; a thread that finds the database locked is put to
+    sleep by SQLite's busy handler in growing steps (up to 100 ms), however soon the lock is
+    free. With a turn's worker threads and the outbox all writing, those sleeps were most of
+    an update's time. So writers in this process queue on a lock of their own, taken at a
+    transaction's first write and given back at its commit or rollback: the next one starts at
+    once. Readers never wait (WAL). Another process still meets SQLite's own lock, and a
+    writer that waits longer than the busy timeout goes on to it (it never waits forever)."""
+
+    writer: WriterTurns | None = None
+    holding = False
+
+    def cursor(self, factory: Any = None) -> sqlite3.Cursor:  # type: ignore[override]
+        return super().cursor(factory or _TakingTurnsCursor)
+
+    def before(self, sql: str) -> None:
+        if self.holding or self.writer is None:
+            return
+        if sql.lstrip()[:7].upper().startswith(_WRITES):
+            self.holding = self.writer.acquire(BUSY_TIMEOUT_SECONDS)
+
+    def after(self) -> None:
+        """Give the lock back once no transaction is open (a failed or autocommit write)."""
+        if self.holding and not self.in_transaction:
+            self._release()
+
+    def _release(self) -> None:
+        if self.holding and self.writer is not None:
+            self.holding = False
+            self.writer.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._release()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._release()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._release()
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
     # Deleted content is overwritten with zeros, not left in free pages (/forget, docs/privacy.md).
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
@@ -41,11 +180,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def make_engine(database_url: str) -> Engine:
     url = normalise_url(database_url)
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        path = url.split("///", 1)[-1].split("?", 1)[0]
+        connect_args: dict[str, Any] = {"check_same_thread": False}
+        on_disk = bool(path) and path != ":memory:" and not url.startswith("sqlite:///file:")
+        if on_disk:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
+            connect_args["factory"] = TakingTurnsConnection
+        engine = create_engine(url, connect_args=connect_args, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
+        if on_disk:
+            writer = _writer_turns(path)
+
+            def share_writer(dbapi_connection: Any, _record: Any) -> None:
+                if isinstance(dbapi_connection, TakingTurnsConnection):
+                    dbapi_connection.writer = writer
+
+            event.listen(engine, "connect", share_writer)
         return engine
     # hide_parameters: error messages must never carry card text or sealed values
     # A worker holds a connection per lane it handles (the lane's advisory lock) beside the

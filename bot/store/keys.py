@@ -11,18 +11,49 @@ person's is known only inside that person's sealed index.
 
 Its own module at the bottom of the store, so cards, cases, people and learning can all seal
 under a person's key without importing each other.
+
+A key once read is kept in the session's `info` until its transaction ends (one turn, one
+check-in): a turn seals and opens several values under the same key, and each read was a query
+and an AES-GCM unwrap. Never longer: another process's /forget must take effect at the next
+transaction, and a key created in a rolled-back one does not exist. Deleting the key here drops
+it at once.
 """
 
 from __future__ import annotations
 
 import json
 
+from sqlalchemy import bindparam, event
+from sqlalchemy import select as sa_select
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
 from bot.store.sealing import Sealer, SealError, new_person_key, seal_with, tag_with, unseal_with
 from bot.store.tables import PersonSecret
 
 INDEX_LIMIT = 2000  # own cards remembered per person (a card's reference is 32 characters)
+
+
+_CACHE = "needtotalk.person_keys"
+
+
+def _cache(session: Session) -> dict[int, bytes]:
+    cache: dict[int, bytes] = session.info.setdefault(_CACHE, {})
+    return cache
+
+
+@event.listens_for(OrmSession, "after_commit")
+@event.listens_for(OrmSession, "after_rollback")
+def _forget_cached_keys(session: OrmSession) -> None:
+    session.info.pop(_CACHE, None)
+
+
+_SECRETS = PersonSecret.__table__  # type: ignore[attr-defined]
+# Built once: the key's read is on every turn's path, and building the query cost more than
+# running it.
+_WRAPPED_KEY = sa_select(_SECRETS.c.wrapped_key).where(
+    _SECRETS.c.person_id == bindparam("b_person_id")
+)
 
 
 def _row(session: Session, person_id: int) -> PersonSecret | None:
@@ -36,18 +67,27 @@ def create_person_key(*, session: Session, sealer: Sealer, person_id: int) -> by
         PersonSecret(person_id=person_id, wrapped_key=sealer.wrap_person_key(key, person_id))
     )
     session.flush()
+    _cache(session)[person_id] = key
     return key
 
 
 def person_key(*, session: Session, sealer: Sealer, person_id: int) -> bytes | None:
     """The person's key, or None when there is none (forgotten) or it does not open here."""
-    row = _row(session, person_id)
-    if row is None:
+    cached = _cache(session).get(person_id)
+    if cached is not None:
+        return cached
+    session.flush()  # a key row added but not yet written is found too
+    wrapped = (
+        session.connection().execute(_WRAPPED_KEY, {"b_person_id": person_id}).scalar_one_or_none()
+    )
+    if wrapped is None:
         return None
     try:
-        return sealer.unwrap_person_key(row.wrapped_key, person_id)
+        key = sealer.unwrap_person_key(wrapped, person_id)
     except (SealError, ValueError):
         return None
+    _cache(session)[person_id] = key
+    return key
 
 
 def ensure_person_key(*, session: Session, sealer: Sealer, person_id: int) -> bytes:
@@ -131,6 +171,7 @@ def remove_own_refs(*, session: Session, sealer: Sealer, person_id: int, refs: l
 
 def forget_key(*, session: Session, person_id: int) -> None:
     """Crypto-shred: the person's key goes, and everything sealed under it stops opening."""
+    _cache(session).pop(person_id, None)
     row = _row(session, person_id)
     if row is not None:
         session.delete(row)

@@ -229,3 +229,26 @@ def test_handled_rows_are_pruned_after_an_hour_and_waiting_ones_never(engine) ->
         left = sorted(r.update_id for r in session.exec(select(InboxUpdate)))
     assert left == [2, 3]  # 3 still waits, whatever its age
     assert store.store("telegram", [NewUpdate(2, lane, "{}")]) == 0  # still recognised
+
+
+def test_a_turns_plain_replies_go_out_as_one_message() -> None:
+    """Fewer calls against Telegram's 30/s: plain words before a question join it; a card, a
+    picture or protected words stay a message of their own."""
+    from bot.domain import Button, Outbound
+    from bot.store.inbox import joined_replies
+
+    question = Outbound(text="Which one?", buttons=((Button(label="A", data="a:x.a"),),))
+    joined = joined_replies(
+        [Outbound(text="Thank you."), Outbound(text="A few questions."), question]
+    )
+    assert joined == [
+        Outbound(text="Thank you.\n\nA few questions.\n\nWhich one?", buttons=question.buttons)
+    ]
+    card = Outbound(text="someone's words", protect_content=True, is_card=True)
+    assert joined_replies([Outbound(text="Here is a card."), card]) == [
+        Outbound(text="Here is a card."),
+        card,
+    ]
+    assert joined_replies([question, Outbound(text="after")]) == [question, Outbound(text="after")]
+    long = Outbound(text="x" * 4000)
+    assert joined_replies([long, Outbound(text="y" * 200)]) == [long, Outbound(text="y" * 200)]

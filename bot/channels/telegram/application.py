@@ -35,6 +35,7 @@ from telegram.ext import (
     ExtBot,
     Updater,
 )
+from telegram.request import HTTPXRequest
 
 from bot.channels.telegram.budget import SharedSendBudget
 from bot.channels.telegram.command_menu import set_command_menu
@@ -61,6 +62,14 @@ SWEEP_INTERVAL_SECONDS = 1.0
 TelegramApplication = Application[
     ExtBot[None], ChannelContext, dict[Any, Any], dict[Any, Any], ChannelData, None
 ]
+
+# Connections to the Bot API per client. python-telegram-bot's default (256) lets a burst of
+# sends open dozens, and httpx's pool scans every connection on every request and response
+# (measured: ~20 % more CPU per call at 50 concurrent sends than with 16). 16 connections carry
+# far more than Telegram's 30 messages/s; a send waits up to POOL_TIMEOUT_SECONDS for one.
+CONNECTION_POOL_SIZE = 16
+QUICK_POOL_SIZE = 8  # answerCallbackQuery only
+POOL_TIMEOUT_SECONDS = 10.0
 
 # The updates the bot acts on; asking for no others keeps group and channel traffic away.
 ALLOWED_UPDATES: list[str] = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
@@ -125,6 +134,9 @@ def build_application(
                 token,
                 base_url=settings.telegram_api_base_url,
                 base_file_url=file_base_url(settings.telegram_api_base_url),
+                request=HTTPXRequest(
+                    connection_pool_size=QUICK_POOL_SIZE, pool_timeout=POOL_TIMEOUT_SECONDS
+                ),
             )
             await quick.initialize()
             data.quick_bot = quick
@@ -160,6 +172,8 @@ def build_application(
         .token(token)
         .base_url(settings.telegram_api_base_url)
         .base_file_url(file_base_url(settings.telegram_api_base_url))
+        .connection_pool_size(CONNECTION_POOL_SIZE)
+        .pool_timeout(POOL_TIMEOUT_SECONDS)
         .context_types(ContextTypes(bot_data=ChannelData))
         .concurrent_updates(PerChatUpdateProcessor())
         .job_queue(None)
