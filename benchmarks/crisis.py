@@ -1,7 +1,6 @@
 """Crisis screen figures against issue 10's targets. Printed, never asserted.
 
     PYTHONPATH=$PWD python benchmarks/crisis.py [--dev [--show-misses]] [--timing-texts N]
-    PYTHONPATH=$PWD python benchmarks/crisis.py --holdout-v2   # the lead, once, recorded
 
 Three screens on each set: the rules alone, the classifier alone (its probability at the policy
 threshold) and both (a crisis when either says so, as the bot runs).
@@ -11,11 +10,12 @@ threshold) and both (a crisis when either says so, as the bot runs).
   it freely (--dev; --show-misses prints the lines missed and the false alarms) to find failure
   modes, but never copy or paraphrase its lines into policies/crisis_examples.yaml. Its figures
   are no longer an honest estimate of unseen text.
-- the HELD-OUT set v2, tests/data/crisis_holdout_v2.yaml (same layout), written by someone else
-  and committed before any model read it: the honest figures. Read ONLY with --holdout-v2 (never
-  with --show-misses: counts only), and every read is recorded in docs/crisis.md.
-  Targets, on both: recall 1.0; false alarms <= 3 % on its everyday messages (idioms and
-  recovery stories reported beside them).
+- the set v2, tests/data/crisis_holdout_v2.yaml (same layout), written by someone else: it was
+  the held-out set, read once (recorded in docs/crisis.md), and is now demoted to a second
+  development set (--dev reads both, as "dev" and "dev-v2"): studied, never copied or
+  paraphrased into the examples. (A v3 held-out set is read by the lead alone.)
+  Targets: recall 1.0; false alarms <= 3 % on everyday messages (idioms and recovery stories
+  reported beside them).
 - the existing test cases (tests/unit/test_crisis_screen.py must-catch / must-not-catch lists;
   they are also training examples of the classifier, so its figures there are in-sample), the 90
   evasion variants (tests/unit/test_crisis_evasion.py) and the unspoken-language phrases
@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 Judge = Callable[[str], bool]
 DEV_SET = "crisis_holdout.yaml"  # demoted to a development set (see the docstring)
-HOLDOUT_V2 = "crisis_holdout_v2.yaml"  # the honest held-out set: --holdout-v2 only
+DEV_SET_V2 = "crisis_holdout_v2.yaml"  # the v2 held-out set, read once, demoted too
 
 
 def rate(judge: Judge, texts: Sequence[str]) -> tuple[int, int]:
@@ -57,22 +57,17 @@ def main() -> int:
     parser.add_argument(
         "--dev",
         action="store_true",
-        help="also read the development set (the demoted first held-out set)",
+        help="also read the development sets (the demoted v1 and v2 held-out sets)",
     )
     parser.add_argument(
         "--show-misses",
         action="store_true",
         help="with --dev: print the development lines missed and the false alarms",
     )
-    parser.add_argument(
-        "--holdout-v2",
-        action="store_true",
-        help="also read the v2 held-out set: counts only; every read must be recorded",
-    )
     parser.add_argument("--timing-texts", type=int, default=300)
     args = parser.parse_args()
     if args.show_misses and not args.dev:
-        parser.error("--show-misses needs --dev (the held-out set is read as counts only)")
+        parser.error("--show-misses needs --dev")
 
     import torch
     from threadpoolctl import threadpool_limits
@@ -132,9 +127,7 @@ def main() -> int:
     summaries: list[tuple[str, list[str], list[str]]] = []  # name, crisis lines, everyday
     labelled_sets: list[tuple[str, str]] = []
     if args.dev:
-        labelled_sets.append(("dev", DEV_SET))
-    if args.holdout_v2:
-        labelled_sets.append(("held-out v2", HOLDOUT_V2))
+        labelled_sets += [("dev", DEV_SET), ("dev-v2", DEV_SET_V2)]
     for prefix, filename in labelled_sets:
         from bot.yaml_files import read_yaml
 
@@ -176,9 +169,9 @@ def main() -> int:
             cells = [fmt(*rate(judge, texts)) for _, judge in judges]
             print(f"{label:40} {target:12} " + " ".join(f"{c:>17}" for c in cells))
     if args.show_misses:
-        print("\ndevelopment set, both layers: missed crisis lines and false alarms")
+        print("\ndevelopment sets, both layers: missed crisis lines and false alarms")
         for name, is_crisis, texts in sets:
-            if not name.startswith("dev "):
+            if not name.startswith("dev"):
                 continue
             for text in texts:
                 result = screen.screen(text)
@@ -186,11 +179,6 @@ def main() -> int:
                     kind = "MISSED" if is_crisis else "ALARM "
                     p = "-" if result.probability is None else f"{result.probability:.2f}"
                     print(f"  {kind} [{name}] p={p} rules={result.score:.2f}: {text}")
-    if args.holdout_v2:
-        print(
-            "\n*** The v2 held-out set was read by this run: record the read (date, state, "
-            "figures) in docs/crisis.md. Never tune on it. ***"
-        )
 
     # Time per message, after load, one thread: the bot's screen on a mix of messages.
     pool = [*must_catch, *must_not, *evasion.ALL_VARIANTS]

@@ -1,7 +1,7 @@
 """Moderation figures against the targets of the safe-relay issue. Printed, never asserted.
 
     PYTHONPATH=$PWD python benchmarks/moderation.py [--show-misses] --hate-offensive DIR
-    PYTHONPATH=$PWD python benchmarks/moderation.py --holdout-v2   # the lead, once, recorded
+    PYTHONPATH=$PWD python benchmarks/moderation.py --cards v2 [--show-misses]
 
 Sets, each through the same `Moderator` that /share uses (first-time author):
 - the DEVELOPMENT card set benchmarks/data/moderation_cards.yaml (160 EN/JA cards). It was the
@@ -9,10 +9,11 @@ Sets, each through the same `Moderator` that /share uses (first-time author):
   set: read by default, free to study (--show-misses prints the cards decided wrongly), but its
   cards are never copied or paraphrased into bot/moderation/examples.yaml, and its figures are
   no longer an honest estimate of unseen cards;
-- the HELD-OUT card set v2, benchmarks/data/moderation_cards_v2.yaml (same layout), written by
-  someone else and committed before any model read it: the honest figures. Read ONLY with
-  --holdout-v2 (instead of the development set; counts only, never the cards), and every read is
-  recorded in docs/moderation.md;
+- the card set v2, benchmarks/data/moderation_cards_v2.yaml (same layout), written by someone
+  else: it was the held-out set, read once (recorded in docs/moderation.md), and is now demoted
+  to a second development set like the first (--cards v2): studied, never copied or paraphrased
+  into training examples. (A v3 held-out set is read by the lead alone, not by this script's
+  options.)
 - the test tenth of the Davidson et al. 2017 tweets (split seeded 80/10/10 by
   bot/moderation/training.py; never trained or tuned on). Known limits, printed with the
   figures: tweets, mostly slurs and profanity, English only; models trained on them flag
@@ -39,8 +40,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-DEV_CARDS = ROOT / "benchmarks" / "data" / "moderation_cards.yaml"  # development set now
-HOLDOUT_V2 = ROOT / "benchmarks" / "data" / "moderation_cards_v2.yaml"  # --holdout-v2 only
+CARD_SETS = {  # both demoted to development sets (see the docstring)
+    "v1": ROOT / "benchmarks" / "data" / "moderation_cards.yaml",
+    "v2": ROOT / "benchmarks" / "data" / "moderation_cards_v2.yaml",
+}
 LABELS = ("toxic", "crisis", "vulnerable", "supportive", "entertaining")
 HARMFUL_OR_SAD = ("toxic", "crisis", "vulnerable")
 DAVIDSON_NAMES = ("hate", "offensive", "neither")
@@ -82,20 +85,17 @@ def main() -> int:
         help="a seeded, stratified N of the test tenth (default: all of it, ~2,480 tweets)",
     )
     parser.add_argument(
-        "--holdout-v2",
-        action="store_true",
-        help="read the v2 held-out card set instead of the development set (record the read!)",
+        "--cards",
+        choices=sorted(CARD_SETS),
+        default="v1",
+        help="which development card set to read (v2: the demoted v2 held-out set)",
     )
     parser.add_argument(
-        "--show-misses",
-        action="store_true",
-        help="print the development cards decided wrongly (never with --holdout-v2)",
+        "--show-misses", action="store_true", help="print the cards decided wrongly"
     )
     args = parser.parse_args()
-    if args.show_misses and args.holdout_v2:
-        parser.error("--show-misses reads the development set only: the held-out set is counts")
-    cards_path = HOLDOUT_V2 if args.holdout_v2 else DEV_CARDS
-    set_name = "HELD-OUT card set v2" if args.holdout_v2 else "Development card set"
+    cards_path = CARD_SETS[args.cards]
+    set_name = f"Development card set {args.cards}"
 
     started = time.perf_counter()
     import torch
@@ -190,7 +190,7 @@ def main() -> int:
         print("\n".join(pr_table(truth, predicted, LABELS)))
 
     if args.show_misses:
-        print("\ndevelopment cards decided wrongly (harmful or sad published, supportive held,")
+        print("\ncards decided wrongly (harmful or sad published, supportive held,")
         print("toxic read as another class, crisis not flagged):")
         for card, d in decided:
             label = card["label"]
@@ -264,11 +264,6 @@ def main() -> int:
         )
         for name in DAVIDSON_NAMES:
             print(f"  {name} tweets held by moderation: {share(held[name], truth_d.count(name))}")
-    if args.holdout_v2:
-        print(
-            "\n*** The v2 held-out card set was read by this run: record the read (date, state, "
-            "figures) in docs/moderation.md. Never tune on it. ***"
-        )
     return 0
 
 

@@ -153,7 +153,12 @@ class Moderator:
             "scores": scores,
             **removed,
         }
-        if result.crisis:
+        # The moderation model's crisis class holds a card as a crisis only when the crisis
+        # screen's classifier read crisis too (two learned readings agree); alone it restricts
+        # (below). Its crisis examples are few and short, and it held supportive cards about
+        # dark topics ("it's okay not to be okay") as crises; the screen is the crisis reading.
+        model_only_crisis = result.crisis and not unsure_crisis
+        if result.crisis and not model_only_crisis:
             return ModerationDecision(
                 decision=Verdict.HOLD,
                 readers=hold,
@@ -174,8 +179,11 @@ class Moderator:
             result.content_class is ContentClass.VULNERABLE
             or not readable.has_letters
             or unsure_crisis
+            or model_only_crisis
         ):
             reasons = result.reasons
+            if model_only_crisis:
+                reasons = (*reasons, "possible crisis language (moderation model): restricted")
             if not readable.has_letters:
                 reasons = (*reasons, "no words to read: low confidence, restricted")
             if unsure_crisis:

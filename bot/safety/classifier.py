@@ -50,9 +50,44 @@ MODEL_LANGUAGES = ("en", "ja")
 # examples), so Japanese is read by its characters only.
 EMBEDDING_LANGUAGES = frozenset({"en"})
 WINDOW = 1000  # characters of a long text the classifier reads at each end
+# Sentence-level reading (see CrisisClassifier.probability): at most this many sentences of a
+# text are read one by one (the first ones; a longer text's tail is still read as a window),
+# and a sentence shorter than MIN_SENTENCE characters is read with the one after it.
+MAX_SENTENCES = 12
+MIN_SENTENCE = {"en": 12, "ja": 5}
+# A sentence ends after . ! ? 。！？… or a line break; in texting without full stops, a comma or
+# semicolon before a new clause about "I" ends one too ("..., i think im gonna do it").
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?。！？…\n])\s*"
+    r"|(?<=[,、;])\s+(?=(?:and |but |also |anyway |then |so )?i(?:'|\s|m |ve ))"
+)
 # Bumped when the features change, so an artefact from other features counts as stale too.
 FEATURES_VERSION = "minilm-384(en)+char-1-3(+words-1-2 en)-tfidf/v3"
 _WORDS = re.compile(r"[a-z0-9']+")
+
+
+def sentences(text: str, language: str) -> list[str]:
+    """The text cut into sentences (at . ! ? 。！？… and line breaks), each at least
+    MIN_SENTENCE characters (a short one is joined to the next), at most MAX_SENTENCES.
+
+    Why: a crisis sentence buried in a long, ordinary message ("work was fine... I've counted the
+    pills... anyway, any show recommendations?") is diluted in one embedding of the whole
+    message; read alone it is as clear as it would be on its own."""
+    pieces = [p.strip() for p in _SENTENCE_END.split(text) if p and p.strip()]
+    shortest = MIN_SENTENCE.get(language, MIN_SENTENCE["en"])
+    out: list[str] = []
+    carry = ""
+    for piece in pieces:
+        carry = f"{carry} {piece}".strip() if carry else piece
+        if len(carry) >= shortest:
+            out.append(carry)
+            carry = ""
+    if carry:
+        if out:
+            out[-1] = f"{out[-1]} {carry}"
+        else:
+            out.append(carry)
+    return out[:MAX_SENTENCES]
 
 
 def terms(text: str, language: str) -> list[str]:
@@ -129,21 +164,45 @@ class CrisisClassifier:
     key: str  # hash of the examples the models were trained on (see examples_key)
 
     def probability(
-        self, text: str, language: str, vector: NDArray[np.float32] | None = None
+        self,
+        text: str,
+        language: str,
+        vector: NDArray[np.float32] | None = None,
+        *,
+        by_sentence: bool = True,
     ) -> float:
         """P(crisis | text) from the model of the text's language (English for any language
         other than Japanese: MiniLM still carries some meaning there).
 
-        A long text is read as its first and last WINDOW characters (the larger probability):
+        The larger of: the whole text (a long text as its first and last WINDOW characters:
         MiniLM reads at most 256 word pieces anyway, and a 4,000-character message must not cost
-        seconds. The rules read all of it. `vector`: the text's embedding, when the caller has
-        it already (used for a text within one window)."""
+        seconds), and, with `by_sentence` and more than one sentence, each sentence read alone
+        (`sentences`; all of them embedded in one batch). The screen turns `by_sentence` off for
+        a story that is over (a recovery cue, no relapse cue): there the past-tense sentence
+        read alone is exactly what must not be flagged. The rules read all of the text.
+        `vector`: the whole text's embedding, when the caller has it already (used for a text
+        within one window)."""
         if len(text) <= WINDOW:
-            return self._probability(text, language, vector)
-        return max(
-            self._probability(text[:WINDOW], language),
-            self._probability(text[-WINDOW:], language),
-        )
+            whole = self._probability(text, language, vector)
+        else:
+            whole = max(
+                self._probability(text[:WINDOW], language),
+                self._probability(text[-WINDOW:], language),
+            )
+        if not by_sentence:
+            return whole
+        parts = sentences(text, language)
+        if len(parts) < 2:
+            return whole
+        return max(whole, self.largest(parts, language))
+
+    def largest(self, parts: list[str], language: str) -> float:
+        """The largest P(crisis) among `parts`, each read alone (embedded in one batch)."""
+        name = "ja" if language == "ja" else "en"
+        vectors: list[NDArray[np.float32] | None] = [None] * len(parts)
+        if name in EMBEDDING_LANGUAGES:
+            vectors = list(cached_embeddings(parts))
+        return max(self._probability(p, language, v) for p, v in zip(parts, vectors, strict=True))
 
     def _probability(
         self, text: str, language: str, vector: NDArray[np.float32] | None = None
@@ -188,6 +247,29 @@ def cached_embedding(text: str) -> NDArray[np.float32]:
         while len(_EMBEDDINGS) > EMBEDDING_CACHE_SIZE:
             _EMBEDDINGS.popitem(last=False)
     return vector
+
+
+def cached_embeddings(texts: list[str]) -> list[NDArray[np.float32]]:
+    """`cached_embedding` for several texts: the ones not in the cache embedded in one batch."""
+    from bot.emotion.embeddings import embed
+
+    out: dict[str, NDArray[np.float32]] = {}
+    with _EMBEDDINGS_LOCK:
+        for text in texts:
+            hit = _EMBEDDINGS.get(text)
+            if hit is not None:
+                out[text] = hit
+    missing = list(dict.fromkeys(t for t in texts if t not in out))
+    if missing:
+        for text, vector in zip(missing, embed(missing), strict=True):
+            vector.setflags(write=False)
+            out[text] = vector
+        with _EMBEDDINGS_LOCK:
+            for text in missing:
+                _EMBEDDINGS[text] = out[text]
+            while len(_EMBEDDINGS) > EMBEDDING_CACHE_SIZE:
+                _EMBEDDINGS.popitem(last=False)
+    return [out[t] for t in texts]
 
 
 def clear_embedding_cache() -> None:

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.config import PROJECT_ROOT
 from bot.languages import ANALYSERS, LanguageRegistry, registry
-from bot.safety.classifier import CrisisClassifier, load_crisis_classifier
+from bot.safety.classifier import CrisisClassifier, load_crisis_classifier, sentences
 from bot.safety.reading import Unmasker, has_ignorable, plain, spaced, typo_table, words_of
 from bot.yaml_files import read_yaml
 
@@ -247,14 +247,27 @@ class CrisisScreen:
         language = self._language(readings[0], hit_languages)
         rules_say = score >= self.policy.threshold
         probability = None
+        present: list[str] = []  # the sentences about now, in a story told as over
         model = self.model_for(language)
         if self.classifier is not None and readings[0] and model is not None:
             # The unmasked reading for the languages the models were built for; others as
             # written (folding Cyrillic to Latin look-alikes would turn Russian into nonsense).
             model_text = readings[-1] if language in ANALYSERS else readings[0]
             vector = embedding if model_text == readings[0] else None
+            story = self._story_cue(readings[0])
+            if story:
+                present = self._present_sentences(model_text, model)
             try:
-                probability = self.classifier.probability(model_text, model, vector)
+                if present:
+                    # A story that is over, told in several sentences: what the writer says of
+                    # now decides (the sentences without a past-time or recovery cue).
+                    probability = self.classifier.largest(present, model)
+                else:
+                    # Sentence by sentence too (a buried crisis sentence), except in a story in
+                    # one sentence, whose past-tense half read alone must not be flagged.
+                    probability = self.classifier.probability(
+                        model_text, model, vector, by_sentence=not story
+                    )
             except Exception as exc:  # the rules have screened: never lose the answer to a model
                 log.error("crisis classifier failed (%s); rules only", type(exc).__name__)
         model_says = (
@@ -263,6 +276,8 @@ class CrisisScreen:
             and probability >= self.policy.classifier.threshold_for(model)
         )
         excused = rules_say and self._recovery_story(readings[0], probability)
+        if excused and present and self._present_rules_hit(present):
+            excused = False  # the rules' danger words are in what the writer says of now
         if excused:
             rules_say = False
             hits = []
@@ -297,6 +312,26 @@ class CrisisScreen:
         fairly sure it is not a crisis. Without the classifier's probability: never."""
         if probability is None or probability >= self.policy.recovery.max_probability:
             return False
+        return self._story_cue(clean)
+
+    def _present_sentences(self, text: str, language: str) -> list[str]:
+        """The sentences of a story without a recovery cue (what the writer says of now), or its
+        last sentence when every sentence has one (a story ends in the present: "...今は安全な
+        場所で..."), when the text has several sentences; else [] (read as a whole)."""
+        if self._recovery is None:
+            return []
+        parts = sentences(text, language)
+        if len(parts) < 2:
+            return []
+        present = [p for p in parts if not self._recovery.search(p)]
+        return present or parts[-1:]
+
+    def _present_rules_hit(self, present: list[str]) -> bool:
+        """Whether the rules fire on any of the story's present sentences."""
+        return any(self._rules(self.readings(p))[0] >= self.policy.threshold for p in present)
+
+    def _story_cue(self, clean: str) -> bool:
+        """A recovery cue (a past time, recovery, talk about the topic) and no relapse cue."""
         if self._recovery is None or not self._recovery.search(clean):
             return False
         return self._relapse is None or not self._relapse.search(clean)

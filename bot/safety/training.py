@@ -38,7 +38,7 @@ from bot.safety.crisis_screen import CrisisScreen, SafetyPolicy, load_safety_pol
 from bot.yaml_files import read_yaml
 
 C_GRID = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
-THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.65, 0.7, 0.8, 0.9)
+THRESHOLDS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.9)
 SEED = 0
 
 
@@ -111,6 +111,16 @@ def train(
                 "recall": round(float(flagged[y == 1].mean()), 4),
                 "false_alarms": round(float(flagged[y == 0].mean()), 4),
             }
+        # The threshold that best separates the classes out of fold (Youden's J: recall minus
+        # false alarms, blind to how many examples each class has): the policy's thresholds
+        # (policies/safety.yaml classifier) are chosen from this, on training examples only.
+        youden = max(
+            THRESHOLDS,
+            key=lambda t: (
+                by_threshold[str(t)]["recall"] - by_threshold[str(t)]["false_alarms"],
+                t,
+            ),
+        )
         missed = [t for t, p, lab in zip(texts, oof, y, strict=True) if lab == 1 and p < 0.5]
         alarms = [t for t, p, lab in zip(texts, oof, y, strict=True) if lab == 0 and p >= 0.5]
         figures["languages"][language] = {
@@ -119,6 +129,7 @@ def train(
             "C": best_c,
             "out_of_fold_auc": round(float(roc_auc_score(y, oof)), 4),
             "out_of_fold": by_threshold,
+            "threshold_by_youden": youden,
             "out_of_fold_missed_at_0.5": missed,
             "out_of_fold_false_alarms_at_0.5": alarms,
         }

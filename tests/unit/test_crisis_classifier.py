@@ -11,9 +11,11 @@ import yaml
 
 from bot.safety.classifier import (
     DEFAULT_CLASSIFIER_PATH,
+    MAX_SENTENCES,
     WINDOW,
     examples_key,
     load_crisis_classifier,
+    sentences,
 )
 from bot.safety.crisis_screen import CrisisScreen, load_safety_policy, screen
 from bot.safety.training import read_examples, train
@@ -113,22 +115,69 @@ def test_a_saved_classifier_loads_and_scores_the_same(tmp_path: Path) -> None:
         )
 
 
-def test_a_long_text_costs_the_classifier_two_windows_at_most() -> None:
-    """A 20,000-character text is read as its first and last WINDOW characters: its cost does not
-    grow with the length (the rules still read all of it)."""
+def test_a_long_text_costs_the_classifier_two_windows_and_a_few_sentences_at_most() -> None:
+    """A 20,000-character text is read as its first and last WINDOW characters and at most
+    MAX_SENTENCES sentences: its cost does not grow with the length (the rules read all of it)."""
     classifier = load_crisis_classifier()
     assert classifier is not None
     read: list[int] = []
     original = classifier._probability
 
-    def counting(text: str, language: str) -> float:
+    def counting(text: str, language: str, vector: object = None) -> float:
         read.append(len(text))
-        return original(text, language)
+        return original(text, language, vector)  # type: ignore[arg-type]
 
     object.__setattr__(classifier, "_probability", counting)
     long_text = "ordinary day. " * 1500 + "I want to disappear for good"
     assert classifier.probability(long_text, "en") >= 0.0
-    assert read == [WINDOW, WINDOW]
+    assert read[:2] == [WINDOW, WINDOW]
+    assert len(read) <= 2 + MAX_SENTENCES
+
+
+def test_a_message_is_cut_into_sentences_short_ones_joined() -> None:
+    text = "Long day. The bus was late again and my boss shouted. Ok. I have decided tonight."
+    assert sentences(text, "en") == [
+        "Long day. The bus was late again and my boss shouted.",
+        "Ok. I have decided tonight.",
+    ]
+    assert sentences("仕事で怒られた。薬の量は決めてある。明日は雨らしい", "ja") == [
+        "仕事で怒られた。",
+        "薬の量は決めてある。",
+        "明日は雨らしい",
+    ]
+    assert sentences("one sentence only", "en") == ["one sentence only"]
+    assert len(sentences("a b c. " * 100, "en")) == MAX_SENTENCES
+
+
+# A crisis sentence buried in an ordinary message (written for this test, not from any set).
+BURIED = (
+    "Had a busy one: took the car for its service, picked up the dry cleaning, phoned the "
+    "council about the bins. I want to kill myself and I've decided it's this weekend. Then I "
+    "made a lasagne and watched the quiz show with the neighbour's cat on my lap."
+)
+
+
+@pytest.mark.slow
+def test_a_buried_crisis_sentence_is_read_alone() -> None:
+    classifier = load_crisis_classifier()
+    assert classifier is not None
+    whole = classifier.probability(BURIED, "en", by_sentence=False)
+    by_sentence = classifier.probability(BURIED, "en")
+    assert by_sentence >= whole
+    assert by_sentence >= load_safety_policy().classifier.threshold_for("en")
+    assert screen(BURIED).is_crisis
+
+
+@pytest.mark.slow
+def test_a_story_told_in_sentences_is_judged_by_what_it_says_of_now() -> None:
+    """The sentences without a past-time or recovery cue decide; danger words in them are never
+    excused (written for this test, not from any benchmark set)."""
+    over = screen("When I was 19 I tried to kill myself. Today I graduated as a nurse.")
+    assert not over.is_crisis and over.excused
+    now = screen("Two years ago I tried to end my life. I have the pills ready now.")
+    assert now.is_crisis and not now.excused
+    words_now = screen("Three years ago I was happy. I want to kill myself.")
+    assert words_now.is_crisis and not words_now.excused
 
 
 def test_a_classifier_only_catch_has_a_label_for_counsellors() -> None:

@@ -185,3 +185,25 @@ def test_an_unsure_classifier_only_crisis_restricts_and_a_sure_one_holds(
     sure = Moderator(policy=policy.model_copy(update={"thresholds": below})).moderate(text, "en")
     assert sure.decision is Verdict.HOLD and sure.crisis
     assert "classifier" in sure.crisis_categories
+
+
+def test_the_moderation_models_crisis_reading_alone_restricts_and_never_publishes(
+    moderator: Moderator,
+) -> None:
+    """The moderation model's crisis class holds a card as a crisis only when the crisis
+    screen's classifier read crisis too; alone it restricts (never to a reader who feels bad).
+    Here its bar is set so low that it reads crisis in a calm card the screen passes."""
+    from bot.emotion.content_class import ContentClassifier, get_content_classifier
+
+    text = "I made a big pot of soup today and shared it with my neighbour"
+    assert not moderator._screen.screen(text).is_crisis
+    base = get_content_classifier()
+    low = base.moderation.model_copy(
+        update={"thresholds": base.moderation.thresholds.model_copy(update={"crisis_hold": 1e-6})}
+    )
+    eager = ContentClassifier(base.policy, base.engine, low, base.model)
+    assert eager.classify(text).crisis
+    decision = Moderator(classifier=eager, policy=low).moderate(text, "en")
+    assert decision.decision is Verdict.RESTRICT and not decision.crisis
+    assert not (decision.readers & {UserClass.VULNERABLE, UserClass.HARMFUL})
+    assert any("possible crisis language (moderation model)" in r for r in decision.reasons)
