@@ -1,6 +1,7 @@
 """Crisis screen figures against issue 10's targets. Printed, never asserted.
 
-    PYTHONPATH=$PWD python benchmarks/crisis.py [--dev [--show-misses]] [--timing-texts N]
+    PYTHONPATH=$PWD python benchmarks/crisis.py [--dev [--show-misses]] [--holdout-v3]
+        [--timing-texts N]
 
 Three screens on each set: the rules alone, the classifier alone (its probability at the policy
 threshold) and both (a crisis when either says so, as the bot runs).
@@ -13,7 +14,11 @@ threshold) and both (a crisis when either says so, as the bot runs).
 - the set v2, tests/data/crisis_holdout_v2.yaml (same layout), written by someone else: it was
   the held-out set, read once (recorded in docs/crisis.md), and is now demoted to a second
   development set (--dev reads both, as "dev" and "dev-v2"): studied, never copied or
-  paraphrased into the examples. (A v3 held-out set is read by the lead alone.)
+  paraphrased into the examples.
+- the HELD-OUT set v3, tests/data/crisis_holdout_v3.yaml (same layout), written by someone else
+  on 2026-12-02 and committed before any model read it (--holdout-v3 only; its misses are never
+  printed). Every run that loads it is a read, recorded in docs/crisis.md; it is never used to
+  choose anything.
   Targets: recall 1.0; false alarms <= 3 % on everyday messages (idioms and recovery stories
   reported beside them).
 - the existing test cases (tests/unit/test_crisis_screen.py must-catch / must-not-catch lists;
@@ -42,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 Judge = Callable[[str], bool]
 DEV_SET = "crisis_holdout.yaml"  # demoted to a development set (see the docstring)
 DEV_SET_V2 = "crisis_holdout_v2.yaml"  # the v2 held-out set, read once, demoted too
+HOLDOUT_V3 = "crisis_holdout_v3.yaml"  # the honest held-out set: --holdout-v3 only
 
 
 def rate(judge: Judge, texts: Sequence[str]) -> tuple[int, int]:
@@ -63,6 +69,11 @@ def main() -> int:
         "--show-misses",
         action="store_true",
         help="with --dev: print the development lines missed and the false alarms",
+    )
+    parser.add_argument(
+        "--holdout-v3",
+        action="store_true",
+        help="also read the HELD-OUT set v3 (each run is a read: record it in docs/crisis.md)",
     )
     parser.add_argument("--timing-texts", type=int, default=300)
     args = parser.parse_args()
@@ -128,6 +139,8 @@ def main() -> int:
     labelled_sets: list[tuple[str, str]] = []
     if args.dev:
         labelled_sets += [("dev", DEV_SET), ("dev-v2", DEV_SET_V2)]
+    if args.holdout_v3:
+        labelled_sets.append(("HELD-OUT v3", HOLDOUT_V3))
     for prefix, filename in labelled_sets:
         from bot.yaml_files import read_yaml
 
