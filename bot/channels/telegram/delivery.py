@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 # How often AIORateLimiter waits out Telegram's 429 before a send gives up.
 FLOOD_RETRIES = 2
+# Telegram's answer to an edit that changes nothing ("Bad Request: message is not modified").
+NOT_MODIFIED = "message is not modified"
 
 
 async def send_outbound(
@@ -55,7 +57,13 @@ async def send_outbound(
                 reply_markup=keyboard_for(outbound),
             )
             return [edit_message_id]
-        except BadRequest as exc:  # too old, deleted, or not changed: send it as new
+        except BadRequest as exc:
+            if NOT_MODIFIED in str(exc).lower():
+                # The message already reads exactly so: this edit was made before (a worker
+                # killed after Telegram applied it, before the outbox recorded it, tries it
+                # again). Sending it as new would say it twice.
+                return [edit_message_id]
+            # too old or deleted: send it as new
             log.info("an answer could not replace the pressed message (%s)", type(exc).__name__)
     sent: list[int] = []
     for part in parts:
