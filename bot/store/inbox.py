@@ -31,6 +31,7 @@ from sqlmodel import Session, col, select
 from bot.domain import Outbound, Settle
 from bot.store.outbox import NORMAL, URGENT, enqueue, enqueue_to_address
 from bot.store.sealing import Sealer, SealError
+from bot.store.side_work import SideWorkRecovery
 from bot.store.tables import InboxUpdate, Person, utcnow
 
 PENDING = "pending"
@@ -76,6 +77,7 @@ class InboxStore:
         self._postgres = engine.dialect.name == "postgresql"
         self._local_locks: dict[str, threading.Lock] = {}
         self._local_guard = threading.Lock()
+        self._side_work = SideWorkRecovery(engine, sealer)
 
     @property
     def cap(self) -> int:
@@ -167,6 +169,11 @@ class InboxStore:
             )
             session.commit()
             return int(result.rowcount or 0)
+
+    def recover_side_work(self) -> int:
+        """Write the side transactions of turns whose process died between their commits
+        (bot/store/side_work.py); how many were written."""
+        return self._side_work.run_once()
 
     @contextmanager
     def lane_lock(self, lane: str) -> Iterator[bool]:
