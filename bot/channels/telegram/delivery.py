@@ -102,19 +102,6 @@ async def _send_photo(bot: Bot, chat_id: int, outbound: Outbound) -> list[int]:
     return sent
 
 
-async def send_replies(
-    bot: Bot,
-    chat_id: int,
-    outbounds: Sequence[Outbound],
-    copies: DeliveredCopies | None = None,
-) -> None:
-    """Send the core's replies in order (the direct path, without a durable inbox). A
-    delivered card is reported to `copies`, so withdrawing it can delete it later."""
-    for outbound in outbounds:
-        sent = await send_outbound(bot, chat_id, outbound)
-        await report_copy(copies, chat_id, outbound, sent)
-
-
 async def report_copy(
     copies: DeliveredCopies | None, chat_id: int, outbound: Outbound, message_ids: list[int]
 ) -> None:
