@@ -156,15 +156,33 @@ class InboxStore:
                 ).one()
             )
 
+    def last_update_id(self, channel: str) -> int | None:
+        """The newest update stored. Every older one was stored too (a batch is confirmed to
+        Telegram only once stored, and Telegram sends in order), so polling may start after it:
+        an update handled before a kill is then not fetched again after the restart, however
+        long the bot was down (handled rows are pruned after KEEP_HANDLED)."""
+        with Session(self._engine) as session:
+            newest = session.exec(
+                select(func.max(InboxUpdate.update_id)).where(InboxUpdate.channel == channel)
+            ).one()
+        return None if newest is None else int(newest)
+
     def prune(self, channel: str, now: datetime | None = None) -> int:
-        """Delete handled, skipped and set-aside rows older than KEEP_HANDLED; how many went."""
+        """Delete handled, skipped and set-aside rows older than KEEP_HANDLED, except the
+        channel's newest (`last_update_id`); how many went."""
         cutoff = (now or utcnow()) - KEEP_HANDLED
+        newest = (
+            select(func.max(InboxUpdate.update_id))
+            .where(InboxUpdate.channel == channel)
+            .scalar_subquery()
+        )
         with Session(self._engine) as session:
             result = session.exec(
                 delete(InboxUpdate).where(
                     col(InboxUpdate.channel) == channel,
                     col(InboxUpdate.status) != PENDING,
                     col(InboxUpdate.done_at) < cutoff,
+                    col(InboxUpdate.update_id) < newest,
                 )
             )
             session.commit()

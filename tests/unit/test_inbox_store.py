@@ -229,3 +229,26 @@ def test_handled_rows_are_pruned_after_an_hour_and_waiting_ones_never(engine) ->
         left = sorted(r.update_id for r in session.exec(select(InboxUpdate)))
     assert left == [2, 3]  # 3 still waits, whatever its age
     assert store.store("telegram", [NewUpdate(2, lane, "{}")]) == 0  # still recognised
+
+
+def test_polling_starts_after_the_newest_stored_update_which_pruning_keeps(engine) -> None:  # type: ignore[no-untyped-def]
+    """An update handled before a restart is not fetched again, however long the bot was down:
+    everything up to the newest stored update was stored (a batch is confirmed only once it
+    is), so polling starts after it, and pruning keeps that one row."""
+    from datetime import timedelta
+
+    from bot.store.inbox import DONE, KEEP_HANDLED
+    from bot.store.tables import utcnow
+
+    store = InboxStore(engine, SEALER, cap=10)
+    assert store.last_update_id("telegram") is None
+    lane = store.lane_of("telegram", "78")
+    store.store("telegram", [NewUpdate(i, lane, "{}") for i in (41, 42)])
+    long_ago = utcnow() - KEEP_HANDLED - timedelta(hours=5)
+    with Session(engine) as session:
+        for row in session.exec(select(InboxUpdate)):
+            row.status, row.done_at = DONE, long_ago
+            session.add(row)
+        session.commit()
+    assert store.prune("telegram") == 1
+    assert store.last_update_id("telegram") == 42

@@ -205,9 +205,10 @@ async def poll_forever(bot: Bot, inbox: TelegramInbox, poll_timeout: int) -> Non
 
     The raw JSON is stored as it came, so an update python-telegram-bot cannot parse is set
     aside by itself later instead of failing the batch. If storing fails, the offset stays and
-    the same batch is fetched again.
+    the same batch is fetched again. It starts after the newest update already stored, so
+    one handled before a restart is not fetched again.
     """
-    offset: int | None = None
+    offset = await inbox.first_offset()
     while True:
         try:
             # Bot._post: getUpdates without parsing (Bot.get_updates parses the whole batch, and

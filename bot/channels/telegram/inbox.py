@@ -130,6 +130,12 @@ class TelegramInbox:
             self.schedule(lane)
         return new
 
+    async def first_offset(self) -> int | None:
+        """Where polling starts: after the newest update already stored (see
+        InboxStore.last_update_id), None on a first start."""
+        newest = await asyncio.to_thread(self._store.last_update_id, CHANNEL)
+        return None if newest is None else newest + 1
+
     # -- scheduling ---------------------------------------------------------------------------
     def schedule(self, lane: str) -> None:
         """Handle `lane` soon in a worker thread (once at a time per process)."""
