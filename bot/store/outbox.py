@@ -57,6 +57,7 @@ class OutboxPayload(BaseModel):
     image_png: str | None = None  # base64
     message_ids: list[int] = []
     edit_message_id: int | None = None
+    parts_sent: int = 0  # of a message in several parts, those already delivered
 
     @classmethod
     def of(cls, message: Outbound, *, edit_message_id: int | None = None) -> OutboxPayload:
@@ -281,6 +282,7 @@ class OutboxStore:
                         delete_message_ids=payload.deletes,
                         edit_message_id=payload.edit_message_id,
                         lease=lease,
+                        parts_sent=payload.parts_sent,
                     )
                 )
             session.commit()
@@ -325,6 +327,23 @@ class OutboxStore:
         would say who was sent something, and when. (A deleted row cannot be claimed again, so
         this is also what keeps a message from going out twice.)"""
         self._delete(item_id)
+
+    def progress(self, item_id: int, parts_sent: int) -> None:
+        """Record that the first `parts_sent` parts of a message in several went out, in its
+        sealed payload, committed at once: a worker killed before the rest sends only the rest
+        after the restart, instead of the whole message again."""
+        with Session(self._engine) as session:
+            row = session.get(OutboxMessage, item_id)
+            if row is None:
+                return
+            payload = open_payload(self._sealer, row.payload)
+            if payload is None:
+                return
+            row.payload = seal_payload(
+                self._sealer, payload.model_copy(update={"parts_sent": parts_sent})
+            )
+            session.add(row)
+            session.commit()
 
     def failed(self, item_id: int, retry_after_seconds: float | None = None) -> None:
         with Session(self._engine) as session:

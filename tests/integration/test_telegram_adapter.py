@@ -14,7 +14,7 @@ import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -35,6 +35,7 @@ from bot.store.outbox import OutboxStore, enqueue_delete, enqueue_to_address
 from bot.store.sealing import Sealer
 from bot.store.tables import OutboxMessage
 from tests.support.fake_bot_api import FakeBotApi, SimulatedPerson
+from tests.support.fake_bot_api import _error as fake_error
 
 AIKO = SimulatedPerson(id=5550001, first_name="Aiko", username="aiko_t", language_code="ja")
 BEN = SimulatedPerson(id=5550002, first_name="Ben", username="ben_w", language_code="en")
@@ -302,9 +303,13 @@ async def test_outbox_items_are_delivered_retried_after_429_and_protected(
         # response): wait for the record, or leaving the block may cancel it (a flaky failure).
         await delivered(server, services)
     # AIORateLimiter(max_retries=...) waited Telegram's retry_after out within the attempt
-    send_times = [c.at for c in server.calls_to("sendMessage") if c.params["chat_id"] == AIKO.id]
-    assert len(send_times) == 2
-    assert send_times[1] - send_times[0] >= 1.0  # not retried before retry_after
+    # (the two chats are served concurrently: either one may have met the 429)
+    tries: dict[int, list[float]] = {}
+    for call in server.calls_to("sendMessage"):
+        tries.setdefault(int(call.params["chat_id"]), []).append(call.at)
+    assert sorted(len(times) for times in tries.values()) == [1, 2]
+    (retried,) = [times for times in tries.values() if len(times) == 2]
+    assert retried[1] - retried[0] >= 1.0  # not retried before retry_after
     assert aiko.protect_content and aiko.text == relayed.text
     assert not ben.protect_content
     assert [m.text for m in server.sent_messages()].count(relayed.text) == 1
@@ -404,3 +409,33 @@ async def test_a_press_on_an_expired_query_still_reaches_the_core(
         server.user_presses_button(BEN, "consent:no", welcome)
         reply = (await server.wait_for_messages(BEN.id, 1))[0]
     assert reply.text == "choice:consent:no"
+
+
+class FailsTheSecondMessage(FakeBotApi):
+    """Telegram failing one sendMessage in the middle of a long answer (a 500)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sends = 0
+
+    async def _api_sendmessage(self, params: dict[str, Any]) -> Any:
+        self.sends += 1
+        if self.sends == 2:
+            return fake_error(500, "Internal Server Error")
+        return await super()._api_sendmessage(params)
+
+
+async def test_a_long_answer_cut_off_midway_sends_only_the_rest_on_its_retry(
+    adapter: AdapterServices,
+) -> None:
+    """Its first part is recorded as sent as soon as it went out, so the retry (or a restart
+    after a kill at that moment) sends the second and third only, each once."""
+    async with FailsTheSecondMessage() as server:
+        adapter.queue(str(BEN.id), Outbound("word " * 2000, buttons=((Button("More", "more"),),)))
+        app = build_application(settings_for(server), adapter, drain_interval=0.1)
+        async with polling(app, poll_timeout=1):
+            parts = await server.wait_for_messages(BEN.id, 3, timeout=20)
+            await delivered(server, adapter)
+        assert server.sends == 4  # three parts, one of them tried twice
+        assert " ".join(p.text for p in parts).split() == ["word"] * 2000
+        assert len(server.sent_messages(BEN.id)) == 3

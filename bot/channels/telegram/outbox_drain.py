@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
@@ -98,7 +99,16 @@ async def _deliver(
         if item.delete_message_ids:
             await delete_copies(bot, chat_id, item.delete_message_ids)
         else:
-            sent = await send_outbound(bot, chat_id, item.message, item.edit_message_id)
+            sent = await send_outbound(
+                bot,
+                chat_id,
+                item.message,
+                item.edit_message_id,
+                skip=item.parts_sent,
+                # On the loop, at once, like `delivered` below: the parts already out are not
+                # sent again if the process dies before the rest.
+                on_part=functools.partial(outbox.progress, item.id),
+            )
             outbox.delivered(item.id)  # first, before the copy is reported (see below)
             result.delivered += 1
             await report_copy(copies, chat_id, item.message, sent)
