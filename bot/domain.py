@@ -278,6 +278,9 @@ class OutboxItem:
     # How many of its messages (a long text's parts, a picture before its text) went out in
     # an earlier attempt that was cut off: those are not sent again.
     parts_sent: int = 0
+    # Claimed before by a worker that never recorded an outcome (it died, or stalled past its
+    # lease): this may have gone out already.
+    retaken: bool = False
 
 
 # Called by the core inside a turn's transaction: (session, person id, replies, urgent). A

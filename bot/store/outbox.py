@@ -271,6 +271,7 @@ class OutboxStore:
                     session.delete(row)  # undeliverable: nothing of it is worth keeping
                     continue
                 per_recipient[who] += 1
+                retaken = row.claimed_until is not None  # an earlier claim never finished
                 row.claimed_until = lease
                 session.add(row)
                 items.append(
@@ -283,6 +284,7 @@ class OutboxStore:
                         edit_message_id=payload.edit_message_id,
                         lease=lease,
                         parts_sent=payload.parts_sent,
+                        retaken=retaken,
                     )
                 )
             session.commit()

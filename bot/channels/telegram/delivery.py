@@ -42,13 +42,18 @@ async def send_outbound(
     *,
     skip: int = 0,
     on_part: Callable[[int], None] | None = None,
+    retaken: bool = False,
 ) -> list[int]:
     """Send one Outbound (one or more messages) and return their message ids; errors propagate.
 
     `edit_message_id`: the message whose button was pressed; a one-part answer without a
     picture or protected words replaces it (editMessageText: one call instead of removing its
-    keyboard and sending a new message). If Telegram refuses the edit, it is sent as new.
-    A picture goes first, with a short caption.
+    keyboard and sending a new message). If Telegram refuses the edit (too old, gone), it is
+    sent as new. An edit that changes nothing is done when the row was `retaken` (a worker
+    died after Telegram applied it, before the outbox recorded it: sending it as new would say
+    it twice); otherwise the answer happens to read as the pressed message already does, and
+    is sent as new, so the person sees their press answered. A picture goes first, with a
+    short caption.
 
     An answer in several messages (a long text's parts, a picture and then its text): `skip`
     is how many went out in an earlier attempt (not sent again), and `on_part(n)` is called
@@ -68,12 +73,8 @@ async def send_outbound(
             )
             return [edit_message_id]
         except BadRequest as exc:
-            if NOT_MODIFIED in str(exc).lower():
-                # The message already reads exactly so: this edit was made before (a worker
-                # killed after Telegram applied it, before the outbox recorded it, tries it
-                # again). Sending it as new would say it twice.
-                return [edit_message_id]
-            # too old or deleted: send it as new
+            if retaken and NOT_MODIFIED in str(exc).lower():
+                return [edit_message_id]  # made before the worker that sent it died
             log.info("an answer could not replace the pressed message (%s)", type(exc).__name__)
     sent: list[int] = []
     for number, part in enumerate(parts, start=1):

@@ -108,6 +108,7 @@ async def _deliver(
                 # On the loop, at once, like `delivered` below: the parts already out are not
                 # sent again if the process dies before the rest.
                 on_part=functools.partial(outbox.progress, item.id),
+                retaken=item.retaken,
             )
             outbox.delivered(item.id)  # first, before the copy is reported (see below)
             result.delivered += 1
