@@ -51,7 +51,8 @@ from bot.store.cases import HIGH, case_of_flag, opened_by
 from bot.store.outbox import enqueue, enqueue_to_address
 from bot.store.people import add_flag, get_or_create_person
 from bot.store.sealing import Sealer
-from bot.store.tables import Flag, Person
+from bot.store.side_work import SideJournal, claim, seal_ops
+from bot.store.tables import Flag, Person, SideWork
 from bot.texts import Texts, ui_language
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,7 @@ class Turn:
     # transaction id).
     anon_factory: Callable[[], Session] | None = None
     _sides: dict[str, Session] = field(default_factory=dict, repr=False)
+    _journals: dict[str, SideJournal] = field(default_factory=dict, repr=False)
     # Run once everything is committed (best effort: a failure is logged, never answered).
     after_commit: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
@@ -118,20 +120,45 @@ class Turn:
         if self.anon_factory is None:
             return self.session
         if name not in self._sides:
-            self._sides[name] = self.anon_factory()
+            side = self.anon_factory()
+            self._sides[name] = side
+            self._journals[name] = SideJournal(side)
         return self._sides[name]
 
     def commit(self) -> None:
-        """The person's own transaction first, then the side ones (a failure after the first
-        loses a card or a notice, never leaves a card the index does not know)."""
+        """The person's own transaction first, then the side ones, so a card is never stored
+        without its author's index knowing it.
+
+        A process killed between those commits must not lose the card or the notice: each side
+        transaction's work is written down, sealed, in the person's transaction (one
+        `side_work` row), and the side transaction deletes that row as it commits. A row left
+        behind is written by any worker's recovery (bot/store/side_work.py): exactly once,
+        whichever of the two gets there first."""
+        written: dict[str, int] = {}
+        for name, side in self._sides.items():
+            side.flush()
+            ops = self._journals[name].ops
+            if ops:
+                row = SideWork(sealed=seal_ops(self.sealer, ops))
+                self.session.add(row)
+                self.session.flush()
+                assert row.id is not None
+                written[name] = row.id
         self.session.commit()
-        for side in self._sides.values():
-            side.commit()
+        self._commit_sides(written)
         for hook in self.after_commit:
             try:
                 hook()
             except Exception as exc:
                 log.error("after-commit step failed: %s", type(exc).__name__)
+
+    def _commit_sides(self, written: dict[str, int]) -> None:
+        for name, side in self._sides.items():
+            row_id = written.get(name)
+            if row_id is not None and not claim(side, row_id):
+                side.rollback()  # recovery wrote it already (this process stalled that long)
+                continue
+            side.commit()
 
     def close_sides(self) -> None:
         for side in self._sides.values():

@@ -350,6 +350,12 @@ class OutboxItem:
     # The claim this worker holds on the row (its lease's end, which is also its fencing token:
     # a row claimed again by another worker after the lease ran out has another one).
     lease: datetime | None = None
+    # How many of its messages (a long text's parts, a picture before its text) went out in
+    # an earlier attempt that was cut off: those are not sent again.
+    parts_sent: int = 0
+    # Claimed before by a worker that never recorded an outcome (it died, or stalled past its
+    # lease): this may have gone out already.
+    retaken: bool = False
 
 
 # Called by the core inside a turn's transaction: (session, person id, replies, urgent). A
@@ -386,6 +392,10 @@ class Outbox(Protocol):
     def release(self, item_id: int) -> None: ...
 
     def renew(self, item_id: int, lease: datetime | None) -> datetime | None: ...
+
+    def progress(self, item_id: int, parts_sent: int) -> None:
+        """A message in several parts: this many went out (so a retry sends the rest only)."""
+        ...
 
 
 class DeliveredCopies(Protocol):

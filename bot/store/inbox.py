@@ -31,6 +31,7 @@ from sqlmodel import Session, col, select
 from bot.domain import Outbound, Settle
 from bot.store.outbox import NORMAL, URGENT, enqueue, enqueue_to_address
 from bot.store.sealing import Sealer, SealError
+from bot.store.side_work import SideWorkRecovery
 from bot.store.tables import InboxUpdate, Person, utcnow
 
 PENDING = "pending"
@@ -148,6 +149,7 @@ class InboxStore:
         self._postgres = engine.dialect.name == "postgresql"
         self._local_locks: dict[str, threading.Lock] = {}
         self._local_guard = threading.Lock()
+        self._side_work = SideWorkRecovery(engine, sealer)
 
     @property
     def cap(self) -> int:
@@ -216,19 +218,42 @@ class InboxStore:
                 ).one()
             )
 
+    def last_update_id(self, channel: str) -> int | None:
+        """The newest update stored. Every older one was stored too (a batch is confirmed to
+        Telegram only once stored, and Telegram sends in order), so polling may start after it:
+        an update handled before a kill is then not fetched again after the restart, however
+        long the bot was down (handled rows are pruned after KEEP_HANDLED)."""
+        with Session(self._engine) as session:
+            newest = session.exec(
+                select(func.max(InboxUpdate.update_id)).where(InboxUpdate.channel == channel)
+            ).one()
+        return None if newest is None else int(newest)
+
     def prune(self, channel: str, now: datetime | None = None) -> int:
-        """Delete handled, skipped and set-aside rows older than KEEP_HANDLED; how many went."""
+        """Delete handled, skipped and set-aside rows older than KEEP_HANDLED, except the
+        channel's newest (`last_update_id`); how many went."""
         cutoff = (now or utcnow()) - KEEP_HANDLED
+        newest = (
+            select(func.max(InboxUpdate.update_id))
+            .where(InboxUpdate.channel == channel)
+            .scalar_subquery()
+        )
         with Session(self._engine) as session:
             result = session.exec(
                 delete(InboxUpdate).where(
                     col(InboxUpdate.channel) == channel,
                     col(InboxUpdate.status) != PENDING,
                     col(InboxUpdate.done_at) < cutoff,
+                    col(InboxUpdate.update_id) < newest,
                 )
             )
             session.commit()
             return int(result.rowcount or 0)
+
+    def recover_side_work(self) -> int:
+        """Write the side transactions of turns whose process died between their commits
+        (bot/store/side_work.py); how many were written."""
+        return self._side_work.run_once()
 
     @contextmanager
     def lane_lock(self, lane: str) -> Iterator[bool]:

@@ -56,8 +56,19 @@ def _person_id(person: Person) -> int:
     return person.id
 
 
-def _row(session: Session, person_id: int) -> ActionLog | None:
-    return session.exec(select(ActionLog).where(ActionLog.person_id == person_id)).first()
+def _row(session: Session, person_id: int, *, fresh: bool = False) -> ActionLog | None:
+    query = select(ActionLog).where(ActionLog.person_id == person_id)
+    if fresh:  # what is committed now, not what this session read earlier in the turn
+        query = query.execution_options(populate_existing=True)
+    return session.exec(query).first()
+
+
+def _lock(session: Session, person_id: int) -> None:
+    """Take the person's row lock (PostgreSQL; SQLite has one writer at a time) until the
+    transaction ends, so two workers counting for the same person read and rewrite the log one
+    after the other instead of both rewriting what they read and losing one count. The person
+    row, not the log's: it exists before the first count, the log row does not."""
+    session.exec(select(Person.id).where(Person.id == person_id).with_for_update())
 
 
 def _decode(plain: str) -> list[Entry]:
@@ -90,9 +101,9 @@ def _write(session: Session, sealer: Sealer, person_id: int, entries: list[Entry
     session.flush()
 
 
-def _read(session: Session, sealer: Sealer, person_id: int) -> list[Entry]:
+def _read(session: Session, sealer: Sealer, person_id: int, *, fresh: bool = False) -> list[Entry]:
     """The person's log; an unreadable one is replaced by the fail-closed marker (above)."""
-    row = _row(session, person_id)
+    row = _row(session, person_id, fresh=fresh)
     if row is None:
         return []
     try:
@@ -114,10 +125,15 @@ def _read(session: Session, sealer: Sealer, person_id: int) -> list[Entry]:
 def record_action(
     *, session: Session, sealer: Sealer, person: Person, what: str, at: datetime | None = None
 ) -> None:
-    """Count one card, reply or report sent now; drop what no window needs any more."""
+    """Count one card, reply or report sent now; drop what no window needs any more.
+
+    A read-modify-write of one row: under the person's row lock, re-read as committed (the
+    inbox's lane lock already keeps one person's turns apart across workers; this keeps the
+    count right for any other caller too)."""
     moment = at or utcnow()
     person_id = _person_id(person)
-    kept = [e for e in _read(session, sealer, person_id) if e[1] >= moment - KEPT_FOR]
+    _lock(session, person_id)
+    kept = [e for e in _read(session, sealer, person_id, fresh=True) if e[1] >= moment - KEPT_FOR]
     _write(session, sealer, person_id, [*kept, (what, moment)])
 
 

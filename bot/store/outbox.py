@@ -58,6 +58,7 @@ class OutboxPayload(BaseModel):
     image_png: str | None = None  # base64
     message_ids: list[int] = []
     edit_message_id: int | None = None
+    parts_sent: int = 0  # of a message in several parts, those already delivered
 
     @classmethod
     def of(cls, message: Outbound, *, edit_message_id: int | None = None) -> OutboxPayload:
@@ -274,6 +275,7 @@ class OutboxStore:
                     session.delete(row)  # undeliverable: nothing of it is worth keeping
                     continue
                 per_recipient[who] += 1
+                retaken = row.claimed_until is not None  # an earlier claim never finished
                 row.claimed_until = lease
                 session.add(row)
                 items.append(
@@ -285,6 +287,8 @@ class OutboxStore:
                         delete_message_ids=payload.deletes,
                         edit_message_id=payload.edit_message_id,
                         lease=lease,
+                        parts_sent=payload.parts_sent,
+                        retaken=retaken,
                     )
                 )
             session.commit()
@@ -329,6 +333,23 @@ class OutboxStore:
         writers: until it is written, a process killed now would send the message again."""
         with writes_first():
             self._delete(item_id)
+
+    def progress(self, item_id: int, parts_sent: int) -> None:
+        """Record that the first `parts_sent` parts of a message in several went out, in its
+        sealed payload, committed at once: a worker killed before the rest sends only the rest
+        after the restart, instead of the whole message again."""
+        with Session(self._engine) as session:
+            row = session.get(OutboxMessage, item_id)
+            if row is None:
+                return
+            payload = open_payload(self._sealer, row.payload)
+            if payload is None:
+                return
+            row.payload = seal_payload(
+                self._sealer, payload.model_copy(update={"parts_sent": parts_sent})
+            )
+            session.add(row)
+            session.commit()
 
     def failed(self, item_id: int, retry_after_seconds: float | None = None) -> None:
         with Session(self._engine) as session:

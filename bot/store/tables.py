@@ -218,6 +218,21 @@ class InboxUpdate(SQLModel, table=True):
     done_at: datetime | None = None
 
 
+class SideWork(SQLModel, table=True):
+    """A turn's side transaction (cards, reactions, messages for others) written down, sealed,
+    in the person's own transaction, for the moment between the two commits (PostgreSQL).
+
+    The side transaction deletes its row as it commits; a row still here some seconds later
+    means the process died between the commits, and any worker writes the side work then
+    (bot/store/side_work.py). Nothing in the clear: no person, lane or time.
+    """
+
+    __tablename__ = "side_work"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sealed: str = Field(sa_column=Column(Text, nullable=False))
+
+
 class SendBudget(SQLModel, table=True):
     """A token bucket shared by every worker of one bot token (Telegram counts per token)."""
 

@@ -30,9 +30,10 @@ from bot.channels.telegram.application import (
     serving_webhook,
     webhook_secret_token,
 )
+from bot.channels.telegram.delivery import send_outbound
 from bot.channels.telegram.inbox import CHANNEL, chat_of
 from bot.config import Settings
-from bot.domain import Outbound
+from bot.domain import Button, Outbound
 from bot.services import Services, build_services
 from bot.store.inbox import NewUpdate
 from bot.store.outbox import enqueue
@@ -354,3 +355,33 @@ async def test_the_next_question_replaces_the_pressed_message(
     assert question.superseded and following[0].message_id == question.message_id
     assert server.calls_to("editMessageReplyMarkup") == []
     assert len(server.calls_to("sendMessage")) - sends_before == len(following) - 1
+
+
+async def test_an_edit_already_made_before_a_kill_is_not_sent_again_as_new(
+    server: FakeBotApi,
+) -> None:
+    """A worker killed after Telegram applied an edit, before the outbox recorded it, makes
+    the edit again after the restart (the row is retaken). Telegram answers "message is not
+    modified": the answer is already there, so it is done, not sent a second time as a new
+    message. The same answer to a first press is sent as new (the person sees an answer)."""
+    from telegram import Bot
+
+    bot = Bot(server.token, base_url=server.base_url)
+    async with bot:
+        pressed = await bot.send_message(EMI.id, "Do you agree?")
+        answer = Outbound("First question", buttons=((Button("Yes", "a:0"),),))
+        first = await send_outbound(bot, EMI.id, answer, edit_message_id=pressed.message_id)
+        again = await send_outbound(
+            bot, EMI.id, answer, edit_message_id=pressed.message_id, retaken=True
+        )
+        assert first == again == [pressed.message_id]
+        assert len(server.calls_to("sendMessage")) == 1  # only the pressed message itself
+        assert [m.text for m in server.sent_messages(EMI.id)] == [
+            "Do you agree?",
+            "First question",
+        ]
+        pressed_again = await send_outbound(  # a first press answered with what it reads
+            bot, EMI.id, answer, edit_message_id=pressed.message_id
+        )
+    assert pressed_again != [pressed.message_id]
+    assert [m.text for m in server.sent_messages(EMI.id)][-1] == "First question"

@@ -1,8 +1,8 @@
 """The Telegram adapter against a local Bot API server, with a tiny in-test conversation.
 
 These exercise the channel only (translation, keyboards, ordering, menu, errors): the core here is
-a scripted echo so each assertion is about what the adapter did. The real core runs in
-test_telegram_e2e.py.
+a scripted echo so each assertion is about what the adapter did. Updates take the bot's one path
+(the durable inbox and the outbox, on a SQLite file); the real core runs in test_telegram_e2e.py.
 """
 
 from __future__ import annotations
@@ -11,11 +11,14 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
 
 import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel, select
 from telegram.error import InvalidToken
 
 from bot.channels.telegram.application import (
@@ -25,17 +28,26 @@ from bot.channels.telegram.application import (
     webhook_secret_token,
 )
 from bot.config import Settings
-from bot.domain import Button, Inbound, InboundKind, Outbound, OutboxItem
+from bot.domain import Button, Inbound, InboundKind, Outbound, Settle
+from bot.store.engine import make_engine
+from bot.store.inbox import InboxStore
+from bot.store.outbox import OutboxStore, enqueue_delete, enqueue_to_address
+from bot.store.sealing import Sealer
+from bot.store.tables import OutboxMessage
 from tests.support.fake_bot_api import FakeBotApi, SimulatedPerson
+from tests.support.fake_bot_api import _error as fake_error
 
 AIKO = SimulatedPerson(id=5550001, first_name="Aiko", username="aiko_t", language_code="ja")
 BEN = SimulatedPerson(id=5550002, first_name="Ben", username="ben_w", language_code="en")
+CHANNEL = "telegram"
 
 
 @dataclass
 class ScriptedConversation:
-    """Echoes what the adapter delivered, so tests can see each Inbound's kind and text."""
+    """Echoes what the adapter delivered, so tests can see each Inbound's kind and text; its
+    replies are settled as the core's are (queued in the outbox, the update marked handled)."""
 
+    engine: Engine
     seen: list[Inbound] = field(default_factory=list)
     slow_texts: dict[str, float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -43,7 +55,20 @@ class ScriptedConversation:
     def command_menu(self) -> dict[str, list[tuple[str, str]]]:
         return {"en": [("start", "Start")], "ja": [("start", "はじめる")]}
 
-    def handle(self, inbound: Inbound) -> list[Outbound]:
+    def handle(
+        self,
+        inbound: Inbound,
+        settle: Settle | None = None,
+        overflow: Literal["first", "more"] | None = None,
+    ) -> list[Outbound]:
+        replies = self._replies(inbound)
+        if settle is not None:
+            with Session(self.engine) as session:
+                settle(session, 0, replies, False)  # no stored person: sent to the chat
+                session.commit()
+        return replies
+
+    def _replies(self, inbound: Inbound) -> list[Outbound]:
         with self.lock:
             self.seen.append(inbound)
         time.sleep(self.slow_texts.get(inbound.text, 0.0))
@@ -57,39 +82,6 @@ class ScriptedConversation:
         if inbound.text == "long":
             return [Outbound("word " * 2000, buttons=((Button("More", "more"),),))]
         return [Outbound(f"{inbound.kind.value}:{inbound.text}")]
-
-
-@dataclass
-class ListOutbox:
-    """An in-memory outbox with the store's semantics, for adapter tests only."""
-
-    items: list[OutboxItem] = field(default_factory=list)
-    not_before: dict[int, float] = field(default_factory=dict)
-    outcomes: list[tuple[str, int, float | None]] = field(default_factory=list)
-
-    def due(self, channel: str, limit: int = 50) -> list[OutboxItem]:
-        now = time.monotonic()
-        done = {item_id for outcome, item_id, _ in self.outcomes if outcome != "failed"}
-        ready = [
-            i for i in self.items if i.id not in done and self.not_before.get(i.id, 0.0) <= now
-        ]
-        return ready[:limit]
-
-    def delivered(self, item_id: int) -> None:
-        self.outcomes.append(("delivered", item_id, None))
-
-    def failed(self, item_id: int, retry_after_seconds: float | None = None) -> None:
-        self.outcomes.append(("failed", item_id, retry_after_seconds))
-        self.not_before[item_id] = time.monotonic() + (retry_after_seconds or 0.2)
-
-    def undeliverable(self, item_id: int) -> None:
-        self.outcomes.append(("undeliverable", item_id, None))
-
-    def release(self, item_id: int) -> None:
-        """Given back untried: due again at once."""
-
-    def renew(self, item_id: int, lease: datetime | None) -> datetime | None:
-        return lease  # one process, no leases here
 
 
 @dataclass
@@ -118,16 +110,57 @@ class CountedHousekeeping:
 
 @dataclass
 class AdapterServices:
-    conversation: ScriptedConversation = field(default_factory=ScriptedConversation)
-    outbox: ListOutbox = field(default_factory=ListOutbox)
+    """The channel's services around the scripted core: the real inbox and outbox."""
+
+    engine: Engine
+    sealer: Sealer
+    conversation: ScriptedConversation
+    inbox: InboxStore
+    outbox: OutboxStore
     copies: ListCopies = field(default_factory=ListCopies)
     housekeeping: CountedHousekeeping = field(default_factory=CountedHousekeeping)
+
+    def queue(self, chat: str, message: Outbound) -> None:
+        """A message for someone else, waiting in the outbox (a notice, a counsellor's note)."""
+        with Session(self.engine) as session:
+            enqueue_to_address(
+                session=session, sealer=self.sealer, address=chat, channel=CHANNEL, message=message
+            )
+            session.commit()
+
+    def waiting(self) -> int:
+        with Session(self.engine) as session:
+            return len(session.exec(select(OutboxMessage)).all())
+
+
+@pytest.fixture
+def adapter(tmp_path: Path) -> Iterator[AdapterServices]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'adapter.db'}")
+    SQLModel.metadata.create_all(engine)
+    sealer = Sealer("adapter-test-secret-0123456789abcdef")
+    yield AdapterServices(
+        engine=engine,
+        sealer=sealer,
+        conversation=ScriptedConversation(engine),
+        inbox=InboxStore(engine, sealer),
+        outbox=OutboxStore(engine, sealer),
+    )
+    engine.dispose()
 
 
 @pytest.fixture
 async def server() -> AsyncIterator[FakeBotApi]:
     async with FakeBotApi() as api:
         yield api
+
+
+async def delivered(server: FakeBotApi, services: AdapterServices) -> None:
+    """Wait until the outbox is empty (each row deleted once its outcome is recorded)."""
+    for _ in range(100):
+        if services.waiting() == 0:
+            return
+        await server.wait_for_call("getUpdates", len(server.calls_to("getUpdates")) + 1)
+    raise AssertionError("the outbox did not empty")
 
 
 def settings_for(server: FakeBotApi, token: str | None = None) -> Settings:
@@ -138,8 +171,10 @@ def settings_for(server: FakeBotApi, token: str | None = None) -> Settings:
     )
 
 
-async def test_updates_reach_the_core_as_inbounds_of_the_right_kind(server: FakeBotApi) -> None:
-    services = AdapterServices()
+async def test_updates_reach_the_core_as_inbounds_of_the_right_kind(
+    server: FakeBotApi, adapter: AdapterServices
+) -> None:
+    services = adapter
     app = build_application(settings_for(server), services, drain_interval=0.1)
     async with polling(app, poll_timeout=1):
         server.user_sends_command(AIKO, "/start@needtotalk_test_bot")
@@ -148,8 +183,7 @@ async def test_updates_reach_the_core_as_inbounds_of_the_right_kind(server: Fake
 
         server.user_presses_button(AIKO, welcome.callback_data_for("agree"), welcome)
         assert (await server.wait_for_messages(AIKO.id, 1))[0].text == "choice:consent:yes"
-        assert len(server.callback_answers) == 1
-        assert welcome.reply_markup is None  # the spent keyboard was removed
+        await server.wait_for_call("answerCallbackQuery")  # the button's spinner stopped
 
         sent = server.user_sends_text(AIKO, "hello there")
         assert (await server.wait_for_messages(AIKO.id, 1))[0].text == "text:hello there"
@@ -174,8 +208,10 @@ async def test_updates_reach_the_core_as_inbounds_of_the_right_kind(server: Fake
     assert {i.language_hint for i in services.conversation.seen} == {"ja"}
 
 
-async def test_command_menu_is_set_in_english_and_japanese(server: FakeBotApi) -> None:
-    app = build_application(settings_for(server), AdapterServices())
+async def test_command_menu_is_set_in_english_and_japanese(
+    server: FakeBotApi, adapter: AdapterServices
+) -> None:
+    app = build_application(settings_for(server), adapter)
     async with polling(app, poll_timeout=1):
         pass
     # The core's menu (ScriptedConversation.command_menu here; the real one is tested in
@@ -185,9 +221,9 @@ async def test_command_menu_is_set_in_english_and_japanese(server: FakeBotApi) -
 
 
 async def test_each_persons_updates_stay_in_order_while_others_go_ahead(
-    server: FakeBotApi,
+    server: FakeBotApi, adapter: AdapterServices
 ) -> None:
-    services = AdapterServices()
+    services = adapter
     services.conversation.slow_texts = {"a1": 1.5, "a3": 0.3}
     app = build_application(settings_for(server), services)
     async with polling(app, poll_timeout=1):
@@ -202,8 +238,10 @@ async def test_each_persons_updates_stay_in_order_while_others_go_ahead(
     assert [m.text for m in aiko] == ["text:a1", "text:a2", "text:a3", "text:a4"]
 
 
-async def test_protect_content_and_long_texts_are_passed_on(server: FakeBotApi) -> None:
-    app = build_application(settings_for(server), AdapterServices())
+async def test_protect_content_and_long_texts_are_passed_on(
+    server: FakeBotApi, adapter: AdapterServices
+) -> None:
+    app = build_application(settings_for(server), adapter)
     async with polling(app, poll_timeout=1):
         server.user_sends_text(BEN, "card")
         card = (await server.wait_for_messages(BEN.id, 1))[0]
@@ -218,9 +256,9 @@ async def test_protect_content_and_long_texts_are_passed_on(server: FakeBotApi) 
 
 
 async def test_core_failure_apologises_and_logs_no_text_or_ids(
-    server: FakeBotApi, caplog: pytest.LogCaptureFixture
+    server: FakeBotApi, adapter: AdapterServices, caplog: pytest.LogCaptureFixture
 ) -> None:
-    app = build_application(settings_for(server), AdapterServices())
+    app = build_application(settings_for(server), adapter)
     with caplog.at_level(logging.DEBUG, logger="bot"):
         async with polling(app, poll_timeout=1):
             server.user_sends_text(AIKO, "boom")
@@ -235,8 +273,10 @@ async def test_core_failure_apologises_and_logs_no_text_or_ids(
         assert "boom" not in line and str(AIKO.id) not in line and "aiko" not in line.lower()
 
 
-async def test_a_rate_limited_reply_is_sent_after_the_wait(server: FakeBotApi) -> None:
-    app = build_application(settings_for(server), AdapterServices())
+async def test_a_rate_limited_reply_is_sent_after_the_wait(
+    server: FakeBotApi, adapter: AdapterServices
+) -> None:
+    app = build_application(settings_for(server), adapter)
     async with polling(app, poll_timeout=1):
         server.flood_wait_next(retry_after=1)
         started = time.monotonic()
@@ -248,14 +288,12 @@ async def test_a_rate_limited_reply_is_sent_after_the_wait(server: FakeBotApi) -
 
 
 async def test_outbox_items_are_delivered_retried_after_429_and_protected(
-    server: FakeBotApi,
+    server: FakeBotApi, adapter: AdapterServices
 ) -> None:
-    services = AdapterServices()
+    services = adapter
     relayed = Outbound("Someone found your card helpful", protect_content=True)
-    services.outbox.items = [
-        OutboxItem(1, str(AIKO.id), relayed),
-        OutboxItem(2, str(BEN.id), Outbound("A counsellor wrote to you")),
-    ]
+    services.queue(str(AIKO.id), relayed)
+    services.queue(str(BEN.id), Outbound("A counsellor wrote to you"))
     server.flood_wait_next(retry_after=1)
     app = build_application(settings_for(server), services, drain_interval=0.1)
     async with polling(app, poll_timeout=1):
@@ -263,72 +301,68 @@ async def test_outbox_items_are_delivered_retried_after_429_and_protected(
         ben = (await server.wait_for_messages(BEN.id, 1, timeout=6))[0]
         # The server has the message before the drain records the outcome (after the HTTP
         # response): wait for the record, or leaving the block may cancel it (a flaky failure).
-        for _ in range(50):  # each poll of getUpdates is a tick of the bot's loop
-            if len(services.outbox.outcomes) >= 2:
-                break
-            await server.wait_for_call("getUpdates", len(server.calls_to("getUpdates")) + 1)
-    outcomes = services.outbox.outcomes
+        await delivered(server, services)
     # AIORateLimiter(max_retries=...) waited Telegram's retry_after out within the attempt
-    assert sorted(outcomes) == [("delivered", 1, None), ("delivered", 2, None)]
-    send_times = [c.at for c in server.calls_to("sendMessage") if c.params["chat_id"] == AIKO.id]
-    assert send_times[1] - send_times[0] >= 1.0  # not retried before retry_after
+    # (the two chats are served concurrently: either one may have met the 429)
+    tries: dict[int, list[float]] = {}
+    for call in server.calls_to("sendMessage"):
+        tries.setdefault(int(call.params["chat_id"]), []).append(call.at)
+    assert sorted(len(times) for times in tries.values()) == [1, 2]
+    (retried,) = [times for times in tries.values() if len(times) == 2]
+    assert retried[1] - retried[0] >= 1.0  # not retried before retry_after
     assert aiko.protect_content and aiko.text == relayed.text
     assert not ben.protect_content
+    assert [m.text for m in server.sent_messages()].count(relayed.text) == 1
 
 
 async def test_outbox_item_for_someone_who_blocked_the_bot_is_undeliverable(
-    server: FakeBotApi,
+    server: FakeBotApi, adapter: AdapterServices
 ) -> None:
-    services = AdapterServices()
-    services.outbox.items = [
-        OutboxItem(7, str(BEN.id), Outbound("hello")),
-        OutboxItem(8, "not-a-chat-id", Outbound("hello")),
-    ]
+    services = adapter
+    services.queue(str(BEN.id), Outbound("hello"))
+    services.queue("not-a-chat-id", Outbound("hello"))
     server.block_bot(BEN)
     app = build_application(settings_for(server), services, drain_interval=0.1)
     async with polling(app, poll_timeout=1):
         await server.wait_for_call("sendMessage")
-        for _ in range(50):
-            if len(services.outbox.outcomes) == 2:
-                break
-            await server.wait_for_call("getUpdates", len(server.calls_to("getUpdates")) + 1)
-    # recipients are served concurrently, so either may be recorded first
-    assert sorted(services.outbox.outcomes) == [
-        ("undeliverable", 7, None),
-        ("undeliverable", 8, None),
-    ]
+        await delivered(server, services)  # both given up at once: nothing is kept
+    assert server.sent_messages() == []
+    assert len(server.calls_to("sendMessage")) == 1  # the blocked chat was tried once
 
 
 async def test_delivered_cards_are_reported_and_withdrawn_copies_deleted_within_48_hours(
-    server: FakeBotApi,
+    server: FakeBotApi, adapter: AdapterServices
 ) -> None:
     """A card relayed through the outbox reports where it landed; a "delete" item removes
     copies with deleteMessage where Telegram allows it (younger than 48 hours)."""
-    services = AdapterServices()
+    services = adapter
     card = Outbound("Someone replied to your card", protect_content=True, delivery_token="tok")
-    services.outbox.items = [OutboxItem(1, str(AIKO.id), card)]
+    services.queue(str(AIKO.id), card)
     app = build_application(settings_for(server), services, drain_interval=0.1)
     async with polling(app, poll_timeout=1):
         (first,) = await server.wait_for_messages(AIKO.id, 1)
         server.user_sends_text(AIKO, "hi")
         (second,) = await server.wait_for_messages(AIKO.id, 1)
         server.age_message(second, 49 * 3600)
-        delete = OutboxItem(
-            2, str(AIKO.id), Outbound(""), delete_message_ids=(first.message_id, second.message_id)
-        )
-        services.outbox.items.append(delete)
+        with Session(services.engine) as session:
+            enqueue_delete(
+                session=session,
+                sealer=services.sealer,
+                address=str(AIKO.id),
+                channel=CHANNEL,
+                message_ids=[first.message_id, second.message_id],
+            )
+            session.commit()
         await server.wait_for_call("deleteMessage", 2)
-        for _ in range(50):
-            if ("delivered", 2, None) in services.outbox.outcomes:
-                break
-            await server.wait_for_call("getUpdates", len(server.calls_to("getUpdates")) + 1)
+        await delivered(server, services)
     assert services.copies.sent == [("tok", "telegram", str(AIKO.id), [first.message_id])]
     assert first.deleted and not second.deleted  # the older copy stays, as on Telegram
-    assert ("delivered", 2, None) in services.outbox.outcomes
 
 
-async def test_a_wrong_token_is_refused_at_start(server: FakeBotApi) -> None:
-    app = build_application(settings_for(server, token="42:wrong"), AdapterServices())
+async def test_a_wrong_token_is_refused_at_start(
+    server: FakeBotApi, adapter: AdapterServices
+) -> None:
+    app = build_application(settings_for(server, token="42:wrong"), adapter)
     with pytest.raises(InvalidToken):
         async with polling(app, poll_timeout=1):
             pass
@@ -340,11 +374,13 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def test_webhook_mode_accepts_only_telegrams_secret_token(server: FakeBotApi) -> None:
+async def test_webhook_mode_accepts_only_telegrams_secret_token(
+    server: FakeBotApi, adapter: AdapterServices
+) -> None:
     settings = settings_for(server)
     port = free_port()
     secret = webhook_secret_token(settings)
-    app = build_application(settings, AdapterServices())
+    app = build_application(settings, adapter)
     async with serving_webhook(
         app,
         webhook_url=f"http://127.0.0.1:{port}/telegram",
@@ -361,8 +397,10 @@ async def test_webhook_mode_accepts_only_telegrams_secret_token(server: FakeBotA
     assert reply.text == "text:via webhook"
 
 
-async def test_a_press_on_an_expired_query_still_reaches_the_core(server: FakeBotApi) -> None:
-    services = AdapterServices()
+async def test_a_press_on_an_expired_query_still_reaches_the_core(
+    server: FakeBotApi, adapter: AdapterServices
+) -> None:
+    services = adapter
     app = build_application(settings_for(server), services)
     async with polling(app, poll_timeout=1):
         server.user_sends_command(BEN, "/start")
@@ -371,3 +409,33 @@ async def test_a_press_on_an_expired_query_still_reaches_the_core(server: FakeBo
         server.user_presses_button(BEN, "consent:no", welcome)
         reply = (await server.wait_for_messages(BEN.id, 1))[0]
     assert reply.text == "choice:consent:no"
+
+
+class FailsTheSecondMessage(FakeBotApi):
+    """Telegram failing one sendMessage in the middle of a long answer (a 500)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sends = 0
+
+    async def _api_sendmessage(self, params: dict[str, Any]) -> Any:
+        self.sends += 1
+        if self.sends == 2:
+            return fake_error(500, "Internal Server Error")
+        return await super()._api_sendmessage(params)
+
+
+async def test_a_long_answer_cut_off_midway_sends_only_the_rest_on_its_retry(
+    adapter: AdapterServices,
+) -> None:
+    """Its first part is recorded as sent as soon as it went out, so the retry (or a restart
+    after a kill at that moment) sends the second and third only, each once."""
+    async with FailsTheSecondMessage() as server:
+        adapter.queue(str(BEN.id), Outbound("word " * 2000, buttons=((Button("More", "more"),),)))
+        app = build_application(settings_for(server), adapter, drain_interval=0.1)
+        async with polling(app, poll_timeout=1):
+            parts = await server.wait_for_messages(BEN.id, 3, timeout=20)
+            await delivered(server, adapter)
+        assert server.sends == 4  # three parts, one of them tried twice
+        assert " ".join(p.text for p in parts).split() == ["word"] * 2000
+        assert len(server.sent_messages(BEN.id)) == 3

@@ -17,7 +17,7 @@ from bot.store.inbox import InboxStore, NewUpdate
 from bot.store.outbox import OutboxPayload, OutboxStore, enqueue
 from bot.store.people import get_or_create_person
 from bot.store.sealing import Sealer
-from bot.store.tables import DeliveryAddress, InboxUpdate, Person
+from bot.store.tables import DeliveryAddress, InboxUpdate, OutboxMessage, Person
 
 SEALER = Sealer("inbox-store-test-secret-0123456789")
 
@@ -252,3 +252,66 @@ def test_a_turns_plain_replies_go_out_as_one_message() -> None:
     assert joined_replies([question, Outbound(text="after")]) == [question, Outbound(text="after")]
     long = Outbound(text="x" * 4000)
     assert joined_replies([long, Outbound(text="y" * 200)]) == [long, Outbound(text="y" * 200)]
+
+
+def test_polling_starts_after_the_newest_stored_update_which_pruning_keeps(engine) -> None:  # type: ignore[no-untyped-def]
+    """An update handled before a restart is not fetched again, however long the bot was down:
+    everything up to the newest stored update was stored (a batch is confirmed only once it
+    is), so polling starts after it, and pruning keeps that one row."""
+    from datetime import timedelta
+
+    from bot.store.inbox import DONE, KEEP_HANDLED
+    from bot.store.tables import utcnow
+
+    store = InboxStore(engine, SEALER, cap=10)
+    assert store.last_update_id("telegram") is None
+    lane = store.lane_of("telegram", "78")
+    store.store("telegram", [NewUpdate(i, lane, "{}") for i in (41, 42)])
+    long_ago = utcnow() - KEEP_HANDLED - timedelta(hours=5)
+    with Session(engine) as session:
+        for row in session.exec(select(InboxUpdate)):
+            row.status, row.done_at = DONE, long_ago
+            session.add(row)
+        session.commit()
+    assert store.prune("telegram") == 1
+    assert store.last_update_id("telegram") == 42
+
+
+def test_a_row_claimed_again_after_a_lease_ran_out_says_so(engine) -> None:  # type: ignore[no-untyped-def]
+    """A worker that died holding a row may have sent it: the next claim is marked `retaken`
+    (an edit Telegram then calls "not modified" was made by that worker, and is done)."""
+    from datetime import timedelta
+
+    from bot.store.tables import utcnow
+
+    with Session(engine) as session:
+        person, _ = get_or_create_person(
+            session=session, sealer=SEALER, channel="telegram", user_ref="10", language="en"
+        )
+        assert person.id is not None
+        enqueue(
+            session=session,
+            sealer=SEALER,
+            person_id=person.id,
+            channel="telegram",
+            message=Outbound("x"),
+        )
+        session.commit()
+    store = OutboxStore(engine, SEALER)
+    [first] = store.due("telegram")
+    assert not first.retaken
+    with Session(engine) as session:  # the worker died; its lease runs out
+        row = session.exec(select(OutboxMessage)).one()
+        row.claimed_until = utcnow() - timedelta(seconds=1)
+        session.add(row)
+        session.commit()
+    [again] = store.due("telegram")
+    assert again.retaken
+    store.failed(again.id)  # an outcome recorded: the next claim is a fresh one
+    with Session(engine) as session:
+        row = session.exec(select(OutboxMessage)).one()
+        row.next_attempt_at = utcnow() - timedelta(seconds=1)
+        session.add(row)
+        session.commit()
+    [fresh] = store.due("telegram")
+    assert not fresh.retaken

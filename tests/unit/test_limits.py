@@ -247,3 +247,58 @@ def test_a_log_that_does_not_open_blocks_for_a_day_and_then_lets_go(
     time_passes(services, timedelta(days=1, minutes=1))
     assert "out there now" in joined(author.presses("c:publish"))
     assert len(cards_of(services)) == 2
+
+
+def test_two_workers_counting_for_one_person_lose_no_count(services: Services) -> None:
+    """Two transactions (two workers) each read the person's log, then both count: one waits
+    for the other's commit and counts on top of it. Without the row lock both rewrote what
+    they had read, and one count was lost (PostgreSQL; SQLite has one writer at a time)."""
+    if services.engine.dialect.name != "postgresql":
+        pytest.skip("two concurrent writers need PostgreSQL")
+    import threading
+
+    ready(services, "7010")
+    person_id = stored_person(services, "7010").id
+    rounds = 10
+    both_read = threading.Barrier(2)
+    failures: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            for _ in range(rounds):
+                with Session(services.engine) as session:
+                    person = session.get(Person, person_id)
+                    assert person is not None
+                    actions_since(  # the limit check reads the log first, as a turn does
+                        session=session,
+                        sealer=services.sealer,
+                        person=person,
+                        what="report",
+                        since=utcnow() - timedelta(hours=1),
+                    )
+                    both_read.wait(timeout=10)
+                    record_action(
+                        session=session, sealer=services.sealer, person=person, what="report"
+                    )
+                    session.commit()
+        except BaseException as exc:  # reported below, in the test's thread
+            failures.append(exc)
+            both_read.abort()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not failures, failures
+    with Session(services.engine) as session:
+        person = session.get(Person, person_id)
+        assert person is not None
+        counted = actions_since(
+            session=session,
+            sealer=services.sealer,
+            person=person,
+            what="report",
+            since=utcnow() - timedelta(hours=1),
+        )
+    assert len(counted) == 2 * rounds

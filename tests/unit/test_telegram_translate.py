@@ -16,7 +16,7 @@ from bot.channels.telegram.application import (
     file_base_url,
     webhook_secret_token,
 )
-from bot.channels.telegram.ordering import ordering_key
+from bot.channels.telegram.inbox import chat_of
 from bot.channels.telegram.translate import (
     command_text,
     inbound_from_update,
@@ -88,7 +88,8 @@ def test_a_slash_in_the_middle_is_text_not_a_command() -> None:
 def test_group_chats_are_not_translated() -> None:
     group = {"id": -100123, "type": "supergroup", "title": "friends"}
     assert inbound_from_update(update({"message": message(group, text="hi")})) is None
-    assert ordering_key(update({"message": message(group, text="hi")})) == -100123
+    # its lane in the inbox is still the chat's (each chat's updates in order)
+    assert chat_of({"update_id": 1, "message": message(group, text="hi")}) == "-100123"
 
 
 def test_command_text_normalisation() -> None:

@@ -5,11 +5,11 @@ Bot API server, or a local test server, through `TELEGRAM_API_BASE_URL`), the bu
 limiter (and on PostgreSQL a send budget shared by every worker), the command menu, the outbox
 drain, and how updates come in.
 
-With services that have an inbox (bot.services, what `needtotalk run` uses), updates take the
-durable path: fetched raw by long polling or received by a webhook, stored sealed before they are
-acknowledged (the offset moves, or the webhook answers 200, only after the commit), handled once
-(bot/channels/telegram/inbox.py), answered through the outbox. Services without one (the adapter
-tests' scripted core) use python-telegram-bot's own updater and the handlers in handlers.py.
+Updates take one path, the durable inbox: fetched raw by long polling or received by a webhook,
+stored sealed before they are acknowledged (the offset moves, or the webhook answers 200, only
+after the commit), handled once (bot/channels/telegram/inbox.py), answered through the outbox.
+python-telegram-bot's own updater and handlers are not used: they acknowledge an update before
+it is handled, so a process that dies loses it.
 """
 
 from __future__ import annotations
@@ -33,18 +33,15 @@ from telegram.ext import (
     BaseRateLimiter,
     ContextTypes,
     ExtBot,
-    Updater,
 )
 from telegram.request import HTTPXRequest
 
 from bot.channels.telegram.budget import SharedSendBudget
 from bot.channels.telegram.command_menu import set_command_menu
 from bot.channels.telegram.delivery import FLOOD_RETRIES
-from bot.channels.telegram.handlers import register_handlers
 from bot.channels.telegram.housekeeping import housekeeping_forever
 from bot.channels.telegram.inbox import TelegramInbox
 from bot.channels.telegram.logfilter import install_log_filter
-from bot.channels.telegram.ordering import PerChatUpdateProcessor
 from bot.channels.telegram.outbox_drain import (
     DEFAULT_DRAIN_INTERVAL_SECONDS,
     drain_forever,
@@ -114,7 +111,6 @@ def build_application(
     """The bot's Application: services in `bot_data`, not yet started."""
     token = bot_token(settings)
     install_log_filter()
-    durable = getattr(services, "inbox", None) is not None
 
     async def post_init(app: TelegramApplication) -> None:
         await set_command_menu(app.bot, app.bot_data.services.conversation.command_menu())
@@ -129,28 +125,27 @@ def build_application(
         data.housekeeping_task = asyncio.create_task(
             housekeeping_forever(data.services.housekeeping), name="housekeeping"
         )
-        if durable:
-            quick = Bot(
-                token,
-                base_url=settings.telegram_api_base_url,
-                base_file_url=file_base_url(settings.telegram_api_base_url),
-                request=HTTPXRequest(
-                    connection_pool_size=QUICK_POOL_SIZE, pool_timeout=POOL_TIMEOUT_SECONDS
-                ),
-            )
-            await quick.initialize()
-            data.quick_bot = quick
-            data.inbox = TelegramInbox(
-                app.bot,
-                services.inbox,  # type: ignore[attr-defined]
-                services.conversation,  # type: ignore[arg-type]
-                texts=data.texts,
-                wake_outbox=data.wake.set,
-                quick_bot=quick,
-            )
-            data.sweep_task = asyncio.create_task(
-                data.inbox.sweep_forever(SWEEP_INTERVAL_SECONDS), name="inbox-sweep"
-            )
+        quick = Bot(
+            token,
+            base_url=settings.telegram_api_base_url,
+            base_file_url=file_base_url(settings.telegram_api_base_url),
+            request=HTTPXRequest(
+                connection_pool_size=QUICK_POOL_SIZE, pool_timeout=POOL_TIMEOUT_SECONDS
+            ),
+        )
+        await quick.initialize()
+        data.quick_bot = quick
+        data.inbox = TelegramInbox(
+            app.bot,
+            services.inbox,
+            services.conversation,
+            texts=data.texts,
+            wake_outbox=data.wake.set,
+            quick_bot=quick,
+        )
+        data.sweep_task = asyncio.create_task(
+            data.inbox.sweep_forever(SWEEP_INTERVAL_SECONDS), name="inbox-sweep"
+        )
 
     async def post_stop(app: TelegramApplication) -> None:
         data = app.bot_data
@@ -175,7 +170,7 @@ def build_application(
         .connection_pool_size(CONNECTION_POOL_SIZE)
         .pool_timeout(POOL_TIMEOUT_SECONDS)
         .context_types(ContextTypes(bot_data=ChannelData))
-        .concurrent_updates(PerChatUpdateProcessor())
+        .updater(None)
         .job_queue(None)
         .post_init(post_init)
         .post_stop(post_stop)
@@ -187,7 +182,6 @@ def build_application(
     app = cast(TelegramApplication, builder.build())
     app.bot_data.services = services
     app.bot_data.texts = Texts(settings.prompts_dir)  # a broken catalog fails here, not later
-    register_handlers(app)
     return app
 
 
@@ -211,26 +205,16 @@ async def polling(
     """Run `app` with long polling inside a running event loop, as `run_polling` does.
 
     For callers that own the loop: tests, or a process that serves more than the bot. Updates
-    fetched but not yet handled are handled before it returns (the durable path: at the latest
-    by the next start, since they are stored).
+    fetched but not yet handled are handled before it returns, or at the latest by the next
+    start, since they are stored.
     """
-    if _is_durable(app):
-        async with _running_durable(app) as inbox:
-            await app.bot.delete_webhook(drop_pending_updates=drop_pending_updates)
-            task = asyncio.create_task(poll_forever(app.bot, inbox, poll_timeout), name="poll")
-            try:
-                yield app
-            finally:
-                await stop_task(task)
-        return
-    async with _running(app) as updater:
-        await updater.start_polling(
-            timeout=poll_timeout,
-            allowed_updates=ALLOWED_UPDATES,
-            drop_pending_updates=drop_pending_updates,
-        )
-        await app.start()
-        yield app
+    async with _running_durable(app) as inbox:
+        await app.bot.delete_webhook(drop_pending_updates=drop_pending_updates)
+        task = asyncio.create_task(poll_forever(app.bot, inbox, poll_timeout), name="poll")
+        try:
+            yield app
+        finally:
+            await stop_task(task)
 
 
 async def poll_forever(bot: Bot, inbox: TelegramInbox, poll_timeout: int) -> None:
@@ -238,9 +222,10 @@ async def poll_forever(bot: Bot, inbox: TelegramInbox, poll_timeout: int) -> Non
 
     The raw JSON is stored as it came, so an update python-telegram-bot cannot parse is set
     aside by itself later instead of failing the batch. If storing fails, the offset stays and
-    the same batch is fetched again.
+    the same batch is fetched again. It starts after the newest update already stored, so
+    one handled before a restart is not fetched again.
     """
-    offset: int | None = None
+    offset = await inbox.first_offset()
     while True:
         try:
             # Bot._post: getUpdates without parsing (Bot.get_updates parses the whole batch, and
@@ -293,37 +278,23 @@ async def serving_webhook(
     """Run `app` behind a webhook inside a running event loop, as `run_webhook` does.
 
     Telegram must send `secret_token` in X-Telegram-Bot-Api-Secret-Token; other requests get 403.
-    On the durable path the answer is 200 only once the update is committed to the inbox (a
-    500 makes Telegram send it again), so several workers can sit behind one load balancer:
-    `register=False` for all but one of them (setWebhook names one URL).
+    The answer is 200 only once the update is committed to the inbox (a 500 makes Telegram
+    send it again), so several workers can sit behind one load balancer: `register=False` for
+    all but one of them (setWebhook names one URL).
     """
-    if _is_durable(app):
-        async with _running_durable(app) as inbox:
-            server = await webhook_server(inbox, secret_token, listen, port, url_path)
-            try:
-                if register:
-                    await app.bot.set_webhook(
-                        url=webhook_url,
-                        secret_token=secret_token,
-                        allowed_updates=ALLOWED_UPDATES,
-                        drop_pending_updates=drop_pending_updates,
-                    )
-                yield app
-            finally:
-                await server.cleanup()
-        return
-    async with _running(app) as updater:
-        await updater.start_webhook(
-            listen=listen,
-            port=port,
-            url_path=url_path,
-            webhook_url=webhook_url,
-            secret_token=secret_token,
-            allowed_updates=ALLOWED_UPDATES,
-            drop_pending_updates=drop_pending_updates,
-        )
-        await app.start()
-        yield app
+    async with _running_durable(app) as inbox:
+        server = await webhook_server(inbox, secret_token, listen, port, url_path)
+        try:
+            if register:
+                await app.bot.set_webhook(
+                    url=webhook_url,
+                    secret_token=secret_token,
+                    allowed_updates=ALLOWED_UPDATES,
+                    drop_pending_updates=drop_pending_updates,
+                )
+            yield app
+        finally:
+            await server.cleanup()
 
 
 async def webhook_server(
@@ -357,10 +328,6 @@ async def webhook_server(
     return runner
 
 
-def _is_durable(app: TelegramApplication) -> bool:
-    return getattr(app.bot_data.services, "inbox", None) is not None
-
-
 @asynccontextmanager
 async def _running_durable(app: TelegramApplication) -> AsyncIterator[TelegramInbox]:
     """initialize (getMe: a wrong token fails here), post_init (command menu, outbox drain,
@@ -378,31 +345,3 @@ async def _running_durable(app: TelegramApplication) -> AsyncIterator[TelegramIn
                 await app.post_stop(app)
     finally:
         await app.shutdown()
-
-
-@asynccontextmanager
-async def _running(app: TelegramApplication) -> AsyncIterator[Updater]:
-    """python-telegram-bot's own start and stop order (Application.__run), minus the signals.
-
-    initialize, post_init, (the caller starts the updater and the app), then updater.stop,
-    stop, post_stop, shutdown, post_shutdown.
-    """
-    await app.initialize()
-    try:
-        if app.post_init:
-            await app.post_init(app)
-        updater = app.updater
-        assert updater is not None
-        try:
-            yield updater
-        finally:
-            if updater.running:
-                await updater.stop()
-            if app.running:
-                await app.stop()
-                if app.post_stop:
-                    await app.post_stop(app)
-    finally:
-        await app.shutdown()
-        if app.post_shutdown:
-            await app.post_shutdown(app)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from telegram import Bot
@@ -30,20 +30,37 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 # How often AIORateLimiter waits out Telegram's 429 before a send gives up.
 FLOOD_RETRIES = 2
+# Telegram's answer to an edit that changes nothing ("Bad Request: message is not modified").
+NOT_MODIFIED = "message is not modified"
 
 
 async def send_outbound(
-    bot: Bot, chat_id: int, outbound: Outbound, edit_message_id: int | None = None
+    bot: Bot,
+    chat_id: int,
+    outbound: Outbound,
+    edit_message_id: int | None = None,
+    *,
+    skip: int = 0,
+    on_part: Callable[[int], None] | None = None,
+    retaken: bool = False,
 ) -> list[int]:
     """Send one Outbound (one or more messages) and return their message ids; errors propagate.
 
     `edit_message_id`: the message whose button was pressed; a one-part answer without a
     picture or protected words replaces it (editMessageText: one call instead of removing its
-    keyboard and sending a new message). If Telegram refuses the edit, it is sent as new.
-    A picture goes first, with a short caption.
+    keyboard and sending a new message). If Telegram refuses the edit (too old, gone), it is
+    sent as new. An edit that changes nothing is done when the row was `retaken` (a worker
+    died after Telegram applied it, before the outbox recorded it: sending it as new would say
+    it twice); otherwise the answer happens to read as the pressed message already does, and
+    is sent as new, so the person sees their press answered. A picture goes first, with a
+    short caption.
+
+    An answer in several messages (a long text's parts, a picture and then its text): `skip`
+    is how many went out in an earlier attempt (not sent again), and `on_part(n)` is called
+    as soon as the n-th has gone out while more follow, so its caller can record it.
     """
     if outbound.image_png is not None:
-        return await _send_photo(bot, chat_id, outbound)
+        return await _send_photo(bot, chat_id, outbound, skip, on_part)
     parts = message_parts(outbound)
     editable = len(parts) == 1 and not outbound.protect_content and parts[0].text.strip()
     if edit_message_id is not None and editable:
@@ -55,10 +72,14 @@ async def send_outbound(
                 reply_markup=keyboard_for(outbound),
             )
             return [edit_message_id]
-        except BadRequest as exc:  # too old, deleted, or not changed: send it as new
+        except BadRequest as exc:
+            if retaken and NOT_MODIFIED in str(exc).lower():
+                return [edit_message_id]  # made before the worker that sent it died
             log.info("an answer could not replace the pressed message (%s)", type(exc).__name__)
     sent: list[int] = []
-    for part in parts:
+    for number, part in enumerate(parts, start=1):
+        if number <= skip:
+            continue
         if not part.text.strip():
             log.warning("skipped an outbound message with empty text")
             continue
@@ -69,6 +90,8 @@ async def send_outbound(
             protect_content=part.protect_content,
         )
         sent.append(message.message_id)
+        if on_part is not None and number < len(parts):
+            on_part(number)
     return sent
 
 
@@ -76,35 +99,39 @@ async def send_outbound(
 CAPTION_LIMIT = 1024
 
 
-async def _send_photo(bot: Bot, chat_id: int, outbound: Outbound) -> list[int]:
+async def _send_photo(
+    bot: Bot,
+    chat_id: int,
+    outbound: Outbound,
+    skip: int,
+    on_part: Callable[[int], None] | None,
+) -> list[int]:
     assert outbound.image_png is not None
     caption = outbound.text if len(outbound.text) <= CAPTION_LIMIT else None
-    message = await bot.send_photo(
-        chat_id=chat_id,
-        photo=outbound.image_png,
-        caption=caption,
-        protect_content=outbound.protect_content,
-    )
-    sent = [message.message_id]
+    sent: list[int] = []
+    if skip < 1:
+        message = await bot.send_photo(
+            chat_id=chat_id,
+            photo=outbound.image_png,
+            caption=caption,
+            protect_content=outbound.protect_content,
+        )
+        sent.append(message.message_id)
+        if caption is None and on_part is not None:
+            on_part(1)
     if caption is None:
         text_only = Outbound(
             text=outbound.text, buttons=outbound.buttons, protect_content=outbound.protect_content
         )
-        sent += await send_outbound(bot, chat_id, text_only)
+
+        def text_part(number: int) -> None:
+            if on_part is not None:
+                on_part(number + 1)
+
+        sent += await send_outbound(
+            bot, chat_id, text_only, skip=max(0, skip - 1), on_part=text_part
+        )
     return sent
-
-
-async def send_replies(
-    bot: Bot,
-    chat_id: int,
-    outbounds: Sequence[Outbound],
-    copies: DeliveredCopies | None = None,
-) -> None:
-    """Send the core's replies in order (the direct path, without a durable inbox). A
-    delivered card is reported to `copies`, so withdrawing it can delete it later."""
-    for outbound in outbounds:
-        sent = await send_outbound(bot, chat_id, outbound)
-        await report_copy(copies, chat_id, outbound, sent)
 
 
 async def report_copy(

@@ -57,6 +57,10 @@ class DurableConversation(Protocol):
         overflow: Literal["first", "more"] | None = None,
     ) -> list[Outbound]: ...
 
+    def command_menu(self) -> dict[str, list[tuple[str, str]]]:
+        """The channel's command menu (bot.domain.Conversation.command_menu)."""
+        ...
+
 
 def chat_of(raw: dict[str, Any]) -> str | None:
     """The chat an update belongs to, read from the raw JSON without parsing it whole."""
@@ -125,6 +129,12 @@ class TelegramInbox:
             self.schedule(lane)
         return new
 
+    async def first_offset(self) -> int | None:
+        """Where polling starts: after the newest update already stored (see
+        InboxStore.last_update_id), None on a first start."""
+        newest = await asyncio.to_thread(self._store.last_update_id, CHANNEL)
+        return None if newest is None else newest + 1
+
     # -- scheduling ---------------------------------------------------------------------------
     def schedule(self, lane: str) -> None:
         """Handle `lane` soon in a worker thread (once at a time per process)."""
@@ -160,11 +170,13 @@ class TelegramInbox:
 
     async def sweep(self) -> None:
         """Schedule every lane with waiting rows (on start, and now and then: rows another
-        worker stored and could not finish, a lane whose lock was held elsewhere)."""
+        worker stored and could not finish, a lane whose lock was held elsewhere), and write
+        the side work of a turn whose process died between its commits."""
         lanes = await asyncio.to_thread(self._store.lanes_waiting, CHANNEL)
         for lane in lanes:
             self.schedule(lane)
         await asyncio.to_thread(self._store.prune, CHANNEL)
+        await asyncio.to_thread(self._store.recover_side_work)
 
     async def sweep_forever(self, interval: float) -> None:
         while True:

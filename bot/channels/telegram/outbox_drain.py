@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -99,7 +100,17 @@ async def _deliver(
         if item.delete_message_ids:
             await delete_copies(bot, chat_id, item.delete_message_ids)
         else:
-            sent = await send_outbound(bot, chat_id, item.message, item.edit_message_id)
+            sent = await send_outbound(
+                bot,
+                chat_id,
+                item.message,
+                item.edit_message_id,
+                skip=item.parts_sent,
+                # Recorded at once, on the loop: the parts already out are not sent again if the
+                # process dies before the rest.
+                on_part=functools.partial(outbox.progress, item.id),
+                retaken=item.retaken,
+            )
             await _record_delivered(outbox, item.id)  # first, before the copy is reported
             result.delivered += 1
             await report_copy(copies, chat_id, item.message, sent)

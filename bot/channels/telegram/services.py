@@ -1,7 +1,7 @@
-"""What Telegram handlers get from `context.bot_data`: one typed object, built in one place.
+"""What the Telegram channel keeps in `bot_data`: one typed object, built in one place.
 
-python-telegram-bot's contexttypesbot example (docs/architecture.md): handlers never import an
-engine or build a client; they read `context.bot_data.services`. The Application creates
+python-telegram-bot's contexttypesbot example (docs/architecture.md): the channel never imports
+an engine or builds a client; it reads `bot_data.services`. The Application creates
 `ChannelData()` itself (ContextTypes needs a no-argument factory), and `build_application` fills in
 the services.
 """
@@ -15,9 +15,10 @@ from telegram import Bot
 from telegram.ext import CallbackContext, ExtBot
 
 if TYPE_CHECKING:
-    from bot.channels.telegram.inbox import TelegramInbox
+    from bot.channels.telegram.inbox import DurableConversation, TelegramInbox
 
-from bot.domain import Conversation, DeliveredCopies, Housekeeping, Outbox
+from bot.domain import DeliveredCopies, Housekeeping, Outbox
+from bot.store.inbox import InboxStore
 from bot.texts import Texts
 
 
@@ -25,7 +26,10 @@ class ChannelServices(Protocol):
     """The part of the services object (bot.services) that the Telegram channel uses."""
 
     @property
-    def conversation(self) -> Conversation: ...
+    def conversation(self) -> DurableConversation: ...
+
+    @property
+    def inbox(self) -> InboxStore: ...
 
     @property
     def outbox(self) -> Outbox: ...
