@@ -53,7 +53,7 @@ from bot.store.people import add_flag, get_or_create_person
 from bot.store.sealing import Sealer
 from bot.store.side_work import SideJournal, claim, seal_ops
 from bot.store.tables import Flag, Person, SideWork
-from bot.texts import Texts, ui_language
+from bot.texts import CATALOGS, Texts, ui_language
 
 log = logging.getLogger(__name__)
 
@@ -419,6 +419,20 @@ class Flow:
         """Its button prefixes that no state's guard may hold back (`only_choices`)."""
         return frozenset()
 
+    def catalogs(self) -> tuple[str, ...]:
+        """Catalogs of its own in every prompts/<lang>/ ("diary" for diary.yaml), loaded beside
+        the shipped ones (`catalogs_for`), so a new flow brings its texts without a line
+        elsewhere."""
+        return ()
+
+
+def catalogs_for(flows: Iterable[Flow]) -> tuple[str, ...]:
+    """The catalogs the conversation's Texts must load: the shipped ones and the flows' own."""
+    names = list(CATALOGS)
+    for flow in flows:
+        names += [name for name in flow.catalogs() if name not in names]
+    return tuple(names)
+
 
 class RegistrationError(ValueError):
     """A flow declared something the conversation cannot honour: a bare or foreign state, a
@@ -559,7 +573,15 @@ class ConversationService:
         self._counsellor_ref = counsellor_ref
         self._counsellor_console_url = counsellor_console_url
         # Refuses clashes and stray declarations now, at start-up (RegistrationError).
+        flows = list(flows)
         self.registry = FlowRegistry(flows)
+        for flow in flows:
+            missing = [name for name in flow.catalogs() if name not in texts.catalogs]
+            if missing:
+                raise RegistrationError(
+                    f"{type(flow).__name__} ({flow.name}): its catalogs {missing} are not loaded; "
+                    "build the Texts with catalogs_for(flows)"
+                )
 
     def handle(
         self,

@@ -16,7 +16,7 @@ from bot.cards.card_types import load_card_types
 from bot.cards.compose import load_cards_policy
 from bot.cards.limits import Limiter, load_limits_policy
 from bot.config import Settings
-from bot.conversation import ConversationService, Flow
+from bot.conversation import ConversationService, Flow, catalogs_for
 from bot.emotion.embeddings import embed
 from bot.flows.assessment import AssessmentFlow
 from bot.flows.cards import CardsFlow
@@ -129,15 +129,15 @@ def build_services(
         load_safety_policy(settings.policies_dir / "safety.yaml"), load_crisis_classifier()
     )
     helplines = load_helplines(settings.kb_dir / "helplines.yaml")
-    texts = Texts(settings.prompts_dir)
     knowledge = KnowledgeBase(settings)
+    flows = build_flows(settings, helplines, knowledge, lambda: Moderator(screen=screen))
     conversation = ConversationService(
         engine=engine,
         sealer=sealer,
         screen=screen,
         helplines=helplines,
-        texts=texts,
-        flows=build_flows(settings, helplines, knowledge, lambda: Moderator(screen=screen)),
+        texts=Texts(settings.prompts_dir, catalogs=catalogs_for(flows)),
+        flows=flows,
         channel=channel,
         counsellor_ref=(
             str(settings.counsellor_chat_id) if settings.counsellor_chat_id is not None else None

@@ -33,6 +33,7 @@ class Texts:
         """`languages`: the registry whose packs to load; by default the active one when it
         reads `prompts_dir`, else the packs found there."""
         languages = languages or registry_for(prompts_dir)
+        self.catalogs = catalogs
         self.languages: tuple[str, ...] = languages.codes
         self.default = languages.default
         self._by_language: dict[str, dict[str, str]] = {lang: {} for lang in self.languages}

@@ -26,6 +26,7 @@ from bot.conversation import (
     TextHandler,
     Turn,
     TurnHandler,
+    catalogs_for,
     only_choices,
 )
 from bot.domain import Button, Inbound, InboundKind
@@ -35,7 +36,7 @@ from bot.safety.crisis_screen import CrisisScreen, load_safety_policy
 from bot.safety.helplines import load_helplines
 from bot.services import Services, build_flows
 from bot.store.sealing import Sealer
-from bot.texts import CATALOGS, Texts
+from bot.texts import Texts
 from tests.support.conversation_driver import Person as Someone
 from tests.support.conversation_driver import button_data, joined, stored_person
 
@@ -173,6 +174,9 @@ class DiaryFlow(Flow):
     def menu(self) -> tuple[MenuEntry, ...]:
         return (MenuEntry("/diary", "menu_diary", row=2),)
 
+    def catalogs(self) -> tuple[str, ...]:
+        return ("diary",)
+
     def open(self, turn: Turn) -> None:
         turn.set_state(WRITING)
         turn.say(turn.t("diary_prompt"))
@@ -211,7 +215,7 @@ def _with_diary(services: Services, tmp_path: Path) -> Services:
         sealer=services.sealer,
         screen=services.screen,
         helplines=services.helplines,
-        texts=Texts(prompts, catalogs=(*CATALOGS, "diary")),
+        texts=Texts(prompts, catalogs=catalogs_for([*flows, DiaryFlow()])),
         flows=[*flows, DiaryFlow()],
         channel="telegram",
     )
@@ -269,3 +273,26 @@ def test_a_state_no_flow_registers_is_refused_when_set(services: Services) -> No
         )
         with pytest.raises(ValueError, match=r"no flow registered the state .cards\.compose."):
             turn.set_state("cards.compose")
+
+
+def test_a_flow_whose_catalog_is_not_loaded_fails_at_start(services: Services) -> None:
+    """The diary's texts were not loaded with the shipped catalogs: refused when the
+    conversation is built, not when the diary first speaks."""
+    with pytest.raises(RegistrationError, match=r"DiaryFlow \(diary\): its catalogs \['diary'\]"):
+        ConversationService(
+            engine=services.engine,
+            sealer=services.sealer,
+            screen=services.screen,
+            helplines=services.helplines,
+            texts=Texts(services.settings.prompts_dir),
+            flows=[
+                *build_flows(
+                    services.settings,
+                    services.helplines,
+                    KnowledgeBase(services.settings),
+                    lambda: pytest.fail("nothing is moderated"),
+                ),
+                DiaryFlow(),
+            ],
+            channel="telegram",
+        )
