@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.languages import LanguageManifest, LanguageRegistry, load_registry
 from bot.policies import PolicyProblem, register_policy_check, register_policy_schema
 from bot.safety.classifier import CrisisExamples
-from bot.safety.crisis_screen import SafetyPolicy, load_safety_policy
+from bot.safety.crisis_screen import SafetyPolicy, with_pack_phrases
 from bot.safety.helplines import load_helplines
 from bot.texts import Texts
 from bot.yaml_files import read_yaml
@@ -43,9 +43,14 @@ def _packs_problems(settings: Settings) -> list[PolicyProblem]:
         return [PolicyProblem(str(settings.prompts_dir), "", str(exc))]
     problems: list[PolicyProblem] = []
     try:
-        load_safety_policy(settings.policies_dir / "safety.yaml", languages)
-    except (OSError, ValueError) as exc:
-        problems.append(PolicyProblem("language packs: crisis phrases", "", str(exc)))
+        shared = SafetyPolicy.model_validate(read_yaml(settings.policies_dir / "safety.yaml"))
+    except (OSError, ValueError):
+        shared = None  # reported once, by policies/safety.yaml's own schema
+    if shared is not None:
+        try:
+            with_pack_phrases(shared, languages)
+        except (OSError, ValueError) as exc:
+            problems.append(PolicyProblem("language packs: crisis phrases", "", str(exc)))
     for code, pack in languages.packs.items():
         path = pack.path(pack.manifest.scrub)
         try:
