@@ -116,11 +116,18 @@ class Moderator:
         # Employer and town names stay the author's choice; the preview only warns. (Not for a
         # crisis above: that author gets helplines, not a preview; spaCy costs ~5 ms a card.)
         removed["may_identify"] = identifying_names(scrubbed.text, language)
+        unread: str | None = None  # why the text is not read: the policy's `unreadable` rule
         languages = registry()
         written_in = languages.detect(scrubbed.text, languages.resolve(language))
         if languages.get(written_in).analyser("moderation") is None:
             # The pack declares no moderation analyser (docs/languages.md): the `unreadable`
             # rule, explicitly, rather than another language's model and phrase lists.
+            unread = f"no moderation analyser for {written_in}"
+        else:
+            readable = readability(scrubbed.text)
+            if not readable.readable:
+                unread = f"unreadable ({readable.reason})"
+        if unread is not None:
             verdict = Verdict(policy.unreadable)
             return ModerationDecision(
                 decision=verdict,
@@ -128,20 +135,7 @@ class Moderator:
                 content_class=ContentClass.VULNERABLE,
                 crisis=False,
                 polarity=Polarity(0.5, 0.5),
-                reasons=(f"no moderation analyser for {written_in}: {verdict.value}",),
-                scores={"crisis_screen": crisis.score},
-                **removed,  # type: ignore[arg-type]
-            )
-        readable = readability(scrubbed.text)
-        if not readable.readable:
-            verdict = Verdict(policy.unreadable)
-            return ModerationDecision(
-                decision=verdict,
-                readers=hold if verdict is Verdict.HOLD else self._readers(Verdict.RESTRICT),
-                content_class=ContentClass.VULNERABLE,
-                crisis=False,
-                polarity=Polarity(0.5, 0.5),
-                reasons=(f"unreadable ({readable.reason}): {verdict.value}",),
+                reasons=(f"{unread}: {verdict.value}",),
                 scores={"crisis_screen": crisis.score},
                 **removed,  # type: ignore[arg-type]
             )
