@@ -108,8 +108,9 @@ class LanguageManifest(_Strict):
     analysers: Analysers
     helplines: str = "helplines.yaml"
     scrub: str = "scrub.yaml"
-    # Crisis phrases of the pack's own (merged into policies/safety.yaml's, which counsellors
-    # review in one place and where English and Japanese keep theirs); relative to the pack.
+    # The language's crisis phrases (labels, patterns, idioms, softeners, never-say list,
+    # recovery cues, typos), merged into policies/safety.yaml's under the pack's code
+    # (bot/safety/crisis_screen.py `with_pack_phrases`); relative to the pack.
     crisis_phrases: str | None = None
 
     @field_validator("code")
