@@ -91,6 +91,12 @@ class Analysers(_Strict):
     emotion: Analyser
     crisis: Analyser
     moderation: Analyser
+    # How its text is cut into words: the word overlap of the kb search
+    # (bot/knowledge/word_overlap.py: "en" English words and stems, "ja" UniDic) and the
+    # place and organisation names the scrubber warns of (bot/cards/identifying.py). "none": no
+    # word overlap (the kb ranks that language's cards by the sentence embedding alone); names
+    # are still looked for by script, on every card, as the scrubber's other finders are.
+    words: Analyser = "none"
 
 
 class LanguageManifest(_Strict):
@@ -130,7 +136,7 @@ class LanguagePack:
     def code(self) -> str:
         return self.manifest.code
 
-    def analyser(self, kind: Literal["emotion", "crisis", "moderation"]) -> str | None:
+    def analyser(self, kind: Literal["emotion", "crisis", "moderation", "words"]) -> str | None:
         """The analyser for `kind`, or None when the pack declares `none`."""
         name: str = getattr(self.manifest.analysers, kind)
         return None if name == "none" else name
