@@ -9,7 +9,8 @@ moderation), or `none`. Nothing in the code lists languages: the registry built 
 manifests is the list, and `bot.domain.Language` is a code checked against it.
 
 The analysers are the readers the code has: "en" (MiniLM, GoEmotions, VADER, English phrase
-lists) and "ja" (character n-grams, ML-Ask, the Tohoku polarity words, Japanese phrase lists). A
+lists, English words) and "ja" (character n-grams, ML-Ask, the Tohoku polarity words, Japanese
+phrase lists, UniDic words). A
 pack names the one built for its language, or `none`: then its free text is not read for
 emotion (a flat reading, and `classify` says so), a card in it is held by moderation's
 `unreadable` rule, and the crisis screen's rules alone (every language's phrases run on every
