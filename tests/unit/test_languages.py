@@ -205,7 +205,7 @@ def test_a_pack_neither_english_nor_japanese_gets_its_declared_analysers_or_none
 def test_the_crisis_models_go_by_the_packs_declaration_never_to_another_by_default(
     active: languages.LanguageRegistry,
 ) -> None:
-    """"de" declares no crisis analyser: its text is screened by the rules alone; a language
+    """ "de" declares no crisis analyser: its text is screened by the rules alone; a language
     without a pack gets the policy's `unspoken_model`; a model the artefact lacks is an error
     (which the screen logs, keeping the rules' answer), never the English model by default."""
     from bot.safety.classifier import CrisisClassifier
