@@ -91,9 +91,18 @@ class ClassifierPolicy(BaseModel):
     # as written unless this says "none". Languages with a pack name theirs in its manifest.
     unspoken_model: Literal["en", "ja", "none"] = "en"
 
-    def threshold_for(self, language: str) -> float:
-        """The threshold of the model that reads `language` (Japanese, or English for the rest)."""
-        return self.by_language.get("ja" if language == "ja" else "en", self.threshold)
+    def threshold_for(self, model: str) -> float:
+        """The threshold of the crisis model `model` ("en", "ja": CrisisResult.model)."""
+        return self.by_language.get(model, self.threshold)
+
+    @field_validator("by_language")
+    @classmethod
+    def _models_only(cls, value: dict[str, float]) -> dict[str, float]:
+        # Keyed by the classifier's model (the crisis analyser a pack names), not by language.
+        unknown = sorted(set(value) - set(ANALYSERS))
+        if unknown:
+            raise ValueError(f"classifier.by_language names no crisis model: {unknown}")
+        return value
 
 
 class RecoveryPolicy(BaseModel):

@@ -177,3 +177,44 @@ def test_the_default_pack_must_label_every_category(prompts: Path) -> None:
     _write(crisis, data)
     with pytest.raises(ValueError, match="without a label in the default language"):
         load_safety_policy(POLICY, load_registry(prompts))
+
+
+def test_a_pack_neither_english_nor_japanese_gets_its_declared_analysers_or_none(
+    active: languages.LanguageRegistry,
+) -> None:
+    """The analyser-keyed choices go by what a pack declares, never by its code: "de" (a copy
+    of English, no analysers) gets no word overlap in the kb search, the scrubber's name finder
+    by script (as on every card), and, declaring the "ja" moderation analyser, that analyser's
+    higher toxic hold."""
+    from bot.cards.identifying import identifying_names
+    from bot.knowledge.word_overlap import content_words
+    from bot.moderation.policy import load_moderation_policy
+
+    pack = active.get("de")
+    assert pack.analyser("words") is None
+    assert content_words("I cannot sleep at night", pack.analyser("words")) == frozenset()
+    assert content_words("I cannot sleep at night", active.get("en").analyser("words"))
+    assert "Tesco" in identifying_names("I work at Tesco in Leeds", "de")
+
+    # The toxic hold is the moderation analyser's, whichever pack names it.
+    thresholds = load_moderation_policy().thresholds
+    assert thresholds.toxic_hold_for("en") == thresholds.toxic_hold == 0.5
+    assert thresholds.toxic_hold_for("ja") == 0.8
+
+
+def test_the_crisis_models_go_by_the_packs_declaration_never_to_another_by_default(
+    active: languages.LanguageRegistry,
+) -> None:
+    """ "de" declares no crisis analyser: its text is screened by the rules alone; a language
+    without a pack gets the policy's `unspoken_model`; a model the artefact lacks is an error
+    (which the screen logs, keeping the rules' answer), never the English model by default."""
+    from bot.safety.classifier import CrisisClassifier
+
+    screen = CrisisScreen(load_safety_policy())
+    assert screen.model_for("de") is None
+    assert screen.model_for("ko") == "en"
+    assert screen.model_for("ja") == "ja"
+    with pytest.raises(ValueError, match="no crisis model 'de'"):
+        CrisisClassifier(models={}, key="").model_name("de")
+    assert screen.policy.classifier.threshold_for("ja") == 0.65
+    assert screen.policy.classifier.threshold_for("en") == 0.5
