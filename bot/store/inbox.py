@@ -29,6 +29,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.domain import Outbound, Settle
+from bot.store.engine import sync_at_commit
 from bot.store.outbox import NORMAL, URGENT, enqueue, enqueue_to_address
 from bot.store.sealing import Sealer, SealError
 from bot.store.side_work import SideWorkRecovery
@@ -169,6 +170,7 @@ class InboxStore:
         insert = postgresql.insert if self._postgres else sqlite.insert
         new = 0
         with Session(self._engine) as session:
+            sync_at_commit(session)  # acknowledged once this returns: on disk first
             for item in updates:
                 waiting = session.exec(_WAITING_IN_LANE, params={"b_lane": item.lane}).one()
                 row = InboxUpdate(

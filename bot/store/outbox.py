@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from bot.domain import Button, Outbound, OutboxItem
 from bot.store.addresses import delivery_ref
-from bot.store.engine import writes_first
+from bot.store.engine import sync_at_commit, writes_first
 from bot.store.sealing import Sealer, SealError
 from bot.store.tables import OutboxMessage, utcnow
 
@@ -215,6 +215,9 @@ class OutboxStore:
     def _claim(self, channel: str, limit: int, *, postgres: bool) -> list[OutboxItem]:
         now = utcnow()
         with Session(self._engine) as session:
+            # What is claimed is sent next: the claim, and with it every commit before it (the
+            # turns that queued these replies), is on disk first (bot.store.engine).
+            sync_at_commit(session)
             if postgres:
                 session.connection().execute(
                     text(
