@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -299,24 +299,27 @@ class InboxStore:
                 return None
             assert row.id is not None
             row.attempts += 1
-            session.add(row)
-            session.commit()
-            try:
-                payload = (
-                    self._sealer.unseal(row.sealed_payload, purpose=PAYLOAD_PURPOSE)
-                    if row.sealed_payload
-                    else None
-                )
-            except SealError:
-                payload = None
-            return StoredUpdate(
+            # Read before the commit, which expires the row: reading after it would load the
+            # row again (one more query per update).
+            stored = StoredUpdate(
                 id=row.id,
                 update_id=row.update_id,
                 lane=row.lane,
-                payload=payload,
+                payload=row.sealed_payload,
                 attempts=row.attempts,
                 over_cap=row.over_cap,
             )
+            session.add(row)
+            session.commit()
+        try:
+            payload = (
+                self._sealer.unseal(stored.payload, purpose=PAYLOAD_PURPOSE)
+                if stored.payload
+                else None
+            )
+        except SealError:
+            payload = None
+        return replace(stored, payload=payload)
 
     def overflow_is_first(self, row: StoredUpdate) -> bool:
         """Whether this over-the-cap row is the first of its burst (the one that says so)."""

@@ -78,9 +78,7 @@ def run_bot(args: argparse.Namespace, settings: Settings) -> int:
     print("needtotalk run: preparing the database and models ...", file=sys.stderr)
     # Every acknowledgement and reply goes through the inbox and the outbox, which sync their
     # commits: the others need not wait for the disk (bot.store.engine.make_engine).
-    services = build_services(
-        settings, channel="telegram", warm_up=True, sync_every_commit=False
-    )
+    services = build_services(settings, channel="telegram", warm_up=True, sync_every_commit=False)
     try:
         app = build_application(settings, services)
         if args.webhook:
