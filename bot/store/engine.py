@@ -41,17 +41,24 @@ _FIRST = threading.local()
 
 class WriterTurns:
     """One writer at a time, in this process; a thread inside `writes_first()` goes ahead of
-    every other waiting writer (it still waits for the one writing now)."""
+    every other waiting writer (it still waits for the one writing now).
+
+    A release wakes one waiter, not all of them: with a worker's lane threads all waiting to
+    write, waking every one of them at each commit (to find the lock taken again and sleep)
+    cost more of the interpreter's time than the writes themselves. So a waiter that gives up
+    (its timeout) while the lock is free passes the wake on."""
 
     def __init__(self) -> None:
-        self._changed = threading.Condition()
+        self._guard = threading.Lock()
+        self._first_turn = threading.Condition(self._guard)
+        self._turn = threading.Condition(self._guard)
         self._held = False
         self._first_waiting = 0
 
     def acquire(self, timeout: float) -> bool:
         first = getattr(_FIRST, "on", False)
         deadline = time.monotonic() + timeout
-        with self._changed:
+        with self._guard:
             if first:
                 self._first_waiting += 1
             try:
@@ -59,19 +66,27 @@ class WriterTurns:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         return False
-                    self._changed.wait(remaining)
+                    (self._first_turn if first else self._turn).wait(remaining)
                 self._held = True
                 return True
             finally:
                 if first:
                     self._first_waiting -= 1
-                    if not self._held or self._first_waiting == 0:
-                        self._changed.notify_all()
+                self._wake_next()  # nothing while this thread holds it; else the next waiter
 
     def release(self) -> None:
-        with self._changed:
+        with self._guard:
             self._held = False
-            self._changed.notify_all()
+            self._wake_next()
+
+    def _wake_next(self) -> None:
+        """Wake one waiter who may take the lock now (the guard is held)."""
+        if self._held:
+            return
+        if self._first_waiting:
+            self._first_turn.notify()
+        else:
+            self._turn.notify()
 
 
 _WRITERS: dict[str, WriterTurns] = {}
