@@ -247,7 +247,7 @@ def make_engine(database_url: str, *, sync_every_commit: bool = True) -> Engine:
     its cap. A killed process loses nothing either way (the data is in the operating system's
     hands); a power cut or kernel crash can take back the commits since the last synced one,
     which are never ones the outside world was told of: the worker syncs before it
-    acknowledges an update and before it sends a reply (docs/privacy.md, "Durability")."""
+    acknowledges an update and before it sends a reply (README, "What waits for the disk")."""
     url = normalise_url(database_url)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1].split("?", 1)[0]

@@ -15,10 +15,12 @@ and the URL holds the bot's token.
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
+import certifi
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
@@ -57,8 +59,10 @@ class AiohttpRequest(BaseRequest):
 
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
+            # The certificates httpx trusted (certifi's), not whatever the system has.
+            trusted = ssl.create_default_context(cafile=certifi.where())
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._pool_size),
+                connector=aiohttp.TCPConnector(limit=self._pool_size, ssl=trusted),
                 headers={"User-Agent": self.USER_AGENT},
                 # The Bot API's answers are JSON parsed by python-telegram-bot; no cookies.
                 cookie_jar=aiohttp.DummyCookieJar(),
