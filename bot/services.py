@@ -120,7 +120,7 @@ def build_services(
     activate(settings.prompts_dir)
     # Load the sentence model now (once per process), not on some person's first message.
     embed(["warm-up"])
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     if migrate:
         upgrade(engine, secret=settings.secret_key.get_secret_value())
     sealer = Sealer(settings.secret_key.get_secret_value())

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any, TypeAlias
 
-from sqlalchemy import and_, bindparam, event, insert, literal, or_, tuple_, union_all, update
+from sqlalchemy import and_, bindparam, event, insert, literal, or_, union_all, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session as OrmSession
@@ -79,18 +79,38 @@ Store: TypeAlias = Session | MemoryStore
 
 
 # -- the learners' cells ------------------------------------------------------------------------
-_READ = sa_select(
-    _CELLS.c.scope,
-    _CELLS.c.state_key,
-    _CELLS.c.action,
-    _CELLS.c.value,
-    _CELLS.c.visits,
-    _CELLS.c.total,
-    _CELLS.c.total_sq,
-).where(
-    _CELLS.c.learner == bindparam("b_learner"),
-    tuple_(_CELLS.c.scope, _CELLS.c.state_key).in_(bindparam("b_keys", expanding=True)),
-)
+@cache
+def _read(pairs: int) -> Any:
+    """The cells of `pairs` (scope, state key) rows, each named by its index prefix (learner,
+    scope, state_key), OR-ed: with the row-value IN form SQLite searched on `learner` alone
+    from five pairs on (see the UPDATEs below)."""
+    return sa_select(
+        _CELLS.c.scope,
+        _CELLS.c.state_key,
+        _CELLS.c.action,
+        _CELLS.c.value,
+        _CELLS.c.visits,
+        _CELLS.c.total,
+        _CELLS.c.total_sq,
+    ).where(
+        or_(
+            *(
+                and_(
+                    _CELLS.c.learner == bindparam("b_learner"),
+                    _CELLS.c.scope == bindparam(f"b_scope_{i}"),
+                    _CELLS.c.state_key == bindparam(f"b_key_{i}"),
+                )
+                for i in range(pairs)
+            )
+        )
+    )
+
+
+def _pairs(learner: str, pairs: Sequence[tuple[str, str]]) -> dict[str, object]:
+    params: dict[str, object] = {"b_learner": learner}
+    for i, (scope, key) in enumerate(pairs):
+        params[f"b_scope_{i}"], params[f"b_key_{i}"] = scope, key
+    return params
 
 
 _CACHE = "needtotalk.learned_cells"
@@ -140,7 +160,7 @@ def read_cells(
     if missing:
         for scope, key in missing:
             cache[(learner, scope, key)] = {}
-        rows = session.connection().execute(_READ, {"b_learner": learner, "b_keys": missing})
+        rows = session.connection().execute(_read(len(missing)), _pairs(learner, missing))
         for r in rows:
             cache[(learner, r[0], r[1])][r[2]] = Cell(r[3], r[4], r[5], r[6])
     return {
@@ -197,12 +217,13 @@ def _insert_cells(dialect: str) -> Any:
     )
 
 
-# The UPDATEs name each (scope, state key) pair as `scope = ? AND state_key = ?`, OR-ed: SQLite
-# then searches the unique index (learner, scope, state_key, action) once per pair. With the
-# row-value form `(scope, state_key) IN (VALUES ...)` beside `action = ?` it searched the index
-# on `learner` alone and visited every cell of the learner, so each check-in's update grew with
-# the number of people (11 ms per UPDATE with 10,000 people's cells, against 0.01 ms;
-# tests/unit/test_learning_store.py checks the plan). Built once per number of pairs.
+# The UPDATEs name each cell by its whole unique key, `learner = ? AND scope = ? AND state_key = ?
+# AND action = ?`, one such term per cell, OR-ed: SQLite then searches the unique index once per
+# cell. With the row-value form `(scope, state_key) IN (VALUES ...)` beside `learner = ? AND
+# action = ?` (and also with the pairs OR-ed beside them, from five pairs on) it searched the
+# index on `learner` alone and visited every cell of the learner, so each check-in's update grew
+# with the number of people (11 ms per UPDATE with 10,000 people's cells, against 0.01-0.15 ms;
+# tests/unit/test_learning_store.py checks the plan). Built once per number of cells.
 _RETURNING = (
     _CELLS.c.scope,
     _CELLS.c.state_key,
@@ -213,19 +234,17 @@ _RETURNING = (
 )
 
 
-def _where_cells(pairs: int) -> tuple[Any, ...]:
-    return (
-        _CELLS.c.learner == bindparam("b_learner"),
-        _CELLS.c.action == bindparam("b_action"),
-        or_(
-            *(
-                and_(
-                    _CELLS.c.scope == bindparam(f"b_scope_{i}"),
-                    _CELLS.c.state_key == bindparam(f"b_key_{i}"),
-                )
-                for i in range(pairs)
+def _where_cells(pairs: int) -> Any:
+    return or_(
+        *(
+            and_(
+                _CELLS.c.learner == bindparam("b_learner"),
+                _CELLS.c.scope == bindparam(f"b_scope_{i}"),
+                _CELLS.c.state_key == bindparam(f"b_key_{i}"),
+                _CELLS.c.action == bindparam("b_action"),
             )
-        ),
+            for i in range(pairs)
+        )
     )
 
 
@@ -234,7 +253,7 @@ def _q_update(pairs: int) -> Any:
     """value = keep * value + add, with keep = 1 - alpha and add = alpha * target."""
     return (
         update(_CELLS)
-        .where(*_where_cells(pairs))
+        .where(_where_cells(pairs))
         .values(
             value=bindparam("keep") * _CELLS.c.value + bindparam("add"),
             visits=_CELLS.c.visits + 1,
@@ -247,7 +266,7 @@ def _q_update(pairs: int) -> Any:
 def _sums_update(pairs: int) -> Any:
     return (
         update(_CELLS)
-        .where(*_where_cells(pairs))
+        .where(_where_cells(pairs))
         .values(
             visits=_CELLS.c.visits + 1,
             total=_CELLS.c.total + bindparam("reward"),
@@ -270,9 +289,8 @@ def _update_or_create(
     created (ON CONFLICT DO NOTHING, so racing creators are fine) and updated the same way."""
     pending = list(cells)
     for attempt in range(2):
-        where: dict[str, object] = {"b_learner": learner, "b_action": action}
-        for i, (scope, key, _) in enumerate(pending):
-            where[f"b_scope_{i}"], where[f"b_key_{i}"] = scope, key
+        where = _pairs(learner, [(scope, key) for scope, key, _ in pending])
+        where["b_action"] = action
         cache = _cached(session)
         done = set()
         for r in session.connection().execute(statement(len(pending)), {**where, **params}):

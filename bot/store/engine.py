@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from alembic import command
 from alembic.config import Config
@@ -167,9 +167,17 @@ class TakingTurnsConnection(sqlite3.Connection):
             self._release()
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+SqliteSynchronous = Literal["FULL", "NORMAL"]
+
+
+def _sqlite_pragmas(dbapi_connection: Any, synchronous: SqliteSynchronous) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    # FULL (the default, Settings.sqlite_synchronous): every commit is fsynced to the WAL before
+    # it returns, so what was acknowledged as stored (the inbox's promise) survives a power loss
+    # or an OS crash. NORMAL skips that fsync (it syncs at checkpoints): still safe against a
+    # crash of this process, but the last commits may be lost when the machine goes down.
+    cursor.execute(f"PRAGMA synchronous={synchronous}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
     # Deleted content is overwritten with zeros, not left in free pages (/forget, docs/privacy.md).
@@ -177,7 +185,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(database_url: str) -> Engine:
+def make_engine(database_url: str, *, sqlite_synchronous: SqliteSynchronous = "FULL") -> Engine:
+    """`sqlite_synchronous`: SQLite's PRAGMA synchronous (see `_sqlite_pragmas`); FULL unless a
+    deployment chooses otherwise (docs/learning.md gives what NORMAL saves and risks)."""
+    if sqlite_synchronous not in ("FULL", "NORMAL"):
+        raise ValueError("sqlite_synchronous must be FULL or NORMAL")
     url = normalise_url(database_url)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1].split("?", 1)[0]
@@ -187,7 +199,9 @@ def make_engine(database_url: str) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             connect_args["factory"] = TakingTurnsConnection
         engine = create_engine(url, connect_args=connect_args, hide_parameters=True)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(
+            engine, "connect", lambda connection, _: _sqlite_pragmas(connection, sqlite_synchronous)
+        )
         if on_disk:
             writer = _writer_turns(path)
 
