@@ -32,13 +32,20 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
-from bot.store.keys import person_key, seal_for
+from bot.store.keys import (
+    WRAPPED_KEY_KIND,
+    knows_person_key,
+    person_key,
+    remember_wrapped_key,
+    seal_for,
+)
 from bot.store.sealing import Sealer, SealError, unseal_with
-from bot.store.tables import CheckIn, LearnedValue, utcnow
+from bot.store.tables import CheckIn, LearnedValue, PersonSecret, utcnow
 
 EVERYONE = "all"
 _CELLS = LearnedValue.__table__  # type: ignore[attr-defined]
 _EVENTS = CheckIn.__table__  # type: ignore[attr-defined]
+_SECRETS = PersonSecret.__table__  # type: ignore[attr-defined]
 
 
 def person_scope(person_id: int) -> str:
@@ -471,7 +478,9 @@ def events(
 
 
 @cache
-def _latest_query(kinds: tuple[str, ...]) -> Select[Any]:
+def _latest_query(kinds: tuple[str, ...], with_key: bool = False) -> Select[Any]:
+    """One query for the latest event of each kind; `with_key`: and the person's wrapped key
+    as one more row (kind WRAPPED_KEY_KIND), saving the key's own query on a check-in."""
     parts = [
         sa_select(_EVENTS.c.id, _EVENTS.c.kind, _EVENTS.c.created_at, _EVENTS.c.sealed)
         .where(_EVENTS.c.person_id == bindparam("b_person_id"), _EVENTS.c.kind == literal(kind))
@@ -480,13 +489,24 @@ def _latest_query(kinds: tuple[str, ...]) -> Select[Any]:
         .subquery()
         for kind in kinds
     ]
-    return union_all(*(sa_select(*p.c) for p in parts))  # type: ignore[return-value]
+    selects: list[Any] = [sa_select(*p.c) for p in parts]
+    if with_key:
+        selects.append(
+            sa_select(
+                literal(0).label("id"),
+                literal(WRAPPED_KEY_KIND).label("kind"),
+                literal(None).label("created_at"),
+                _SECRETS.c.wrapped_key,
+            ).where(_SECRETS.c.person_id == bindparam("b_person_id"))
+        )
+    return union_all(*selects)  # type: ignore[return-value]
 
 
 def latest_events(
     session: Store, sealer: Sealer, person_id: int, kinds: Sequence[str]
 ) -> dict[str, Event]:
-    """The latest event of each kind (kinds never seen are missing), in one query."""
+    """The latest event of each kind (kinds never seen are missing), in one query (with the
+    person's key, when this transaction has not read it yet)."""
     if isinstance(session, MemoryStore):
         out: dict[str, Event] = {}
         for e in reversed(session.events.get(person_id, [])):
@@ -495,7 +515,17 @@ def latest_events(
                 if len(out) == len(kinds):
                     break
         return out
-    rows = session.connection().execute(_latest_query(tuple(kinds)), {"b_person_id": person_id})
+    with_key = not knows_person_key(session, person_id)
+    rows = []
+    for row in session.connection().execute(
+        _latest_query(tuple(kinds), with_key), {"b_person_id": person_id}
+    ):
+        if with_key and row[1] == WRAPPED_KEY_KIND:
+            remember_wrapped_key(
+                session=session, sealer=sealer, person_id=person_id, wrapped=row[3]
+            )
+        else:
+            rows.append(row)
     return {e.kind: e for e in _opened(session, sealer, person_id, rows)}
 
 
