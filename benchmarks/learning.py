@@ -239,12 +239,13 @@ def checkin_path(
                 f"{mode:<12} {label:<38} {wall[0]:>8.2f} ms {wall[1]:>7.2f} "
                 f"{cpu_[0]:>7.2f} ms {cpu_[1]:>7.2f}"
             )
-        path_median = statistics.median(times[(mode, "path")])
-        base_median = statistics.median(times[(mode, "baseline")])
-        print(
-            f"{mode:<12} path / baseline (medians): {path_median / base_median:.2f}x wall, "
-            f"{statistics.median(cpu[(mode, 'path')]) / statistics.median(cpu[(mode, 'baseline')]):.2f}x CPU"
+        wall_ratio = statistics.median(times[(mode, "path")]) / statistics.median(
+            times[(mode, "baseline")]
         )
+        cpu_ratio = statistics.median(cpu[(mode, "path")]) / statistics.median(
+            cpu[(mode, "baseline")]
+        )
+        print(f"{mode:<12} path / baseline (medians): {wall_ratio:.2f}x wall, {cpu_ratio:.2f}x CPU")
     default = modes[0]
     median = statistics.median(times[(default, "path")])
     print(
