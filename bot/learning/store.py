@@ -7,8 +7,10 @@ Two promises, both tested on SQLite and PostgreSQL:
 - what a person said lives only sealed (AES-GCM under the person's own key, bot/store/keys.py),
   and /forget destroys the key and deletes it.
 
-The statements are built once (module level, bound parameters): one check-in runs about eight
-of them, and building SQLAlchemy expressions anew for each cost more CPU than running them.
+The statements are built once (module level or cached per shape, bound parameters): one
+check-in with its next batch runs six of them in one transaction (the latest events with the
+person's key, the Q-table row, two cell UPDATEs, two event INSERTs), and building SQLAlchemy
+expressions anew for each cost more CPU than running them.
 
 `MemoryStore` keeps the same cells and events in dictionaries, for the simulation only
 (bot/sim/learning_sim.py): every function here takes either a database session or a
