@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     # Off only to measure the bot without Telegram's cap (benchmarks/load.py); never in use.
     telegram_rate_limit: bool = Field(True, alias="TELEGRAM_RATE_LIMIT")
     database_url: str = Field("sqlite:///var/needtotalk.db", alias="DATABASE_URL")
+    # SQLite only. FULL: every commit is fsynced before it returns (what the inbox acknowledged
+    # as stored survives a power loss). NORMAL: about one fsync fewer per commit (3 ms on the
+    # development machine), but the last commits may be lost if the machine (not the process)
+    # goes down. docs/learning.md measures both.
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = Field("FULL", alias="SQLITE_SYNCHRONOUS")
     secret_key: SecretStr = Field(SecretStr(DEVELOPMENT_SECRET), alias="NEEDTOTALK_SECRET_KEY")
     openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")
     openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")

@@ -128,7 +128,11 @@ def build_services(
     activate(settings.prompts_dir)
     # Load the sentence model now (once per process), not on some person's first message.
     embed(["warm-up"])
-    engine = make_engine(settings.database_url, sync_every_commit=sync_every_commit)
+    engine = make_engine(
+        settings.database_url,
+        sync_every_commit=sync_every_commit,
+        sqlite_synchronous=settings.sqlite_synchronous,
+    )
     if migrate:
         upgrade(engine, secret=settings.secret_key.get_secret_value())
     sealer = Sealer(settings.secret_key.get_secret_value())

@@ -7,8 +7,10 @@ Two promises, both tested on SQLite and PostgreSQL:
 - what a person said lives only sealed (AES-GCM under the person's own key, bot/store/keys.py),
   and /forget destroys the key and deletes it.
 
-The statements are built once (module level, bound parameters): one check-in runs about eight
-of them, and building SQLAlchemy expressions anew for each cost more CPU than running them.
+The statements are built once (module level or cached per shape, bound parameters): one
+check-in with its next batch runs six of them in one transaction (the latest events with the
+person's key, the Q-table row, two cell UPDATEs, two event INSERTs), and building SQLAlchemy
+expressions anew for each cost more CPU than running them.
 
 `MemoryStore` keeps the same cells and events in dictionaries, for the simulation only
 (bot/sim/learning_sim.py): every function here takes either a database session or a
@@ -19,25 +21,33 @@ step (a SQL statement or a dictionary write) differs. A simulated person has not
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any, TypeAlias
 
-from sqlalchemy import bindparam, insert, literal, tuple_, union_all, update
+from sqlalchemy import and_, bindparam, event, insert, literal, or_, union_all, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
-from bot.store.keys import person_key, seal_for
+from bot.store.keys import (
+    WRAPPED_KEY_KIND,
+    knows_person_key,
+    person_key,
+    remember_wrapped_key,
+    seal_for,
+)
 from bot.store.sealing import Sealer, SealError, unseal_with
-from bot.store.tables import CheckIn, LearnedValue, utcnow
+from bot.store.tables import CheckIn, LearnedValue, PersonSecret, utcnow
 
 EVERYONE = "all"
 _CELLS = LearnedValue.__table__  # type: ignore[attr-defined]
 _EVENTS = CheckIn.__table__  # type: ignore[attr-defined]
+_SECRETS = PersonSecret.__table__  # type: ignore[attr-defined]
 
 
 def person_scope(person_id: int) -> str:
@@ -78,18 +88,67 @@ Store: TypeAlias = Session | MemoryStore
 
 
 # -- the learners' cells ------------------------------------------------------------------------
-_READ = sa_select(
-    _CELLS.c.scope,
-    _CELLS.c.state_key,
-    _CELLS.c.action,
-    _CELLS.c.value,
-    _CELLS.c.visits,
-    _CELLS.c.total,
-    _CELLS.c.total_sq,
-).where(
-    _CELLS.c.learner == bindparam("b_learner"),
-    tuple_(_CELLS.c.scope, _CELLS.c.state_key).in_(bindparam("b_keys", expanding=True)),
-)
+@cache
+def _read(pairs: int) -> Any:
+    """The cells of `pairs` (scope, state key) rows, each named by its index prefix (learner,
+    scope, state_key), OR-ed: with the row-value IN form SQLite searched on `learner` alone
+    from five pairs on (see the UPDATEs below)."""
+    return sa_select(
+        _CELLS.c.scope,
+        _CELLS.c.state_key,
+        _CELLS.c.action,
+        _CELLS.c.value,
+        _CELLS.c.visits,
+        _CELLS.c.total,
+        _CELLS.c.total_sq,
+    ).where(
+        or_(
+            *(
+                and_(
+                    _CELLS.c.learner == bindparam("b_learner"),
+                    _CELLS.c.scope == bindparam(f"b_scope_{i}"),
+                    _CELLS.c.state_key == bindparam(f"b_key_{i}"),
+                )
+                for i in range(pairs)
+            )
+        )
+    )
+
+
+def _pairs(learner: str, pairs: Sequence[tuple[str, str]]) -> dict[str, object]:
+    params: dict[str, object] = {"b_learner": learner}
+    for i, (scope, key) in enumerate(pairs):
+        params[f"b_scope_{i}"], params[f"b_key_{i}"] = scope, key
+    return params
+
+
+_CACHE = "needtotalk.learned_cells"
+_RowKey: TypeAlias = tuple[str, str, str]  # (learner, scope, state key)
+
+
+def _cached(session: Session) -> dict[_RowKey, dict[str, Cell]]:
+    """The cells this transaction has read, by row; each row holds every cell it has (an action
+    missing from a row has no cell yet). Kept until the transaction ends, like a person's key
+    (bot/store/keys.py): a check-in reads the Q-table's row of the new state to learn (max Q)
+    and again to choose the next batch's card type, and the second read was a query of its
+    own. The UPDATEs patch it with the values they return, so a read after one sees the
+    database's result, including a concurrent check-in's update that committed first. What it
+    does not see is a cell another transaction creates or updates after this one read the row:
+    choosing from a snapshot taken earlier in the same check-in, which the updates themselves
+    never depend on (they are computed in SQL)."""
+    cache: dict[_RowKey, dict[str, Cell]] = session.info.setdefault(_CACHE, {})
+    return cache
+
+
+@event.listens_for(OrmSession, "after_commit")
+@event.listens_for(OrmSession, "after_soft_rollback")
+def _forget_cached_cells(session: OrmSession, *_: Any) -> None:
+    session.info.pop(_CACHE, None)
+
+
+def forget_cached_cells(session: Session) -> None:
+    """Drop what this transaction has read (after deleting cells: /forget)."""
+    session.info.pop(_CACHE, None)
 
 
 def read_cells(
@@ -98,14 +157,26 @@ def read_cells(
     """Cells by (scope, state key, action) for the given (scope, state key) pairs."""
     if not scoped_keys:
         return {}
+    wanted = list(dict.fromkeys(scoped_keys))
     if isinstance(session, MemoryStore):
         return {
             (scope, key, action): cell
-            for scope, key in dict.fromkeys(scoped_keys)
+            for scope, key in wanted
             for action, cell in session.cells.get((learner, scope, key), {}).items()
         }
-    rows = session.connection().execute(_READ, {"b_learner": learner, "b_keys": list(scoped_keys)})
-    return {(r[0], r[1], r[2]): Cell(r[3], r[4], r[5], r[6]) for r in rows}
+    cache = _cached(session)
+    missing = [(scope, key) for scope, key in wanted if (learner, scope, key) not in cache]
+    if missing:
+        for scope, key in missing:
+            cache[(learner, scope, key)] = {}
+        rows = session.connection().execute(_read(len(missing)), _pairs(learner, missing))
+        for r in rows:
+            cache[(learner, r[0], r[1])][r[2]] = Cell(r[3], r[4], r[5], r[6])
+    return {
+        (scope, key, action): cell
+        for scope, key in wanted
+        for action, cell in cache[(learner, scope, key)].items()
+    }
 
 
 def ensure_cells(
@@ -155,32 +226,63 @@ def _insert_cells(dialect: str) -> Any:
     )
 
 
-_WHERE_CELLS = (
-    _CELLS.c.learner == bindparam("b_learner"),
-    _CELLS.c.action == bindparam("b_action"),
-    tuple_(_CELLS.c.scope, _CELLS.c.state_key).in_(bindparam("b_keys", expanding=True)),
+# The UPDATEs name each cell by its whole unique key, `learner = ? AND scope = ? AND state_key = ?
+# AND action = ?`, one such term per cell, OR-ed: SQLite then searches the unique index once per
+# cell. With the row-value form `(scope, state_key) IN (VALUES ...)` beside `learner = ? AND
+# action = ?` (and also with the pairs OR-ed beside them, from five pairs on) it searched the
+# index on `learner` alone and visited every cell of the learner, so each check-in's update grew
+# with the number of people (11 ms per UPDATE with 10,000 people's cells, against 0.01-0.15 ms;
+# tests/unit/test_learning_store.py checks the plan). Built once per number of cells.
+_RETURNING = (
+    _CELLS.c.scope,
+    _CELLS.c.state_key,
+    _CELLS.c.value,
+    _CELLS.c.visits,
+    _CELLS.c.total,
+    _CELLS.c.total_sq,
 )
-_RETURNING = (_CELLS.c.scope, _CELLS.c.state_key)
-# value = keep * value + add, with keep = 1 - alpha and add = alpha * target
-_Q_UPDATE = (
-    update(_CELLS)
-    .where(*_WHERE_CELLS)
-    .values(
-        value=bindparam("keep") * _CELLS.c.value + bindparam("add"),
-        visits=_CELLS.c.visits + 1,
+
+
+def _where_cells(pairs: int) -> Any:
+    return or_(
+        *(
+            and_(
+                _CELLS.c.learner == bindparam("b_learner"),
+                _CELLS.c.scope == bindparam(f"b_scope_{i}"),
+                _CELLS.c.state_key == bindparam(f"b_key_{i}"),
+                _CELLS.c.action == bindparam("b_action"),
+            )
+            for i in range(pairs)
+        )
     )
-    .returning(*_RETURNING)
-)
-_SUMS_UPDATE = (
-    update(_CELLS)
-    .where(*_WHERE_CELLS)
-    .values(
-        visits=_CELLS.c.visits + 1,
-        total=_CELLS.c.total + bindparam("reward"),
-        total_sq=_CELLS.c.total_sq + bindparam("reward_sq"),
+
+
+@cache
+def _q_update(pairs: int) -> Any:
+    """value = keep * value + add, with keep = 1 - alpha and add = alpha * target."""
+    return (
+        update(_CELLS)
+        .where(_where_cells(pairs))
+        .values(
+            value=bindparam("keep") * _CELLS.c.value + bindparam("add"),
+            visits=_CELLS.c.visits + 1,
+        )
+        .returning(*_RETURNING)
     )
-    .returning(*_RETURNING)
-)
+
+
+@cache
+def _sums_update(pairs: int) -> Any:
+    return (
+        update(_CELLS)
+        .where(_where_cells(pairs))
+        .values(
+            visits=_CELLS.c.visits + 1,
+            total=_CELLS.c.total + bindparam("reward"),
+            total_sq=_CELLS.c.total_sq + bindparam("reward_sq"),
+        )
+        .returning(*_RETURNING)
+    )
 
 
 def _update_or_create(
@@ -188,7 +290,7 @@ def _update_or_create(
     learner: str,
     cells: Sequence[tuple[str, str, int | None]],
     action: str,
-    statement: Any,
+    statement: Callable[[int], Any],  # _q_update or _sums_update, by number of pairs
     params: dict[str, object],
     initial_value: float = 0.0,
 ) -> None:
@@ -196,13 +298,15 @@ def _update_or_create(
     created (ON CONFLICT DO NOTHING, so racing creators are fine) and updated the same way."""
     pending = list(cells)
     for attempt in range(2):
-        keys = [(scope, key) for scope, key, _ in pending]
-        done = {
-            (r[0], r[1])
-            for r in session.connection().execute(
-                statement, {"b_learner": learner, "b_action": action, "b_keys": keys, **params}
-            )
-        }
+        where = _pairs(learner, [(scope, key) for scope, key, _ in pending])
+        where["b_action"] = action
+        cache = _cached(session)
+        done = set()
+        for r in session.connection().execute(statement(len(pending)), {**where, **params}):
+            done.add((r[0], r[1]))
+            row = cache.get((learner, r[0], r[1]))
+            if row is not None:  # a row this transaction has read: keep it true
+                row[action] = Cell(r[2], r[3], r[4], r[5])
         pending = [c for c in pending if (c[0], c[1]) not in done]
         if not pending or attempt == 1:
             break
@@ -246,7 +350,7 @@ def apply_q_update(
         learner,
         [(scope, state_key, None)],
         action,
-        _Q_UPDATE,
+        _q_update,
         {"keep": keep, "add": add},
         initial_value,
     )
@@ -274,7 +378,7 @@ def add_observation(
         learner,
         cells,
         action,
-        _SUMS_UPDATE,
+        _sums_update,
         {"reward": reward, "reward_sq": reward * reward},
     )
 
@@ -376,7 +480,9 @@ def events(
 
 
 @cache
-def _latest_query(kinds: tuple[str, ...]) -> Select[Any]:
+def _latest_query(kinds: tuple[str, ...], with_key: bool = False) -> Select[Any]:
+    """One query for the latest event of each kind; `with_key`: and the person's wrapped key
+    as one more row (kind WRAPPED_KEY_KIND), saving the key's own query on a check-in."""
     parts = [
         sa_select(_EVENTS.c.id, _EVENTS.c.kind, _EVENTS.c.created_at, _EVENTS.c.sealed)
         .where(_EVENTS.c.person_id == bindparam("b_person_id"), _EVENTS.c.kind == literal(kind))
@@ -385,13 +491,24 @@ def _latest_query(kinds: tuple[str, ...]) -> Select[Any]:
         .subquery()
         for kind in kinds
     ]
-    return union_all(*(sa_select(*p.c) for p in parts))  # type: ignore[return-value]
+    selects: list[Any] = [sa_select(*p.c) for p in parts]
+    if with_key:
+        selects.append(
+            sa_select(
+                literal(0).label("id"),
+                literal(WRAPPED_KEY_KIND).label("kind"),
+                literal(None).label("created_at"),
+                _SECRETS.c.wrapped_key,
+            ).where(_SECRETS.c.person_id == bindparam("b_person_id"))
+        )
+    return union_all(*selects)  # type: ignore[return-value]
 
 
 def latest_events(
     session: Store, sealer: Sealer, person_id: int, kinds: Sequence[str]
 ) -> dict[str, Event]:
-    """The latest event of each kind (kinds never seen are missing), in one query."""
+    """The latest event of each kind (kinds never seen are missing), in one query (with the
+    person's key, when this transaction has not read it yet)."""
     if isinstance(session, MemoryStore):
         out: dict[str, Event] = {}
         for e in reversed(session.events.get(person_id, [])):
@@ -400,7 +517,17 @@ def latest_events(
                 if len(out) == len(kinds):
                     break
         return out
-    rows = session.connection().execute(_latest_query(tuple(kinds)), {"b_person_id": person_id})
+    with_key = not knows_person_key(session, person_id)
+    rows = []
+    for row in session.connection().execute(
+        _latest_query(tuple(kinds), with_key), {"b_person_id": person_id}
+    ):
+        if with_key and row[1] == WRAPPED_KEY_KIND:
+            remember_wrapped_key(
+                session=session, sealer=sealer, person_id=person_id, wrapped=row[3]
+            )
+        else:
+            rows.append(row)
     return {e.kind: e for e in _opened(session, sealer, person_id, rows)}
 
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from alembic import command
 from alembic.config import Config
@@ -206,9 +206,17 @@ class TakingTurnsConnection(sqlite3.Connection):
             self._release()
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+SqliteSynchronous = Literal["FULL", "NORMAL"]
+
+
+def _sqlite_pragmas(dbapi_connection: Any, synchronous: SqliteSynchronous) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    # FULL (the default, Settings.sqlite_synchronous): every commit is fsynced to the WAL before
+    # it returns, so what was acknowledged as stored (the inbox's promise) survives a power loss
+    # or an OS crash. NORMAL skips that fsync (it syncs at checkpoints): still safe against a
+    # crash of this process, but the last commits may be lost when the machine goes down.
+    cursor.execute(f"PRAGMA synchronous={synchronous}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
     # Deleted content is overwritten with zeros, not left in free pages (/forget, docs/privacy.md).
@@ -237,7 +245,12 @@ def sync_at_commit(session: Any) -> None:
         raw.sync_next_commit()
 
 
-def make_engine(database_url: str, *, sync_every_commit: bool = True) -> Engine:
+def make_engine(
+    database_url: str,
+    *,
+    sync_every_commit: bool = True,
+    sqlite_synchronous: SqliteSynchronous = "FULL",
+) -> Engine:
     """The engine for `database_url`.
 
     `sync_every_commit=False` (the Telegram worker, `needtotalk run`): a commit waits for the
@@ -247,7 +260,13 @@ def make_engine(database_url: str, *, sync_every_commit: bool = True) -> Engine:
     its cap. A killed process loses nothing either way (the data is in the operating system's
     hands); a power cut or kernel crash can take back the commits since the last synced one,
     which are never ones the outside world was told of: the worker syncs before it
-    acknowledges an update and before it sends a reply (README, "What waits for the disk")."""
+    acknowledges an update and before it sends a reply (README, "What waits for the disk").
+
+    `sqlite_synchronous` (Settings.sqlite_synchronous, FULL by default): NORMAL does on SQLite
+    for every process what `sync_every_commit=False` does for the worker, so the commits made
+    with `sync_at_commit` are still synced (docs/learning.md gives what NORMAL saves)."""
+    if sqlite_synchronous not in ("FULL", "NORMAL"):
+        raise ValueError("sqlite_synchronous must be FULL or NORMAL")
     url = normalise_url(database_url)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1].split("?", 1)[0]
@@ -257,14 +276,16 @@ def make_engine(database_url: str, *, sync_every_commit: bool = True) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             connect_args["factory"] = TakingTurnsConnection
         engine = create_engine(url, connect_args=connect_args, hide_parameters=True)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(
+            engine, "connect", lambda connection, _: _sqlite_pragmas(connection, sqlite_synchronous)
+        )
         if on_disk:
             writer = _writer_turns(path)
 
             def share_writer(dbapi_connection: Any, _record: Any) -> None:
                 if isinstance(dbapi_connection, TakingTurnsConnection):
                     dbapi_connection.writer = writer
-                    if not sync_every_commit:
+                    if not sync_every_commit or sqlite_synchronous == "NORMAL":
                         dbapi_connection.synced_by_default = False
                         dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 

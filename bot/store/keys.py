@@ -90,6 +90,29 @@ def person_key(*, session: Session, sealer: Sealer, person_id: int) -> bytes | N
     return key
 
 
+def knows_person_key(session: Session, person_id: int) -> bool:
+    """Whether this transaction has already read (or made) the person's key."""
+    return person_id in _cache(session)
+
+
+# The wrapped key as a row of another query (id, kind, created_at, value), so that a caller
+# reading the person's sealed rows gets their key in the same round trip (bot/learning/store.py).
+WRAPPED_KEY_KIND = "~person_key"
+
+
+def remember_wrapped_key(
+    *, session: Session, sealer: Sealer, person_id: int, wrapped: str
+) -> bytes | None:
+    """Open a wrapped key read by another query and keep it for the transaction, as
+    `person_key` would have; None when it does not open here."""
+    try:
+        key = sealer.unwrap_person_key(wrapped, person_id)
+    except (SealError, ValueError):
+        return None
+    _cache(session)[person_id] = key
+    return key
+
+
 def ensure_person_key(*, session: Session, sealer: Sealer, person_id: int) -> bytes:
     key = person_key(session=session, sealer=sealer, person_id=person_id)
     if key is not None:

@@ -18,6 +18,7 @@ from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from bot.learning.store import forget_cached_cells
 from bot.store.addresses import seal_address
 from bot.store.cards import WITHDRAWN, Withdrawal, forget_reader, own_cards, withdraw_copies
 from bot.store.cases import file_flag, forget_cases
@@ -185,6 +186,7 @@ def forget_person(
         ActionLog,
     ):
         session.exec(delete(table).where(col(table.person_id) == person.id))
+    forget_cached_cells(session)  # cells this transaction read may be gone now
     session.delete(person)
     session.flush()
     return Withdrawal(removed=removed, kept=kept)

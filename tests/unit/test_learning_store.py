@@ -209,3 +209,97 @@ def test_parallel_whole_checkins_lose_no_update_on_postgres(engine: Engine) -> N
     # feelings alternate 2, 3, 2, ...: rises of 1 on every other rewarded check-in
     rises = len(people) * sum(1 for i in range(1, rounds) if i % 2 == 1)
     assert sum(c.total for c in everyone.values()) == pytest.approx(float(rises))
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_cell_statements_search_the_unique_index_on_sqlite(engine: Engine) -> None:
+    """Every read and update of cells finds them through the unique index by their whole key
+    (prefix), never by `learner` alone: otherwise each check-in visits every person's cells."""
+    from sqlalchemy.dialects import sqlite
+
+    from bot.learning.store import _q_update, _read, _sums_update
+
+    with engine.connect() as connection:
+        for statement in (_read(1), _read(5), _q_update(1), _sums_update(5)):
+            sql = str(statement.compile(dialect=sqlite.dialect()))
+            plan = [
+                row[3]
+                for row in connection.exec_driver_sql(
+                    "EXPLAIN QUERY PLAN " + sql, tuple(["x"] * sql.count("?"))
+                )
+            ]
+            searches = [p for p in plan if p.startswith(("SEARCH", "SCAN"))]
+            assert searches, plan
+            assert all("scope=? AND state_key=?" in p for p in searches), plan
+
+
+def test_a_check_in_reads_its_cells_after_its_own_update(engine: Engine) -> None:
+    """Within a transaction a row read once is kept and patched with what the UPDATE returned
+    (the database's value), so the next batch is chosen from the cells as updated; a new
+    transaction reads afresh and sees what another one committed."""
+    row = [(EVERYONE, S.key)]
+    with Session(engine) as session:
+        assert read_cells(session, "q_table", row) == {}
+        apply_q_update(session, "q_table", EVERYONE, S.key, "peer_story", target=1.0, alpha=0.5)
+        apply_q_update(session, "q_table", EVERYONE, S.key, "peer_story", target=1.0, alpha=0.5)
+        cached = read_cells(session, "q_table", row)
+        session.commit()
+        with Session(engine) as other:
+            apply_q_update(other, "q_table", EVERYONE, S.key, "peer_story", target=1.0, alpha=0.5)
+            other.commit()
+        fresh = read_cells(session, "q_table", row)
+    key = (EVERYONE, S.key, "peer_story")
+    assert cached[key].value == pytest.approx(0.75) and cached[key].visits == 2
+    assert fresh[key].value == pytest.approx(0.875) and fresh[key].visits == 3
+
+
+def test_whole_checkin_commits_once_and_a_failure_leaves_nothing(engine: Engine) -> None:
+    """The path (store the answer, update both learners, record the next batch) is one
+    transaction: one commit, and a failure before it leaves no event and no learned value."""
+    from sqlalchemy import event
+
+    person = _person(engine, user_class="vulnerable", dominant_emotion="self_doubt")
+    service = LearningService(POLICY, rng=random.Random(1))
+    commits: list[int] = []
+    event.listen(engine, "commit", lambda _connection: commits.append(1))
+    for feeling in (2, 4):
+        with Session(engine, expire_on_commit=False) as session:
+            answer = service.answer(session, SEALER, person, feeling)
+            service.plan_batch(session, SEALER, person, state=answer.state)
+            session.commit()
+    assert len(commits) == 2  # one per check-in
+    with Session(engine) as session:
+        events_before = len(session.exec(select(CheckIn)).all())
+        cells_before = {
+            (c.learner, c.scope, c.state_key, c.action, c.visits, c.value)
+            for c in session.exec(select(LearnedValue))
+        }
+    with pytest.raises(RuntimeError), Session(engine, expire_on_commit=False) as session:
+        answer = service.answer(session, SEALER, person, 5)  # a rise: both learners update
+        assert answer.reward is not None
+        raise RuntimeError("the process fails before choosing the next batch")
+    with Session(engine) as session:
+        assert len(session.exec(select(CheckIn)).all()) == events_before
+        cells_after = {
+            (c.learner, c.scope, c.state_key, c.action, c.visits, c.value)
+            for c in session.exec(select(LearnedValue))
+        }
+    assert cells_after == cells_before
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(("setting", "pragma"), [(None, 2), ("FULL", 2), ("NORMAL", 1)])
+def test_sqlite_synchronous_is_full_unless_chosen(
+    database_url: str, setting: str | None, pragma: int
+) -> None:
+    built = (
+        make_engine(database_url)
+        if setting is None
+        else make_engine(
+            database_url,
+            sqlite_synchronous=setting,  # type: ignore[arg-type]
+        )
+    )
+    with built.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == pragma
+    built.dispose()

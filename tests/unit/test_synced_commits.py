@@ -110,3 +110,22 @@ def test_asking_for_a_synced_commit_after_the_first_write_is_refused(
         )
         with pytest.raises(RuntimeError, match="before the transaction's first write"):
             sync_at_commit(session)
+
+
+def test_sqlite_normal_still_syncs_what_is_promised(database_url: str) -> None:
+    """SQLITE_SYNCHRONOUS=NORMAL, in any process: a turn's commit skips the fsync, an update
+    stored before Telegram is told does not."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("a SQLite setting")
+    upgrade(make_engine(database_url))
+    engine = make_engine(database_url, sqlite_synchronous="NORMAL")
+    seen: list[str] = []
+    event.listen(engine, "commit", lambda connection: seen.append(_level(connection)))
+    with Session(engine) as session:
+        get_or_create_person(
+            session=session, sealer=SEALER, channel="telegram", user_ref="4242", language="en"
+        )
+        session.commit()
+    InboxStore(engine, SEALER).store("telegram", [NewUpdate(1, "lane-a", '{"update_id": 1}')])
+    engine.dispose()
+    assert seen == ["off", "on"]
