@@ -74,6 +74,14 @@ def main() -> int:
         action="store_true",
         help="with --dev: print the development lines missed and the false alarms",
     )
+    parser.add_argument(
+        "--threshold",
+        action="append",
+        default=[],
+        metavar="LANG=P",
+        help="what if: the classifier threshold of one model (en, ja) for this run only, "
+        "instead of policies/safety.yaml's (e.g. ja=0.4, the out-of-fold Youden threshold)",
+    )
     parser.add_argument("--timing-texts", type=int, default=300)
     args = parser.parse_args()
     if args.show_misses and not args.dev:
@@ -92,6 +100,9 @@ def main() -> int:
     from bot.safety.crisis_screen import CrisisScreen, load_safety_policy
 
     policy = load_safety_policy()
+    for item in args.threshold:
+        language, _, value = item.partition("=")
+        policy.classifier.by_language[language] = float(value)
     classifier = load_crisis_classifier()
     screen = CrisisScreen(policy, classifier)
     load_ms = (time.perf_counter() - started) * 1000
