@@ -1,7 +1,6 @@
 """Crisis screen figures against issue 10's targets. Printed, never asserted.
 
-    PYTHONPATH=$PWD python benchmarks/crisis.py [--dev [--show-misses]] [--holdout-v3]
-        [--timing-texts N]
+    PYTHONPATH=$PWD python benchmarks/crisis.py [--dev [--show-misses]] [--timing-texts N]
 
 Three screens on each set: the rules alone, the classifier alone (its probability at the policy
 threshold) and both (a crisis when either says so, as the bot runs).
@@ -15,12 +14,13 @@ threshold) and both (a crisis when either says so, as the bot runs).
   the held-out set, read once (recorded in docs/crisis.md), and is now demoted to a second
   development set (--dev reads both, as "dev" and "dev-v2"): studied, never copied or
   paraphrased into the examples.
-- the HELD-OUT set v3, tests/data/crisis_holdout_v3.yaml (same layout), written by someone else
-  on 2026-12-02 and committed before any model read it (--holdout-v3 only; its misses are never
-  printed). Every run that loads it is a read, recorded in docs/crisis.md; it is never used to
-  choose anything.
+- the set v3, tests/data/crisis_holdout_v3.yaml (same layout), written by someone else: the
+  held-out set of the third classifier, read once by the lead (docs/crisis.md), and demoted to a
+  third development set for the fourth round (--dev reads it as "dev-v3").
   Targets: recall 1.0; false alarms <= 3 % on everyday messages (idioms and recovery stories
   reported beside them).
+- a v4 set, if one exists, is the lead's held-out set: this script never opens it (it reads only
+  the file names listed in DEV_SETS, and refuses any name with "_v4").
 - the existing test cases (tests/unit/test_crisis_screen.py must-catch / must-not-catch lists;
   they are also training examples of the classifier, so its figures there are in-sample), the 90
   evasion variants (tests/unit/test_crisis_evasion.py) and the unspoken-language phrases
@@ -45,9 +45,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 Judge = Callable[[str], bool]
-DEV_SET = "crisis_holdout.yaml"  # demoted to a development set (see the docstring)
-DEV_SET_V2 = "crisis_holdout_v2.yaml"  # the v2 held-out set, read once, demoted too
-HOLDOUT_V3 = "crisis_holdout_v3.yaml"  # the honest held-out set: --holdout-v3 only
+# The demoted held-out sets, read freely as development sets (see the docstring). Never a v4.
+DEV_SETS = (
+    ("dev", "crisis_holdout.yaml"),
+    ("dev-v2", "crisis_holdout_v2.yaml"),
+    ("dev-v3", "crisis_holdout_v3.yaml"),
+)
+assert not any("_v4" in name for _, name in DEV_SETS), "a v4 set is the lead's to read"
 
 
 def rate(judge: Judge, texts: Sequence[str]) -> tuple[int, int]:
@@ -63,7 +67,7 @@ def main() -> int:
     parser.add_argument(
         "--dev",
         action="store_true",
-        help="also read the development sets (the demoted v1 and v2 held-out sets)",
+        help="also read the development sets (the demoted v1, v2 and v3 held-out sets)",
     )
     parser.add_argument(
         "--show-misses",
@@ -71,9 +75,12 @@ def main() -> int:
         help="with --dev: print the development lines missed and the false alarms",
     )
     parser.add_argument(
-        "--holdout-v3",
-        action="store_true",
-        help="also read the HELD-OUT set v3 (each run is a read: record it in docs/crisis.md)",
+        "--threshold",
+        action="append",
+        default=[],
+        metavar="LANG=P",
+        help="what if: the classifier threshold of one model (en, ja) for this run only, "
+        "instead of policies/safety.yaml's (e.g. ja=0.4, the out-of-fold Youden threshold)",
     )
     parser.add_argument("--timing-texts", type=int, default=300)
     args = parser.parse_args()
@@ -93,6 +100,9 @@ def main() -> int:
     from bot.safety.crisis_screen import CrisisScreen, load_safety_policy
 
     policy = load_safety_policy()
+    for item in args.threshold:
+        language, _, value = item.partition("=")
+        policy.classifier.by_language[language] = float(value)
     classifier = load_crisis_classifier()
     screen = CrisisScreen(policy, classifier)
     load_ms = (time.perf_counter() - started) * 1000
@@ -139,9 +149,7 @@ def main() -> int:
     summaries: list[tuple[str, list[str], list[str]]] = []  # name, crisis lines, everyday
     labelled_sets: list[tuple[str, str]] = []
     if args.dev:
-        labelled_sets += [("dev", DEV_SET), ("dev-v2", DEV_SET_V2)]
-    if args.holdout_v3:
-        labelled_sets.append(("HELD-OUT v3", HOLDOUT_V3))
+        labelled_sets += list(DEV_SETS)
     for prefix, filename in labelled_sets:
         from bot.yaml_files import read_yaml
 
@@ -192,8 +200,15 @@ def main() -> int:
                 if result.is_crisis != is_crisis:
                     kind = "MISSED" if is_crisis else "ALARM "
                     p = "-" if result.probability is None else f"{result.probability:.2f}"
-                    print(f"  {kind} [{name}] p={p} rules={result.score:.2f}: {text}")
+                    layers = "+".join(result.layers) or "-"
+                    cats = ",".join(result.categories) or "-"
+                    print(
+                        f"  {kind} [{name}] p={p} rules={result.score:.2f} by={layers} "
+                        f"({cats}): {text}"
+                    )
 
+    if args.timing_texts <= 0:
+        return 0
     # Time per message, after load, one thread: the bot's screen on a mix of messages.
     pool = [*must_catch, *must_not, *evasion.ALL_VARIANTS]
     texts = [pool[i % len(pool)] for i in range(args.timing_texts)]

@@ -2,7 +2,7 @@
 
     PYTHONPATH=$PWD python benchmarks/moderation.py [--show-misses] --hate-offensive DIR
     PYTHONPATH=$PWD python benchmarks/moderation.py --cards v2 [--show-misses]
-    PYTHONPATH=$PWD python benchmarks/moderation.py --cards holdout-v3
+    PYTHONPATH=$PWD python benchmarks/moderation.py --cards v3 [--show-misses]
 
 Sets, each through the same `Moderator` that /share uses (first-time author):
 - the DEVELOPMENT card set benchmarks/data/moderation_cards.yaml (160 EN/JA cards). It was the
@@ -14,10 +14,11 @@ Sets, each through the same `Moderator` that /share uses (first-time author):
   else: it was the held-out set, read once (recorded in docs/moderation.md), and is now demoted
   to a second development set like the first (--cards v2): studied, never copied or paraphrased
   into training examples;
-- the HELD-OUT card set v3, benchmarks/data/moderation_cards_v3.yaml (same layout), written by
-  someone else on 2026-12-02 and committed before any model read it (--cards holdout-v3; its
-  misses are never printed). Every run that reads it is recorded in docs/moderation.md; it is
-  never used to choose anything.
+- the card set v3, benchmarks/data/moderation_cards_v3.yaml (same layout), written by someone
+  else: the held-out set of the third round, read once by the lead (docs/moderation.md), and
+  demoted to a third development set for the fourth round (--cards v3);
+- a v4 set, if one exists, is the lead's held-out set: this script never opens it (CARD_SETS
+  names the only files it reads, and refuses any name with "_v4").
 - the test tenth of the Davidson et al. 2017 tweets (split seeded 80/10/10 by
   bot/moderation/training.py; never trained or tuned on). Known limits, printed with the
   figures: tweets, mostly slurs and profanity, English only; models trained on them flag
@@ -44,12 +45,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-CARD_SETS = {  # v1 and v2: demoted to development sets; holdout-v3: held out (see the docstring)
+CARD_SETS = {  # v1, v2, v3: demoted to development sets (see the docstring); never a v4
     "v1": ROOT / "benchmarks" / "data" / "moderation_cards.yaml",
     "v2": ROOT / "benchmarks" / "data" / "moderation_cards_v2.yaml",
-    "holdout-v3": ROOT / "benchmarks" / "data" / "moderation_cards_v3.yaml",
+    "v3": ROOT / "benchmarks" / "data" / "moderation_cards_v3.yaml",
 }
-HELD_OUT = "holdout-v3"
+assert not any("_v4" in path.name for path in CARD_SETS.values()), "a v4 set is the lead's"
 LABELS = ("toxic", "crisis", "vulnerable", "supportive", "entertaining")
 HARMFUL_OR_SAD = ("toxic", "crisis", "vulnerable")
 DAVIDSON_NAMES = ("hate", "offensive", "neither")
@@ -94,19 +95,14 @@ def main() -> int:
         "--cards",
         choices=sorted(CARD_SETS),
         default="v1",
-        help="which card set to read (v1, v2: development sets; holdout-v3: the held-out set, "
-        "each run a read to record in docs/moderation.md)",
+        help="which development card set to read (v1, v2, v3: demoted held-out sets)",
     )
     parser.add_argument(
         "--show-misses", action="store_true", help="print the cards decided wrongly"
     )
     args = parser.parse_args()
-    if args.show_misses and args.cards == HELD_OUT:
-        parser.error("the held-out set's misses are never printed")
     cards_path = CARD_SETS[args.cards]
-    set_name = (
-        "HELD-OUT card set v3" if args.cards == HELD_OUT else f"Development card set {args.cards}"
-    )
+    set_name = f"Development card set {args.cards}"
 
     started = time.perf_counter()
     import torch

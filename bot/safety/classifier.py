@@ -131,6 +131,10 @@ class LanguageModel:
     idf: NDArray[np.float32]
     char_coef: NDArray[np.float32]
     intercept: float
+    # Subtracted from the logit of a sentence read alone, out of its message (see
+    # CrisisClassifier.probability): chosen out of fold on the training examples
+    # (bot/safety/training.py `sentence_offset`), 0.0 in artefacts that predate it.
+    sentence_offset: float = 0.0
 
     def logit(self, vector: NDArray[np.float32], text: str, language: str = "en") -> float:
         columns, values = tfidf_row(terms(text, language), self.vocabulary, self.idf)
@@ -145,6 +149,7 @@ class LanguageModel:
             f"{prefix}_idf": self.idf.astype(np.float32),
             f"{prefix}_char_coef": self.char_coef.astype(np.float32),
             f"{prefix}_intercept": np.array([self.intercept], np.float32),
+            f"{prefix}_sentence_offset": np.array([self.sentence_offset], np.float32),
         }
 
     @classmethod
@@ -155,6 +160,11 @@ class LanguageModel:
             idf=np.asarray(data[f"{prefix}_idf"], np.float32),
             char_coef=np.asarray(data[f"{prefix}_char_coef"], np.float32),
             intercept=float(data[f"{prefix}_intercept"][0]),
+            sentence_offset=(
+                float(data[f"{prefix}_sentence_offset"][0])
+                if f"{prefix}_sentence_offset" in data
+                else 0.0
+            ),
         )
 
 
@@ -202,18 +212,31 @@ class CrisisClassifier:
         parts = sentences(text, language)
         if len(parts) < 2:
             return whole
-        return max(whole, self.largest(parts, language))
+        return max(whole, self.largest(parts, language, out_of_context=True))
 
-    def largest(self, parts: list[str], language: str) -> float:
-        """The largest P(crisis) among `parts`, each read alone (embedded in one batch)."""
+    def largest(self, parts: list[str], language: str, *, out_of_context: bool = False) -> float:
+        """The largest P(crisis) among `parts`, each read alone (embedded in one batch).
+
+        `out_of_context`: the parts are the sentences of one message, read to find a crisis
+        sentence buried in it. A sentence cut from its message is shorter and less clear than
+        the message ("Lost my job today." without "...but I'll figure it out"), and the model
+        was trained on whole messages: its logit is lowered by the language model's
+        `sentence_offset`, chosen out of fold on the training examples."""
         name = self.model_name(language)
         vectors: list[NDArray[np.float32] | None] = [None] * len(parts)
         if name in EMBEDDING_LANGUAGES:
             vectors = list(cached_embeddings(parts))
-        return max(self._probability(p, language, v) for p, v in zip(parts, vectors, strict=True))
+        offset = self.models[name].sentence_offset if out_of_context else 0.0
+        return max(
+            self._probability(p, language, v, offset) for p, v in zip(parts, vectors, strict=True)
+        )
 
     def _probability(
-        self, text: str, language: str, vector: NDArray[np.float32] | None = None
+        self,
+        text: str,
+        language: str,
+        vector: NDArray[np.float32] | None = None,
+        offset: float = 0.0,
     ) -> float:
         name = self.model_name(language)
         model = self.models[name]
@@ -222,7 +245,7 @@ class CrisisClassifier:
                 vector = cached_embedding(text)
         else:
             vector = np.zeros(len(model.embedding_coef), np.float32)
-        return float(1.0 / (1.0 + np.exp(-model.logit(vector, text, name))))
+        return float(1.0 / (1.0 + np.exp(-(model.logit(vector, text, name) - offset))))
 
     def save(self, path: Path = DEFAULT_CLASSIFIER_PATH) -> None:
         arrays: dict[str, NDArray[Any]] = {"key": np.array(self.key)}

@@ -98,7 +98,12 @@ def test_training_is_reproducible(tmp_path: Path) -> None:
         assert np.array_equal(a.embedding_coef, b.embedding_coef)
         assert np.array_equal(a.char_coef, b.char_coef)
         assert a.vocabulary == b.vocabulary
+        assert a.sentence_offset == b.sentence_offset
         assert figures["languages"][language]["examples"] == {"crisis": 12, "not_crisis": 12}
+        # The offset is one of the candidates, chosen on out-of-fold figures kept beside it.
+        entry = figures["languages"][language]
+        assert entry["sentence_offset"] == a.sentence_offset
+        assert str(a.sentence_offset) in entry["sentence_offsets_out_of_fold"]
 
 
 @pytest.mark.slow
@@ -113,6 +118,34 @@ def test_a_saved_classifier_loads_and_scores_the_same(tmp_path: Path) -> None:
         assert again.probability(text, language) == pytest.approx(
             classifier.probability(text, language)
         )
+    for language in ("en", "ja"):
+        assert again.models[language].sentence_offset == pytest.approx(
+            classifier.models[language].sentence_offset
+        )
+
+
+@pytest.mark.slow
+def test_a_sentence_read_out_of_its_message_is_lowered_by_the_offset(tmp_path: Path) -> None:
+    """A sentence cut from its message ("Lost my job today." without "...but I'll manage") is
+    read with the model's sentence offset; an artefact from before the offset reads with 0."""
+    classifier = load_crisis_classifier()
+    assert classifier is not None
+    parts = ["Lost my keys again today.", "I will sort it out tomorrow, no drama."]
+    plain = classifier.largest(parts, "en")
+    alone = classifier.largest(parts, "en", out_of_context=True)
+    offset = classifier.models["en"].sentence_offset
+    assert offset >= 0.0
+    assert alone <= plain
+    if offset > 0:
+        assert alone < plain
+    # An older artefact (no offset arrays) loads, with 0: sentences read as before.
+    path = tmp_path / "old.npz"
+    with np.load(DEFAULT_CLASSIFIER_PATH, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files if not k.endswith("_sentence_offset")}
+    np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
+    old = load_crisis_classifier(path)
+    assert old is not None and old.models["en"].sentence_offset == 0.0
+    assert old.largest(parts, "en", out_of_context=True) == pytest.approx(plain)
 
 
 def test_a_long_text_costs_the_classifier_two_windows_and_a_few_sentences_at_most() -> None:
@@ -123,9 +156,9 @@ def test_a_long_text_costs_the_classifier_two_windows_and_a_few_sentences_at_mos
     read: list[int] = []
     original = classifier._probability
 
-    def counting(text: str, language: str, vector: object = None) -> float:
+    def counting(text: str, language: str, vector: object = None, offset: float = 0.0) -> float:
         read.append(len(text))
-        return original(text, language, vector)  # type: ignore[arg-type]
+        return original(text, language, vector, offset)  # type: ignore[arg-type]
 
     object.__setattr__(classifier, "_probability", counting)
     long_text = "ordinary day. " * 1500 + "I want to disappear for good"
