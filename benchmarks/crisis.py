@@ -1,6 +1,7 @@
 """Crisis screen figures against issue 10's targets. Printed, never asserted.
 
-    PYTHONPATH=$PWD python benchmarks/crisis.py [--dev [--show-misses]] [--timing-texts N]
+    PYTHONPATH=$PWD python benchmarks/crisis.py [--dev [--show-misses]] [--holdout-v4]
+        [--timing-texts N]
 
 Three screens on each set: the rules alone, the classifier alone (its probability at the policy
 threshold) and both (a crisis when either says so, as the bot runs).
@@ -19,8 +20,10 @@ threshold) and both (a crisis when either says so, as the bot runs).
   third development set for the fourth round (--dev reads it as "dev-v3").
   Targets: recall 1.0; false alarms <= 3 % on everyday messages (idioms and recovery stories
   reported beside them).
-- a v4 set, if one exists, is the lead's held-out set: this script never opens it (it reads only
-  the file names listed in DEV_SETS, and refuses any name with "_v4").
+- the HELD-OUT set v4, tests/data/crisis_holdout_v4.yaml (same layout), written by someone else
+  on 2026-12-02 and committed before any model read it: read only with --holdout-v4, which
+  prints its figures and never its lines (--show-misses never covers it). Each run with it is a
+  read: record it in docs/crisis.md. DEV_SETS never names it.
 - the existing test cases (tests/unit/test_crisis_screen.py must-catch / must-not-catch lists;
   they are also training examples of the classifier, so its figures there are in-sample), the 90
   evasion variants (tests/unit/test_crisis_evasion.py) and the unspoken-language phrases
@@ -52,6 +55,7 @@ DEV_SETS = (
     ("dev-v3", "crisis_holdout_v3.yaml"),
 )
 assert not any("_v4" in name for _, name in DEV_SETS), "a v4 set is the lead's to read"
+HOLDOUT_V4 = ("HELD-OUT v4", "crisis_holdout_v4.yaml")  # --holdout-v4 only
 
 
 def rate(judge: Judge, texts: Sequence[str]) -> tuple[int, int]:
@@ -81,6 +85,12 @@ def main() -> int:
         metavar="LANG=P",
         help="what if: the classifier threshold of one model (en, ja) for this run only, "
         "instead of policies/safety.yaml's (e.g. ja=0.4, the out-of-fold Youden threshold)",
+    )
+    parser.add_argument(
+        "--holdout-v4",
+        action="store_true",
+        help="also read the HELD-OUT set v4 (figures only; each run is a read: record it in "
+        "docs/crisis.md)",
     )
     parser.add_argument("--timing-texts", type=int, default=300)
     args = parser.parse_args()
@@ -150,6 +160,8 @@ def main() -> int:
     labelled_sets: list[tuple[str, str]] = []
     if args.dev:
         labelled_sets += list(DEV_SETS)
+    if args.holdout_v4:
+        labelled_sets.append(HOLDOUT_V4)
     for prefix, filename in labelled_sets:
         from bot.yaml_files import read_yaml
 
