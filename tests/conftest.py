@@ -21,6 +21,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -64,21 +65,148 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def postgres_template() -> Iterator[tuple[str, str] | None]:
-    """(schema name, SQL that rebuilds it) for a schema migrated to the head, built once per
-    session; None without a pg_dump of the server's major version (each test then migrates)."""
-    schema = f"template_{uuid.uuid4().hex}"  # unique: its name is replaced in the dump's text
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-        server_major = conn.info.server_version // 10000
-    try:
-        _migrated(_schema_url(schema))
-        dump = _pg_dump(schema, server_major)
-        yield (schema, dump) if dump is not None else None
-    finally:
+class MigratedSchemas:
+    """PostgreSQL schemas migrated to the head, one per test. The first is migrated (the
+    template); the others are its `pg_dump` replayed under another name (0.4-0.6 s: the server's
+    DDL), or, once a test is done with one, the same schema with its rows deleted. A schema is
+    reused only when its tables, columns, defaults, constraints, indexes, triggers, functions and
+    sequences are still the template's (a test may have changed them: it is dropped then), and
+    it is renamed for every test, so a name (and the advisory locks keyed by it) is never used
+    twice and a connection a test left open cannot reach the next test's rows."""
+
+    def __init__(self) -> None:
+        self.template = f"template_{uuid.uuid4().hex}"  # unique: replaced in the dump's text
+        self.free: list[str] = []
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            conn.execute(f'CREATE SCHEMA "{self.template}"')
+            server_major = conn.info.server_version // 10000
+        _migrated(_schema_url(self.template))
+        self.dump = _pg_dump(self.template, server_major)
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+            self.fingerprint = _fingerprint(conn, self.template)
+            self.versions = conn.execute(
+                f'SELECT version_num FROM "{self.template}".alembic_version'
+            ).fetchall()
+            self.sequences = conn.execute(
+                "SELECT sequencename, start_value, last_value FROM pg_sequences"
+                " WHERE schemaname = %s",
+                (self.template,),
+            ).fetchall()
+            # Rows the migrations wrote elsewhere would have to be restored: then no reuse.
+            self.reusable = all(
+                conn.execute(f'SELECT count(*) FROM "{self.template}"."{table}"').fetchone() == (0,)
+                for table in _tables(conn, self.template)
+                if table != "alembic_version"
+            )
+
+    def take(self) -> str:
+        """A schema at the head under a new name, for one test."""
+        schema = f"t_db_{uuid.uuid4().hex[:10]}"
+        spare = self.free.pop() if self.free else None
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+            if spare is not None:
+                conn.execute(f'ALTER SCHEMA "{spare}" RENAME TO "{schema}"')
+            elif self.dump is not None:
+                # One statement list, run as one transaction; it creates the schema itself.
+                conn.execute(self.dump.replace(self.template, schema).encode())
+            else:
+                conn.execute(f'CREATE SCHEMA "{schema}"')
+        if spare is None and self.dump is None:
+            _migrated(_schema_url(schema))  # no usable pg_dump here: this schema migrates
+        return schema
+
+    def give_back(self, schema: str) -> None:
+        """Keep the schema for another test if it is still the template's, emptied; else drop
+        it."""
+        spare = f"spare_{uuid.uuid4().hex[:10]}"
+        try:
+            with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+                if not self.reusable:
+                    raise LookupError("the template has rows")
+                conn.execute("SET lock_timeout = '5s'")
+                conn.execute(f'ALTER SCHEMA "{schema}" RENAME TO "{spare}"')
+                schema = spare
+                if _fingerprint(conn, spare) != self.fingerprint:
+                    raise LookupError("the test changed the schema")
+                with conn.transaction():
+                    conn.execute("SET LOCAL session_replication_role = replica")  # FKs: any order
+                    for table in _tables(conn, spare):
+                        conn.execute(f'DELETE FROM "{spare}"."{table}"')
+                    for (version,) in self.versions:
+                        conn.execute(
+                            f'INSERT INTO "{spare}".alembic_version VALUES (%s)', (version,)
+                        )
+                    for name, start, last in self.sequences:
+                        conn.execute(
+                            "SELECT setval(%s::regclass, %s, %s)",
+                            (
+                                f'"{spare}"."{name}"',
+                                start if last is None else last,
+                                last is not None,
+                            ),
+                        )
+            self.free.append(spare)
+        except (LookupError, psycopg.Error):
+            with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+    def close(self) -> None:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+            for schema in [self.template, *self.free]:
+                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def _tables(conn: psycopg.Connection[Any], schema: str) -> list[str]:
+    rows = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,))
+    return sorted(row[0] for row in rows)
+
+
+_FINGERPRINT = """
+SELECT 'rel ' || c.relname || ' ' || c.relkind::text || ' ' || coalesce(a.attname, '') || ' '
+       || coalesce(format_type(a.atttypid, a.atttypmod), '') || ' '
+       || coalesce(a.attnotnull, false)::text
+       || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), '')
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+  LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+ WHERE n.nspname = %(schema)s
+UNION ALL
+SELECT 'con ' || o.conname || ' ' || pg_get_constraintdef(o.oid)
+  FROM pg_constraint o JOIN pg_namespace n ON n.oid = o.connamespace WHERE n.nspname = %(schema)s
+UNION ALL
+SELECT 'idx ' || indexname || ' ' || indexdef FROM pg_indexes WHERE schemaname = %(schema)s
+UNION ALL
+SELECT 'trg ' || t.tgname || ' ' || pg_get_triggerdef(t.oid)
+  FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = %(schema)s AND NOT t.tgisinternal
+UNION ALL
+SELECT 'fn ' || p.oid::regprocedure::text
+  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = %(schema)s
+UNION ALL
+SELECT 'seq ' || sequencename || ' ' || data_type || ' ' || start_value || ' ' || min_value
+       || ' ' || max_value || ' ' || increment_by || ' ' || cycle::text
+  FROM pg_sequences WHERE schemaname = %(schema)s
+UNION ALL
+SELECT 'typ ' || t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+ WHERE n.nspname = %(schema)s
+"""
+
+
+def _fingerprint(conn: psycopg.Connection[Any], schema: str) -> list[str]:
+    """What the schema is made of, its own name left out."""
+    rows = conn.execute(_FINGERPRINT, {"schema": schema}).fetchall()
+    return sorted(row[0].replace(schema, "@") for row in rows)
+
+
+@pytest.fixture(scope="session")
+def migrated_schemas() -> Iterator[MigratedSchemas]:
+    schemas = MigratedSchemas()
+    try:
+        yield schemas
+    finally:
+        schemas.close()
 
 
 _DUMP_OPTIONS = ("--no-owner", "--no-privileges", "--inserts")
@@ -104,15 +232,10 @@ def _pg_dump(schema: str, server_major: int) -> str | None:
     return "\n".join(line for line in done.stdout.splitlines() if not line.startswith("\\"))
 
 
-def _postgres_url(tmp_name: str, template: tuple[str, str] | None = None) -> Iterator[str]:
+def _postgres_url(tmp_name: str) -> Iterator[str]:
     schema = f"t_{tmp_name}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-        if template is None:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
-        else:
-            # One statement list, run as one transaction; it creates the schema itself.
-            template_schema, dump = template
-            conn.execute(dump.replace(template_schema, schema).encode())
+        conn.execute(f'CREATE SCHEMA "{schema}"')
     try:
         yield _schema_url(schema)
     finally:
@@ -130,12 +253,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         if not empty:
             shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
+    elif empty:
+        yield from _postgres_url("db")
     else:
-        template = None if empty else request.getfixturevalue("postgres_template")
-        for url in _postgres_url("db", template):
-            if not empty and template is None:
-                _migrated(url)  # no usable pg_dump here: this test's schema migrates
-            yield url
+        schemas: MigratedSchemas = request.getfixturevalue("migrated_schemas")
+        schema = schemas.take()
+        try:
+            yield _schema_url(schema)
+        finally:
+            schemas.give_back(schema)
 
 
 def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Settings:
