@@ -106,8 +106,9 @@ def main() -> int:
 
     def model(text: str) -> bool:
         result = screen.screen(text)
-        cut = policy.classifier.threshold_for(result.language)
-        return result.probability is not None and result.probability >= cut
+        if result.probability is None or result.model is None:
+            return False
+        return result.probability >= policy.classifier.threshold_for(result.model)
 
     def both(text: str) -> bool:
         return screen.screen(text).is_crisis

@@ -147,10 +147,26 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def cpu_seconds(pid: int) -> float:
+    """A process's CPU time so far (user + system, all its threads), from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Worker:
     def __init__(self, env: dict[str, str], port: int | None, webhook_url: str | None) -> None:
         self.env, self.port, self.webhook_url = env, port, webhook_url
         self.process: asyncio.subprocess.Process | None = None
+        self.cpu_at_start = 0.0  # its CPU time when the run started (model loading before it)
+        self.cpu_before = 0.0  # CPU time of its killed predecessors during the run
+
+    def cpu(self) -> float:
+        """CPU time spent since the run started (a restarted worker's loading included)."""
+        now = cpu_seconds(self.process.pid) if self.process is not None else 0.0
+        return self.cpu_before + now - self.cpu_at_start
 
     async def start(self, log: Path) -> None:
         args = [sys.executable, "-m", "bot", "run"]
@@ -175,6 +191,8 @@ class Worker:
 
     def kill(self) -> None:
         if self.process is not None and self.process.returncode is None:
+            self.cpu_before = self.cpu()
+            self.cpu_at_start = 0.0
             self.process.send_signal(signal.SIGKILL)
 
     async def stop(self) -> None:
@@ -303,9 +321,15 @@ async def run(args: argparse.Namespace) -> None:
                 await workers[victim].start(work / "workers.log")
 
             kill_task = asyncio.create_task(killer()) if args.kill else None
+            for worker in workers:
+                assert worker.process is not None
+                worker.cpu_at_start = cpu_seconds(worker.process.pid)
+            driver_cpu = time.process_time()
             started = time.monotonic()
             await asyncio.gather(*(play(server, who, tally, args.step_timeout) for who in people))
             elapsed = time.monotonic() - started
+            worker_cpu = sum(worker.cpu() for worker in workers)
+            driver_cpu = time.process_time() - driver_cpu
             if kill_task is not None:
                 await kill_task
             await asyncio.sleep(2.0)
@@ -350,6 +374,12 @@ async def run(args: argparse.Namespace) -> None:
     print(f"duplicated replies           {duplicated_replies}")
     print(f"duplicated outbox deliveries {duplicated_deliveries}")
     print(f"message calls per update     {server.message_calls / max(1, tally.sent):.2f}")
+    per_update = 1000 / max(1, tally.sent)
+    print(
+        f"CPU per update               workers {worker_cpu * per_update:.1f} ms, this driver and "
+        f"Bot API server {driver_cpu * per_update:.1f} ms ({worker_cpu / elapsed:.2f} and "
+        f"{driver_cpu / elapsed:.2f} cores busy)"
+    )
     print(
         f"load average (1 min)         {load_before[0]:.1f} before, {load_after[0]:.1f} after "
         f"({os.cpu_count()} cores)"
@@ -410,9 +440,9 @@ def database_figures(database_url: str) -> dict[str, float]:
                 "SELECT created_at, deleted_at FROM bench_delivery_log WHERE person_id IS NOT NULL"
             )
         ).all()
-        delivered = connection.execute(
-            text("SELECT count(DISTINCT outbox_id) FROM bench_delivery_log")
-        ).scalar_one()
+        # Every row, not distinct ids: a row is deleted once, and SQLite gives a new row the id
+        # of one deleted before it whenever the outbox has run empty (no AUTOINCREMENT).
+        delivered = connection.execute(text("SELECT count(*) FROM bench_delivery_log")).scalar_one()
         unhandled = connection.execute(
             text("SELECT count(*) FROM inbox WHERE status = 'pending'")
         ).scalar_one()

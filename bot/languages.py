@@ -9,7 +9,8 @@ moderation), or `none`. Nothing in the code lists languages: the registry built 
 manifests is the list, and `bot.domain.Language` is a code checked against it.
 
 The analysers are the readers the code has: "en" (MiniLM, GoEmotions, VADER, English phrase
-lists) and "ja" (character n-grams, ML-Ask, the Tohoku polarity words, Japanese phrase lists). A
+lists, English words) and "ja" (character n-grams, ML-Ask, the Tohoku polarity words, Japanese
+phrase lists, UniDic words). A
 pack names the one built for its language, or `none`: then its free text is not read for
 emotion (a flat reading, and `classify` says so), a card in it is held by moderation's
 `unreadable` rule, and the crisis screen's rules alone (every language's phrases run on every
@@ -92,6 +93,12 @@ class Analysers(_Strict):
     emotion: Analyser
     crisis: Analyser
     moderation: Analyser
+    # How its text is cut into words: the word overlap of the kb search
+    # (bot/knowledge/word_overlap.py: "en" English words and stems, "ja" UniDic) and the
+    # place and organisation names the scrubber warns of (bot/cards/identifying.py). "none": no
+    # word overlap (the kb ranks that language's cards by the sentence embedding alone); names
+    # are still looked for by script, on every card, as the scrubber's other finders are.
+    words: Analyser = "none"
 
 
 class LanguageManifest(_Strict):
@@ -109,8 +116,9 @@ class LanguageManifest(_Strict):
     analysers: Analysers
     helplines: str = "helplines.yaml"
     scrub: str = "scrub.yaml"
-    # Crisis phrases of the pack's own (merged into policies/safety.yaml's, which counsellors
-    # review in one place and where English and Japanese keep theirs); relative to the pack.
+    # The language's crisis phrases (labels, patterns, idioms, softeners, never-say list,
+    # recovery cues, typos), merged into policies/safety.yaml's under the pack's code
+    # (bot/safety/crisis_screen.py `with_pack_phrases`); relative to the pack.
     crisis_phrases: str | None = None
 
     @field_validator("code")
@@ -130,7 +138,7 @@ class LanguagePack:
     def code(self) -> str:
         return self.manifest.code
 
-    def analyser(self, kind: Literal["emotion", "crisis", "moderation"]) -> str | None:
+    def analyser(self, kind: Literal["emotion", "crisis", "moderation", "words"]) -> str | None:
         """The analyser for `kind`, or None when the pack declares `none`."""
         name: str = getattr(self.manifest.analysers, kind)
         return None if name == "none" else name

@@ -112,15 +112,23 @@ def counsellors_configured(settings: Settings) -> bool:
 
 
 def build_services(
-    settings: Settings, *, channel: str = "telegram", migrate: bool = True, warm_up: bool = False
+    settings: Settings,
+    *,
+    channel: str = "telegram",
+    migrate: bool = True,
+    warm_up: bool = False,
+    sync_every_commit: bool = True,
 ) -> Services:
     """Everything a channel needs. `warm_up` also brings the kb index up to date now, so a
-    running bot's first /read does not wait for it (the console and `run` set it)."""
+    running bot's first /read does not wait for it (the console and `run` set it).
+    `sync_every_commit=False`: only the commits that make a promise outside the process are
+    synced to disk (the durable inbox and the outbox claim; bot.store.engine.make_engine), for
+    a channel whose every acknowledgement and reply goes through those two (`needtotalk run`)."""
     # The languages are the packs in the configured prompts directory (docs/languages.md).
     activate(settings.prompts_dir)
     # Load the sentence model now (once per process), not on some person's first message.
     warm_up_model()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, sync_every_commit=sync_every_commit)
     if migrate:
         upgrade(engine, secret=settings.secret_key.get_secret_value())
     sealer = Sealer(settings.secret_key.get_secret_value())

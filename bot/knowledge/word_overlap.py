@@ -4,7 +4,8 @@ all-MiniLM-L6-v2 was trained on English; on Japanese it mostly matches character
 ない" lands near any short card. Re-ranking the nearest candidates by how many of the query's
 content words (fugashi base forms of nouns, verbs and adjectives for Japanese; lower-cased
 words for English) a card shares brings the card about sleep back to the top, without a second
-model or a download.
+model or a download. Which words a language has is its pack's `analysers.words`
+(docs/languages.md); a pack with none gets no word overlap.
 """
 
 from __future__ import annotations
@@ -54,8 +55,13 @@ def _en_stem(word: str) -> str:
 
 
 @lru_cache(maxsize=4096)  # kb cards are re-ranked on every search; their words do not change
-def content_words(text: str, language: str) -> frozenset[str]:
-    if language == "ja":
+def content_words(text: str, analyser: str | None) -> frozenset[str]:
+    """The content words of `text` by the words analyser its language's pack names
+    (`analysers.words`: "en", "ja"); None (the pack names none): no words, so the overlap is 0
+    and the kb ranks by the sentence embedding alone, rather than by another language's words."""
+    if analyser is None:
+        return frozenset()
+    if analyser == "ja":
         return frozenset(
             t.base
             for t in tokenize(text)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot.config import PROJECT_ROOT
 from bot.domain import ContentClass, UserClass
+from bot.languages import ANALYSERS
 from bot.policies import load_policy_file, register_policy_schema
 
 DEFAULT_POLICIES_DIR = PROJECT_ROOT / "policies"
@@ -71,7 +72,14 @@ class ModerationThresholds(_Strict):
     # through: refused. A restrict threshold above 0.5 would publish text that is more likely bad
     # than good; a publish confidence below 0.5 would publish text more likely bad than good.
     toxic_hold: float = Field(gt=0.0, le=0.9)
-    toxic_hold_ja: float = Field(gt=0.0, le=0.9)
+    # A higher toxic hold for the text an analyser reads less well (by the analyser's name, as
+    # a pack's manifest names it: "ja"), never lower than `toxic_hold`. A model-only toxic reading
+    # between the two restricts instead of holding. Every pack whose moderation analyser is
+    # named here gets it; a pack with another gets `toxic_hold`, one with none holds its cards
+    # as unreadable before any threshold is read (docs/languages.md).
+    toxic_hold_by_analyser: dict[str, Annotated[float, Field(gt=0.0, le=0.9)]] = Field(
+        default_factory=dict
+    )
     abusive_hold: float = Field(gt=0.0, le=0.9)
     crisis_hold: float = Field(gt=0.0, le=0.9)
     # The crisis screen's classifier alone (no rule matched) holds a text as a crisis from this
@@ -83,10 +91,21 @@ class ModerationThresholds(_Strict):
     publish_confidence: float = Field(ge=0.5, lt=1.0)
 
     @model_validator(mode="after")
-    def _ja_not_below(self) -> ModerationThresholds:
-        if self.toxic_hold_ja < self.toxic_hold:
-            raise ValueError("toxic_hold_ja may not be below toxic_hold")
+    def _by_analyser_not_below(self) -> ModerationThresholds:
+        unknown = sorted(set(self.toxic_hold_by_analyser) - set(ANALYSERS))
+        if unknown:
+            raise ValueError(
+                f"toxic_hold_by_analyser names no analyser the code has: {unknown} "
+                f"(analysers: {', '.join(ANALYSERS)})"
+            )
+        for analyser, value in self.toxic_hold_by_analyser.items():
+            if value < self.toxic_hold:
+                raise ValueError(f"toxic_hold_by_analyser.{analyser} may not be below toxic_hold")
         return self
+
+    def toxic_hold_for(self, analyser: str) -> float:
+        """The toxic hold for text the moderation analyser `analyser` reads."""
+        return self.toxic_hold_by_analyser.get(analyser, self.toxic_hold)
 
 
 class RepeatedToxic(_Strict):

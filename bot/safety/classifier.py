@@ -163,6 +163,13 @@ class CrisisClassifier:
     models: dict[str, LanguageModel]
     key: str  # hash of the examples the models were trained on (see examples_key)
 
+    def model_name(self, model: str) -> str:
+        """`model` when the artefact has it; else a ValueError (the screen logs it and keeps the
+        rules' answer), never silently another language's model."""
+        if model not in self.models:
+            raise ValueError(f"no crisis model {model!r} (models: {', '.join(self.models)})")
+        return model
+
     def probability(
         self,
         text: str,
@@ -171,8 +178,9 @@ class CrisisClassifier:
         *,
         by_sentence: bool = True,
     ) -> float:
-        """P(crisis | text) from the model of the text's language (English for any language
-        other than Japanese: MiniLM still carries some meaning there).
+        """P(crisis | text) from the model `language` names ("en", "ja": the crisis analyser
+        the text's pack declares, or the policy's `unspoken_model` for a language without a
+        pack; CrisisScreen.model_for chooses, so no language falls into another's model here).
 
         The larger of: the whole text (a long text as its first and last WINDOW characters:
         MiniLM reads at most 256 word pieces anyway, and a 4,000-character message must not cost
@@ -198,7 +206,7 @@ class CrisisClassifier:
 
     def largest(self, parts: list[str], language: str) -> float:
         """The largest P(crisis) among `parts`, each read alone (embedded in one batch)."""
-        name = "ja" if language == "ja" else "en"
+        name = self.model_name(language)
         vectors: list[NDArray[np.float32] | None] = [None] * len(parts)
         if name in EMBEDDING_LANGUAGES:
             vectors = list(cached_embeddings(parts))
@@ -207,7 +215,7 @@ class CrisisClassifier:
     def _probability(
         self, text: str, language: str, vector: NDArray[np.float32] | None = None
     ) -> float:
-        name = "ja" if language == "ja" else "en"
+        name = self.model_name(language)
         model = self.models[name]
         if name in EMBEDDING_LANGUAGES:
             if vector is None:

@@ -2,7 +2,8 @@
 
 Two layers, and either one alone makes a text a crisis (issue 10):
 
-- the rules: a transparent phrase screen (policies/safety.yaml). It answers in microseconds, works
+- the rules: a transparent phrase screen (policies/safety.yaml, with each language pack's own
+  phrases, prompts/<code>/crisis.yaml, merged in). It answers in microseconds, works
   offline from the first second, behaves the same on every machine, and is reviewable by the
   counsellors who own the policy. Its phrases cover explicit and indirect suicide and self-harm
   language and danger from others, in English and Japanese, plus a small list for languages the
@@ -23,7 +24,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 import regex
@@ -38,6 +39,7 @@ from bot.safety.reading import Unmasker, has_ignorable, plain, spaced, typo_tabl
 from bot.yaml_files import read_yaml
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 DEFAULT_POLICY_PATH = PROJECT_ROOT / "policies" / "safety.yaml"
 # Languages without a pack written without spaces between words: their patterns are not wrapped
@@ -66,8 +68,12 @@ class WeightedPattern(BaseModel):
 
 
 class CategoryPolicy(BaseModel):
-    label: dict[str, str]
-    patterns: dict[str, list[WeightedPattern]]
+    """A category of danger. policies/safety.yaml names it and holds the patterns of languages
+    without a pack; each pack's crisis.yaml brings its label and patterns (merged under its
+    code by `with_pack_phrases`)."""
+
+    label: dict[str, str] = Field(default_factory=dict)
+    patterns: dict[str, list[WeightedPattern]] = Field(default_factory=dict)
 
 
 class TyposPolicy(BaseModel):
@@ -86,9 +92,18 @@ class ClassifierPolicy(BaseModel):
     # as written unless this says "none". Languages with a pack name theirs in its manifest.
     unspoken_model: Literal["en", "ja", "none"] = "en"
 
-    def threshold_for(self, language: str) -> float:
-        """The threshold of the model that reads `language` (Japanese, or English for the rest)."""
-        return self.by_language.get("ja" if language == "ja" else "en", self.threshold)
+    def threshold_for(self, model: str) -> float:
+        """The threshold of the crisis model `model` ("en", "ja": CrisisResult.model)."""
+        return self.by_language.get(model, self.threshold)
+
+    @field_validator("by_language")
+    @classmethod
+    def _models_only(cls, value: dict[str, float]) -> dict[str, float]:
+        # Keyed by the classifier's model (the crisis analyser a pack names), not by language.
+        unknown = sorted(set(value) - set(ANALYSERS))
+        if unknown:
+            raise ValueError(f"classifier.by_language names no crisis model: {unknown}")
+        return value
 
 
 class RecoveryPolicy(BaseModel):
@@ -116,8 +131,12 @@ class RecoveryPolicy(BaseModel):
 
 
 class SafetyPolicy(BaseModel):
+    """policies/safety.yaml, and, once `with_pack_phrases` has merged them, the language packs'
+    own phrases keyed by their codes (the phrase tables below, each category's label and
+    patterns, the recovery cues; the packs' typos join `typos`)."""
+
     threshold: float = Field(gt=0.0)
-    idioms: dict[str, list[str]]
+    idioms: dict[str, list[str]] = Field(default_factory=dict)
     softeners: dict[str, list[str]] = Field(default_factory=dict)
     categories: dict[str, CategoryPolicy]
     # What the bot itself must never say to a person (LLM-written questions are checked).
@@ -412,9 +431,11 @@ class CrisisScreen:
 
 
 class PackCrisisPhrases(BaseModel):
-    """A language pack's own crisis phrases (its manifest's `crisis_phrases`), merged into
-    policies/safety.yaml's under the pack's code: labels and patterns of the policy's categories
-    (a pack adds no category), idioms and softeners, recovery cues."""
+    """A language pack's crisis phrases (its manifest's `crisis_phrases`, e.g.
+    prompts/en/crisis.yaml), merged into policies/safety.yaml's under the pack's code: labels
+    and patterns of the policy's categories (a pack adds no category), idioms and softeners,
+    what the bot must never say, recovery and relapse cues, and misspellings of its crisis words
+    (`typos`: they join the policy's, which every text is read through)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -422,10 +443,12 @@ class PackCrisisPhrases(BaseModel):
     patterns: dict[str, list[WeightedPattern]] = Field(default_factory=dict)
     idioms: list[str] = Field(default_factory=list)
     softeners: list[str] = Field(default_factory=list)
+    never_say: list[str] = Field(default_factory=list)
     recovery_cues: list[str] = Field(default_factory=list)
     relapse: list[str] = Field(default_factory=list)
+    typos: TyposPolicy | None = None
 
-    @field_validator("idioms", "softeners", "recovery_cues", "relapse")
+    @field_validator("idioms", "softeners", "never_say", "recovery_cues", "relapse")
     @classmethod
     def _all_compile(cls, value: list[str]) -> list[str]:
         for pattern in value:
@@ -433,11 +456,34 @@ class PackCrisisPhrases(BaseModel):
         return value
 
 
+def _packs_first(table: dict[str, _T], own: dict[str, _T]) -> dict[str, _T]:
+    """The packs' entries (in the registry's order: the default first), then the policy's own.
+    Order matters: the screen joins each table into one alternation, and in an alternation the
+    first branch that matches at a position decides the span an idiom excuses."""
+    return {**table, **{code: value for code, value in own.items() if code not in table}}
+
+
+def _merge_typos(policy: TyposPolicy, extra: TyposPolicy, path: Path) -> TyposPolicy:
+    clash = {k for k, v in extra.extra.items() if policy.extra.get(k, v) != v}
+    if clash:
+        raise ValueError(f"{path}: typos.extra reads {sorted(clash)} otherwise than another list")
+    return TyposPolicy(
+        targets=[*policy.targets, *(t for t in extra.targets if t not in policy.targets)],
+        real_words=[
+            *policy.real_words,
+            *(w for w in extra.real_words if w not in policy.real_words),
+        ],
+        extra={**policy.extra, **extra.extra},
+    )
+
+
 def with_pack_phrases(policy: SafetyPolicy, languages: LanguageRegistry) -> SafetyPolicy:
-    """The policy with every pack's own crisis phrases added under its code. A pack may not
-    also have phrases under its code in the policy (one place per language), nor name a
-    category the policy lacks."""
+    """The policy with every pack's crisis phrases added under its code. A pack may not also
+    have phrases under its code in the policy (one place per language), nor name a category the
+    policy lacks; after the merge every category has a label in the default language (what a
+    counsellor reads when a language has none)."""
     merged = policy.model_copy(deep=True)
+    own: dict[str, PackCrisisPhrases] = {}
     for code, pack in languages.packs.items():
         if not pack.manifest.crisis_phrases:
             continue
@@ -446,23 +492,48 @@ def with_pack_phrases(policy: SafetyPolicy, languages: LanguageRegistry) -> Safe
         unknown = (set(phrases.patterns) | set(phrases.labels)) - set(merged.categories)
         if unknown:
             raise ValueError(f"{path}: categories not in policies/safety.yaml: {sorted(unknown)}")
+        tables = (
+            merged.idioms,
+            merged.softeners,
+            merged.never_say,
+            merged.recovery.cues,
+            merged.recovery.relapse,
+        )
         already = [name for name, c in merged.categories.items() if code in c.patterns]
-        if already or code in merged.idioms or code in merged.softeners:
+        if already or any(code in table for table in tables):
             raise ValueError(
                 f"{path}: policies/safety.yaml has {code!r} phrases too; keep them in one place"
             )
-        for name, items in phrases.patterns.items():
-            merged.categories[name].patterns[code] = list(items)
-        for name, label in phrases.labels.items():
-            merged.categories[name].label[code] = label
-        for table, extra in (
-            (merged.idioms, phrases.idioms),
-            (merged.softeners, phrases.softeners),
-            (merged.recovery.cues, phrases.recovery_cues),
-            (merged.recovery.relapse, phrases.relapse),
-        ):
-            if extra:
-                table[code] = list(extra)
+        if phrases.typos is not None:
+            merged.typos = _merge_typos(merged.typos, phrases.typos, path)
+        own[code] = phrases
+    for name, category in merged.categories.items():
+        category.patterns = _packs_first(
+            {code: list(p.patterns[name]) for code, p in own.items() if name in p.patterns},
+            category.patterns,
+        )
+        category.label = _packs_first(
+            {code: p.labels[name] for code, p in own.items() if name in p.labels}, category.label
+        )
+    merged.idioms = _packs_first({c: p.idioms for c, p in own.items() if p.idioms}, merged.idioms)
+    merged.softeners = _packs_first(
+        {c: p.softeners for c, p in own.items() if p.softeners}, merged.softeners
+    )
+    merged.never_say = _packs_first(
+        {c: p.never_say for c, p in own.items() if p.never_say}, merged.never_say
+    )
+    merged.recovery.cues = _packs_first(
+        {c: p.recovery_cues for c, p in own.items() if p.recovery_cues}, merged.recovery.cues
+    )
+    merged.recovery.relapse = _packs_first(
+        {c: p.relapse for c, p in own.items() if p.relapse}, merged.recovery.relapse
+    )
+    unlabelled = [n for n, c in merged.categories.items() if languages.default not in c.label]
+    if unlabelled:
+        raise ValueError(
+            f"crisis categories without a label in the default language "
+            f"({languages.default}, its pack's crisis phrases): {unlabelled}"
+        )
     return merged
 
 

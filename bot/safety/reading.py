@@ -11,8 +11,9 @@ searches two kinds of reading:
 - `unmasked`: the plain reading with confusable letters folded to their Latin prototype (the
   Unicode TR39 confusables data, as shipped in the `confusable-homoglyphs` package), accents on
   Latin letters dropped, leetspeak inside words undone, letter-spaced words joined and split
-  into words again, and the common misspellings of crisis words (policies/safety.yaml `typos`)
-  corrected. Made only when it differs from the plain reading.
+  into words again, and the common misspellings of crisis words corrected (the safety
+  policy's `typos`, which the English pack brings: prompts/en/crisis.yaml). Made only when it
+  differs from the plain reading.
 
 Folding is deliberately generous: it only ever adds readings, so it can only add catches, and
 idioms are excused in every reading alike.

@@ -19,16 +19,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, text, update
+from sqlalchemy import Table, bindparam, delete, func, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.domain import Outbound, Settle
+from bot.store.engine import sync_at_commit
 from bot.store.outbox import NORMAL, URGENT, enqueue, enqueue_to_address
 from bot.store.sealing import Sealer, SealError
 from bot.store.side_work import SideWorkRecovery
@@ -73,15 +74,41 @@ _NEXT_IN_LANE = (
     .limit(1)
 )
 _PERSON_EXISTS = select(Person.id).where(Person.id == bindparam("b_person_id"))
+# On the table, not the ORM class: the row is not loaded in the turn's session (next_in_lane
+# read it in its own), so there is nothing for the ORM to bring up to date, and its bookkeeping
+# cost more than the statement.
+_INBOX: Table = InboxUpdate.__table__  # type: ignore[attr-defined]
 _CLOSE_ROW = (
-    update(InboxUpdate)
-    .where(col(InboxUpdate.id) == bindparam("b_id"))
+    update(_INBOX)
+    .where(_INBOX.c.id == bindparam("b_id"))
     .values(
         status=bindparam("b_status"),
         sealed_payload=None,
         done_at=bindparam("b_done_at"),
     )
 )
+
+
+def _new_row(insert: Any) -> Any:
+    """An update stored unless its update_id already is, returning its id (None: a repeat)."""
+    return (
+        insert(_INBOX)
+        .values(
+            channel=bindparam("b_channel"),
+            update_id=bindparam("b_update_id"),
+            lane=bindparam("b_lane"),
+            sealed_payload=bindparam("b_payload"),
+            status=PENDING,
+            over_cap=bindparam("b_over_cap"),
+            attempts=0,
+            received_at=bindparam("b_received_at"),
+        )
+        .on_conflict_do_nothing(index_elements=["channel", "update_id"])
+        .returning(_INBOX.c.id)
+    )
+
+
+_NEW_ROW = {"postgresql": _new_row(postgresql.insert), "sqlite": _new_row(sqlite.insert)}
 
 
 # Telegram's limit on one message's text: replies are joined only up to it.
@@ -166,25 +193,22 @@ class InboxStore:
         over the cap (handled as a crisis check only)."""
         if not updates:
             return 0
-        insert = postgresql.insert if self._postgres else sqlite.insert
+        statement = _NEW_ROW["postgresql" if self._postgres else "sqlite"]
         new = 0
+        now = utcnow()
         with Session(self._engine) as session:
+            sync_at_commit(session)  # acknowledged once this returns: on disk first
             for item in updates:
                 waiting = session.exec(_WAITING_IN_LANE, params={"b_lane": item.lane}).one()
-                row = InboxUpdate(
-                    channel=channel,
-                    update_id=item.update_id,
-                    lane=item.lane,
-                    sealed_payload=self._sealer.seal(item.payload, purpose=PAYLOAD_PURPOSE),
-                    over_cap=int(waiting) >= self._cap,
-                )
-                statement = (
-                    insert(InboxUpdate)
-                    .values(row.model_dump(exclude={"id"}))
-                    .on_conflict_do_nothing(index_elements=["channel", "update_id"])
-                    .returning(col(InboxUpdate.id))
-                )
-                new += session.execute(statement).first() is not None
+                params = {
+                    "b_channel": channel,
+                    "b_update_id": item.update_id,
+                    "b_lane": item.lane,
+                    "b_payload": self._sealer.seal(item.payload, purpose=PAYLOAD_PURPOSE),
+                    "b_over_cap": int(waiting) >= self._cap,
+                    "b_received_at": now,
+                }
+                new += session.execute(statement, params).first() is not None
             session.commit()
         return new
 
@@ -297,24 +321,27 @@ class InboxStore:
                 return None
             assert row.id is not None
             row.attempts += 1
-            session.add(row)
-            session.commit()
-            try:
-                payload = (
-                    self._sealer.unseal(row.sealed_payload, purpose=PAYLOAD_PURPOSE)
-                    if row.sealed_payload
-                    else None
-                )
-            except SealError:
-                payload = None
-            return StoredUpdate(
+            # Read before the commit, which expires the row: reading after it would load the
+            # row again (one more query per update).
+            stored = StoredUpdate(
                 id=row.id,
                 update_id=row.update_id,
                 lane=row.lane,
-                payload=payload,
+                payload=row.sealed_payload,
                 attempts=row.attempts,
                 over_cap=row.over_cap,
             )
+            session.add(row)
+            session.commit()
+        try:
+            payload = (
+                self._sealer.unseal(stored.payload, purpose=PAYLOAD_PURPOSE)
+                if stored.payload
+                else None
+            )
+        except SealError:
+            payload = None
+        return replace(stored, payload=payload)
 
     def overflow_is_first(self, row: StoredUpdate) -> bool:
         """Whether this over-the-cap row is the first of its burst (the one that says so)."""

@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from bot.domain import Button, Outbound, OutboxItem
 from bot.store.addresses import delivery_ref
-from bot.store.engine import writes_first
+from bot.store.engine import sync_at_commit, writes_first
 from bot.store.sealing import Sealer, SealError
 from bot.store.tables import OutboxMessage, utcnow
 
@@ -33,6 +33,9 @@ MAX_ATTEMPTS = 8
 _SQLITE_CLAIM = threading.Lock()
 # How long a worker holds the rows it took; a worker that died lets them go after this.
 LEASE_SECONDS = 20.0
+# A lease younger than this is not renewed before a send (it has more than LEASE_SECONDS minus
+# this left): most replies go out within a second of their claim, and a renewal is a write.
+FRESH_LEASE_SECONDS = 2.0
 # At most this many of one person's messages in one round, so one long queue cannot hold
 # everyone else's back.
 PER_RECIPIENT_PER_ROUND = 5
@@ -209,12 +212,17 @@ class OutboxStore:
         postgres = self._engine.dialect.name == "postgresql"
         if postgres:
             return self._claim(channel, limit, postgres=True)
-        with _SQLITE_CLAIM:  # SQLite runs one process: claims take turns in it
+        # SQLite runs one process: claims take turns in it, and go ahead of waiting turns for
+        # the one writer (replies already decided wait behind turns still being decided).
+        with _SQLITE_CLAIM, writes_first():
             return self._claim(channel, limit, postgres=False)
 
     def _claim(self, channel: str, limit: int, *, postgres: bool) -> list[OutboxItem]:
         now = utcnow()
         with Session(self._engine) as session:
+            # What is claimed is sent next: the claim, and with it every commit before it (the
+            # turns that queued these replies), is on disk first (bot.store.engine).
+            sync_at_commit(session)
             if postgres:
                 session.connection().execute(
                     text(
@@ -377,8 +385,13 @@ class OutboxStore:
         after the lease ran out (a worker slowed down past it), which must then not send."""
         if lease is None:
             return None
-        renewed = utcnow() + timedelta(seconds=LEASE_SECONDS)
-        with Session(self._engine) as session:
+        now = utcnow()
+        if lease - now > timedelta(seconds=LEASE_SECONDS - FRESH_LEASE_SECONDS):
+            # Claimed a moment ago: the row is this worker's for most of a lease still, and no
+            # other can take it before then, so a write here would change nothing.
+            return lease
+        renewed = now + timedelta(seconds=LEASE_SECONDS)
+        with writes_first(), Session(self._engine) as session:
             result = session.exec(
                 update(OutboxMessage)
                 .where(

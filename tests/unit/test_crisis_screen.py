@@ -408,11 +408,12 @@ def test_being_hurt_counts_as_danger_only_with_the_body_or_a_weapon() -> None:
     assert screen("ネットで叩かれたし、家では父に叩かれた").is_crisis
 
 
-def test_a_long_text_is_screened_quickly() -> None:
-    """No pattern may backtrack badly: 20,000 characters of repeated fragments stay fast. The
-    rules are timed (every reading of the whole text); the classifier reads at most two windows
-    of a long text, whatever its length (bot/safety/classifier.py), and its time is printed by
-    benchmarks/crisis.py rather than asserted."""
+def test_no_pattern_backtracks_badly_on_a_long_text() -> None:
+    """No pattern may backtrack badly: the rules' cost grows in step with a text of repeated
+    fragments (a pattern that backtracks grows with its square or worse). Measured as this
+    process's CPU time against the same fragments at a quarter of the length, so a busy machine
+    does not decide it; how fast the screen is lives in benchmarks/crisis.py. The classifier
+    reads at most two windows of a long text, whatever its length (bot/safety/classifier.py)."""
     fragments = [
         "全部、",
         "もう",
@@ -423,13 +424,17 @@ def test_a_long_text_is_screened_quickly() -> None:
         "hid my pills ",
         ". ",
     ]
+    screen = default_screen()
     for fragment in fragments:
-        text = fragment * (20_000 // len(fragment))
-        best = min(_timed_screen(text) for _ in range(3))
-        assert best < 0.5, (fragment, best)
+        short = fragment * (5_000 // len(fragment))
+        long = fragment * (20_000 // len(fragment))
+        quarter = min(_cpu_seconds(screen, short) for _ in range(3))
+        whole = min(_cpu_seconds(screen, long) for _ in range(3))
+        # four times the text: about four times the work; a square would be sixteen
+        assert whole < 8 * quarter + 0.02, (fragment, quarter, whole)
 
 
-def _timed_screen(text: str) -> float:
-    started = time.perf_counter()
-    default_screen().rules_only(text)
-    return time.perf_counter() - started
+def _cpu_seconds(screen: CrisisScreen, text: str) -> float:
+    started = time.process_time()
+    screen.rules_only(text)
+    return time.process_time() - started

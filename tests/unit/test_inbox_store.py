@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 from sqlmodel import Session, select
@@ -14,7 +15,7 @@ from sqlmodel import Session, select
 from bot.domain import Button, Outbound
 from bot.store.engine import make_engine, upgrade
 from bot.store.inbox import InboxStore, NewUpdate
-from bot.store.outbox import OutboxPayload, OutboxStore, enqueue
+from bot.store.outbox import FRESH_LEASE_SECONDS, OutboxPayload, OutboxStore, enqueue
 from bot.store.people import get_or_create_person
 from bot.store.sealing import Sealer
 from bot.store.tables import DeliveryAddress, InboxUpdate, OutboxMessage, Person
@@ -203,9 +204,20 @@ def test_a_claim_renews_only_while_it_is_still_held(engine) -> None:  # type: ig
         session.commit()
     store = OutboxStore(engine, SEALER)
     [item] = store.due("telegram")
-    renewed = store.renew(item.id, item.lease)
-    assert renewed is not None and item.lease is not None and renewed > item.lease
-    assert store.renew(item.id, item.lease) is None  # the old lease is no longer the claim
+    assert item.lease is not None
+    # Claimed a moment ago: held for most of a lease still, so nothing is written.
+    assert store.renew(item.id, item.lease) == item.lease
+    # A claim some seconds old (a send that waited): renewed, and the old lease is spent.
+    older = item.lease - timedelta(seconds=FRESH_LEASE_SECONDS + 1)
+    with Session(engine) as session:
+        row = session.get(OutboxMessage, item.id)
+        assert row is not None
+        row.claimed_until = older
+        session.add(row)
+        session.commit()
+    renewed = store.renew(item.id, older)
+    assert renewed is not None and renewed > older
+    assert store.renew(item.id, older) is None  # the old lease is no longer the claim
     assert store.renew(item.id, renewed) is not None
 
 

@@ -14,7 +14,7 @@ from bot import languages
 from bot.config import PROJECT_ROOT
 from bot.domain import Language
 from bot.languages import LanguagePackError, load_registry
-from bot.safety.crisis_screen import load_safety_policy
+from bot.safety.crisis_screen import CrisisScreen, load_safety_policy
 from bot.safety.helplines import load_helplines
 
 POLICY = PROJECT_ROOT / "policies" / "safety.yaml"
@@ -35,6 +35,10 @@ def prompts(tmp_path: Path) -> Path:
         default=False,
         analysers={"emotion": "none", "crisis": "none", "moderation": "none"},
     )
+    # No crisis phrases of its own yet (policies/safety.yaml has German ones, for a language
+    # without a pack): the copied English ones go.
+    manifest.pop("crisis_phrases", None)
+    (directory / "de" / "crisis.yaml").unlink()
     _write(directory / "de" / "language.yaml", manifest)
     _write(directory / "de" / "helplines.yaml", {"de": _line("TelefonSeelsorge")})
     return directory
@@ -122,7 +126,7 @@ def test_a_packs_crisis_phrases_join_the_policy_in_one_place(prompts: Path) -> N
     with pytest.raises(ValueError, match="keep them in one place"):
         load_safety_policy(POLICY, load_registry(prompts))
     raw = yaml.safe_load(POLICY.read_text("utf-8"))
-    for table in (raw["idioms"], raw.get("softeners", {})):
+    for table in (raw.get("idioms", {}), raw.get("softeners", {})):
         table.pop("de", None)
     for category in raw["categories"].values():
         category["patterns"].pop("de", None)
@@ -130,3 +134,87 @@ def test_a_packs_crisis_phrases_join_the_policy_in_one_place(prompts: Path) -> N
     merged = load_safety_policy(prompts.parent / "safety.yaml", load_registry(prompts))
     patterns = merged.categories["suicide_explicit"].patterns["de"]
     assert [p.pattern for p in patterns] == ["ich will sterben"]
+    # ... and the screen built on the merged policy reads them, beside the packs' own.
+    screen = CrisisScreen(merged)
+    hit = screen.rules_only("Ich will sterben.")
+    assert hit.is_crisis and hit.categories == ("suicide_explicit",)
+    assert screen.rules_only("I want to kill myself").is_crisis
+    assert screen.rules_only("死にたい").is_crisis
+
+
+def test_english_and_japanese_phrases_live_in_their_packs_only() -> None:
+    """One place per language: policies/safety.yaml holds no English or Japanese phrase; the
+    packs' crisis.yaml bring every table of them, and the English pack the typo table."""
+    raw = yaml.safe_load(POLICY.read_text("utf-8"))
+    tables = [raw.get(name, {}) for name in ("idioms", "softeners", "never_say")]
+    tables += [raw["recovery"].get("cues", {}), raw["recovery"].get("relapse", {})]
+    tables += [c.get(key, {}) for c in raw["categories"].values() for key in ("label", "patterns")]
+    assert not [t for t in tables if "en" in t or "ja" in t]
+    assert "typos" not in raw
+
+    merged = load_safety_policy()
+    for code in ("en", "ja"):
+        for name, category in merged.categories.items():
+            assert category.patterns[code] and category.label[code], (code, name)
+        for table in (merged.idioms, merged.softeners, merged.never_say):
+            assert table[code], code
+        assert merged.recovery.cues[code] and merged.recovery.relapse[code], code
+    # The packs' phrases come first, in the registry's order (the default first): the order of
+    # an alternation decides which idiom's span is tried first.
+    assert list(merged.categories["self_harm"].patterns)[:3] == ["en", "ja", "de"]
+    assert "suicide" in merged.typos.targets and merged.typos.extra["kms"] == "kill myself"
+    screen = CrisisScreen(merged)
+    assert screen.rules_only("i want to kil myslef").is_crisis  # the English pack's typo table
+    assert not screen.rules_only("this homework is killing me").is_crisis  # its idioms
+    assert screen.label("self_harm", "ja") == "自分を傷つけること"  # the Japanese pack's label
+    assert screen.label("self_harm", "de") == "hurting yourself"  # no German label: the default's
+
+
+def test_the_default_pack_must_label_every_category(prompts: Path) -> None:
+    crisis = prompts / "en" / "crisis.yaml"
+    data = yaml.safe_load(crisis.read_text("utf-8"))
+    del data["labels"]["harm_to_others"]
+    _write(crisis, data)
+    with pytest.raises(ValueError, match="without a label in the default language"):
+        load_safety_policy(POLICY, load_registry(prompts))
+
+
+def test_a_pack_neither_english_nor_japanese_gets_its_declared_analysers_or_none(
+    active: languages.LanguageRegistry,
+) -> None:
+    """The analyser-keyed choices go by what a pack declares, never by its code: "de" (a copy
+    of English, no analysers) gets no word overlap in the kb search, the scrubber's name finder
+    by script (as on every card), and, declaring the "ja" moderation analyser, that analyser's
+    higher toxic hold."""
+    from bot.cards.identifying import identifying_names
+    from bot.knowledge.word_overlap import content_words
+    from bot.moderation.policy import load_moderation_policy
+
+    pack = active.get("de")
+    assert pack.analyser("words") is None
+    assert content_words("I cannot sleep at night", pack.analyser("words")) == frozenset()
+    assert content_words("I cannot sleep at night", active.get("en").analyser("words"))
+    assert "Tesco" in identifying_names("I work at Tesco in Leeds", "de")
+
+    # The toxic hold is the moderation analyser's, whichever pack names it.
+    thresholds = load_moderation_policy().thresholds
+    assert thresholds.toxic_hold_for("en") == thresholds.toxic_hold == 0.5
+    assert thresholds.toxic_hold_for("ja") == 0.8
+
+
+def test_the_crisis_models_go_by_the_packs_declaration_never_to_another_by_default(
+    active: languages.LanguageRegistry,
+) -> None:
+    """ "de" declares no crisis analyser: its text is screened by the rules alone; a language
+    without a pack gets the policy's `unspoken_model`; a model the artefact lacks is an error
+    (which the screen logs, keeping the rules' answer), never the English model by default."""
+    from bot.safety.classifier import CrisisClassifier
+
+    screen = CrisisScreen(load_safety_policy())
+    assert screen.model_for("de") is None
+    assert screen.model_for("ko") == "en"
+    assert screen.model_for("ja") == "ja"
+    with pytest.raises(ValueError, match="no crisis model 'de'"):
+        CrisisClassifier(models={}, key="").model_name("de")
+    assert screen.policy.classifier.threshold_for("ja") == 0.65
+    assert screen.policy.classifier.threshold_for("en") == 0.5

@@ -34,8 +34,8 @@ from telegram.ext import (
     ContextTypes,
     ExtBot,
 )
-from telegram.request import HTTPXRequest
 
+from bot.channels.telegram.aiohttp_request import AiohttpRequest
 from bot.channels.telegram.budget import SharedSendBudget
 from bot.channels.telegram.command_menu import set_command_menu
 from bot.channels.telegram.delivery import FLOOD_RETRIES
@@ -60,10 +60,10 @@ TelegramApplication = Application[
     ExtBot[None], ChannelContext, dict[Any, Any], dict[Any, Any], ChannelData, None
 ]
 
-# Connections to the Bot API per client. python-telegram-bot's default (256) lets a burst of
-# sends open dozens, and httpx's pool scans every connection on every request and response
-# (measured: ~20 % more CPU per call at 50 concurrent sends than with 16). 16 connections carry
-# far more than Telegram's 30 messages/s; a send waits up to POOL_TIMEOUT_SECONDS for one.
+# Connections to the Bot API per client (bot/channels/telegram/aiohttp_request.py: aiohttp, not
+# python-telegram-bot's httpx, whose pool cost most of a worker's CPU under load). 16
+# connections carry far more than Telegram's 30 messages/s; a send waits up to
+# POOL_TIMEOUT_SECONDS for one.
 CONNECTION_POOL_SIZE = 16
 QUICK_POOL_SIZE = 8  # answerCallbackQuery only
 POOL_TIMEOUT_SECONDS = 10.0
@@ -129,9 +129,8 @@ def build_application(
             token,
             base_url=settings.telegram_api_base_url,
             base_file_url=file_base_url(settings.telegram_api_base_url),
-            request=HTTPXRequest(
-                connection_pool_size=QUICK_POOL_SIZE, pool_timeout=POOL_TIMEOUT_SECONDS
-            ),
+            request=AiohttpRequest(QUICK_POOL_SIZE, pool_timeout=POOL_TIMEOUT_SECONDS),
+            get_updates_request=AiohttpRequest(1),  # never polls; not opened until used
         )
         await quick.initialize()
         data.quick_bot = quick
@@ -167,8 +166,8 @@ def build_application(
         .token(token)
         .base_url(settings.telegram_api_base_url)
         .base_file_url(file_base_url(settings.telegram_api_base_url))
-        .connection_pool_size(CONNECTION_POOL_SIZE)
-        .pool_timeout(POOL_TIMEOUT_SECONDS)
+        .request(AiohttpRequest(CONNECTION_POOL_SIZE, pool_timeout=POOL_TIMEOUT_SECONDS))
+        .get_updates_request(AiohttpRequest(1))
         .context_types(ContextTypes(bot_data=ChannelData))
         .updater(None)
         .job_queue(None)

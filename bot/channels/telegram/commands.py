@@ -76,7 +76,9 @@ def run_bot(args: argparse.Namespace, settings: Settings) -> int:
     from bot.services import build_services
 
     print("needtotalk run: preparing the database and models ...", file=sys.stderr)
-    services = build_services(settings, channel="telegram", warm_up=True)
+    # Every acknowledgement and reply goes through the inbox and the outbox, which sync their
+    # commits: the others need not wait for the disk (bot.store.engine.make_engine).
+    services = build_services(settings, channel="telegram", warm_up=True, sync_every_commit=False)
     try:
         app = build_application(settings, services)
         if args.webhook:
