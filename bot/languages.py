@@ -35,6 +35,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bot.patterns import compiled
 from bot.yaml_files import read_yaml
 
 MANIFEST = "language.yaml"
@@ -78,7 +79,7 @@ class ScriptHints(_Strict):
     @classmethod
     def _class_compiles(cls, value: str) -> str:
         if value:
-            re.compile(f"[{value}]")
+            compiled(f"[{value}]")
         return value
 
 
@@ -164,7 +165,7 @@ class LanguageRegistry:
             )
         self.default = defaults[0]
         self._marks = [
-            (p.code, re.compile(f"[{p.manifest.script.marks}]"))
+            (p.code, compiled(f"[{p.manifest.script.marks}]"))
             for p in self.packs.values()
             if p.manifest.script.marks
         ]
@@ -174,7 +175,7 @@ class LanguageRegistry:
         for pack in self.packs.values():
             letters = pack.manifest.script.letters
             if letters:
-                entry = self._scripts.setdefault(letters, (re.compile(f"[{letters}]"), []))
+                entry = self._scripts.setdefault(letters, (compiled(f"[{letters}]"), []))
                 entry[1].append(pack.code)
         self._default_letters = default_letters
 
@@ -209,10 +210,10 @@ class LanguageRegistry:
             hints = pack.manifest.script
             if code == self.default:
                 continue
-            if hints.marks and re.search(f"[{hints.marks}]", text):
+            if hints.marks and compiled(f"[{hints.marks}]").search(text):
                 return code
             own_letters = hints.letters and hints.letters != self._default_letters
-            if own_letters and re.search(f"[{hints.letters}]", text):
+            if own_letters and compiled(f"[{hints.letters}]").search(text):
                 return code
         return self.default
 

@@ -17,7 +17,7 @@ from bot.cards.compose import load_cards_policy
 from bot.cards.limits import Limiter, load_limits_policy
 from bot.config import Settings
 from bot.conversation import ConversationService, Flow, catalogs_for
-from bot.emotion.embeddings import embed
+from bot.emotion.embeddings import warm_up_model
 from bot.flows.assessment import AssessmentFlow
 from bot.flows.cards import CardsFlow
 from bot.flows.checkin import CheckinFlow
@@ -127,7 +127,7 @@ def build_services(
     # The languages are the packs in the configured prompts directory (docs/languages.md).
     activate(settings.prompts_dir)
     # Load the sentence model now (once per process), not on some person's first message.
-    embed(["warm-up"])
+    warm_up_model()
     engine = make_engine(
         settings.database_url,
         sync_every_commit=sync_every_commit,

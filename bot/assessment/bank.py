@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from bot.domain import EMOTIONS, Language, MoodLevel
 from bot.languages import registry_for
+from bot.yaml_files import read_yaml
 
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,15}$")
 OPTION_SEPARATOR = "."
@@ -183,9 +184,9 @@ def load_bank(prompts_dir: Path, language: Language | str) -> QuestionBank:
     """Read and validate one language's bank; ValueError names the file and what is wrong."""
     path = bank_path(prompts_dir, language)
     try:
-        # The C loader when PyYAML has it: the banks are mostly numbers and load 5x faster.
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+        # The C loader when PyYAML has it (the banks are mostly numbers: 5x faster), and a
+        # bank read before is not parsed again (bot/yaml_files.py).
+        data = read_yaml(path)
         bank = QuestionBank.model_validate(data)
     except (OSError, yaml.YAMLError, ValueError) as exc:
         raise ValueError(f"{path}: {exc}") from exc

@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.domain import EMOTIONS, Emotion, Language, MoodLevel
+from bot.patterns import compiled
 from bot.yaml_files import read_yaml
 
 # Everything but letters and digits goes before phrases are compared: spaces, punctuation
@@ -44,7 +45,7 @@ class Theme(BaseModel):
 def _compiled(patterns: list[str]) -> list[str]:
     for pattern in patterns:
         try:
-            re.compile(pattern)
+            compiled(pattern)
         except re.error as exc:
             raise ValueError(f"not a regular expression: {pattern!r} ({exc})") from exc
     return patterns
@@ -156,7 +157,7 @@ class AssessmentPhrases(BaseModel):
     def says_how_long(self, text: str) -> bool:
         """Whether the text says how long things have been (`duration_patterns`)."""
         lowered = unicodedata.normalize("NFKC", text).casefold()
-        return any(re.search(p, lowered) for p in self.duration_patterns)
+        return any(compiled(p).search(lowered) for p in self.duration_patterns)
 
     def means_dont_know(self, text: str) -> bool:
         """ "idk", "not sure", わからない: an answer that says the person does not know."""
@@ -166,7 +167,7 @@ class AssessmentPhrases(BaseModel):
     def asks_what_it_means(self, text: str) -> bool:
         """ "What does that even mean?": a question about the question, not an answer."""
         lowered = unicodedata.normalize("NFKC", text).casefold().replace("’", "'")
-        return any(re.search(p, lowered) for p in self.clarify_patterns)
+        return any(compiled(p).search(lowered) for p in self.clarify_patterns)
 
     def means_not_me(self, text: str) -> bool:
         """Whether typed text is one of the not-me phrases (or the button's own label)."""

@@ -41,6 +41,14 @@ def load_embedder() -> object:
     )
 
 
+@cache
+def warm_up_model() -> None:
+    """Load the model and run it once, once per process: the first inference also sets torch's
+    kernels up, which a person's first message should not wait for. Later calls do nothing (each
+    `build_services` calls it; a second inference here was ~0.1 s, more on a busy machine)."""
+    embed(["warm-up"])
+
+
 def bfloat16_is_fast() -> bool:
     """True when oneDNN has native bfloat16 kernels here (else bfloat16 would be emulated)."""
     import torch

@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.config import PROJECT_ROOT
 from bot.languages import ANALYSERS, LanguageRegistry, registry
+from bot.patterns import compiled
 from bot.safety.classifier import CrisisClassifier, load_crisis_classifier, sentences
 from bot.safety.reading import Unmasker, has_ignorable, plain, spaced, typo_table, words_of
 from bot.yaml_files import read_yaml
@@ -62,7 +63,7 @@ class WeightedPattern(BaseModel):
     @field_validator("pattern")
     @classmethod
     def _compiles(cls, value: str) -> str:
-        re.compile(value)
+        compiled(value)
         return value
 
 
@@ -125,7 +126,7 @@ class RecoveryPolicy(BaseModel):
     def _all_compile(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         for patterns in value.values():
             for pattern in patterns:
-                re.compile(pattern)
+                compiled(pattern)
         return value
 
 
@@ -152,7 +153,7 @@ class SafetyPolicy(BaseModel):
     def _all_compile(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         for patterns in value.values():
             for pattern in patterns:
-                re.compile(pattern)
+                compiled(pattern)
         return value
 
 
@@ -205,11 +206,11 @@ class CrisisScreen:
             for lang, patterns in table.items()
             for p in patterns
         ]
-        self._harmless = re.compile("|".join(blanks), re.IGNORECASE) if blanks else None
+        self._harmless = compiled("|".join(blanks), re.IGNORECASE) if blanks else None
         never = [_wrap(p, lang) for lang, patterns in policy.never_say.items() for p in patterns]
-        self._never_say = re.compile("|".join(never)) if never else None
+        self._never_say = compiled("|".join(never)) if never else None
         self._danger: list[tuple[str, str, float, re.Pattern[str]]] = [
-            (name, lang, item.weight, re.compile(_wrap(item.pattern, lang), re.IGNORECASE))
+            (name, lang, item.weight, compiled(_wrap(item.pattern, lang), re.IGNORECASE))
             for name, category in policy.categories.items()
             for lang, items in category.patterns.items()
             for item in items
@@ -233,7 +234,7 @@ class CrisisScreen:
 
         def union(table: dict[str, list[str]]) -> re.Pattern[str] | None:
             wrapped = [_wrap(p, lang) for lang, patterns in table.items() for p in patterns]
-            return re.compile("|".join(wrapped), re.IGNORECASE) if wrapped else None
+            return compiled("|".join(wrapped), re.IGNORECASE) if wrapped else None
 
         self._recovery = union(policy.recovery.cues)
         self._relapse = union(policy.recovery.relapse)
@@ -451,7 +452,7 @@ class PackCrisisPhrases(BaseModel):
     @classmethod
     def _all_compile(cls, value: list[str]) -> list[str]:
         for pattern in value:
-            re.compile(pattern)
+            compiled(pattern)
         return value
 
 

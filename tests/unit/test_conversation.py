@@ -151,6 +151,7 @@ def test_an_odd_language_code_still_gets_helplines(services: Services) -> None:
     assert "116 123" in joined(replies)  # en-gb helplines: the code was cut, not refused
 
 
+@pytest.mark.empty_database  # no tables at all
 def test_helplines_are_sent_even_when_the_database_fails(settings: Settings) -> None:
     broken = build_services(settings, channel="telegram", migrate=False)  # no tables at all
     try:

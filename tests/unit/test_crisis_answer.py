@@ -3,6 +3,7 @@ bot does not speak lists the international helplines, with or without a database
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import Session, select
 
 from bot.config import Settings
@@ -36,6 +37,7 @@ def test_the_learned_layer_answers_in_the_conversation(services: Services) -> No
     assert "988" in replies
 
 
+@pytest.mark.empty_database  # no tables at all
 def test_without_a_database_an_unspoken_crisis_still_gets_international_helplines(
     settings: Settings,
 ) -> None:

@@ -121,6 +121,7 @@ def test_with_a_console_the_answer_says_so(database_url: str, tmp_path: Path) ->
         built.close()
 
 
+@pytest.mark.empty_database  # no tables at all
 def test_when_the_database_is_down_nothing_is_promised(tmp_path: Path, database_url: str) -> None:
     settings: Settings = make_settings(database_url, tmp_path, COUNSELLOR_CHAT_ID=-1001234)
     broken = build_services(settings, channel="telegram", migrate=False)  # no tables at all

@@ -163,6 +163,7 @@ def test_two_workers_claim_each_outbox_row_once_and_one_persons_rows_together(en
 
 
 @pytest.mark.postgres
+@pytest.mark.empty_database  # each worker finds no tables and one migrates
 def test_workers_starting_together_migrate_once(database_url: str) -> None:
     if not database_url.startswith("postgresql"):
         pytest.skip("the lock is PostgreSQL's; SQLite runs one process")

@@ -29,6 +29,9 @@ from bot.store.outbox import OutboxStore
 from bot.store.sealing import PREFIX, Sealer
 from bot.store.tables import Card, Case, CaseEvent, Flag, Person
 
+# Migrations from an older revision or from no tables: the database starts empty.
+pytestmark = pytest.mark.empty_database
+
 SECRET = "migration-secret-0123456789abcdef"
 
 

@@ -25,6 +25,9 @@ from bot.store.sealing import Sealer
 from tests.support.conversation_driver import Person as Someone
 from tests.support.conversation_driver import stored_person
 
+# Migrations from an older revision or from no tables: the database starts empty.
+pytestmark = pytest.mark.empty_database
+
 # A crisis paused /forget's question, which had interrupted a card being written.
 PAUSED_FORGET = {
     "paused": "confirming_forget",
