@@ -166,6 +166,9 @@ class OutboxMessage(SQLModel, table=True):
     copy of the database keeps no trace of who was sent what (bot/store/outbox.py)."""
 
     __tablename__ = "outbox"
+    # Ids are never given twice (migration 0014): a late record of a delivery, by id, must not
+    # reach a newer message that took a deleted row's id (SQLite reuses max + 1 otherwise).
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: int | None = Field(default=None, primary_key=True)
     person_id: int | None = Field(
