@@ -47,8 +47,9 @@ from bot.console.auth import (
 )
 from bot.console.policy import ConsolePolicy, load_console_policy
 from bot.domain import MoodLevel
+from bot.languages import registry
 from bot.learning.progress import progress_png
-from bot.safety.crisis_screen import load_safety_policy
+from bot.safety.crisis_screen import category_label, load_safety_policy
 from bot.store import cases
 from bot.store.engine import make_engine
 from bot.store.retention import Retention, purge_periodically
@@ -111,8 +112,10 @@ class ConsoleApp:
         preview_chars: int,
         secure_cookies: bool = True,
         retention: Retention | None = None,
+        category_label: Callable[[str], str] = lambda category: category.replace("_", " "),
     ) -> None:
         self._engine = engine
+        self._category_label = category_label
         self._retention = retention or Retention(engine)
         self._sealer = sealer
         self._texts = texts
@@ -329,6 +332,7 @@ class ConsoleApp:
                 {
                     "flag": flag,
                     "text": self._flag_text(session, flag),
+                    "categories": [self._category_label(c) for c in flag.categories],
                     "at": aware(flag.created_at),
                 }
                 for flag in flags
@@ -483,7 +487,10 @@ def create_app(
     reads what the bot sealed and the bot delivers what the console queues). `retention`: the
     timer's clock and interval (tests pass their own)."""
     safety = load_safety_policy(settings.policies_dir / "safety.yaml")
+    # Flags' categories as counsellors read them, in the default language's words.
+    language = registry().default
     return ConsoleApp(
+        category_label=lambda category: category_label(safety, category, language, language),
         retention=retention,
         engine=engine or make_engine(settings.database_url),
         sealer=Sealer(settings.secret_key.get_secret_value()),

@@ -50,10 +50,6 @@ _HAN = regex.compile(r"\p{Han}")
 _HANGUL = regex.compile(r"\p{Hangul}")
 _CYRILLIC = regex.compile(r"\p{Cyrillic}")
 _LATIN = regex.compile(r"[a-z]")
-_CLASSIFIER_LABEL = {
-    "en": "crisis language (learned screen)",
-    "ja": "危機を示す言葉（学習した判定）",
-}
 
 
 class WeightedPattern(BaseModel):
@@ -91,6 +87,9 @@ class ClassifierPolicy(BaseModel):
     # false alarm costs a kind message, a miss can cost a life, so the English model reads it
     # as written unless this says "none". Languages with a pack name theirs in its manifest.
     unspoken_model: Literal["en", "ja", "none"] = "en"
+    # What counsellors read when only this layer fired (it has no rule category): each pack's
+    # `classifier_label`, merged by `with_pack_phrases`.
+    label: dict[str, str] = Field(default_factory=dict)
 
     def threshold_for(self, model: str) -> float:
         """The threshold of the crisis model `model` ("en", "ja": CrisisResult.model)."""
@@ -421,13 +420,22 @@ class CrisisScreen:
         return [m.span() for m in self._harmless.finditer(clean)]
 
     def label(self, category: str, language: str) -> str:
-        """A category's label for counsellors; "classifier" (only the learned layer fired) has
-        no rule category, so it gets a plain description."""
-        default = self._languages.default
-        if category not in self.policy.categories:
-            return _CLASSIFIER_LABEL.get(language) or _CLASSIFIER_LABEL[default]
-        labels = self.policy.categories[category].label
-        return labels.get(language) or labels[default]
+        """A category's label for counsellors (`category_label`)."""
+        return category_label(self.policy, category, language, self._languages.default)
+
+
+def category_label(policy: SafetyPolicy, category: str, language: str, default: str) -> str:
+    """What counsellors read for a flag's category, in `language` or else the default
+    language's (every category has one: `with_pack_phrases` refuses a policy without it).
+    "classifier" (only the learned layer fired) has no rule category: the packs' plain
+    description of it. Anything else (a moderation flag's reason) is shown as it is."""
+    if category in policy.categories:
+        labels = policy.categories[category].label
+    elif category == "classifier":
+        labels = policy.classifier.label
+    else:
+        return category.replace("_", " ")
+    return labels.get(language) or labels[default]
 
 
 class PackCrisisPhrases(BaseModel):
@@ -440,6 +448,7 @@ class PackCrisisPhrases(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     labels: dict[str, str] = Field(default_factory=dict)
+    classifier_label: str | None = None
     patterns: dict[str, list[WeightedPattern]] = Field(default_factory=dict)
     idioms: list[str] = Field(default_factory=list)
     softeners: list[str] = Field(default_factory=list)
@@ -528,7 +537,13 @@ def with_pack_phrases(policy: SafetyPolicy, languages: LanguageRegistry) -> Safe
     merged.recovery.relapse = _packs_first(
         {c: p.relapse for c, p in own.items() if p.relapse}, merged.recovery.relapse
     )
+    merged.classifier.label = _packs_first(
+        {c: p.classifier_label for c, p in own.items() if p.classifier_label},
+        merged.classifier.label,
+    )
     unlabelled = [n for n, c in merged.categories.items() if languages.default not in c.label]
+    if languages.default not in merged.classifier.label:
+        unlabelled.append("classifier (classifier_label)")
     if unlabelled:
         raise ValueError(
             f"crisis categories without a label in the default language "

@@ -4,6 +4,7 @@ the person's answer landing in the case, and what a case page never shows."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -17,7 +18,7 @@ from bot.console.auth import add_counsellor
 from bot.console.policy import load_console_policy
 from bot.services import Services
 from bot.store import cases
-from bot.store.tables import AuditEntry, Card, Case, Counsellor, OutboxMessage, utcnow
+from bot.store.tables import AuditEntry, Card, Case, Counsellor, Flag, OutboxMessage, utcnow
 from tests.support.conversation_driver import Person as Someone
 from tests.support.conversation_driver import button_data, joined, stored_person
 
@@ -197,6 +198,21 @@ def test_a_case_page_carries_no_id_name_or_key_of_the_person(
     assert "Mood level" in page
     for secret in ("5550987", person.key, person.key[:12]):
         assert secret not in page
+
+
+def test_a_case_page_names_the_flags_categories_in_words(
+    services: Services, client: TestClient
+) -> None:
+    """Counsellors read the packs' labels ("suicidal thoughts"), not the policy's ids."""
+    case = crisis_case(services)
+    with Session(services.engine) as session:
+        flag = session.exec(select(Flag).where(Flag.case_id == case.id)).one()
+    assert flag.categories
+    log_in(client, "ana")
+    page = client.get(f"/cases/{case.id}").text
+    words = ", ".join(services.screen.label(c, "en") for c in flag.categories)
+    assert f"<td>{html.escape(words, quote=False)}</td>" in page  # the flags table's cell
+    assert f"<td>{', '.join(flag.categories)}</td>" not in page
 
 
 # -- actions -------------------------------------------------------------------------------------

@@ -170,12 +170,17 @@ def test_english_and_japanese_phrases_live_in_their_packs_only() -> None:
     assert screen.label("self_harm", "de") == "hurting yourself"  # no German label: the default's
 
 
-def test_the_default_pack_must_label_every_category(prompts: Path) -> None:
+@pytest.mark.parametrize("missing", ["harm_to_others", "classifier_label"])
+def test_the_default_pack_must_label_every_category(prompts: Path, missing: str) -> None:
+    """Every category, and the learned layer (which has none), has words for counsellors."""
     crisis = prompts / "en" / "crisis.yaml"
     data = yaml.safe_load(crisis.read_text("utf-8"))
-    del data["labels"]["harm_to_others"]
+    if missing == "classifier_label":
+        del data["classifier_label"]
+    else:
+        del data["labels"][missing]
     _write(crisis, data)
-    with pytest.raises(ValueError, match="without a label in the default language"):
+    with pytest.raises(ValueError, match=f"without a label in the default language.*{missing}"):
         load_safety_policy(POLICY, load_registry(prompts))
 
 
