@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.domain import Button, Outbound, OutboxItem
-from bot.store.addresses import delivery_ref
+from bot.store.addresses import delivery_refs
 from bot.store.engine import sync_at_commit, writes_first
 from bot.store.sealing import Sealer, SealError
 from bot.store.tables import OutboxMessage, utcnow
@@ -264,18 +264,19 @@ class OutboxStore:
             per_recipient: defaultdict[object, int] = defaultdict(int)
             items: list[OutboxItem] = []
             lease = now + timedelta(seconds=LEASE_SECONDS)
+            refs = delivery_refs(
+                session=session,
+                sealer=self._sealer,
+                person_ids={row.person_id for row in rows if row.person_id is not None},
+                channel=channel,
+            )
             for row in rows:
                 assert row.id is not None
                 who = row.person_id if row.person_id is not None else row.sealed_address
                 if len(items) >= limit or per_recipient[who] >= PER_RECIPIENT_PER_ROUND:
                     continue
                 if row.person_id is not None:
-                    ref = delivery_ref(
-                        session=session,
-                        sealer=self._sealer,
-                        person_id=row.person_id,
-                        channel=channel,
-                    )
+                    ref = refs.get(row.person_id)
                 else:
                     ref = self._open_address(row.sealed_address)
                 payload = open_payload(self._sealer, row.payload)
