@@ -82,12 +82,9 @@ def person_key(*, session: Session, sealer: Sealer, person_id: int) -> bytes | N
     )
     if wrapped is None:
         return None
-    try:
-        key = sealer.unwrap_person_key(wrapped, person_id)
-    except (SealError, ValueError):
-        return None
-    _cache(session)[person_id] = key
-    return key
+    return remember_wrapped_key(
+        session=session, sealer=sealer, person_id=person_id, wrapped=wrapped
+    )
 
 
 def knows_person_key(session: Session, person_id: int) -> bool:
