@@ -276,8 +276,11 @@ def make_engine(
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             connect_args["factory"] = TakingTurnsConnection
         engine = create_engine(url, connect_args=connect_args, hide_parameters=True)
+        # One level for the commits nobody asked to sync: NORMAL when this process syncs only
+        # what it promises (`sync_at_commit` raises it to FULL for those), else the setting's.
+        synchronous: SqliteSynchronous = sqlite_synchronous if sync_every_commit else "NORMAL"
         event.listen(
-            engine, "connect", lambda connection, _: _sqlite_pragmas(connection, sqlite_synchronous)
+            engine, "connect", lambda connection, _: _sqlite_pragmas(connection, synchronous)
         )
         if on_disk:
             writer = _writer_turns(path)
@@ -285,9 +288,7 @@ def make_engine(
             def share_writer(dbapi_connection: Any, _record: Any) -> None:
                 if isinstance(dbapi_connection, TakingTurnsConnection):
                     dbapi_connection.writer = writer
-                    if not sync_every_commit or sqlite_synchronous == "NORMAL":
-                        dbapi_connection.synced_by_default = False
-                        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+                    dbapi_connection.synced_by_default = synchronous == "FULL"
 
             event.listen(engine, "connect", share_writer)
         return engine
