@@ -10,6 +10,7 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.domain import Button, Outbound
@@ -188,10 +189,11 @@ def test_workers_starting_together_migrate_once(database_url: str) -> None:
     assert errors == []
 
 
-def test_a_claim_renews_only_while_it_is_still_held(engine) -> None:  # type: ignore[no-untyped-def]
+def _one_queued_message(engine: Engine, user_ref: str) -> None:
+    """A new person with one message waiting in the outbox."""
     with Session(engine) as session:
         person, _ = get_or_create_person(
-            session=session, sealer=SEALER, channel="telegram", user_ref="9", language="en"
+            session=session, sealer=SEALER, channel="telegram", user_ref=user_ref, language="en"
         )
         assert person.id is not None
         enqueue(
@@ -202,6 +204,10 @@ def test_a_claim_renews_only_while_it_is_still_held(engine) -> None:  # type: ig
             message=Outbound("x"),
         )
         session.commit()
+
+
+def test_a_claim_renews_only_while_it_is_still_held(engine) -> None:  # type: ignore[no-untyped-def]
+    _one_queued_message(engine, "9")
     store = OutboxStore(engine, SEALER)
     [item] = store.due("telegram")
     assert item.lease is not None
@@ -297,19 +303,7 @@ def test_a_row_claimed_again_after_a_lease_ran_out_says_so(engine) -> None:  # t
 
     from bot.store.tables import utcnow
 
-    with Session(engine) as session:
-        person, _ = get_or_create_person(
-            session=session, sealer=SEALER, channel="telegram", user_ref="10", language="en"
-        )
-        assert person.id is not None
-        enqueue(
-            session=session,
-            sealer=SEALER,
-            person_id=person.id,
-            channel="telegram",
-            message=Outbound("x"),
-        )
-        session.commit()
+    _one_queued_message(engine, "10")
     store = OutboxStore(engine, SEALER)
     [first] = store.due("telegram")
     assert not first.retaken

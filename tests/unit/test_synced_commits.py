@@ -84,9 +84,8 @@ def test_an_acknowledged_update_and_a_claimed_reply_are_on_disk_a_turn_is_not(
     assert levels[-1] == "off"
 
 
-def test_a_default_engine_syncs_every_commit(database_url: str) -> None:
-    engine = make_engine(database_url)
-    upgrade(engine)
+def _a_turn_then_a_stored_update(engine: Engine) -> list[str]:
+    """The sync levels of two commits on `engine`: a turn's (a new person), then the inbox's."""
     seen: list[str] = []
     event.listen(engine, "commit", lambda connection: seen.append(_level(connection)))
     with Session(engine) as session:
@@ -96,7 +95,13 @@ def test_a_default_engine_syncs_every_commit(database_url: str) -> None:
         session.commit()
     InboxStore(engine, SEALER).store("telegram", [NewUpdate(1, "lane-a", '{"update_id": 1}')])
     engine.dispose()
-    assert seen == ["on", "on"]
+    return seen
+
+
+def test_a_default_engine_syncs_every_commit(database_url: str) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    assert _a_turn_then_a_stored_update(engine) == ["on", "on"]
 
 
 def test_asking_for_a_synced_commit_after_the_first_write_is_refused(
@@ -119,13 +124,4 @@ def test_sqlite_normal_still_syncs_what_is_promised(database_url: str) -> None:
         pytest.skip("a SQLite setting")
     upgrade(make_engine(database_url))
     engine = make_engine(database_url, sqlite_synchronous="NORMAL")
-    seen: list[str] = []
-    event.listen(engine, "commit", lambda connection: seen.append(_level(connection)))
-    with Session(engine) as session:
-        get_or_create_person(
-            session=session, sealer=SEALER, channel="telegram", user_ref="4242", language="en"
-        )
-        session.commit()
-    InboxStore(engine, SEALER).store("telegram", [NewUpdate(1, "lane-a", '{"update_id": 1}')])
-    engine.dispose()
-    assert seen == ["off", "on"]
+    assert _a_turn_then_a_stored_update(engine) == ["off", "on"]
