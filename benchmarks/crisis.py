@@ -1,6 +1,6 @@
 """Crisis screen figures against issue 10's targets. Printed, never asserted.
 
-    PYTHONPATH=$PWD python benchmarks/crisis.py [--dev [--show-misses]] [--holdout-v4]
+    PYTHONPATH=$PWD python benchmarks/crisis.py [--dev [--show-misses]] [--holdout-v5]
         [--timing-texts N]
 
 Three screens on each set: the rules alone, the classifier alone (its probability at the policy
@@ -20,10 +20,13 @@ threshold) and both (a crisis when either says so, as the bot runs).
   third development set for the fourth round (--dev reads it as "dev-v3").
   Targets: recall 1.0; false alarms <= 3 % on everyday messages (idioms and recovery stories
   reported beside them).
-- the HELD-OUT set v4, tests/data/crisis_holdout_v4.yaml (same layout), written by someone else
-  on 2026-12-02 and committed before any model read it: read only with --holdout-v4, which
-  prints its figures and never its lines (--show-misses never covers it). Each run with it is a
-  read: record it in docs/crisis.md. DEV_SETS never names it.
+- the set v4, tests/data/crisis_holdout_v4.yaml (same layout), written by someone else on
+  2026-12-02: the held-out set of the fourth round, read once by the lead (docs/crisis.md), and
+  demoted to a fourth development set for the fifth round (--dev reads it as "dev-v4").
+- the HELD-OUT set v5, tests/data/crisis_holdout_v5.yaml (same layout), written by someone else
+  and committed before any model read it: read only with --holdout-v5, which prints its figures
+  and never its lines (--show-misses never covers it). Each run with it is a read: record it in
+  docs/crisis.md. DEV_SETS never names it.
 - the existing test cases (tests/unit/test_crisis_screen.py must-catch / must-not-catch lists;
   they are also training examples of the classifier, so its figures there are in-sample), the 90
   evasion variants (tests/unit/test_crisis_evasion.py) and the unspoken-language phrases
@@ -48,14 +51,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 Judge = Callable[[str], bool]
-# The demoted held-out sets, read freely as development sets (see the docstring). Never a v4.
+# The demoted held-out sets, read freely as development sets (see the docstring). Never a v5.
 DEV_SETS = (
     ("dev", "crisis_holdout.yaml"),
     ("dev-v2", "crisis_holdout_v2.yaml"),
     ("dev-v3", "crisis_holdout_v3.yaml"),
+    ("dev-v4", "crisis_holdout_v4.yaml"),
 )
-assert not any("_v4" in name for _, name in DEV_SETS), "a v4 set is the lead's to read"
-HOLDOUT_V4 = ("HELD-OUT v4", "crisis_holdout_v4.yaml")  # --holdout-v4 only
+assert not any("_v5" in name for _, name in DEV_SETS), "a v5 set is the lead's to read"
+HOLDOUT_V5 = ("HELD-OUT v5", "crisis_holdout_v5.yaml")  # --holdout-v5 only
 
 
 def rate(judge: Judge, texts: Sequence[str]) -> tuple[int, int]:
@@ -87,9 +91,9 @@ def main() -> int:
         "instead of policies/safety.yaml's (e.g. ja=0.4, the out-of-fold Youden threshold)",
     )
     parser.add_argument(
-        "--holdout-v4",
+        "--holdout-v5",
         action="store_true",
-        help="also read the HELD-OUT set v4 (figures only; each run is a read: record it in "
+        help="also read the HELD-OUT set v5 (figures only; each run is a read: record it in "
         "docs/crisis.md)",
     )
     parser.add_argument("--timing-texts", type=int, default=300)
@@ -160,8 +164,8 @@ def main() -> int:
     labelled_sets: list[tuple[str, str]] = []
     if args.dev:
         labelled_sets += list(DEV_SETS)
-    if args.holdout_v4:
-        labelled_sets.append(HOLDOUT_V4)
+    if args.holdout_v5:
+        labelled_sets.append(HOLDOUT_V5)
     for prefix, filename in labelled_sets:
         from bot.yaml_files import read_yaml
 
