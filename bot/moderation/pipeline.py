@@ -54,6 +54,11 @@ class Moderator:
     def policy(self) -> ModerationPolicy:
         return self._policy
 
+    @property
+    def screen(self) -> CrisisScreen:
+        """The crisis screen it runs first (benchmarks attribute a hold to it)."""
+        return self._screen
+
     def moderate(
         self,
         text: str,
