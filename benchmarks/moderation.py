@@ -98,6 +98,7 @@ CAUSE_ORDER = (
     "content rules (policies/content.yaml)",
     "content model: bad classes",
     "content model: not confidently good",
+    "threshold: publish confidence (restricts)",
     "emotion reading (feels bad)",
     "content model: read as good",
     "readability",
@@ -165,6 +166,7 @@ def cause_of(card: dict[str, str], decision: Any, moderator: Any) -> tuple[str, 
         (" reading (", "emotion reading (feels bad)"),
         ("negative polarity", "emotion reading (feels bad)"),
         ("not confidently good", "content model: not confidently good"),
+        ("not sure enough to publish", "threshold: publish confidence (restricts)"),
         ("no words to read", "readability"),
     ):
         if marker in reasons:
