@@ -86,6 +86,108 @@ def pr_table(truth: list[str], predicted: list[str], names: tuple[str, ...]) -> 
     return lines
 
 
+CAUSE_ORDER = (
+    "crisis screen: rules",
+    "crisis screen: classifier alone",
+    "crisis screen: classifier unsure (restricts)",
+    "crisis screen: missed",
+    "moderation model crisis + screen classifier",
+    "moderation model crisis alone (restricts)",
+    "toxicity model",
+    "toxicity model: Japanese band (restricts)",
+    "content rules (policies/content.yaml)",
+    "content model: bad classes",
+    "content model: not confidently good",
+    "threshold: publish confidence (restricts)",
+    "emotion reading (feels bad)",
+    "content model: read as good",
+    "readability",
+    "scrubbing",
+    "failure",
+)
+
+
+def cause_of(card: dict[str, str], decision: Any, moderator: Any) -> tuple[str, str] | None:
+    """(kind of error, its cause) for a card decided wrongly, or None.
+
+    Kinds: a supportive card held, a supportive or entertaining card restricted, a harmful or
+    sad card published (staged exposure may widen it to readers who feel bad: that is how it
+    "could reach" one, never the reason it was published), a toxic card read as another class,
+    a crisis card not flagged. The cause is the first step of the pipeline that decided it:
+    the crisis screen (rules or classifier), the toxicity side of the moderation model, the
+    content rules, the content side of the model and its thresholds, readability, scrubbing.
+    """
+    from bot.moderation.decision import Verdict
+
+    label, verdict = card["label"], decision.decision
+    reasons = " | ".join(decision.reasons)
+    if label == "supportive" and verdict is Verdict.HOLD:
+        kind = "supportive held"
+    elif label in ("supportive", "entertaining") and verdict is Verdict.RESTRICT:
+        kind = f"{label} restricted"
+    elif label in HARMFUL_OR_SAD and verdict is Verdict.PUBLISH:
+        kind = f"{label} published"
+    elif label == "toxic" and predicted_label(decision) != "toxic":
+        kind = "toxic not read as toxic"
+    elif label == "crisis" and not decision.crisis:
+        kind = "crisis not flagged"
+    else:
+        return None
+    if "moderation failed" in reasons:
+        return kind, "failure"
+    if "unreadable" in reasons or "no moderation analyser" in reasons:
+        return kind, "readability"
+    if decision.crisis:
+        if "crisis_in_content" in decision.crisis_categories:
+            return kind, "moderation model crisis + screen classifier"
+        screened = moderator.screen.screen(decision.scrubbed or card["text"])
+        if not screened.is_crisis:  # the author's own words (before scrubbing) were screened
+            return kind, "scrubbing"
+        if "rules" in screened.layers:
+            return kind, "crisis screen: rules"
+        return kind, "crisis screen: classifier alone"
+    if label == "crisis":  # not flagged: the screen missed it (restricted or published)
+        return kind, "crisis screen: missed"
+    if verdict is Verdict.PUBLISH:
+        return kind, "toxicity model" if label == "toxic" else "content model: read as good"
+    if verdict is Verdict.HOLD:
+        if "model: toxic" in reasons:
+            return kind, "toxicity model"
+        return kind, "content rules (policies/content.yaml)"
+    # Restricted: the first reason in the classifier's order (toxic band, crisis, bad, feels bad).
+    for marker, cause in (
+        ("possibly toxic", "toxicity model: Japanese band (restricts)"),
+        ("screen classifier", "crisis screen: classifier unsure (restricts)"),
+        (
+            "possible crisis language (moderation model)",
+            "moderation model crisis alone (restricts)",
+        ),
+        ("model: bad content", "content model: bad classes"),
+        (" reading (", "emotion reading (feels bad)"),
+        ("negative polarity", "emotion reading (feels bad)"),
+        ("not confidently good", "content model: not confidently good"),
+        ("not sure enough to publish", "threshold: publish confidence (restricts)"),
+        ("no words to read", "readability"),
+    ):
+        if marker in reasons:
+            if kind == "toxic not read as toxic" and marker not in ("possibly toxic",):
+                return kind, "toxicity model"  # the toxic reading was below every threshold
+            return kind, cause
+    return kind, "content model: not confidently good"
+
+
+def print_causes(rows: list[tuple[str, str, str]]) -> None:
+    """The breakdown: for each kind of error, how many from each cause (EN/JA)."""
+    print("\ncauses of wrong decisions (kind: cause = count, EN/JA):")
+    for kind in sorted({k for _, k, _ in rows}):
+        print(f"  {kind}: {sum(1 for _, k, _ in rows if k == kind)}")
+        for cause in CAUSE_ORDER:
+            en = sum(1 for lang, k, c in rows if k == kind and c == cause and lang == "en")
+            ja = sum(1 for lang, k, c in rows if k == kind and c == cause and lang == "ja")
+            if en or ja:
+                print(f"    {cause:48} {en + ja:3d}  ({en}/{ja})")
+
+
 def share(numerator: int, denominator: int) -> str:
     return f"{numerator}/{denominator} = {numerator / denominator:.1%}" if denominator else "n/a"
 
@@ -110,10 +212,15 @@ def main() -> int:
     parser.add_argument(
         "--show-misses", action="store_true", help="print the cards decided wrongly"
     )
+    parser.add_argument(
+        "--causes",
+        action="store_true",
+        help="attribute each wrong decision to the pipeline step that made it (not with holdout)",
+    )
     args = parser.parse_args()
     if args.cards == "holdout-v5":
-        if args.show_misses:
-            parser.error("the held-out set's cards are never printed: no --show-misses")
+        if args.show_misses or args.causes:
+            parser.error("the held-out set is read for figures only: no --show-misses, --causes")
         cards_path, set_name = HOLDOUT_V5, "HELD-OUT card set v5"
     else:
         cards_path = CARD_SETS[args.cards]
@@ -228,6 +335,17 @@ def main() -> int:
                     f"  [{card['lang']} {label} -> {d.decision.value}/{predicted_label(d)}] "
                     f"{card['text']}\n      {top}; {'; '.join(d.reasons)}"
                 )
+    if args.causes:
+        attributed = [
+            (card["lang"], *found)
+            for card, d in decided
+            if (found := cause_of(card, d, moderator)) is not None
+        ]
+        print_causes(attributed)
+        if args.show_misses:
+            wrong = [card for card, d in decided if cause_of(card, d, moderator)]
+            for card, (_, kind, cause) in zip(wrong, attributed, strict=True):
+                print(f"  [{card['lang']} {kind}: {cause}] {card['text'][:90]}")
     ms = [t * 1000 for t in timings]
     print(
         f"\ntime per card after load, one core (card set, uncached): median "

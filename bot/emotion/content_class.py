@@ -16,9 +16,11 @@ Order of the checks, and why:
 2. crisis: the model reads crisis language; the class is vulnerable and `crisis` is set, so
    moderation holds the card and the author gets helplines (the crisis screen runs first anyway).
 3. vulnerable: sad or self-critical content: the model's bad classes together pass
-   `bad_restrict`, or the emotion reading is a feeling-bad one, or the model is not confident the
-   card is good (`publish_confidence`): what cannot be read as good is not shown to a reader who
-   feels bad.
+   `bad_restrict` (the model's six classes sum to 1, so this is also "not more than
+   1 - bad_restrict good"), or the emotion reading is a feeling-bad one. How sure the model must
+   be before a good card is *published* is moderation's question, not the class's
+   (`publish_confidence`, bot/moderation/pipeline.py): a card read as good with less confidence
+   keeps its class and is restricted.
 4. entertaining: the model says so, or amusement / a laugh marker with light joy.
 5. inspirational: everything else.
 `needtotalk classify` and moderation both call this, so the same words get the same class.
@@ -46,6 +48,8 @@ from bot.moderation.model import ModerationModel
 from bot.moderation.policy import ModerationPolicy, load_moderation_policy
 
 _ANALYSER = {lang.value: lang for lang in ANALYSER_LANGUAGES}
+_CLOSING_QUOTES = "」』\"'”’）)"
+_SAID_TO_ME = ("にされ", "扱いさ", "と言わ", "って言わ", "と呼ば", "って呼ば")
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,8 +174,6 @@ class ContentClassifier:
             and bad_share >= th.vulnerable_class_share
         ):
             reasons.append(f"negative polarity {reading.polarity.neg:.2f}")
-        if good < mth.publish_confidence:
-            reasons.append(f"model: not confidently good ({good:.2f})")
         if reasons:
             return result(ContentClass.VULNERABLE, reasons)
 
@@ -206,7 +208,10 @@ class ContentClassifier:
         targets += [(s, "self") for s, _, _ in self._self[lang].spans(lowered)]
         found: list[str] = []
         for start, end, phrase in self._insults[lang].spans(lowered):
-            if lang == Language.JA and lowered[end : end + 3] in ("にされ", "扱いさ", "と言わ"):
+            # The writer was called it (a passive, or a quote of what was said to them, closing
+            # quote marks included: 昔「役立たず」と言われた, バカって言われた).
+            said_to_me = lowered[end:].lstrip(_CLOSING_QUOTES)
+            if lang == Language.JA and said_to_me.startswith(_SAID_TO_ME):
                 continue
             # The person an insult is about is usually named before it ("you are an idiot",
             # "I feel like an idiot"); one named right after counts only if none is before.

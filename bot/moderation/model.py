@@ -3,7 +3,10 @@ entertaining), learned from real data rather than phrase lists alone.
 
 Features: the text's all-MiniLM-L6-v2 sentence embedding (meaning, English) next to a hashed
 character 1-3-gram TF-IDF vector (spelling: slurs, misspellings, and Japanese, which MiniLM
-barely reads), one multinomial logistic regression over both. Trained by
+barely reads), one multinomial logistic regression over both. Japanese text also adds its UniDic
+words (fugashi: dictionary forms, single and in pairs) to the same hashed vector: character
+n-grams cut across word boundaries, so "税金の無駄" and "無駄な税金" share few of them, while
+the words and their pairs are what a reader recognises in a new sentence. Trained by
 `needtotalk train moderation` (bot/moderation/training.py) on the Davidson et al. (2017) hate and
 offensive tweets, GoEmotions and the phrase examples in bot/moderation/examples.yaml; the weights
 ship in bot/moderation/artefacts/ and are never refitted at run time.
@@ -14,10 +17,12 @@ no vocabulary to ship and nothing to drift between the two; only the idf vector 
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -49,14 +54,44 @@ def normalise(text: str) -> str:
     return text.replace("\u2019", "'").replace("\u2018", "'")
 
 
+# Kana or CJK ideographs: the text gets UniDic word features too.
+_JAPANESE_SCRIPT = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
+_NOT_WORDS = frozenset({"補助記号", "空白"})  # UniDic's punctuation and blanks
+
+
+def japanese_words(text: str) -> list[str]:
+    """UniDic dictionary forms of a (normalised) Japanese text, single ("w:") and adjacent
+    pairs ("w2:"), punctuation left out: one feature per word however it is conjugated."""
+    from bot.emotion.japanese import tokenize
+
+    bases = [t.base for t in tokenize(text) if t.pos not in _NOT_WORDS]
+    return [f"w:{b}" for b in bases] + [f"w2:{a} {b}" for a, b in pairwise(bases)]
+
+
+@cache
+def _char_ngrams() -> Callable[[str], list[str]]:
+    analyse: Callable[[str], list[str]] = HashingVectorizer(
+        analyzer="char_wb", ngram_range=NGRAM_RANGE
+    ).build_analyzer()
+    return analyse
+
+
+def analyse(text: str) -> list[str]:
+    """The hashed terms of a text: character 1-3-grams inside words, plus UniDic words and word
+    pairs when the text has Japanese script."""
+    clean = normalise(text)
+    terms = _char_ngrams()(clean)
+    if _JAPANESE_SCRIPT.search(clean):
+        terms += japanese_words(clean)
+    return terms
+
+
 @cache
 def hashing_vectorizer() -> HashingVectorizer:
-    """Character 1-3-grams inside words, hashed: no vocabulary to ship, Japanese included."""
+    """`analyse`'s terms, hashed: no vocabulary to ship, Japanese included."""
     return HashingVectorizer(
-        analyzer="char_wb",
-        ngram_range=NGRAM_RANGE,
+        analyzer=analyse,
         n_features=N_FEATURES,
-        preprocessor=normalise,
         alternate_sign=False,
         norm=None,
     )

@@ -54,6 +54,11 @@ class Moderator:
     def policy(self) -> ModerationPolicy:
         return self._policy
 
+    @property
+    def screen(self) -> CrisisScreen:
+        """The crisis screen it runs first (benchmarks attribute a hold to it)."""
+        return self._screen
+
     def moderate(
         self,
         text: str,
@@ -191,6 +196,20 @@ class Moderator:
                 readers=self._readers(Verdict.RESTRICT, ContentClass.VULNERABLE),
                 crisis=False,
                 reasons=reasons,
+                **common,  # type: ignore[arg-type]
+            )
+        good = result.scores.get("inspirational", 0.0) + result.scores.get("entertaining", 0.0)
+        if good < policy.thresholds.publish_confidence:
+            # Read as good, but not surely enough to start on the way to readers who feel bad:
+            # restricted, for good (its class stays what the classifier read).
+            return ModerationDecision(
+                decision=Verdict.RESTRICT,
+                readers=self._readers(Verdict.RESTRICT, result.content_class),
+                crisis=False,
+                reasons=(
+                    *result.reasons,
+                    f"model: not sure enough to publish (good {good:.2f}): restricted",
+                ),
                 **common,  # type: ignore[arg-type]
             )
         return ModerationDecision(

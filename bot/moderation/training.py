@@ -19,7 +19,16 @@ Data (each class below is a column of the model, bot/moderation/model.py):
 
 Each class gets the same total weight (so 48 crisis phrases count as much as 15,000 offensive
 tweets), C is chosen on the validation rows (Davidson's validation tenth + GoEmotions DEV), and
-the figures go next to the artefact. Known limits of the public data are written into the
+the figures go next to the artefact.
+
+Thresholds (policies/moderation.yaml) are chosen here, not on a card set: the written examples
+are read out of fold (`FOLDS` fits, each without a fifth of the examples; the public rows always
+train), and with the validation rows they give, per moderation analyser, the lowest toxic hold
+that holds at most `FALSE_HOLD_BUDGET` of the harmless rows, and the lowest publish confidence
+that publishes at most `FALSE_PUBLISH_BUDGET` of the harmful or sad rows. The figures file
+records them and what they cost; the policy copies them (a person reviews the change).
+
+Known limits of the public data are written into the
 figures file and docs/moderation.md: tweets are mostly slurs and profanity, and models trained on
 them flag African-American English as abusive far more often (Davidson et al. 2019).
 """
@@ -79,6 +88,14 @@ EXAMPLE_LABELS = {
     "entertaining": "entertaining",
 }
 C_GRID = (1.0, 4.0)
+FOLDS = 5
+# Harmless rows (supportive, entertaining, sad) the toxic hold may hold: half the issue's 10 %
+# supportive-held budget, the other half left to the crisis screen.
+FALSE_HOLD_BUDGET = 0.05
+# Harmful or sad rows (toxic, crisis, sad) a publish confidence may let through; the target is 0,
+# the other checks (rules, crisis screen, emotion reading) stand behind this one.
+FALSE_PUBLISH_BUDGET = 0.02
+THRESHOLD_GRID = tuple(round(0.3 + 0.05 * i, 2) for i in range(13))  # 0.3 ... 0.9
 _CACHE_FILE = "moderation-vectors.npz"
 DATA_LIMITS = (
     "Davidson et al. 2017 tweets are mostly slurs and profanity, English only, with little veiled "
@@ -249,11 +266,106 @@ def per_class_report(
     return out
 
 
+def _lowest(grid: Sequence[float], rate: Any, budget: float) -> float:
+    """The first threshold of `grid` whose `rate(threshold)` is within `budget` (else the last)."""
+    for value in grid:
+        if rate(value) <= budget:
+            return float(value)
+    return float(grid[-1])
+
+
+def choose_thresholds(
+    probs: NDArray[np.float64], labels: NDArray[np.int64], languages: Sequence[str]
+) -> dict[str, Any]:
+    """Toxic hold per language and the publish confidence, from out-of-fold or validation
+    probabilities (`languages`: "en", "ja", or "" for the public rows, which count as English).
+
+    Toxic hold: the lowest of `THRESHOLD_GRID` at which at most `FALSE_HOLD_BUDGET` of the
+    language's harmless rows (vulnerable, inspirational, entertaining) read P(toxic) at or above
+    it. Publish confidence: the lowest (from 0.55, the old setting) at which at most
+    `FALSE_PUBLISH_BUDGET` of the toxic, crisis and vulnerable rows read P(good) at or above it.
+    """
+    toxic = CLASSES.index("toxic")
+    harmless = np.isin(
+        labels, [CLASSES.index(c) for c in ("vulnerable", "inspirational", "entertaining")]
+    )
+    bad = np.isin(labels, [CLASSES.index(c) for c in ("toxic", "crisis", "vulnerable")])
+    good = probs[:, CLASSES.index("inspirational")] + probs[:, CLASSES.index("entertaining")]
+    lang = np.array([language or "en" for language in languages])
+    out: dict[str, Any] = {"false_hold_budget": FALSE_HOLD_BUDGET, "toxic_hold": {}}
+    for language in ("en", "ja"):
+        pool = probs[harmless & (lang == language), toxic]
+        targets = probs[(labels == toxic) & (lang == language), toxic]
+        if not len(pool):
+            continue
+        value = _lowest(THRESHOLD_GRID, lambda t, p=pool: float(np.mean(p >= t)), FALSE_HOLD_BUDGET)
+        out["toxic_hold"][language] = {
+            "threshold": value,
+            "harmless_held": float(np.mean(pool >= value)),
+            "toxic_recall": float(np.mean(targets >= value)) if len(targets) else None,
+            "harmless_rows": len(pool),
+            "toxic_rows": len(targets),
+            # each threshold: shares of harmless rows held and of toxic rows caught
+            "curve": {
+                str(t): [
+                    round(float(np.mean(pool >= t)), 4),
+                    round(float(np.mean(targets >= t)), 4) if len(targets) else None,
+                ]
+                for t in THRESHOLD_GRID
+            },
+        }
+    grid = [t for t in THRESHOLD_GRID if t >= 0.55]
+    value = _lowest(grid, lambda t: float(np.mean(good[bad] >= t)), FALSE_PUBLISH_BUDGET)
+    out["publish_confidence"] = {
+        "threshold": value,
+        "false_publish_budget": FALSE_PUBLISH_BUDGET,
+        "bad_published": float(np.mean(good[bad] >= value)),
+        "good_published": float(np.mean(good[~bad] >= value)),
+        "bad_rows": int(bad.sum()),
+        # what each threshold would cost: shares of bad and of good rows published
+        "curve": {
+            str(t): [
+                round(float(np.mean(good[bad] >= t)), 4),
+                round(float(np.mean(good[~bad] >= t)), 4),
+            ]
+            for t in grid
+        },
+    }
+    return out
+
+
+def out_of_fold_examples(
+    x: Any,
+    y: NDArray[np.int64],
+    raw_weights: NDArray[np.float64],
+    sources: Sequence[str],
+    c_value: float,
+    seed: int,
+) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    """Probabilities of every written example from a fit that did not see it (`FOLDS` folds,
+    stratified by class and language; the public rows are in every fit)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+
+    examples = np.flatnonzero([s.startswith("examples:") for s in sources])
+    strata = [f"{y[i]}:{sources[int(i)]}" for i in examples]
+    probs = np.zeros((len(examples), len(CLASSES)))
+    folds = StratifiedKFold(FOLDS, shuffle=True, random_state=seed)
+    for number, (_, held) in enumerate(folds.split(examples, strata), start=1):
+        print(f"out-of-fold fit {number}/{FOLDS}...", file=sys.stderr, flush=True)
+        keep = np.setdiff1d(np.arange(len(y)), examples[held])
+        model = LogisticRegression(C=c_value, max_iter=2000, random_state=seed)
+        model.fit(x[keep], y[keep], sample_weight=balanced(y[keep], raw_weights[keep]))
+        probs[held] = model.predict_proba(x[examples[held]])
+    return examples, probs
+
+
 def train_moderation(
     davidson_dir: Path,
     goemotions_dir: Path,
     cache_dir: Path | None,
     seed: int = 13,
+    folds: bool = True,
 ) -> tuple[ModerationModel, dict[str, Any]]:
     """Fit the model; return it and its validation figures (the test tenth is not touched)."""
     from sklearn.linear_model import LogisticRegression
@@ -330,6 +442,14 @@ def train_moderation(
     with one_blas_thread():
         val_probs = trained.probabilities(val.texts, x_val_vec)
     val_pred = val_probs.argmax(axis=1)
+    thresholds: dict[str, Any] = {}
+    if folds:
+        raw = np.array(train.weights, dtype=np.float64)
+        rows, oof = out_of_fold_examples(x_train, y_train, raw, train.sources, c_best, seed)
+        probs = np.vstack([oof, val_probs.astype(np.float64)])
+        labels = np.concatenate([y_train[rows], y_val])
+        langs = [train.sources[i].removeprefix("examples:") for i in rows] + [""] * len(y_val)
+        thresholds = choose_thresholds(probs, labels, langs)
     figures: dict[str, Any] = {
         "key": key,
         "seed": seed,
@@ -339,6 +459,7 @@ def train_moderation(
         "examples": len(examples.texts),
         "validation_macro_f1": macro,
         "validation_per_class": per_class_report(y_val, val_pred, CLASSES),
+        "thresholds_chosen": thresholds,
         "data_limits": DATA_LIMITS,
     }
     return trained, figures

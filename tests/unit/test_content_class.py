@@ -32,6 +32,9 @@ def test_labelled_cards(card: dict[str, str]) -> None:
         "I feel worthless and ugly today.",
         "自分なんてゴミみたいな人間だ。",
         "バカにされて悔しくて泣いた。",
+        # a quote of what was said to the writer, closing quote mark between insult and verb
+        "中学の時「クズ」って言われてた。",
+        "「ゴミ」と呼ばれた日のことを今も覚えてる。",
     ],
 )
 def test_own_pain_is_never_toxic(text: str) -> None:

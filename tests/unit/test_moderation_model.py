@@ -15,11 +15,15 @@ from bot.moderation.model import (
     CLASSES,
     DEFAULT_MODEL_PATH,
     ModerationModel,
+    analyse,
     hashing_vectorizer,
     ngram_matrix,
 )
 from bot.moderation.training import (
+    FALSE_HOLD_BUDGET,
+    FALSE_PUBLISH_BUDGET,
     balanced,
+    choose_thresholds,
     davidson_split,
     fit_idf,
     read_examples,
@@ -43,6 +47,45 @@ def test_full_width_text_is_read_like_ascii() -> None:
     a = ngram_matrix(["ＦＵＬＬ width"], idf).toarray()
     b = ngram_matrix(["full WIDTH"], idf).toarray()
     np.testing.assert_allclose(a, b)
+
+
+def test_japanese_text_gets_its_words_whatever_their_order() -> None:
+    # Character trigrams of "税金の無駄" and "無駄な税金" barely overlap; the words do.
+    a, b = set(analyse("税金の無駄")), set(analyse("無駄な税金"))
+    assert {"w:税金", "w:無駄"} <= a & b
+    assert "w2:税金 の" in a and "w2:無駄 だ" in b  # な is the copula だ, dictionary form
+    assert not any(term.startswith("w:") for term in analyse("plain English, no words added"))
+
+
+def _rows(
+    toxic_scores: list[float], label: str, language: str
+) -> list[tuple[list[float], str, str]]:
+    rows = []
+    for p in toxic_scores:
+        probs = [0.0] * len(CLASSES)
+        probs[CLASSES.index("toxic")] = p
+        probs[CLASSES.index("inspirational")] = 1.0 - p
+        rows.append((probs, label, language))
+    return rows
+
+
+def test_thresholds_are_the_lowest_within_their_budgets() -> None:
+    en = _rows([0.1] * 18 + [0.42, 0.62], "inspirational", "en")
+    en += _rows([0.7, 0.45], "toxic", "en")
+    ja = _rows([0.2] * 18 + [0.66, 0.81], "inspirational", "ja") + _rows([0.7], "toxic", "ja")
+    sad = _rows([0.0] * 10, "vulnerable", "ja")  # harmless for the toxic hold, bad to publish
+    rows = en + ja + sad
+    probs = np.array([r[0] for r in rows])
+    labels = np.array([CLASSES.index(r[1]) for r in rows])
+    chosen = choose_thresholds(probs, labels, [r[2] for r in rows])
+    assert FALSE_HOLD_BUDGET == 0.05 and FALSE_PUBLISH_BUDGET == 0.02
+    # en: 0.3 to 0.4 hold 2 of 20 harmless rows (10 %); 0.45 holds one (5 %)
+    assert chosen["toxic_hold"]["en"]["threshold"] == 0.45
+    assert chosen["toxic_hold"]["en"]["toxic_recall"] == 1.0
+    # ja: 30 harmless rows (with the sad ones); 0.65 holds 2 (6.7 %), 0.7 one (3.3 %)
+    assert chosen["toxic_hold"]["ja"]["threshold"] == 0.7
+    # the sad rows read as good (P(good) 1.0): no threshold is within budget, the grid's top
+    assert chosen["publish_confidence"]["threshold"] == 0.9
 
 
 def test_split_is_seeded_stratified_and_disjoint() -> None:
@@ -104,6 +147,9 @@ def test_training_end_to_end_on_tiny_data(tmp_path: Path) -> None:
     assert model.classes == CLASSES
     assert figures["train_rows"]["crisis"] > 0 and figures["examples"] > 100
     assert "African-American English" in figures["data_limits"]
+    chosen = figures["thresholds_chosen"]  # out of fold, for policies/moderation.yaml
+    assert set(chosen["toxic_hold"]) == {"en", "ja"}
+    assert 0.3 <= chosen["publish_confidence"]["threshold"] <= 0.9
     path = tmp_path / "m.npz"
     model.save(path)
     loaded = ModerationModel.load(path)

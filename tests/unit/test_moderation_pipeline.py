@@ -100,9 +100,28 @@ def test_supportive_card_first_reaches_readers_who_feel_good(
     moderator: Moderator, text: str
 ) -> None:
     decision = moderator.moderate(text, "en" if text.isascii() else "ja")
-    assert decision.decision is Verdict.PUBLISH, decision.reasons
     assert decision.readers == {UserClass.POTENTIAL_HEALING, UserClass.NORMAL}
     assert decision.content_class in (ContentClass.INSPIRATIONAL, ContentClass.ENTERTAINING)
+    # Published (on its way to readers who feel bad, by staged exposure) only when the model is
+    # sure enough that it is good; otherwise restricted to readers who feel good, for good.
+    good = decision.scores["inspirational"] + decision.scores["entertaining"]
+    sure = good >= moderator.policy.thresholds.publish_confidence
+    assert decision.decision is (Verdict.PUBLISH if sure else Verdict.RESTRICT), decision.reasons
+
+
+def test_a_good_card_read_without_enough_confidence_is_restricted(moderator: Moderator) -> None:
+    text = "Going for a short walk every morning helped me more than I expected."
+    sure = moderator.moderate(text, "en")
+    assert sure.scores["inspirational"] + sure.scores["entertaining"] < 0.999
+    policy = moderator.policy
+    stricter = policy.model_copy(
+        update={"thresholds": policy.thresholds.model_copy(update={"publish_confidence": 0.999})}
+    )
+    decision = Moderator(policy=stricter).moderate(text, "en")
+    assert decision.decision is Verdict.RESTRICT, decision.reasons
+    assert decision.content_class is sure.content_class  # its class is what it was read as
+    assert decision.readers == {UserClass.POTENTIAL_HEALING, UserClass.NORMAL}
+    assert "not sure enough to publish" in decision.reasons[-1]
 
 
 def test_unreadable_text_is_held(moderator: Moderator) -> None:

@@ -56,7 +56,7 @@ def test_shipped_policy_is_fail_closed() -> None:
         ("thresholds.bad_restrict", 0.8, "less than or equal to 0.5"),
         ("thresholds.publish_confidence", 0.3, "greater than or equal to 0.5"),
         ("unreadable", "publish", "'hold' or 'restrict'"),
-        ("thresholds.toxic_hold_by_analyser", {"ja": 0.4}, "may not be below toxic_hold"),
+        ("thresholds.toxic_hold_by_analyser", {"ja": 0.3}, "may not be below toxic_hold"),
         ("thresholds.toxic_hold_by_analyser", {"ja": 0.95}, "less than or equal to 0.9"),
         ("thresholds.toxic_hold_by_analyser", {"xx": 0.8}, "names no analyser"),
     ],
