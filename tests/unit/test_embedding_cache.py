@@ -188,7 +188,5 @@ def test_the_crisis_screen_embeds_a_message_and_its_sentences_in_one_call(
     # the same reading from vectors computed one by one, outside any cache
     en = model.models["en"]
     whole = 1 / (1 + np.exp(-en.logit(embed([text])[0], text)))
-    alone = [
-        1 / (1 + np.exp(-(en.logit(embed([p])[0], p) - en.sentence_offset))) for p in parts
-    ]
+    alone = [1 / (1 + np.exp(-(en.logit(embed([p])[0], p) - en.sentence_offset))) for p in parts]
     assert once == pytest.approx(max(whole, *alone), abs=1e-9)
