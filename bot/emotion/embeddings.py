@@ -64,7 +64,7 @@ def load_embedder() -> object:
     # BERT's pooler (a 384x384 layer on the first token) feeds nothing here: the sentence
     # vector is the mean of the token vectors. Dropping it saves 1 of the 37 matrix products
     # of a forward pass and changes no output.
-    bert = model[0].auto_model
+    bert: Any = model[0].auto_model
     if getattr(bert, "pooler", None) is not None:
         bert.pooler = None
     model.eval()  # once here; `encode` sets it again on every call
