@@ -156,6 +156,8 @@ class EmbeddingCache:
 
 
 _CACHE = EmbeddingCache()
+_PIECES: OrderedDict[str, tuple[int, ...]] = OrderedDict()  # recent texts' word pieces
+_PIECES_LOCK = threading.Lock()
 
 
 def embedding_cache() -> EmbeddingCache:
@@ -164,17 +166,37 @@ def embedding_cache() -> EmbeddingCache:
 
 
 def clear_embedding_cache() -> None:
-    """Forget every cached vector (benchmarks time uncached messages; tests start clean)."""
+    """Forget every cached vector and remembered tokenisation (benchmarks time uncached
+    messages; tests start clean)."""
     _CACHE.clear()
+    with _PIECES_LOCK:
+        _PIECES.clear()
 
 
 def word_pieces(texts: Sequence[str]) -> list[tuple[int, ...]]:
     """Each text's token ids as the model reads them ([CLS] ... [SEP], lower-cased, truncated
     at the model's 256 word pieces, exactly as `encode` tokenises): the cache key, since the
-    vector is a function of these ids alone."""
-    model: Any = load_embedder()
-    encoded = model.tokenizer(list(texts), truncation="longest_first")
-    return [tuple(ids) for ids in encoded["input_ids"]]
+    vector is a function of these ids alone. Recent texts' ids are remembered too: a turn looks
+    the same text up several times, and the tokenizer call costs ~0.2 ms where a look-up costs
+    a microsecond."""
+    out: list[tuple[int, ...] | None] = [None] * len(texts)
+    with _PIECES_LOCK:
+        for i, text in enumerate(texts):
+            ids = _PIECES.get(text)
+            if ids is not None:
+                _PIECES.move_to_end(text)
+                out[i] = ids
+    new = list(dict.fromkeys(t for t, ids in zip(texts, out, strict=True) if ids is None))
+    if new:
+        model: Any = load_embedder()
+        encoded = model.tokenizer(new, truncation="longest_first")
+        fresh = {t: tuple(ids) for t, ids in zip(new, encoded["input_ids"], strict=True)}
+        with _PIECES_LOCK:
+            _PIECES.update(fresh)
+            while len(_PIECES) > EMBEDDING_CACHE_SIZE:
+                _PIECES.popitem(last=False)
+        out = [fresh[t] if ids is None else ids for t, ids in zip(texts, out, strict=True)]
+    return [ids for ids in out if ids is not None]
 
 
 def cached_embeddings(texts: Sequence[str]) -> NDArray[np.float32]:
