@@ -19,18 +19,21 @@ Two ways in:
   with, and recent ones come from one shared, bounded cache keyed by the text's word pieces:
   a message is embedded once per turn although five parts of the bot read it, and "I'm done"
   and the screen's plain reading "i'm done" (MiniLM is uncased) share one entry. Misses are
-  embedded in one call, one forward pass per word-piece length (rows of equal length need no
-  padding, so batching them leaves every vector as it is alone), calling the model directly:
-  `encode` spends ~1-2 ms a call on work a single short text does not need (putting the model
-  in eval mode again, finding its device, sorting).
+  embedded in one call and one forward pass, unpadded (`_forward`: the texts packed end to end,
+  attention per text), calling the model's modules directly: `encode` spends ~1-2 ms a call
+  on work a single short text does not need (putting the model in eval mode again, finding its
+  device, sorting), and transformers' wrappers around each layer cost more than a short
+  text's arithmetic.
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from functools import cache
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -40,7 +43,7 @@ EMBEDDING_DIM = 384
 # Recent texts' vectors kept (1.5 KB each): a turn reads a message, its sentences, a card and a
 # few bank questions; 2,048 covers many concurrent conversations' turns for ~3 MB.
 EMBEDDING_CACHE_SIZE = 2048
-FORWARD_ROWS = 16  # at most this many equal-length texts in one forward pass
+FORWARD_ROWS = 16  # at most this many texts in one forward pass
 _lock = threading.Lock()
 
 
@@ -213,14 +216,10 @@ def cached_embeddings(texts: Sequence[str]) -> NDArray[np.float32]:
             missing.append(key)
         else:
             found[key] = vector
-    by_length: dict[int, list[tuple[int, ...]]] = {}
-    for key in missing:
-        by_length.setdefault(len(key), []).append(key)
-    for group in by_length.values():
-        for start in range(0, len(group), FORWARD_ROWS):
-            rows = group[start : start + FORWARD_ROWS]
-            for key, vector in zip(rows, _forward(rows), strict=True):
-                found[key] = _CACHE.put(key, vector)
+    for start in range(0, len(missing), FORWARD_ROWS):
+        rows = missing[start : start + FORWARD_ROWS]
+        for key, vector in zip(rows, _forward(rows), strict=True):
+            found[key] = _CACHE.put(key, vector)
     return np.stack([found[key] for key in keys])
 
 
@@ -234,20 +233,57 @@ def cached_embedding(text: str) -> NDArray[np.float32]:
 
 
 def _forward(rows: list[tuple[int, ...]]) -> NDArray[np.float32]:
-    """The model on texts of one length, as `encode` runs it (tokens -> BERT -> mean pooling ->
-    normalise -> normalise again in float32), without `encode`'s per-call overhead."""
+    """The model on several texts in one pass, each exactly as it runs alone.
+
+    A padded batch would change the vectors (see the module doc), and one pass per length
+    costs a pass's fixed overhead per sentence. So the texts' word pieces are packed end to
+    end, unpadded: every matrix product of a layer (embeddings, Q/K/V, output, feed-forward,
+    layer norms) works row by row, so it runs once on all the tokens; only attention mixes
+    tokens, and it runs per text on that text's slice, with no mask, as for the text alone.
+    The pooling and normalising modules then read each text's slice. The same modules and
+    kernels as `encode` (transformers' BERT with sdpa attention, sentence-transformers' mean
+    pooling and normalisation), called in the same order, without the Python wrappers around
+    them, which cost more than the arithmetic for a short text. A unit test holds the result
+    bit for bit equal to `embed([text])` for texts of every length
+    (tests/unit/test_embedding_cache.py)."""
     import torch
+    from torch.nn.functional import normalize, scaled_dot_product_attention
 
     model: Any = load_embedder()
-    ids = torch.tensor(rows, dtype=torch.long)
-    features = {
-        "input_ids": ids,
-        "token_type_ids": torch.zeros_like(ids),
-        "attention_mask": torch.ones_like(ids),
-        "modality": "text",
-    }
+    bert = model[0].auto_model
+    heads = bert.config.num_attention_heads
+    head_size = bert.config.hidden_size // heads
+    lengths = [len(row) for row in rows]
+    spans = list(pairwise([0, *itertools.accumulate(lengths)]))
+    ids = torch.tensor([[i for row in rows for i in row]], dtype=torch.long)
+    positions = torch.cat([torch.arange(n) for n in lengths])[None]
+    emb = bert.embeddings
     with _lock, torch.inference_mode():
-        out = model(features)["sentence_embedding"]
-        out = torch.nn.functional.normalize(out, p=2, dim=1).float().numpy()
-    vectors = np.asarray(out, dtype=np.float32)
+        x = emb.word_embeddings(ids) + emb.token_type_embeddings(torch.zeros_like(ids))
+        hidden = emb.LayerNorm(x + emb.position_embeddings(positions))[0]
+        for layer in bert.encoder.layer:
+            attention = layer.attention.self
+            q, k, v = attention.query(hidden), attention.key(hidden), attention.value(hidden)
+            contexts = []
+            for (start, end), n in zip(spans, lengths, strict=True):
+                q1, k1, v1 = (
+                    t[start:end].view(1, n, heads, head_size).transpose(1, 2) for t in (q, k, v)
+                )
+                context = scaled_dot_product_attention(
+                    q1, k1, v1, attn_mask=None, dropout_p=0.0, scale=attention.scaling
+                )
+                contexts.append(context.transpose(1, 2).reshape(n, -1).contiguous())
+            out = layer.attention.output
+            attended = out.LayerNorm(out.dense(torch.cat(contexts)) + hidden)
+            inner = layer.intermediate.intermediate_act_fn(layer.intermediate.dense(attended))
+            hidden = layer.output.LayerNorm(layer.output.dense(inner) + attended)
+        pooled = []
+        for (start, end), n in zip(spans, lengths, strict=True):
+            features = {
+                "token_embeddings": hidden[start:end][None],
+                "attention_mask": torch.ones(1, n, dtype=torch.long),
+            }
+            pooled.append(model[2](model[1](features))["sentence_embedding"])
+        vectors = normalize(torch.cat(pooled), p=2, dim=1).float().numpy()
+    vectors = np.asarray(vectors, dtype=np.float32)
     return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)

@@ -105,7 +105,7 @@ def test_the_cache_stays_consistent_under_threads() -> None:
 @pytest.mark.slow
 def test_every_vector_is_exactly_the_texts_vector_alone() -> None:
     """Bit for bit what `embed([text])` gives, asked alone, in a batch of mixed lengths, or from
-    the cache: batching only equal lengths means no row is ever padded."""
+    the cache: the packed forward pass never pads a text nor lets two texts' attention mix."""
     alone = np.stack([embed([t])[0] for t in TEXTS])
     clear_embedding_cache()
     batch = cached_embeddings(TEXTS)
@@ -133,7 +133,7 @@ def test_a_repeated_text_is_embedded_once_and_case_shares_an_entry() -> None:
 
 
 @pytest.mark.slow
-def test_misses_are_embedded_in_one_call_with_one_forward_pass_per_length(
+def test_misses_are_embedded_in_one_call_and_one_forward_pass(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     clear_embedding_cache()
@@ -145,12 +145,15 @@ def test_misses_are_embedded_in_one_call_with_one_forward_pass_per_length(
         return forward(rows)
 
     monkeypatch.setattr(embeddings, "_forward", counted)
-    texts = ["we went out for food", "my cat is asleep now", "ok", "ok"]
+    texts = ["we went out for food", "my cat is asleep now", "ok", "ok", "I can't sleep again"]
     cached_embeddings(texts)
-    assert sorted(passes) == [[3], [7, 7]]  # "ok" once; the two of 7 word pieces together
+    assert len(passes) == 1 and sorted(passes[0]) == [3, 7, 7, 8]  # "ok" once, no padding
     passes.clear()
     cached_embeddings(texts)
     assert passes == []  # all from the cache
+    clear_embedding_cache()
+    cached_embeddings([f"text number {i}" for i in range(embeddings.FORWARD_ROWS + 1)])
+    assert [len(p) for p in passes] == [embeddings.FORWARD_ROWS, 1]  # bounded passes
 
 
 @pytest.mark.slow
@@ -190,3 +193,22 @@ def test_the_crisis_screen_embeds_a_message_and_its_sentences_in_one_call(
     whole = 1 / (1 + np.exp(-en.logit(embed([text])[0], text)))
     alone = [1 / (1 + np.exp(-(en.logit(embed([p])[0], p) - en.sentence_offset))) for p in parts]
     assert once == pytest.approx(max(whole, *alone), abs=1e-9)
+
+
+@pytest.mark.slow
+def test_many_texts_of_mixed_lengths_packed_together_match_their_vectors_alone() -> None:
+    """The first development crisis set's lines (EN and JA, 3 to ~100 word pieces), packed 16
+    to a pass in their file order: every vector bit for bit equal to the line's vector alone."""
+    from bot.config import PROJECT_ROOT
+    from bot.yaml_files import read_yaml
+
+    data = read_yaml(PROJECT_ROOT / "tests" / "data" / "crisis_holdout.yaml")
+    lines = [*data["crisis"]["en"], *data["crisis"]["ja"]]
+    for groups in data["not_crisis"].values():
+        for texts in groups.values():
+            lines += texts
+    lines = list(dict.fromkeys(lines))
+    assert len(lines) > 200
+    alone = np.stack([embed([t])[0] for t in lines])
+    clear_embedding_cache()
+    np.testing.assert_array_equal(cached_embeddings(lines), alone)
