@@ -31,7 +31,8 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache
 from itertools import pairwise
 from typing import Any
@@ -258,7 +259,7 @@ def _forward(rows: list[tuple[int, ...]]) -> NDArray[np.float32]:
     ids = torch.tensor([[i for row in rows for i in row]], dtype=torch.long)
     positions = torch.cat([torch.arange(n) for n in lengths])[None]
     emb = bert.embeddings
-    with _lock, torch.inference_mode():
+    with _lock, torch.inference_mode(), _one_torch_thread(torch):
         x = emb.word_embeddings(ids) + emb.token_type_embeddings(torch.zeros_like(ids))
         hidden = emb.LayerNorm(x + emb.position_embeddings(positions))[0]
         for layer in bert.encoder.layer:
@@ -287,3 +288,21 @@ def _forward(rows: list[tuple[int, ...]]) -> NDArray[np.float32]:
         vectors = normalize(torch.cat(pooled), p=2, dim=1).float().numpy()
     vectors = np.asarray(vectors, dtype=np.float32)
     return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+@contextmanager
+def _one_torch_thread(torch: Any) -> Iterator[None]:
+    """Torch on one thread for a pass over a few short texts, then back to its setting.
+
+    Torch defaults to one thread per core; on the shared 2-core machine (load ~7.6) a pass on
+    two threads took 141 ms wall and 59 ms of CPU per uncached text against 11 ms and 5 ms on
+    one (the threads spin waiting for a busy core), with bit-identical vectors. A few short
+    texts gain nothing from splitting, and the bot's workers are its parallelism (issue 11).
+    Scoped, as `one_blas_thread` in engine.py, so training keeps its threads; the caller holds
+    `_lock`, so no other embedding runs meanwhile. Setting it costs well under a microsecond."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)

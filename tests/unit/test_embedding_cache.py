@@ -212,3 +212,30 @@ def test_many_texts_of_mixed_lengths_packed_together_match_their_vectors_alone()
     alone = np.stack([embed([t])[0] for t in lines])
     clear_embedding_cache()
     np.testing.assert_array_equal(cached_embeddings(lines), alone)
+
+
+@pytest.mark.slow
+def test_a_pass_runs_on_one_torch_thread_and_restores_the_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Serving passes run torch on one thread (a short text gains nothing from splitting, and
+    threads spin against a busy core); the process's own setting is back afterwards."""
+    import torch
+
+    seen: list[int] = []
+    scaled = torch.nn.functional.scaled_dot_product_attention
+
+    def watched(*args: object, **kwargs: object) -> torch.Tensor:
+        seen.append(torch.get_num_threads())
+        return scaled(*args, **kwargs)  # type: ignore[arg-type]
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", watched)
+        clear_embedding_cache()
+        cached_embedding("a text to embed on one thread")
+        assert seen and set(seen) == {1}
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
