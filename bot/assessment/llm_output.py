@@ -165,9 +165,10 @@ def similarities(texts: Sequence[str], references: Sequence[str], language: Lang
         return np.zeros((len(texts), len(references)))
     if language == Language.JA:
         return np.array([[_ngram_cosine(t, r) for r in references] for t in texts])
-    from bot.emotion.embeddings import embed
+    from bot.emotion.embeddings import cached_embeddings
 
-    vectors = embed([*texts, *references])
+    # the references (bank questions) recur on every check: served from the shared cache
+    vectors = cached_embeddings([*texts, *references])
     return np.asarray(vectors[: len(texts)] @ vectors[len(texts) :].T, dtype=np.float64)
 
 

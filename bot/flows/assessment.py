@@ -30,7 +30,7 @@ from bot.assessment.hearing import ReplyKind
 from bot.assessment.state import AssessmentState
 from bot.conversation import IDLE, ChoiceHandler, Flow, MenuEntry, TextHandler, Turn, TurnHandler
 from bot.domain import Button
-from bot.emotion.embeddings import embed
+from bot.emotion.embeddings import cached_embedding
 from bot.store.cards import bytes_to_vector, vector_to_bytes
 from bot.store.tables import utcnow
 
@@ -212,7 +212,7 @@ class AssessmentFlow(Flow):
 
     @staticmethod
     def _remember_state_of_mind(turn: Turn, text: str) -> None:
-        vector = embed([text])[0]
+        vector = cached_embedding(text)
         previous = bytes_to_vector(turn.person.state_embedding)
         if previous is not None and previous.shape == vector.shape:
             mixed = 0.5 * previous + 0.5 * vector

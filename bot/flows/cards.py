@@ -39,7 +39,7 @@ from bot.conversation import (
     only_choices,
 )
 from bot.domain import Button, ContentClass, MoodLevel, Outbound, UserClass
-from bot.emotion.embeddings import embed
+from bot.emotion.embeddings import cached_embedding
 from bot.knowledge.knowledge_base import KnowledgeBase
 from bot.learning.hooks import FeedLearning
 from bot.matching.knapsack_policy import KnapsackPolicy
@@ -241,7 +241,7 @@ class CardsFlow(Flow):
             card_type=card_type,
             mood_level=MoodLevel(turn.person.mood_level or 0),
             polarity=draft.polarity,
-            embedding=None if held else embed([draft.text])[0],
+            embedding=None if held else cached_embedding(draft.text),
             held=held,
             restricted=draft.restricted,
             reply_to_card_id=None if reply_to is None else reply_to.id,

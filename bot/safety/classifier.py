@@ -23,8 +23,6 @@ import hashlib
 import json
 import logging
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import pairwise
@@ -36,6 +34,16 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, Field, field_validator
 
 from bot.config import PROJECT_ROOT
+
+# The shared cache of recent texts' embeddings (bot/emotion/embeddings.py): the same words are
+# often read twice in a turn (the screen, the emotion engine, a card made of the message), and
+# one embedding is most of the screen's time. clear_embedding_cache is named here for the
+# benchmark's uncached timing.
+from bot.emotion.embeddings import (
+    cached_embedding,
+    cached_embeddings,
+    clear_embedding_cache,  # noqa: F401
+)
 from bot.emotion.lexical_head import tfidf_row
 from bot.emotion.phrase_lexicon import char_terms
 
@@ -200,6 +208,17 @@ class CrisisClassifier:
         read alone is exactly what must not be flagged. The rules read all of the text.
         `vector`: the whole text's embedding, when the caller has it already (used for a text
         within one window)."""
+        parts = sentences(text, language) if by_sentence else []
+        if self.model_name(language) in EMBEDDING_LANGUAGES:
+            # One embedding call for the whole text (or its two windows) and its sentences;
+            # the reads below find them in the shared cache.
+            whole_texts = [text] if len(text) <= WINDOW else [text[:WINDOW], text[-WINDOW:]]
+            cached_embeddings(
+                [
+                    *(whole_texts if vector is None or len(text) > WINDOW else []),
+                    *(parts if len(parts) >= 2 else []),
+                ]
+            )
         if len(text) <= WINDOW:
             whole = self._probability(text, language, vector)
         else:
@@ -209,7 +228,6 @@ class CrisisClassifier:
             )
         if not by_sentence:
             return whole
-        parts = sentences(text, language)
         if len(parts) < 2:
             return whole
         return max(whole, self.largest(parts, language, out_of_context=True))
@@ -253,60 +271,6 @@ class CrisisClassifier:
             arrays.update(model.arrays(language))
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
-
-
-_EMBEDDINGS: OrderedDict[str, NDArray[np.float32]] = OrderedDict()
-_EMBEDDINGS_LOCK = threading.Lock()
-EMBEDDING_CACHE_SIZE = 256
-
-
-def cached_embedding(text: str) -> NDArray[np.float32]:
-    """MiniLM's vector of `text`, from a small cache of recent texts: the same words are often
-    screened twice (a message, then the card or reply made of it; a card's text before and
-    after scrubbing), and one embedding is most of the screen's time."""
-    from bot.emotion.embeddings import embed
-
-    with _EMBEDDINGS_LOCK:
-        hit = _EMBEDDINGS.get(text)
-        if hit is not None:
-            _EMBEDDINGS.move_to_end(text)
-            return hit
-    vector = embed([text])[0]
-    vector.setflags(write=False)
-    with _EMBEDDINGS_LOCK:
-        _EMBEDDINGS[text] = vector
-        while len(_EMBEDDINGS) > EMBEDDING_CACHE_SIZE:
-            _EMBEDDINGS.popitem(last=False)
-    return vector
-
-
-def cached_embeddings(texts: list[str]) -> list[NDArray[np.float32]]:
-    """`cached_embedding` for several texts: the ones not in the cache embedded in one batch."""
-    from bot.emotion.embeddings import embed
-
-    out: dict[str, NDArray[np.float32]] = {}
-    with _EMBEDDINGS_LOCK:
-        for text in texts:
-            hit = _EMBEDDINGS.get(text)
-            if hit is not None:
-                out[text] = hit
-    missing = list(dict.fromkeys(t for t in texts if t not in out))
-    if missing:
-        for text, vector in zip(missing, embed(missing), strict=True):
-            vector.setflags(write=False)
-            out[text] = vector
-        with _EMBEDDINGS_LOCK:
-            for text in missing:
-                _EMBEDDINGS[text] = out[text]
-            while len(_EMBEDDINGS) > EMBEDDING_CACHE_SIZE:
-                _EMBEDDINGS.popitem(last=False)
-    return [out[t] for t in texts]
-
-
-def clear_embedding_cache() -> None:
-    """Forget the cached embeddings (benchmarks time uncached messages)."""
-    with _EMBEDDINGS_LOCK:
-        _EMBEDDINGS.clear()
 
 
 def examples_key(raw_examples: Any) -> str:
