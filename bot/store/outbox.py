@@ -21,6 +21,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Table, bindparam, delete, func, insert, or_, text, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -240,6 +241,45 @@ _DELETE_ROWS = delete(OutboxMessage).where(
 )
 
 
+# The claim's statements, built once on the table: the claim runs for every round of the drain,
+# under a lock every worker waits for, and loading ORM objects to change one column of each
+# cost more than the statements.
+_HELD = (
+    sa_select(_OUTBOX.c.person_id)
+    .where(
+        _OUTBOX.c.status == "pending",
+        _OUTBOX.c.claimed_until > bindparam("b_now"),
+        _OUTBOX.c.person_id.is_not(None),
+    )
+    .distinct()
+)
+_CLAIMABLE = (
+    sa_select(
+        _OUTBOX.c.id,
+        _OUTBOX.c.person_id,
+        _OUTBOX.c.sealed_address,
+        _OUTBOX.c.payload,
+        _OUTBOX.c.attempts,
+        _OUTBOX.c.claimed_until,
+    )
+    .where(
+        _OUTBOX.c.channel == bindparam("b_channel"),
+        _OUTBOX.c.status == "pending",
+        _OUTBOX.c.next_attempt_at <= bindparam("b_now"),
+        or_(_OUTBOX.c.claimed_until.is_(None), _OUTBOX.c.claimed_until <= bindparam("b_now")),
+        or_(_OUTBOX.c.person_id.is_(None), _OUTBOX.c.person_id.not_in(_HELD)),
+    )
+    .order_by(_OUTBOX.c.priority.desc(), _OUTBOX.c.id)
+    .limit(bindparam("b_limit"))
+)
+_CLAIMABLE_LOCKED = _CLAIMABLE.with_for_update(skip_locked=True, of=_OUTBOX)
+_TAKE = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id.in_(bindparam("b_ids", expanding=True)))
+    .values(claimed_until=bindparam("b_lease"))
+)
+
+
 class OutboxStore:
     """The database side of bot.domain.Outbox, used by the running channel."""
 
@@ -269,44 +309,19 @@ class OutboxStore:
             # What is claimed is sent next: the claim, and with it every commit before it (the
             # turns that queued these replies), is on disk first (bot.store.engine).
             sync_at_commit(session)
+            connection = session.connection()
             if postgres:
-                session.connection().execute(
+                connection.execute(
                     text(
                         "SELECT pg_advisory_xact_lock("
                         "hashtextextended(current_schema() || :purpose, 0))"
                     ),
                     {"purpose": "/outbox-claim"},
                 )
-            held = (
-                select(OutboxMessage.person_id)
-                .where(
-                    OutboxMessage.status == "pending",
-                    col(OutboxMessage.claimed_until) > now,
-                    col(OutboxMessage.person_id).is_not(None),
-                )
-                .distinct()
-            )
-            query = (
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.channel == channel,
-                    OutboxMessage.status == "pending",
-                    OutboxMessage.next_attempt_at <= now,
-                    or_(
-                        col(OutboxMessage.claimed_until).is_(None),
-                        col(OutboxMessage.claimed_until) <= now,
-                    ),
-                    or_(
-                        col(OutboxMessage.person_id).is_(None),
-                        col(OutboxMessage.person_id).not_in(held),
-                    ),
-                )
-                .order_by(col(OutboxMessage.priority).desc(), col(OutboxMessage.id))
-                .limit(limit * 4)
-            )
-            if postgres:
-                query = query.with_for_update(skip_locked=True, of=OutboxMessage)
-            rows = session.exec(query).all()
+            rows = connection.execute(
+                _CLAIMABLE_LOCKED if postgres else _CLAIMABLE,
+                {"b_now": now, "b_channel": channel, "b_limit": limit * 4},
+            ).all()
             per_recipient: defaultdict[object, int] = defaultdict(int)
             items: list[OutboxItem] = []
             lease = now + timedelta(seconds=LEASE_SECONDS)
@@ -316,8 +331,9 @@ class OutboxStore:
                 person_ids={row.person_id for row in rows if row.person_id is not None},
                 channel=channel,
             )
+            claimed: list[int] = []
+            undeliverable: list[int] = []
             for row in rows:
-                assert row.id is not None
                 who = row.person_id if row.person_id is not None else row.sealed_address
                 if len(items) >= limit or per_recipient[who] >= PER_RECIPIENT_PER_ROUND:
                     continue
@@ -325,14 +341,16 @@ class OutboxStore:
                     ref = refs.get(row.person_id)
                 else:
                     ref = self._open_address(row.sealed_address)
-                payload = open_payload(self._sealer, row.payload)
+                payload = (
+                    open_payload(self._sealer, row.payload)
+                    if isinstance(row.payload, dict)
+                    else None
+                )
                 if ref is None or payload is None:
-                    session.delete(row)  # undeliverable: nothing of it is worth keeping
+                    undeliverable.append(row.id)  # nothing of it is worth keeping
                     continue
                 per_recipient[who] += 1
-                retaken = row.claimed_until is not None  # an earlier claim never finished
-                row.claimed_until = lease
-                session.add(row)
+                claimed.append(row.id)
                 items.append(
                     OutboxItem(
                         id=row.id,
@@ -343,9 +361,15 @@ class OutboxStore:
                         edit_message_id=payload.edit_message_id,
                         lease=lease,
                         parts_sent=payload.parts_sent,
-                        retaken=retaken,
+                        retaken=row.claimed_until is not None,  # an earlier claim never finished
                     )
                 )
+            # Read, opened and decided before the first write: on SQLite the claim holds the
+            # one writer's turn from here to its (synced) commit. One statement each.
+            if claimed:
+                connection.execute(_TAKE, {"b_ids": claimed, "b_lease": lease})
+            if undeliverable:
+                connection.execute(_DELETE_ROWS, {"b_ids": undeliverable})
             session.commit()
             return items
 
