@@ -248,11 +248,10 @@ class InboxStore:
         return [lane for lane, _ in rows]
 
     def has_waiting(self, channel: str, lane: str) -> bool:
-        with Session(self._engine) as session:
-            return (
-                session.exec(_FIRST_WAITING, params={"b_channel": channel, "b_lane": lane}).first()
-                is not None
-            )
+        # A plain connection: a session's bookkeeping cost more than this one read.
+        with self._engine.connect() as connection:
+            found = connection.execute(_FIRST_WAITING, {"b_channel": channel, "b_lane": lane})
+            return found.first() is not None
 
     def waiting_count(self, channel: str) -> int:
         with Session(self._engine) as session:
