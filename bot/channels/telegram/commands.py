@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import signal
 import sys
 from contextlib import AbstractAsyncContextManager
@@ -114,6 +115,11 @@ def run_bot(args: argparse.Namespace, settings: Settings) -> int:
             )
             running = polling(app, drop_pending_updates=args.drop_pending_updates)
         sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
+        # The models, policies and catalogs loaded above live as long as the process: kept out
+        # of the cyclic garbage collector's full passes, which walked all of them (measured:
+        # full passes of up to 0.76 s, every thread stopped, 4.4 s over a 30 s load run).
+        gc.collect()
+        gc.freeze()
         asyncio.run(_serve_until_signalled(running))
     except InvalidToken:
         print(
