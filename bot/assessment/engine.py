@@ -16,6 +16,7 @@ The engine never mutates a state it is given; each answer returns a new one.
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -55,6 +56,9 @@ from bot.domain import EMOTIONS, Emotion, EmotionReading, Language, MoodLevel
 from bot.emotion.language import detect_language
 
 log = logging.getLogger(__name__)
+# How many question choices an engine keeps (next_question); a few per person in the middle of
+# an assessment.
+CHOICES_KEPT = 4096
 
 
 class UnknownAnswer(ValueError):
@@ -93,6 +97,9 @@ class AssessmentEngine:
         self.evidence_reader = evidence_reader
         self.refiner = refiner
         self.phrases: dict[Language, AssessmentPhrases] = dict(phrases or {})
+        # next_question's choices by what decides them (see there).
+        self._choices: dict[tuple[object, ...], tuple[QuestionBank, Question | None]] = {}
+        self._choices_guard = threading.Lock()
 
     # ----------------------------------------------------------------- public API
     def start(
@@ -132,11 +139,25 @@ class AssessmentEngine:
             kind, belief = QuestionKind.EMOTION, _vector(state)
         else:
             kind, belief = QuestionKind.MOOD, np.array(state.mood_posterior)
+        # The same state asks the same question: a turn that answers it checks the question
+        # the turn before chose (answer_option), and the gains of every unasked question were
+        # most of a turn's work. Kept by everything the choice reads, exactly.
+        key = (id(bank), kind, belief.tobytes(), tuple(state.asked))
+        known = self._choices.get(key)
+        if known is not None and known[0] is bank:
+            return known[1]
         candidates = [q for q in bank.questions if q.kind is kind and q.id not in state.asked]
-        if not candidates:
-            return None
         # max() keeps the first of equal gains, so ties go to bank order.
-        return max(candidates, key=lambda q: expected_information_gain(belief, q.matrix))
+        choice = (
+            max(candidates, key=lambda q: expected_information_gain(belief, q.matrix))
+            if candidates
+            else None
+        )
+        with self._choices_guard:
+            if len(self._choices) >= CHOICES_KEPT:
+                del self._choices[next(iter(self._choices))]  # the oldest
+            self._choices[key] = (bank, choice)
+        return choice
 
     def next_prompt(self, state: AssessmentState) -> QuestionPrompt | None:
         """What to ask now, or None when the assessment is finished (then call `result`)."""

@@ -19,18 +19,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, func, text, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.domain import Outbound, Settle
 from bot.store.engine import sync_at_commit
-from bot.store.outbox import NORMAL, URGENT, enqueue, enqueue_to_address
+from bot.store.outbox import INSERT_QUEUED, NORMAL, URGENT, enqueue_to_address, queued_row
 from bot.store.sealing import Sealer, SealError
 from bot.store.side_work import SideWorkRecovery
 from bot.store.tables import InboxUpdate, Person, utcnow
@@ -63,21 +64,33 @@ _FIRST_WAITING = select(InboxUpdate.id).where(
     InboxUpdate.lane == bindparam("b_lane"),
     InboxUpdate.status == PENDING,
 )
-_NEXT_IN_LANE = (
-    select(InboxUpdate)
-    .where(
-        InboxUpdate.channel == bindparam("b_channel"),
-        InboxUpdate.lane == bindparam("b_lane"),
-        InboxUpdate.status == PENDING,
-    )
-    .order_by(col(InboxUpdate.update_id))
-    .limit(1)
-)
 _PERSON_EXISTS = select(Person.id).where(Person.id == bindparam("b_person_id"))
 # On the table, not the ORM class: the row is not loaded in the turn's session (next_in_lane
 # read it in its own), so there is nothing for the ORM to bring up to date, and its bookkeeping
 # cost more than the statement.
 _INBOX: Table = InboxUpdate.__table__  # type: ignore[attr-defined]
+# next_in_lane reads its row and counts the attempt on the table too, on a plain connection:
+# loading an ORM object to change one integer cost three times the two statements.
+_NEXT_IN_LANE = (
+    sa_select(
+        _INBOX.c.id,
+        _INBOX.c.update_id,
+        _INBOX.c.lane,
+        _INBOX.c.sealed_payload,
+        _INBOX.c.attempts,
+        _INBOX.c.over_cap,
+    )
+    .where(
+        _INBOX.c.channel == bindparam("b_channel"),
+        _INBOX.c.lane == bindparam("b_lane"),
+        _INBOX.c.status == PENDING,
+    )
+    .order_by(_INBOX.c.update_id)
+    .limit(1)
+)
+_COUNT_ATTEMPT = (
+    update(_INBOX).where(_INBOX.c.id == bindparam("b_id")).values(attempts=bindparam("b_attempts"))
+)
 _CLOSE_ROW = (
     update(_INBOX)
     .where(_INBOX.c.id == bindparam("b_id"))
@@ -198,17 +211,26 @@ class InboxStore:
         now = utcnow()
         with Session(self._engine) as session:
             sync_at_commit(session)  # acknowledged once this returns: on disk first
-            for item in updates:
-                waiting = session.exec(_WAITING_IN_LANE, params={"b_lane": item.lane}).one()
+            connection = session.connection()
+            # Read and sealed before the first insert: on SQLite the transaction holds the one
+            # writer's turn from its first write to its (synced) commit.
+            waiting = {
+                lane: int(connection.execute(_WAITING_IN_LANE, {"b_lane": lane}).scalar_one())
+                for lane in dict.fromkeys(item.lane for item in updates)
+            }
+            sealed = [self._sealer.seal(item.payload, purpose=PAYLOAD_PURPOSE) for item in updates]
+            for item, payload in zip(updates, sealed, strict=True):
                 params = {
                     "b_channel": channel,
                     "b_update_id": item.update_id,
                     "b_lane": item.lane,
-                    "b_payload": self._sealer.seal(item.payload, purpose=PAYLOAD_PURPOSE),
-                    "b_over_cap": int(waiting) >= self._cap,
+                    "b_payload": payload,
+                    "b_over_cap": waiting[item.lane] >= self._cap,
                     "b_received_at": now,
                 }
-                new += session.execute(statement, params).first() is not None
+                if connection.execute(statement, params).first() is not None:
+                    new += 1
+                    waiting[item.lane] += 1  # what a count after this insert would find
             session.commit()
         return new
 
@@ -226,11 +248,10 @@ class InboxStore:
         return [lane for lane, _ in rows]
 
     def has_waiting(self, channel: str, lane: str) -> bool:
-        with Session(self._engine) as session:
-            return (
-                session.exec(_FIRST_WAITING, params={"b_channel": channel, "b_lane": lane}).first()
-                is not None
-            )
+        # A plain connection: a session's bookkeeping cost more than this one read.
+        with self._engine.connect() as connection:
+            found = connection.execute(_FIRST_WAITING, {"b_channel": channel, "b_lane": lane})
+            return found.first() is not None
 
     def waiting_count(self, channel: str) -> int:
         with Session(self._engine) as session:
@@ -315,33 +336,29 @@ class InboxStore:
     def next_in_lane(self, channel: str, lane: str) -> StoredUpdate | None:
         """The lane's oldest waiting row, its attempt counted (and committed) before it is
         handled, so a row that kills its process every time is set aside after MAX_ATTEMPTS."""
-        with Session(self._engine) as session:
-            row = session.exec(_NEXT_IN_LANE, params={"b_channel": channel, "b_lane": lane}).first()
-            if row is None:
+        with self._engine.connect() as connection:
+            found = connection.execute(
+                _NEXT_IN_LANE, {"b_channel": channel, "b_lane": lane}
+            ).first()
+            if found is None:
                 return None
-            assert row.id is not None
-            row.attempts += 1
-            # Read before the commit, which expires the row: reading after it would load the
-            # row again (one more query per update).
-            stored = StoredUpdate(
-                id=row.id,
-                update_id=row.update_id,
-                lane=row.lane,
-                payload=row.sealed_payload,
-                attempts=row.attempts,
-                over_cap=row.over_cap,
-            )
-            session.add(row)
-            session.commit()
+            row_id, update_id, row_lane, sealed, attempts, over_cap = found
+            attempts = int(attempts) + 1
+            # The lane's one handler (lane_lock) writes the count it read, plus one.
+            connection.execute(_COUNT_ATTEMPT, {"b_id": row_id, "b_attempts": attempts})
+            connection.commit()
         try:
-            payload = (
-                self._sealer.unseal(stored.payload, purpose=PAYLOAD_PURPOSE)
-                if stored.payload
-                else None
-            )
+            payload = self._sealer.unseal(sealed, purpose=PAYLOAD_PURPOSE) if sealed else None
         except SealError:
             payload = None
-        return replace(stored, payload=payload)
+        return StoredUpdate(
+            id=int(row_id),
+            update_id=int(update_id),
+            lane=row_lane,
+            payload=payload,
+            attempts=attempts,
+            over_cap=bool(over_cap),
+        )
 
     def overflow_is_first(self, row: StoredUpdate) -> bool:
         """Whether this over-the-cap row is the first of its burst (the one that says so)."""
@@ -374,33 +391,40 @@ class InboxStore:
             assert isinstance(session, Session)
             if not urgent:  # a crisis answer goes out exactly as written
                 replies = joined_replies(replies)
-            gone = session.exec(_PERSON_EXISTS, params={"b_person_id": person_id}).first() is None
-            for index, reply in enumerate(replies):
-                if gone:
-                    enqueue_to_address(
-                        session=session,
-                        sealer=self._sealer,
-                        address=address,
-                        channel=channel,
-                        message=reply,
-                        priority=URGENT if urgent else NORMAL,
-                    )
-                    continue
-                enqueue(
-                    session=session,
-                    sealer=self._sealer,
-                    person_id=person_id,
+            priority = URGENT if urgent else NORMAL
+            # Everything read and sealed before the turn's first write (the flush below): on
+            # SQLite the transaction holds the one writer's turn from its first write to its
+            # commit, and every other writer waits. No flush for the read: only /forget deletes
+            # a person, and it flushes the delete itself.
+            with session.no_autoflush:
+                gone = (
+                    session.exec(_PERSON_EXISTS, params={"b_person_id": person_id}).first() is None
+                )
+            now = utcnow()
+            rows = [
+                queued_row(
+                    self._sealer,
                     channel=channel,
                     message=reply,
-                    priority=URGENT if urgent else NORMAL,
-                    edit_message_id=edit_message_id if index == 0 else None,
+                    priority=priority,
+                    # Gone (/forget in this turn): their last answer goes to the chat, sealed.
+                    address=address if gone else None,
+                    person_id=None if gone else person_id,
+                    edit_message_id=edit_message_id if index == 0 and not gone else None,
+                    now=now,
                 )
-            session.exec(
+                for index, reply in enumerate(replies)
+            ]
+            session.flush()  # the turn's own changes (the person's state) go first
+            connection = session.connection()
+            if rows:
+                connection.execute(INSERT_QUEUED, rows)
+            connection.execute(
                 _CLOSE_ROW,
-                params={
+                {
                     "b_id": row.id,
                     "b_status": SKIPPED if row.over_cap and not urgent else DONE,
-                    "b_done_at": utcnow(),
+                    "b_done_at": now,
                 },
             )
             ran[0] = True

@@ -15,11 +15,13 @@ from __future__ import annotations
 import base64
 import threading
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import bindparam, delete, func, or_, text, update
+from sqlalchemy import Table, bindparam, delete, func, insert, or_, text, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -191,7 +193,91 @@ def enqueue_to_address(
     return row
 
 
+_OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+# Built once, on the table: the inbox's `settle` queues every turn's replies with it (the ORM's
+# object and unit-of-work bookkeeping cost more than the insert, inside the one writer's turn).
+INSERT_QUEUED = insert(_OUTBOX)
+
+
+def queued_row(
+    sealer: Sealer,
+    *,
+    channel: str,
+    message: Outbound,
+    priority: int = NORMAL,
+    person_id: int | None = None,
+    address: str | None = None,
+    edit_message_id: int | None = None,
+    now: datetime | None = None,
+) -> dict[str, object]:
+    """The column values `enqueue` (`person_id`) or `enqueue_to_address` (`address`) would
+    write, for INSERT_QUEUED: sealed and built before the caller's first write, so its
+    transaction holds the writer's turn only for the statements."""
+    if (person_id is None) == (address is None):
+        raise ValueError("a queued message goes to a person or to an address")
+    at = now or utcnow()
+    return {
+        "person_id": person_id,
+        "sealed_address": (
+            None if address is None else sealer.seal(address, purpose=ADDRESS_PURPOSE)
+        ),
+        "card_tag": None,
+        "case_id": None,
+        "channel": channel,
+        "payload": seal_payload(sealer, OutboxPayload.of(message, edit_message_id=edit_message_id)),
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": at,
+        "created_at": at,
+        "delivered_at": None,
+        "priority": priority,
+        "claimed_until": None,
+    }
+
+
 _DELETE_ROW = delete(OutboxMessage).where(col(OutboxMessage.id) == bindparam("b_id"))
+_DELETE_ROWS = delete(OutboxMessage).where(
+    col(OutboxMessage.id).in_(bindparam("b_ids", expanding=True))
+)
+
+
+# The claim's statements, built once on the table: the claim runs for every round of the drain,
+# under a lock every worker waits for, and loading ORM objects to change one column of each
+# cost more than the statements.
+_HELD = (
+    sa_select(_OUTBOX.c.person_id)
+    .where(
+        _OUTBOX.c.status == "pending",
+        _OUTBOX.c.claimed_until > bindparam("b_now"),
+        _OUTBOX.c.person_id.is_not(None),
+    )
+    .distinct()
+)
+_CLAIMABLE = (
+    sa_select(
+        _OUTBOX.c.id,
+        _OUTBOX.c.person_id,
+        _OUTBOX.c.sealed_address,
+        _OUTBOX.c.payload,
+        _OUTBOX.c.attempts,
+        _OUTBOX.c.claimed_until,
+    )
+    .where(
+        _OUTBOX.c.channel == bindparam("b_channel"),
+        _OUTBOX.c.status == "pending",
+        _OUTBOX.c.next_attempt_at <= bindparam("b_now"),
+        or_(_OUTBOX.c.claimed_until.is_(None), _OUTBOX.c.claimed_until <= bindparam("b_now")),
+        or_(_OUTBOX.c.person_id.is_(None), _OUTBOX.c.person_id.not_in(_HELD)),
+    )
+    .order_by(_OUTBOX.c.priority.desc(), _OUTBOX.c.id)
+    .limit(bindparam("b_limit"))
+)
+_CLAIMABLE_LOCKED = _CLAIMABLE.with_for_update(skip_locked=True, of=_OUTBOX)
+_TAKE = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id.in_(bindparam("b_ids", expanding=True)))
+    .values(claimed_until=bindparam("b_lease"))
+)
 
 
 class OutboxStore:
@@ -223,44 +309,19 @@ class OutboxStore:
             # What is claimed is sent next: the claim, and with it every commit before it (the
             # turns that queued these replies), is on disk first (bot.store.engine).
             sync_at_commit(session)
+            connection = session.connection()
             if postgres:
-                session.connection().execute(
+                connection.execute(
                     text(
                         "SELECT pg_advisory_xact_lock("
                         "hashtextextended(current_schema() || :purpose, 0))"
                     ),
                     {"purpose": "/outbox-claim"},
                 )
-            held = (
-                select(OutboxMessage.person_id)
-                .where(
-                    OutboxMessage.status == "pending",
-                    col(OutboxMessage.claimed_until) > now,
-                    col(OutboxMessage.person_id).is_not(None),
-                )
-                .distinct()
-            )
-            query = (
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.channel == channel,
-                    OutboxMessage.status == "pending",
-                    OutboxMessage.next_attempt_at <= now,
-                    or_(
-                        col(OutboxMessage.claimed_until).is_(None),
-                        col(OutboxMessage.claimed_until) <= now,
-                    ),
-                    or_(
-                        col(OutboxMessage.person_id).is_(None),
-                        col(OutboxMessage.person_id).not_in(held),
-                    ),
-                )
-                .order_by(col(OutboxMessage.priority).desc(), col(OutboxMessage.id))
-                .limit(limit * 4)
-            )
-            if postgres:
-                query = query.with_for_update(skip_locked=True, of=OutboxMessage)
-            rows = session.exec(query).all()
+            rows = connection.execute(
+                _CLAIMABLE_LOCKED if postgres else _CLAIMABLE,
+                {"b_now": now, "b_channel": channel, "b_limit": limit * 4},
+            ).all()
             per_recipient: defaultdict[object, int] = defaultdict(int)
             items: list[OutboxItem] = []
             lease = now + timedelta(seconds=LEASE_SECONDS)
@@ -270,8 +331,9 @@ class OutboxStore:
                 person_ids={row.person_id for row in rows if row.person_id is not None},
                 channel=channel,
             )
+            claimed: list[int] = []
+            undeliverable: list[int] = []
             for row in rows:
-                assert row.id is not None
                 who = row.person_id if row.person_id is not None else row.sealed_address
                 if len(items) >= limit or per_recipient[who] >= PER_RECIPIENT_PER_ROUND:
                     continue
@@ -279,14 +341,16 @@ class OutboxStore:
                     ref = refs.get(row.person_id)
                 else:
                     ref = self._open_address(row.sealed_address)
-                payload = open_payload(self._sealer, row.payload)
+                payload = (
+                    open_payload(self._sealer, row.payload)
+                    if isinstance(row.payload, dict)
+                    else None
+                )
                 if ref is None or payload is None:
-                    session.delete(row)  # undeliverable: nothing of it is worth keeping
+                    undeliverable.append(row.id)  # nothing of it is worth keeping
                     continue
                 per_recipient[who] += 1
-                retaken = row.claimed_until is not None  # an earlier claim never finished
-                row.claimed_until = lease
-                session.add(row)
+                claimed.append(row.id)
                 items.append(
                     OutboxItem(
                         id=row.id,
@@ -297,9 +361,15 @@ class OutboxStore:
                         edit_message_id=payload.edit_message_id,
                         lease=lease,
                         parts_sent=payload.parts_sent,
-                        retaken=retaken,
+                        retaken=row.claimed_until is not None,  # an earlier claim never finished
                     )
                 )
+            # Read, opened and decided before the first write: on SQLite the claim holds the
+            # one writer's turn from here to its (synced) commit. One statement each.
+            if claimed:
+                connection.execute(_TAKE, {"b_ids": claimed, "b_lease": lease})
+            if undeliverable:
+                connection.execute(_DELETE_ROWS, {"b_ids": undeliverable})
             session.commit()
             return items
 
@@ -340,8 +410,16 @@ class OutboxStore:
         would say who was sent something, and when. (A deleted row cannot be claimed again, so
         this is also what keeps a message from going out twice.) Ahead of other waiting
         writers: until it is written, a process killed now would send the message again."""
-        with writes_first():
-            self._delete(item_id)
+        self.delivered_many([item_id])
+
+    def delivered_many(self, item_ids: Sequence[int]) -> None:
+        """`delivered` for several rows in one transaction: the drain records the deliveries
+        that finished while the previous record was being written all at once, one write
+        instead of one each behind SQLite's one writer."""
+        if not item_ids:
+            return
+        with writes_first(), self._engine.begin() as connection:
+            connection.execute(_DELETE_ROWS, {"b_ids": sorted(set(item_ids))})
 
     def progress(self, item_id: int, parts_sent: int) -> None:
         """Record that the first `parts_sent` parts of a message in several went out, in its

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -40,9 +40,12 @@ from bot.store.tables import (
     utcnow,
 )
 
+# Built once: every turn starts with this read, and building the query cost more than running it.
+_PERSON_BY_KEY = select(Person).where(Person.key == bindparam("b_key"))
+
 
 def get_person(*, session: Session, key: str) -> Person | None:
-    return session.exec(select(Person).where(Person.key == key)).first()
+    return session.exec(_PERSON_BY_KEY, params={"b_key": key}).first()
 
 
 def get_or_create_person(

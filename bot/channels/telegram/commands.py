@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import signal
 import sys
 from contextlib import AbstractAsyncContextManager
@@ -11,6 +12,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.config import Settings
+
+# How long a thread may run Python before the interpreter makes it hand over to another thread
+# that waits (the default is 5 ms). A worker's lane threads and its event loop take turns at
+# the one interpreter lock, and each forced handover wakes one thread and puts another to
+# sleep; under load a sampled worker spent a large share of its time in those handovers. At
+# 20 ms a worker spent 7-8 ms of CPU per update instead of 9-12 and handled 103-114 updates/s
+# instead of 86-91 (benchmarks/load.py, SQLite, 200 people, limiter off, runs alternated;
+# docs/architecture.md). A thread that waits for the disk, the database or the network hands
+# over at once, as before: only a pure-Python stretch may now keep the loop waiting up to 20 ms.
+SWITCH_INTERVAL_SECONDS = 0.02
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -103,6 +114,12 @@ def run_bot(args: argparse.Namespace, settings: Settings) -> int:
                 file=sys.stderr,
             )
             running = polling(app, drop_pending_updates=args.drop_pending_updates)
+        sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
+        # The models, policies and catalogs loaded above live as long as the process: kept out
+        # of the cyclic garbage collector's full passes, which walked all of them (measured:
+        # full passes of up to 0.76 s, every thread stopped, 4.4 s over a 30 s load run).
+        gc.collect()
+        gc.freeze()
         asyncio.run(_serve_until_signalled(running))
     except InvalidToken:
         print(

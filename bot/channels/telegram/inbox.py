@@ -18,8 +18,9 @@ import contextlib
 import functools
 import json
 import logging
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal, Protocol
 
@@ -106,7 +107,11 @@ class TelegramInbox:
         self._closed = False
         self._busy = 0
         self._idle = asyncio.Event()
-        self._typing_tasks: set[asyncio.Future[None]] = set()
+        self._loop_tasks: set[asyncio.Future[None]] = set()
+        # What lane threads hand to the loop (see `_on_loop`).
+        self._posted: list[Callable[[], None]] = []
+        self._posted_guard = threading.Lock()
+        self._post_pending = False
 
     # -- receiving ----------------------------------------------------------------------------
     async def receive(self, raw_updates: Sequence[dict[str, Any]]) -> int:
@@ -218,9 +223,34 @@ class TelegramInbox:
             if not self._store.has_waiting(CHANNEL, lane):
                 return False
 
+    def _on_loop(self, action: Callable[[], None]) -> None:
+        """Run `action` on the loop soon, after everything posted before it (from any lane
+        thread). Each row posts several (answer the button, arm and cancel "typing", wake
+        the outbox), and waking the loop is a system call and a thread switch each time: the
+        actions posted while the loop has not yet run the earlier ones ride on one wake."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        with self._posted_guard:
+            self._posted.append(action)
+            if self._post_pending:
+                return
+            self._post_pending = True
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nothing to run
+            loop.call_soon_threadsafe(self._run_posted)
+
+    def _run_posted(self) -> None:
+        with self._posted_guard:
+            actions, self._posted = self._posted, []
+            self._post_pending = False
+        for action in actions:
+            try:
+                action()
+            except Exception as exc:  # one failed action must not drop the others
+                log.error("a lane's action on the loop failed: %s", type(exc).__name__)
+
     def _wake_outbox_threadsafe(self) -> None:
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._wake_outbox)
+        self._on_loop(self._wake_outbox)
 
     def _handle_row(self, row: StoredUpdate) -> None:
         if row.attempts > MAX_ATTEMPTS:
@@ -301,15 +331,19 @@ class TelegramInbox:
         return int(message.message_id)
 
     def _answer_soon(self, query_id: str) -> None:
-        if self._loop is None or self._loop.is_closed():
-            return
         bot = self._quick_bot
 
         async def answer() -> None:
             with contextlib.suppress(TelegramError):  # a query too old to answer is fine
                 await bot.answer_callback_query(query_id)
 
-        asyncio.run_coroutine_threadsafe(answer(), self._loop)
+        self._on_loop(lambda: self._keep(answer()))
+
+    def _keep(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        """Run `coroutine` as a task of the loop, kept referenced until it ends."""
+        task = asyncio.ensure_future(coroutine)
+        self._loop_tasks.add(task)
+        task.add_done_callback(self._loop_tasks.discard)
 
     def _typing_later(self, chat_id: int) -> Callable[[], None]:
         """Show "typing" if the turn is still running after TYPING_AFTER_SECONDS; returns what
@@ -326,18 +360,12 @@ class TelegramInbox:
             for timer in timers:
                 timer.cancel()
 
-        def cancel_soon() -> None:
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(cancel)
-
-        loop.call_soon_threadsafe(arm)
-        return cancel_soon
+        self._on_loop(arm)
+        return functools.partial(self._on_loop, cancel)
 
     def _typing_now(self, chat_id: int) -> None:
         async def typing() -> None:
             with contextlib.suppress(TelegramError):
                 await self._bot.send_chat_action(chat_id, ChatAction.TYPING)
 
-        task = asyncio.ensure_future(typing())
-        self._typing_tasks.add(task)
-        task.add_done_callback(self._typing_tasks.discard)
+        self._keep(typing())

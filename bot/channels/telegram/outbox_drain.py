@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import weakref
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -143,16 +144,63 @@ async def _deliver(
 
 
 # A process killed between Telegram's answer and the record of a delivery sends the message
-# again after a restart, so that gap is kept to one short write: on threads of its own (no wait
+# again after a restart, so that gap is kept to one short write: on a thread of its own (no wait
 # behind turns for a free worker thread; on SQLite the write goes ahead of waiting turns,
 # bot.store.engine.writes_first). Not on the event loop: on SQLite the write waits for
 # the one writer (a turn's transaction), and the loop blocked meanwhile stopped every other
 # send, poll and button answer (measured: most of the loop's time under load).
-_RECORDER = ThreadPoolExecutor(2, thread_name_prefix="outbox-delivered")
+_RECORDER = ThreadPoolExecutor(1, thread_name_prefix="outbox-delivered")
+
+
+class _DeliveryRecords:
+    """One outbox's delivery records, written in batches: the deliveries that finish while a
+    record is being written go together in the next one (one transaction, one turn of SQLite's
+    one writer, instead of one each). Each caller still returns only once its own row is
+    deleted, and the next batch starts as soon as the one before commits."""
+
+    def __init__(self, outbox: Outbox) -> None:
+        self._outbox = weakref.ref(outbox)  # not kept alive by its own entry in _RECORDS
+        self._waiting: list[tuple[int, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def record(self, item_id: int) -> None:
+        done = asyncio.get_running_loop().create_future()
+        self._waiting.append((item_id, done))
+        writer = self._writer
+        if writer is None or writer.done() or writer.get_loop() is not done.get_loop():
+            # Records left by a loop that is gone (a test's) have nobody waiting for them.
+            self._waiting = [w for w in self._waiting if w[1].get_loop() is done.get_loop()]
+            self._writer = asyncio.create_task(self._write_all(), name="outbox-delivered")
+        await done
+
+    async def _write_all(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            ids = [item_id for item_id, _ in batch]
+            outbox = self._outbox()
+            try:
+                if outbox is None:
+                    raise RuntimeError("the outbox is gone")
+                await loop.run_in_executor(_RECORDER, outbox.delivered_many, ids)
+            except Exception as exc:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for _, done in batch:
+                if not done.done():
+                    done.set_result(None)
+
+
+_RECORDS: weakref.WeakKeyDictionary[Outbox, _DeliveryRecords] = weakref.WeakKeyDictionary()
 
 
 async def _record_delivered(outbox: Outbox, item_id: int) -> None:
-    await asyncio.get_running_loop().run_in_executor(_RECORDER, outbox.delivered, item_id)
+    records = _RECORDS.get(outbox)
+    if records is None:
+        records = _RECORDS[outbox] = _DeliveryRecords(outbox)
+    await records.record(item_id)
 
 
 async def drain_forever(
