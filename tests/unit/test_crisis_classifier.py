@@ -18,6 +18,7 @@ from bot.safety.classifier import (
     sentences,
 )
 from bot.safety.crisis_screen import CrisisScreen, load_safety_policy, screen
+from bot.safety.real_texts import selection_spec
 from bot.safety.training import read_examples, train
 
 # Issue 10: each got the next quiz question.
@@ -32,11 +33,12 @@ ISSUE_MISSES = [
 
 
 def test_the_shipped_classifier_was_trained_on_the_current_examples() -> None:
-    """Fails after policies/crisis_examples.yaml changes until `needtotalk train
-    crisis-classifier` is run."""
+    """Fails after policies/crisis_examples.yaml, the selection of real texts or their hand
+    review (policies/crisis_real_texts.yaml) changes until `needtotalk train crisis-classifier`
+    is run, and when the artefact was trained without the real texts."""
     classifier = load_crisis_classifier()
     assert classifier is not None, f"{DEFAULT_CLASSIFIER_PATH} is missing or unreadable"
-    assert classifier.key == examples_key(read_examples()), (
+    assert classifier.key == examples_key(read_examples(), selection_spec()), (
         "bot/safety/artefacts/crisis_classifier.npz is stale: run "
         "`needtotalk train crisis-classifier`"
     )
