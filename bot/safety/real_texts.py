@@ -22,10 +22,11 @@ trained on, never used to choose anything: the many-writer figure), a TUNE part 
 on; the threshold is chosen on its false alarms) and a TRAIN part (negatives of the classifier).
 
 Real crisis text in the comments: some comments are a person in danger. Such a comment must
-neither be trained as a negative nor count as a false alarm. Each comment that the rules flag or
-the classifier scores high was read by hand (training part: the rules' hits and the classifier's
-top-scoring; report and tune parts: every one the screen flags), and the ones a counsellor
-should see are listed by id in policies/crisis_real_texts.yaml `crisis` and dropped everywhere.
+neither be trained as a negative nor count as a false alarm. Comments were read by hand (how,
+part by part: policies/crisis_real_texts.yaml `reviewed`: the rules' hits, the classifier's
+top-scoring, and a keyword search of all parts), and the ones a counsellor should see are
+listed by id there (`crisis`; `report_crisis` for the part training never reads) and dropped
+everywhere.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ class RealTexts:
 def selection_spec() -> dict[str, Any]:
     """What decides which real texts are read (not the texts themselves: the artefact key must be
     checkable without the data, and the review list is part of the repository)."""
-    review = read_review()
+    review = read_review(report=False)
     return {
         "version": SELECTION_VERSION,
         "seed": SEED,
@@ -94,12 +95,17 @@ class RealTextsReview(BaseModel):
 
     reviewed: dict[str, str] = Field(default_factory=dict)
     crisis: list[ReviewedText] = Field(default_factory=list)
+    # Crises found in the REPORT part, which training never reads: kept apart so that reviewing
+    # the report does not make the artefact stale (selection_spec keys on `crisis` alone).
+    report_crisis: list[ReviewedText] = Field(default_factory=list)
 
 
-def read_review(path: Path = REVIEW_PATH) -> dict[str, str]:
-    """The ids read by hand and judged a crisis (id -> why), dropped from every part."""
+def read_review(path: Path = REVIEW_PATH, *, report: bool = True) -> dict[str, str]:
+    """The ids read by hand and judged a crisis (id -> why), dropped from every part;
+    `report=False`: those that can change training (not `report_crisis`)."""
     review = RealTextsReview.model_validate(read_yaml(path) or {})
-    return {entry.id: entry.why for entry in review.crisis}
+    entries = [*review.crisis, *(review.report_crisis if report else [])]
+    return {entry.id: entry.why for entry in entries}
 
 
 def _goemotions(directory: Path) -> list[tuple[str, str]]:

@@ -63,7 +63,7 @@ def test_the_shipped_review_list_is_valid_and_has_no_duplicates() -> None:
     review = read_review(REVIEW_PATH)
     assert review and all(why for why in review.values())
     raw = REVIEW_PATH.read_text(encoding="utf-8")
-    assert raw.count("id: ") == len(review)
+    assert raw.count("id: ") == len(review)  # crisis and report_crisis together
 
 
 def test_the_threshold_is_the_lowest_within_the_real_false_alarm_budget() -> None:
