@@ -132,9 +132,12 @@ def train(
         weights = row_weights(y, written)
         balance = "balanced" if weights is None else None
         fit_params = {} if weights is None else {"sample_weight": weights}
-        base = LogisticRegression(class_weight=balance, max_iter=5000)
+        # C by log-loss on the written examples alone: with the comments in the search (most of
+        # the rows, and easy ones) it chose C 2, which read the written hard negatives ("I'm
+        # going to jump in the shower") as crises (docs/crisis.md, fifth round).
+        base = LogisticRegression(class_weight="balanced", max_iter=5000)
         search = GridSearchCV(base, {"C": list(C_GRID)}, scoring="neg_log_loss", cv=folds)
-        search.fit(x, y, **fit_params)
+        search.fit(x[:written], y[:written])
         best_c = float(search.best_params_["C"])
         # Out-of-fold probabilities of the chosen C: how the threshold behaves on unseen text.
         # (The TF-IDF vocabulary is fitted on all examples: a small optimism, noted in the docs.)
