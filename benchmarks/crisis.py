@@ -96,10 +96,27 @@ def main() -> int:
         help="also read the HELD-OUT set v5 (figures only; each run is a read: record it in "
         "docs/crisis.md)",
     )
+    parser.add_argument(
+        "--goemotions",
+        type=Path,
+        metavar="DIR",
+        help="with --hate-offensive: also read the REPORT part of the real everyday texts "
+        "(bot/safety/real_texts.py: comments and tweets by many writers, never trained on, "
+        "never used to choose anything) and print the many-writer false-alarm figure",
+    )
+    parser.add_argument("--hate-offensive", type=Path, metavar="DIR")
+    parser.add_argument(
+        "--show-real-alarms",
+        action="store_true",
+        help="with --goemotions: print the REPORT texts flagged (for the hand review, "
+        "policies/crisis_real_texts.yaml)",
+    )
     parser.add_argument("--timing-texts", type=int, default=300)
     args = parser.parse_args()
     if args.show_misses and not args.dev:
         parser.error("--show-misses needs --dev")
+    if bool(args.goemotions) != bool(args.hate_offensive):
+        parser.error("--goemotions and --hate-offensive go together")
 
     import torch
     from threadpoolctl import threadpool_limits
@@ -182,6 +199,14 @@ def main() -> int:
                     everyday += texts
                 sets.append((f"{prefix} {group} {lang}", False, texts))
         summaries.append((prefix, crisis_lines, everyday))
+    real_ids: list[str] = []
+    if args.goemotions:
+        from bot.safety.real_texts import read_real_texts
+
+        report = read_real_texts(args.goemotions, args.hate_offensive)["report"]
+        real_ids = report.ids
+        sets.append(("real everyday, many writers (report)", False, report.texts))
+        summaries.append(("real (report)", [], report.texts))
     sets += [
         ("existing must-catch (in training)", True, must_catch),
         ("existing must-not-catch (in training)", False, must_not),
@@ -200,6 +225,8 @@ def main() -> int:
         cells = [fmt(*rate(judge, texts)) for _, judge in judges]
         print(f"{name:40} {measure:12} " + " ".join(f"{c:>17}" for c in cells))
     for prefix, crisis_lines, everyday in summaries:
+        if not crisis_lines:
+            continue
         for label, texts, target in (
             (f"{prefix} crisis, all", crisis_lines, "recall 1.0"),
             (f"{prefix} everyday, all", everyday, "false alarms <= 0.03"),
@@ -222,6 +249,15 @@ def main() -> int:
                         f"  {kind} [{name}] p={p} rules={result.score:.2f} by={layers} "
                         f"({cats}): {text}"
                     )
+
+    if args.show_real_alarms and real_ids:
+        print("\nreal everyday texts (report part), both layers: flagged")
+        report_set = next(texts for name, _, texts in sets if name.startswith("real everyday"))
+        for ident, text in zip(real_ids, report_set, strict=True):
+            result = screen.screen(text)
+            if result.is_crisis:
+                layers = "+".join(result.layers)
+                print(f"  ALARM {ident} p={result.probability:.2f} by={layers}: {text!r}")
 
     if args.timing_texts <= 0:
         return 0

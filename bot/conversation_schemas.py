@@ -1,7 +1,8 @@
 """Registers the conversation core's data files with `needtotalk policies check`.
 
 policies/safety.yaml (crisis phrases, case retention), policies/crisis_examples.yaml (the crisis
-classifier's training examples), policies/cards.yaml (card limits), the language packs
+classifier's training examples), policies/crisis_real_texts.yaml (the hand review of the real
+texts it also learns from), policies/cards.yaml (card limits), the language packs
 (prompts/<code>/language.yaml and what each names: helplines, scrub masks, crisis phrases;
 docs/languages.md), kb/helplines.yaml, and the message catalogs
 prompts/<lang>/{conversation,cards,counsellor,checkin,menu}.yaml, which must define the same keys
@@ -18,11 +19,13 @@ from bot.policies import PolicyProblem, register_policy_check, register_policy_s
 from bot.safety.classifier import CrisisExamples
 from bot.safety.crisis_screen import SafetyPolicy, with_pack_phrases
 from bot.safety.helplines import load_helplines
+from bot.safety.real_texts import RealTextsReview
 from bot.texts import Texts
 from bot.yaml_files import read_yaml
 
 register_policy_schema("policies/safety.yaml", SafetyPolicy, required=True)
 register_policy_schema("policies/crisis_examples.yaml", CrisisExamples, required=True)
+register_policy_schema("policies/crisis_real_texts.yaml", RealTextsReview, required=True)
 register_policy_schema("policies/cards.yaml", CardsPolicy, required=True)
 register_policy_schema("prompts/*/language.yaml", LanguageManifest, required=True)
 # A pack's scrub masks and crisis phrases are checked through the file its manifest names

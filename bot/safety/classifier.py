@@ -66,7 +66,7 @@ MIN_SENTENCE = {"en": 12, "ja": 5}
 # A sentence ends after . ! ? 。！？… or a line break; in texting without full stops, a comma or
 # semicolon before a new clause about "I" ends one too ("..., i think im gonna do it").
 _SENTENCE_END = re.compile(
-    r"(?<=[.!?。！？…\n])\s*"
+    r"(?<=[.!?。！？…\n])(?!(?<=\d\.)\d)\s*"
     r"|(?<=[,、;])\s+(?=(?:and |but |also |anyway |then |so )?i(?:'|\s|m |ve ))"
 )
 # Bumped when the features change, so an artefact from other features counts as stale too.
@@ -273,9 +273,14 @@ class CrisisClassifier:
         np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
 
 
-def examples_key(raw_examples: Any) -> str:
-    """A hash of the examples (as parsed, so comments and layout do not count) and the features."""
-    canonical = json.dumps([FEATURES_VERSION, raw_examples], sort_keys=True, ensure_ascii=False)
+def examples_key(raw_examples: Any, real_selection: Any = None) -> str:
+    """A hash of the examples (as parsed, so comments and layout do not count), the features and,
+    when the model was trained with everyday text from many writers, the spec of that selection
+    (bot/safety/real_texts.py selection_spec: sources, seed, sizes, reviewed ids)."""
+    parts = [FEATURES_VERSION, raw_examples]
+    if real_selection is not None:
+        parts.append(real_selection)
+    canonical = json.dumps(parts, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 
