@@ -44,7 +44,6 @@ from bot.yaml_files import read_yaml
 
 REVIEW_PATH = PROJECT_ROOT / "policies" / "crisis_real_texts.yaml"
 GOEMOTIONS_FILE = "original_train.tsv"
-DAVIDSON_FILE = "labeled_data.csv"
 DAVIDSON_NEITHER = 2
 SEED = 0
 # Rows per part and source. The sizes keep training (one MiniLM embedding per row, 5-fold
@@ -121,15 +120,16 @@ def _goemotions(directory: Path) -> list[tuple[str, str]]:
 
 
 def _davidson(directory: Path) -> list[tuple[str, str]]:
-    path = directory / DAVIDSON_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: is {directory} the hate-offensive folder?")
-    rows: list[tuple[str, str]] = []
-    with path.open(encoding="utf-8", newline="") as handle:
-        for number, record in enumerate(csv.DictReader(handle)):
-            if int(record["class"]) == DAVIDSON_NEITHER and record["tweet"].strip():
-                rows.append((f"davidson:{number}", record["tweet"]))
-    return rows
+    """The tweets of class "neither", each named by its row number in the file (the moderation
+    training's reader, so both read the file the same way)."""
+    from bot.moderation.training import read_davidson
+
+    texts, classes = read_davidson(directory)
+    return [
+        (f"davidson:{number}", text)
+        for number, (text, label) in enumerate(zip(texts, classes, strict=True))
+        if label == DAVIDSON_NEITHER and text.strip()
+    ]
 
 
 def read_real_texts(
