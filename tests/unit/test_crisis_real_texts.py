@@ -4,7 +4,6 @@ threshold rule that reads the part never trained on."""
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from bot.safety.classifier import DEFAULT_CLASSIFIER_PATH
 from bot.safety.crisis_screen import load_safety_policy
 from bot.safety.real_texts import REVIEW_PATH, read_real_texts, read_review
 from bot.safety.training import REAL_FALSE_ALARM_BUDGET, choose_threshold
+from tests.support.public_data import write_davidson
 
 GOEMOTIONS_TINY = PROJECT_ROOT / "tests" / "data" / "goemotions_tiny"
 SIZES = {
@@ -24,19 +24,11 @@ SIZES = {
 
 
 def _davidson(folder: Path) -> Path:
-    folder.mkdir()
     rows = [(2, f"ordinary tweet number {i}") for i in range(10)] + [
         (1, "an offensive tweet"),
         (0, "a hateful tweet"),
     ]
-    with (folder / "labeled_data.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(
-            ["", "count", "hate_speech", "offensive_language", "neither", "class", "tweet"]
-        )
-        for number, (label, text) in enumerate(rows):
-            writer.writerow([number, 3, 0, 0, 3, label, text])
-    return folder
+    return write_davidson(folder, rows)
 
 
 def test_the_parts_are_seeded_disjoint_and_drop_the_reviewed_crises(tmp_path: Path) -> None:

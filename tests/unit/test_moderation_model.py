@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from bot.moderation.training import (
     read_examples,
     train_moderation,
 )
+from tests.support.public_data import write_davidson
 
 TEXTS = ["This shit is hard, but I made it.", "外国人は出ていけ", "ＦＵＬＬ width ＴＥＸＴ", ""]
 
@@ -118,21 +118,14 @@ def test_examples_cover_every_class_in_both_languages() -> None:
 
 @pytest.mark.slow
 def test_training_end_to_end_on_tiny_data(tmp_path: Path) -> None:
-    hate = tmp_path / "hate"
-    hate.mkdir()
     tweets = [
         (0, "those people are vermin and animals"),
         (1, "shut up you stupid idiot"),
         (2, "what a lovely sunny day at the park"),
     ]
-    with (hate / "labeled_data.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(
-            ["", "count", "hate_speech", "offensive_language", "neither", "class", "tweet"]
-        )
-        for i in range(60):
-            cls, text = tweets[i % 3]
-            writer.writerow([i, 3, 0, 0, 0, cls, f"{text} {i}"])
+    hate = write_davidson(
+        tmp_path / "hate", [(tweets[i % 3][0], f"{tweets[i % 3][1]} {i}") for i in range(60)]
+    )
     go = tmp_path / "go"
     go.mkdir()
     labels = ["admiration", "amusement", "sadness", "neutral"]
