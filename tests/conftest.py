@@ -25,6 +25,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from sqlalchemy.engine import Engine
 
 from bot.config import Settings
 from bot.services import Services, build_services
@@ -281,6 +282,15 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Set
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return make_settings(database_url, tmp_path)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """An engine on this test's database, as it was handed over (migrated unless the test is
+    marked `empty_database`); a test module may define its own `engine` instead."""
+    built = make_engine(database_url)
+    yield built
+    built.dispose()
 
 
 @pytest.fixture

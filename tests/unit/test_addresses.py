@@ -4,27 +4,16 @@ SQLite and PostgreSQL: each person's own channel id, and nothing for a person wh
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.store.addresses import delivery_ref, delivery_refs
-from bot.store.engine import make_engine
 from bot.store.keys import forget_key
 from bot.store.people import get_or_create_person
 from bot.store.sealing import Sealer
 
 SEALER = Sealer("addresses-test-secret-0123456789abcdef")
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    built = make_engine(database_url)
-    yield built
-    built.dispose()
 
 
 def test_many_addresses_in_one_query_and_none_for_the_forgotten(engine: Engine) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -24,7 +23,7 @@ from bot.store.addresses import delivery_ref
 from bot.store.authorship import author_id
 from bot.store.cards import DeliveryKind, delivery_for, own_cards, withdraw_copies
 from bot.store.cases import open_case_text, open_flag_text
-from bot.store.engine import make_engine, upgrade
+from bot.store.engine import upgrade
 from bot.store.outbox import OutboxStore
 from bot.store.sealing import PREFIX, Sealer
 from bot.store.tables import Card, Case, CaseEvent, Flag, Person
@@ -33,13 +32,6 @@ from bot.store.tables import Card, Case, CaseEvent, Flag, Person
 pytestmark = pytest.mark.empty_database
 
 SECRET = "migration-secret-0123456789abcdef"
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    built = make_engine(database_url)
-    yield built
-    built.dispose()
 
 
 def fernet_seal(value: str) -> str:
