@@ -266,7 +266,7 @@ def main() -> int:
     texts = [pool[i % len(pool)] for i in range(args.timing_texts)]
     for _ in range(20):
         screen.screen(texts[0])
-    from bot.safety.classifier import clear_embedding_cache
+    from bot.emotion.embeddings import clear_embedding_cache
 
     # Uncached: the screen keeps a small cache of recent embeddings (a text screened twice is
     # embedded once), and the pool repeats; every timed message is a new one to it.

@@ -37,13 +37,8 @@ from bot.config import PROJECT_ROOT
 
 # The shared cache of recent texts' embeddings (bot/emotion/embeddings.py): the same words are
 # often read twice in a turn (the screen, the emotion engine, a card made of the message), and
-# one embedding is most of the screen's time. clear_embedding_cache is named here for the
-# benchmark's uncached timing.
-from bot.emotion.embeddings import (
-    cached_embedding,
-    cached_embeddings,
-    clear_embedding_cache,  # noqa: F401
-)
+# one embedding is most of the screen's time.
+from bot.emotion.embeddings import cached_embedding, cached_embeddings
 from bot.emotion.lexical_head import tfidf_row
 from bot.emotion.phrase_lexicon import char_terms
 
