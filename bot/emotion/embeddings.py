@@ -35,7 +35,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from itertools import pairwise
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -45,6 +45,8 @@ EMBEDDING_DIM = 384
 # few bank questions; 2,048 covers many concurrent conversations' turns for ~3 MB.
 EMBEDDING_CACHE_SIZE = 2048
 FORWARD_ROWS = 16  # at most this many texts in one forward pass
+K = TypeVar("K")
+V = TypeVar("V")
 _lock = threading.Lock()
 
 
@@ -114,35 +116,33 @@ def embed(texts: Sequence[str], batch_size: int = 16) -> NDArray[np.float32]:
     return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 
-class EmbeddingCache:
-    """A bounded, thread-safe map from a text's word pieces to its unit vector, least recently
-    used first out. Vectors are stored read-only, so a caller cannot change another's copy."""
+class RecentCache(Generic[K, V]):
+    """A bounded, thread-safe map, least recently used first out, counting hits and misses."""
 
     def __init__(self, size: int = EMBEDDING_CACHE_SIZE) -> None:
         if size < 1:
-            raise ValueError("an embedding cache holds at least one vector")
+            raise ValueError("a cache holds at least one entry")
         self.size = size
-        self._items: OrderedDict[tuple[int, ...], NDArray[np.float32]] = OrderedDict()
+        self._items: OrderedDict[K, V] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: tuple[int, ...]) -> NDArray[np.float32] | None:
+    def get(self, key: K) -> V | None:
         with self._lock:
-            vector = self._items.get(key)
-            if vector is None:
+            value = self._items.get(key)
+            if value is None:
                 self.misses += 1
                 return None
             self._items.move_to_end(key)
             self.hits += 1
-            return vector
+            return value
 
-    def put(self, key: tuple[int, ...], vector: NDArray[np.float32]) -> NDArray[np.float32]:
-        """Store `vector` (made read-only) and return the stored one: when another thread
-        stored this key first, its vector (the same values) is kept and returned."""
-        vector.setflags(write=False)
+    def put(self, key: K, value: V) -> V:
+        """Store `value` and return the stored one: when another thread stored this key
+        first, its value (the same, for a pure function of the key) is kept and returned."""
         with self._lock:
-            kept = self._items.setdefault(key, vector)
+            kept = self._items.setdefault(key, value)
             self._items.move_to_end(key)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
@@ -159,9 +159,17 @@ class EmbeddingCache:
             return len(self._items)
 
 
+class EmbeddingCache(RecentCache[tuple[int, ...], NDArray[np.float32]]):
+    """A text's word pieces to its unit vector. Vectors are stored read-only, so a caller
+    cannot change another's copy."""
+
+    def put(self, key: tuple[int, ...], value: NDArray[np.float32]) -> NDArray[np.float32]:
+        value.setflags(write=False)
+        return super().put(key, value)
+
+
 _CACHE = EmbeddingCache()
-_PIECES: OrderedDict[str, tuple[int, ...]] = OrderedDict()  # recent texts' word pieces
-_PIECES_LOCK = threading.Lock()
+_PIECES: RecentCache[str, tuple[int, ...]] = RecentCache()  # recent texts' word pieces
 
 
 def embedding_cache() -> EmbeddingCache:
@@ -173,8 +181,7 @@ def clear_embedding_cache() -> None:
     """Forget every cached vector and remembered tokenisation (benchmarks time uncached
     messages; tests start clean)."""
     _CACHE.clear()
-    with _PIECES_LOCK:
-        _PIECES.clear()
+    _PIECES.clear()
 
 
 def word_pieces(texts: Sequence[str]) -> list[tuple[int, ...]]:
@@ -183,22 +190,14 @@ def word_pieces(texts: Sequence[str]) -> list[tuple[int, ...]]:
     vector is a function of these ids alone. Recent texts' ids are remembered too: a turn looks
     the same text up several times, and the tokenizer call costs ~0.2 ms where a look-up costs
     a microsecond."""
-    out: list[tuple[int, ...] | None] = [None] * len(texts)
-    with _PIECES_LOCK:
-        for i, text in enumerate(texts):
-            ids = _PIECES.get(text)
-            if ids is not None:
-                _PIECES.move_to_end(text)
-                out[i] = ids
+    out = [_PIECES.get(text) for text in texts]
     new = list(dict.fromkeys(t for t, ids in zip(texts, out, strict=True) if ids is None))
     if new:
         model: Any = load_embedder()
         encoded = model.tokenizer(new, truncation="longest_first")
-        fresh = {t: tuple(ids) for t, ids in zip(new, encoded["input_ids"], strict=True)}
-        with _PIECES_LOCK:
-            _PIECES.update(fresh)
-            while len(_PIECES) > EMBEDDING_CACHE_SIZE:
-                _PIECES.popitem(last=False)
+        fresh = {
+            t: _PIECES.put(t, tuple(ids)) for t, ids in zip(new, encoded["input_ids"], strict=True)
+        }
         out = [fresh[t] if ids is None else ids for t, ids in zip(texts, out, strict=True)]
     return [ids for ids in out if ids is not None]
 
