@@ -16,7 +16,6 @@ The engine never mutates a state it is given; each answer returns a new one.
 from __future__ import annotations
 
 import logging
-import threading
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -54,6 +53,7 @@ from bot.assessment.state import (
 )
 from bot.domain import EMOTIONS, Emotion, EmotionReading, Language, MoodLevel
 from bot.emotion.language import detect_language
+from bot.recent_cache import RecentCache
 
 log = logging.getLogger(__name__)
 # How many question choices an engine keeps (next_question); a few per person in the middle of
@@ -98,8 +98,9 @@ class AssessmentEngine:
         self.refiner = refiner
         self.phrases: dict[Language, AssessmentPhrases] = dict(phrases or {})
         # next_question's choices by what decides them (see there).
-        self._choices: dict[tuple[object, ...], tuple[QuestionBank, Question | None]] = {}
-        self._choices_guard = threading.Lock()
+        self._choices: RecentCache[tuple[object, ...], tuple[QuestionBank, Question | None]] = (
+            RecentCache(CHOICES_KEPT)
+        )
 
     # ----------------------------------------------------------------- public API
     def start(
@@ -153,10 +154,7 @@ class AssessmentEngine:
             if candidates
             else None
         )
-        with self._choices_guard:
-            if len(self._choices) >= CHOICES_KEPT:
-                del self._choices[next(iter(self._choices))]  # the oldest
-            self._choices[key] = (bank, choice)
+        self._choices.put(key, (bank, choice))
         return choice
 
     def next_prompt(self, state: AssessmentState) -> QuestionPrompt | None:

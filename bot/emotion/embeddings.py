@@ -30,23 +30,22 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from itertools import pairwise
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from bot.recent_cache import RecentCache
 
 EMBEDDING_DIM = 384
 # Recent texts' vectors kept (1.5 KB each): a turn reads a message, its sentences, a card and a
 # few bank questions; 2,048 covers many concurrent conversations' turns for ~3 MB.
 EMBEDDING_CACHE_SIZE = 2048
 FORWARD_ROWS = 16  # at most this many texts in one forward pass
-K = TypeVar("K")
-V = TypeVar("V")
 _lock = threading.Lock()
 
 
@@ -116,49 +115,6 @@ def embed(texts: Sequence[str], batch_size: int = 16) -> NDArray[np.float32]:
     return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 
-class RecentCache(Generic[K, V]):
-    """A bounded, thread-safe map, least recently used first out, counting hits and misses."""
-
-    def __init__(self, size: int = EMBEDDING_CACHE_SIZE) -> None:
-        if size < 1:
-            raise ValueError("a cache holds at least one entry")
-        self.size = size
-        self._items: OrderedDict[K, V] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, key: K) -> V | None:
-        with self._lock:
-            value = self._items.get(key)
-            if value is None:
-                self.misses += 1
-                return None
-            self._items.move_to_end(key)
-            self.hits += 1
-            return value
-
-    def put(self, key: K, value: V) -> V:
-        """Store `value` and return the stored one: when another thread stored this key
-        first, its value (the same, for a pure function of the key) is kept and returned."""
-        with self._lock:
-            kept = self._items.setdefault(key, value)
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-            return kept
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self.hits = 0
-            self.misses = 0
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._items)
-
-
 class EmbeddingCache(RecentCache[tuple[int, ...], NDArray[np.float32]]):
     """A text's word pieces to its unit vector. Vectors are stored read-only, so a caller
     cannot change another's copy."""
@@ -168,8 +124,9 @@ class EmbeddingCache(RecentCache[tuple[int, ...], NDArray[np.float32]]):
         return super().put(key, value)
 
 
-_CACHE = EmbeddingCache()
-_PIECES: RecentCache[str, tuple[int, ...]] = RecentCache()  # recent texts' word pieces
+_CACHE = EmbeddingCache(EMBEDDING_CACHE_SIZE)
+# recent texts' word pieces
+_PIECES: RecentCache[str, tuple[int, ...]] = RecentCache(EMBEDDING_CACHE_SIZE)
 
 
 def embedding_cache() -> EmbeddingCache:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -51,6 +50,7 @@ from bot.emotion.phrases import PhraseMatcher
 from bot.emotion.policy import MLASK_CATEGORIES, EmotionPolicy, load_emotion_policy
 from bot.emotion.prototypes import load_prototypes, prototype_phrases
 from bot.languages import registry
+from bot.recent_cache import RecentCache
 
 logger = logging.getLogger(__name__)
 DEFAULT_POLICIES_DIR = Path(__file__).resolve().parents[2] / "policies"
@@ -182,9 +182,7 @@ class EmotionEngine:
         from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
         self._vader = SentimentIntensityAnalyzer()
-        self._cache: OrderedDict[tuple[str, Language], Analysis] = OrderedDict()
-        self._cache_size = cache_size
-        self._cache_lock = threading.Lock()
+        self._cache: RecentCache[tuple[str, Language], Analysis] = RecentCache(cache_size)
 
     @staticmethod
     def _weights_matrix(weights_of: object, sources: Sequence[str]) -> NDArray[np.float32]:
@@ -223,22 +221,14 @@ class EmotionEngine:
         out: list[Analysis | None] = [None] * len(texts)
         keys = [(text, language or detect_language(text)) for text in texts]
         missing: list[int] = []
-        with self._cache_lock:
-            for i, key in enumerate(keys):
-                hit = self._cache.get(key)
-                if hit is not None:
-                    self._cache.move_to_end(key)
-                    out[i] = hit
-                else:
-                    missing.append(i)
+        for i, key in enumerate(keys):
+            out[i] = self._cache.get(key)
+            if out[i] is None:
+                missing.append(i)
         if missing:
             fresh = self._analyse_uncached([keys[i] for i in missing])
-            with self._cache_lock:
-                for i, analysis in zip(missing, fresh, strict=True):
-                    out[i] = analysis
-                    self._cache[keys[i]] = analysis
-                while len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
+            for i, analysis in zip(missing, fresh, strict=True):
+                out[i] = self._cache.put(keys[i], analysis)
         return [a for a in out if a is not None]
 
     # ---- evidence ----------------------------------------------------------------------------
