@@ -99,6 +99,7 @@ CAUSE_ORDER = (
     "content model: bad classes",
     "content model: not confidently good",
     "threshold: publish confidence (restricts)",
+    "crisis classifier: not fairly sure it is no crisis (restricts)",
     "emotion reading (feels bad)",
     "content model: read as good",
     "readability",
@@ -167,6 +168,14 @@ def cause_of(card: dict[str, str], decision: Any, moderator: Any) -> tuple[str, 
         ("negative polarity", "emotion reading (feels bad)"),
         ("not confidently good", "content model: not confidently good"),
         ("not sure enough to publish", "threshold: publish confidence (restricts)"),
+        (
+            "crisis classifier not sure",
+            "crisis classifier: not fairly sure it is no crisis (restricts)",
+        ),
+        (
+            "crisis classifier did not read",
+            "crisis classifier: not fairly sure it is no crisis (restricts)",
+        ),
         ("no words to read", "readability"),
     ):
         if marker in reasons:

@@ -20,8 +20,8 @@ from numpy.typing import NDArray
 from bot.cards.identifying import identifying_names
 from bot.cards.scrub import scrub
 from bot.domain import ContentClass, Polarity, UserClass
-from bot.emotion.embeddings import cached_embeddings
 from bot.emotion.content_class import ContentClassifier, get_content_classifier
+from bot.emotion.embeddings import cached_embeddings
 from bot.languages import registry
 from bot.moderation.decision import AuthorNames, ModerationDecision, Verdict
 from bot.moderation.policy import ModerationPolicy
@@ -95,10 +95,13 @@ class Moderator:
         # and if that fails the rules alone still screen: the crisis answer never depends on it.
         embedding = self._embedding(scrubbed.text)
         crisis = self._screen.screen(scrubbed.text, embedding)
+        # The classifier's readings (None: it did not read the text), for the publish check.
+        crisis_readings = [crisis.probability]
         if not crisis.is_crisis and scrubbed.text != text:
             # The author's own words too (masking a name cannot make a suicide note safe); the
             # scrubbed text's embedding carries the same meaning.
             crisis = self._screen.screen(text, embedding)
+            crisis_readings.append(crisis.probability)
         removed = {
             "scrubbed": scrubbed.text,
             "removed_summary": scrubbed.summary(language) if scrubbed.removed else "",
@@ -216,6 +219,18 @@ class Moderator:
                 ),
                 **common,  # type: ignore[arg-type]
             )
+        crisis_doubt = self._crisis_doubt(crisis_readings)
+        if crisis_doubt is not None:
+            # Read as good, surely enough, but the crisis classifier is not fairly sure it is
+            # not a crisis (or could not read it): restricted, for good (a farewell written as
+            # a thank-you reads as inspirational to the content model).
+            return ModerationDecision(
+                decision=Verdict.RESTRICT,
+                readers=self._readers(Verdict.RESTRICT, result.content_class),
+                crisis=False,
+                reasons=(*result.reasons, crisis_doubt),
+                **common,  # type: ignore[arg-type]
+            )
         return ModerationDecision(
             decision=Verdict.PUBLISH,
             readers=self._readers(Verdict.PUBLISH, result.content_class),
@@ -252,6 +267,20 @@ class Moderator:
             cached_embeddings(texts)
         except Exception as exc:  # each reader embeds by itself, or falls back to its rules
             log.error("moderation: no shared embedding pass (%s)", type(exc).__name__)
+
+    def _crisis_doubt(self, readings: list[float | None]) -> str | None:
+        """Why a text read as good may still not be published, from the crisis classifier's
+        readings of it (scrubbed, and the author's own words): None when every reading is below
+        `crisis_publish_below`. A screen without a classifier (rules-only tools and tests)
+        asks nothing here; a classifier that did not read the text fails closed."""
+        if self._screen.classifier is None:
+            return None
+        if any(p is None for p in readings):
+            return "crisis classifier did not read it: restricted"
+        largest = max(p for p in readings if p is not None)
+        if largest >= self._policy.thresholds.crisis_publish_below:
+            return f"crisis classifier not sure it is no crisis ({largest:.2f}): restricted"
+        return None
 
     def _embedding(self, text: str) -> NDArray[np.float32] | None:
         try:
