@@ -359,7 +359,8 @@ def main() -> int:
     print(
         f"CPU time per card (the process's, one thread: the cost on one core, without the waits "
         f"for a core): median {statistics.median(cpu_ms):.1f} ms, mean "
-        f"{statistics.mean(cpu_ms):.1f} ms; load average {os.getloadavg()[0]:.1f} on "
+        f"{statistics.mean(cpu_ms):.1f} ms, p95 {sorted(cpu_ms)[int(0.95 * len(cpu_ms))]:.1f} ms; "
+        f"load average {os.getloadavg()[0]:.1f} on "
         f"{os.cpu_count()} cores"
     )
 

@@ -244,13 +244,11 @@ def test_a_good_card_the_crisis_classifier_is_not_sure_about_is_restricted(
     sure = moderator.moderate(PUBLISHED, "en")
     assert sure.decision is Verdict.PUBLISH, sure.reasons
     reading = moderator.screen.screen(PUBLISHED).probability
-    assert reading is not None and 0.0 < reading
+    assert reading is not None and reading > 0.0
     policy = moderator.policy
     stricter = policy.model_copy(
         update={
-            "thresholds": policy.thresholds.model_copy(
-                update={"crisis_publish_below": reading / 2}
-            )
+            "thresholds": policy.thresholds.model_copy(update={"crisis_publish_below": reading / 2})
         }
     )
     decision = Moderator(policy=stricter).moderate(PUBLISHED, "en")
