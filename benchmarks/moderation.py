@@ -4,7 +4,7 @@
     PYTHONPATH=$PWD python benchmarks/moderation.py --cards v2 [--show-misses]
     PYTHONPATH=$PWD python benchmarks/moderation.py --cards v3 [--show-misses]
     PYTHONPATH=$PWD python benchmarks/moderation.py --cards v4 [--show-misses]
-    PYTHONPATH=$PWD python benchmarks/moderation.py --cards holdout-v5
+    PYTHONPATH=$PWD python benchmarks/moderation.py --cards v5 [--show-misses] [--causes]
 
 Sets, each through the same `Moderator` that /share uses (first-time author):
 - the DEVELOPMENT card set benchmarks/data/moderation_cards.yaml (160 EN/JA cards). It was the
@@ -22,10 +22,10 @@ Sets, each through the same `Moderator` that /share uses (first-time author):
 - the card set v4, benchmarks/data/moderation_cards_v4.yaml (same layout), written by someone
   else on 2026-12-02: the held-out set of the fourth round, read once by the lead
   (docs/moderation.md), and demoted to a fourth development set for the fifth round (--cards v4);
-- the HELD-OUT card set v5, benchmarks/data/moderation_cards_v5.yaml (same layout), written by
-  someone else and committed before any model read it: read only with --cards holdout-v5,
-  which prints figures and never its cards (--show-misses is refused with it). Each run with it
-  is a read: record it in docs/moderation.md.
+- the card set v5, benchmarks/data/moderation_cards_v5.yaml (same layout), written by someone
+  else: the held-out set of the fifth round, read twice by the lead (docs/moderation.md), and
+  demoted to a fifth development set for the sixth round (--cards v5). A v6 set is the lead's:
+  no `_v6` file is ever a choice here.
 - the test tenth of the Davidson et al. 2017 tweets (split seeded 80/10/10 by
   bot/moderation/training.py; never trained or tuned on). Known limits, printed with the
   figures: tweets, mostly slurs and profanity, English only; models trained on them flag
@@ -52,14 +52,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-CARD_SETS = {  # v1 to v4: demoted to development sets (see the docstring); never a v5
+CARD_SETS = {  # v1 to v5: demoted to development sets (see the docstring); never a v6
     "v1": ROOT / "benchmarks" / "data" / "moderation_cards.yaml",
     "v2": ROOT / "benchmarks" / "data" / "moderation_cards_v2.yaml",
     "v3": ROOT / "benchmarks" / "data" / "moderation_cards_v3.yaml",
     "v4": ROOT / "benchmarks" / "data" / "moderation_cards_v4.yaml",
+    "v5": ROOT / "benchmarks" / "data" / "moderation_cards_v5.yaml",
 }
-assert not any("_v5" in path.name for path in CARD_SETS.values()), "a v5 set is the lead's"
-HOLDOUT_V5 = ROOT / "benchmarks" / "data" / "moderation_cards_v5.yaml"  # --cards holdout-v5
+assert not any("_v6" in path.name for path in CARD_SETS.values()), "a v6 set is the lead's"
 LABELS = ("toxic", "crisis", "vulnerable", "supportive", "entertaining")
 HARMFUL_OR_SAD = ("toxic", "crisis", "vulnerable")
 DAVIDSON_NAMES = ("hate", "offensive", "neither")
@@ -99,6 +99,7 @@ CAUSE_ORDER = (
     "content model: bad classes",
     "content model: not confidently good",
     "threshold: publish confidence (restricts)",
+    "crisis classifier: not fairly sure it is no crisis (restricts)",
     "emotion reading (feels bad)",
     "content model: read as good",
     "readability",
@@ -167,6 +168,14 @@ def cause_of(card: dict[str, str], decision: Any, moderator: Any) -> tuple[str, 
         ("negative polarity", "emotion reading (feels bad)"),
         ("not confidently good", "content model: not confidently good"),
         ("not sure enough to publish", "threshold: publish confidence (restricts)"),
+        (
+            "crisis classifier not sure",
+            "crisis classifier: not fairly sure it is no crisis (restricts)",
+        ),
+        (
+            "crisis classifier did not read",
+            "crisis classifier: not fairly sure it is no crisis (restricts)",
+        ),
         ("no words to read", "readability"),
     ):
         if marker in reasons:
@@ -204,10 +213,9 @@ def main() -> int:
     )
     parser.add_argument(
         "--cards",
-        choices=[*sorted(CARD_SETS), "holdout-v5"],
+        choices=sorted(CARD_SETS),
         default="v1",
-        help="which card set to read: v1 to v4 (demoted held-out sets, for development) or "
-        "holdout-v5 (the held-out set: figures only; each run is a read)",
+        help="which card set to read: v1 to v5 (demoted held-out sets, for development)",
     )
     parser.add_argument(
         "--show-misses", action="store_true", help="print the cards decided wrongly"
@@ -215,16 +223,11 @@ def main() -> int:
     parser.add_argument(
         "--causes",
         action="store_true",
-        help="attribute each wrong decision to the pipeline step that made it (not with holdout)",
+        help="attribute each wrong decision to the pipeline step that made it",
     )
     args = parser.parse_args()
-    if args.cards == "holdout-v5":
-        if args.show_misses or args.causes:
-            parser.error("the held-out set is read for figures only: no --show-misses, --causes")
-        cards_path, set_name = HOLDOUT_V5, "HELD-OUT card set v5"
-    else:
-        cards_path = CARD_SETS[args.cards]
-        set_name = f"Development card set {args.cards}"
+    cards_path = CARD_SETS[args.cards]
+    set_name = f"Development card set {args.cards}"
 
     started = time.perf_counter()
     import torch
@@ -356,7 +359,8 @@ def main() -> int:
     print(
         f"CPU time per card (the process's, one thread: the cost on one core, without the waits "
         f"for a core): median {statistics.median(cpu_ms):.1f} ms, mean "
-        f"{statistics.mean(cpu_ms):.1f} ms; load average {os.getloadavg()[0]:.1f} on "
+        f"{statistics.mean(cpu_ms):.1f} ms, p95 {sorted(cpu_ms)[int(0.95 * len(cpu_ms))]:.1f} ms; "
+        f"load average {os.getloadavg()[0]:.1f} on "
         f"{os.cpu_count()} cores"
     )
 

@@ -21,11 +21,14 @@ from bot.cards.identifying import identifying_names
 from bot.cards.scrub import scrub
 from bot.domain import ContentClass, Polarity, UserClass
 from bot.emotion.content_class import ContentClassifier, get_content_classifier
+from bot.emotion.embeddings import cached_embeddings
 from bot.languages import registry
 from bot.moderation.decision import AuthorNames, ModerationDecision, Verdict
 from bot.moderation.policy import ModerationPolicy
 from bot.moderation.readable import readability
+from bot.safety.classifier import EMBEDDING_LANGUAGES, WINDOW, sentences
 from bot.safety.crisis_screen import CrisisScreen, full_screen
+from bot.safety.reading import plain
 
 log = logging.getLogger(__name__)
 
@@ -84,15 +87,21 @@ class Moderator:
         self, text: str, language: str, author_names: AuthorNames | None
     ) -> ModerationDecision:
         scrubbed = scrub(text, language, author_names=author_names)
+        languages = registry()
+        written_in = languages.detect(scrubbed.text, languages.resolve(language))
+        self._embed_once(scrubbed.text, text, written_in)
         # One MiniLM embedding per card: the emotion engine's (cached, so `classify` below reuses
         # it) serves the crisis classifier too. If the engine fails the screen embeds by itself,
         # and if that fails the rules alone still screen: the crisis answer never depends on it.
         embedding = self._embedding(scrubbed.text)
         crisis = self._screen.screen(scrubbed.text, embedding)
+        # The classifier's readings (None: it did not read the text), for the publish check.
+        crisis_readings = [crisis.probability]
         if not crisis.is_crisis and scrubbed.text != text:
             # The author's own words too (masking a name cannot make a suicide note safe); the
             # scrubbed text's embedding carries the same meaning.
             crisis = self._screen.screen(text, embedding)
+            crisis_readings.append(crisis.probability)
         removed = {
             "scrubbed": scrubbed.text,
             "removed_summary": scrubbed.summary(language) if scrubbed.removed else "",
@@ -122,8 +131,6 @@ class Moderator:
         # crisis above: that author gets helplines, not a preview; spaCy costs ~5 ms a card.)
         removed["may_identify"] = identifying_names(scrubbed.text, language)
         unread: str | None = None  # why the text is not read: the policy's `unreadable` rule
-        languages = registry()
-        written_in = languages.detect(scrubbed.text, languages.resolve(language))
         if languages.get(written_in).analyser("moderation") is None:
             # The pack declares no moderation analyser (docs/languages.md): the `unreadable`
             # rule, explicitly, rather than another language's model and phrase lists.
@@ -212,6 +219,18 @@ class Moderator:
                 ),
                 **common,  # type: ignore[arg-type]
             )
+        crisis_doubt = self._crisis_doubt(crisis_readings)
+        if crisis_doubt is not None:
+            # Read as good, surely enough, but the crisis classifier is not fairly sure it is
+            # not a crisis (or could not read it): restricted, for good (a farewell written as
+            # a thank-you reads as inspirational to the content model).
+            return ModerationDecision(
+                decision=Verdict.RESTRICT,
+                readers=self._readers(Verdict.RESTRICT, result.content_class),
+                crisis=False,
+                reasons=(*result.reasons, crisis_doubt),
+                **common,  # type: ignore[arg-type]
+            )
         return ModerationDecision(
             decision=Verdict.PUBLISH,
             readers=self._readers(Verdict.PUBLISH, result.content_class),
@@ -219,6 +238,49 @@ class Moderator:
             reasons=result.reasons,
             **common,  # type: ignore[arg-type]
         )
+
+    def _embed_once(self, scrubbed: str, original: str, written_in: str) -> None:
+        """Embed, in one forward pass, every text the emotion engine and the crisis screen are
+        about to embed: the card, and the sentences (or the two windows of a long text) that
+        the screen's classifier reads one by one, of the scrubbed text and, when scrubbing
+        changed it, of the author's own words.
+
+        Why: each of those readers embedded its texts in a pass of its own, and a pass has a
+        fixed cost (12 layers of module calls) besides its tokens: on the longest cards two
+        passes cost about 40 % more than one pass over the same texts. The vectors land in the
+        shared cache (bot/emotion/embeddings.py), where the readers find them; `_forward` packs
+        texts unpadded, so each vector is bit for bit the text's vector alone and no decision
+        or score changes. This only predicts what the screen will read (the plain reading of
+        the text, as `CrisisScreen.screen` gives its English classifier); a wrong guess costs
+        a cache miss, never a different result. Failures are the readers' to handle."""
+        texts = [scrubbed]
+        model = self._screen.model_for(written_in) if self._screen.classifier else None
+        if model in EMBEDDING_LANGUAGES:
+            for own in dict.fromkeys((scrubbed, original)):
+                reading = plain(own)
+                if len(reading) > WINDOW:  # read as two windows (the whole vector is not used)
+                    texts += [reading[:WINDOW], reading[-WINDOW:]]
+                parts = sentences(reading, model)
+                if len(parts) >= 2:
+                    texts += parts
+        try:
+            cached_embeddings(texts)
+        except Exception as exc:  # each reader embeds by itself, or falls back to its rules
+            log.error("moderation: no shared embedding pass (%s)", type(exc).__name__)
+
+    def _crisis_doubt(self, readings: list[float | None]) -> str | None:
+        """Why a text read as good may still not be published, from the crisis classifier's
+        readings of it (scrubbed, and the author's own words): None when every reading is below
+        `crisis_publish_below`. A screen without a classifier (rules-only tools and tests)
+        asks nothing here; a classifier that did not read the text fails closed."""
+        if self._screen.classifier is None:
+            return None
+        if any(p is None for p in readings):
+            return "crisis classifier did not read it: restricted"
+        largest = max(p for p in readings if p is not None)
+        if largest >= self._policy.thresholds.crisis_publish_below:
+            return f"crisis classifier not sure it is no crisis ({largest:.2f}): restricted"
+        return None
 
     def _embedding(self, text: str) -> NDArray[np.float32] | None:
         try:

@@ -89,6 +89,12 @@ class ModerationThresholds(_Strict):
     crisis_classifier_hold: float = Field(0.85, gt=0.0, le=0.9)
     bad_restrict: float = Field(gt=0.0, le=0.5)
     publish_confidence: float = Field(ge=0.5, lt=1.0)
+    # A text is published only when the crisis screen's classifier read it below this: fairly
+    # sure it is not a crisis (the screen's own "fairly sure", recovery.max_probability in
+    # policies/safety.yaml). At or above it, or when the classifier could not read the text, it
+    # is restricted. Above 0.5 it would publish text the classifier finds more likely a crisis
+    # than not: refused.
+    crisis_publish_below: float = Field(0.3, gt=0.0, le=0.5)
 
     @model_validator(mode="after")
     def _by_analyser_not_below(self) -> ModerationThresholds:

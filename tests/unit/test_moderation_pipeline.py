@@ -104,8 +104,12 @@ def test_supportive_card_first_reaches_readers_who_feel_good(
     assert decision.content_class in (ContentClass.INSPIRATIONAL, ContentClass.ENTERTAINING)
     # Published (on its way to readers who feel bad, by staged exposure) only when the model is
     # sure enough that it is good; otherwise restricted to readers who feel good, for good.
+    # And only when the crisis screen's classifier is fairly sure it is no crisis.
     good = decision.scores["inspirational"] + decision.scores["entertaining"]
-    sure = good >= moderator.policy.thresholds.publish_confidence
+    thresholds = moderator.policy.thresholds
+    crisis = moderator.screen.screen(decision.scrubbed).probability
+    assert crisis is not None
+    sure = good >= thresholds.publish_confidence and crisis < thresholds.crisis_publish_below
     assert decision.decision is (Verdict.PUBLISH if sure else Verdict.RESTRICT), decision.reasons
 
 
@@ -226,3 +230,84 @@ def test_the_moderation_models_crisis_reading_alone_restricts_and_never_publishe
     assert decision.decision is Verdict.RESTRICT and not decision.crisis
     assert not (decision.readers & {UserClass.VULNERABLE, UserClass.HARMFUL})
     assert any("possible crisis language (moderation model)" in r for r in decision.reasons)
+
+
+PUBLISHED = "Going for a short walk every morning helped me more than I expected."
+
+
+def test_a_good_card_the_crisis_classifier_is_not_sure_about_is_restricted(
+    moderator: Moderator,
+) -> None:
+    """Published only when the crisis classifier is fairly sure it is no crisis
+    (`crisis_publish_below`): a farewell written as a thank-you reads as inspirational to the
+    content model. At a bar below the card's own crisis reading it is restricted, for good."""
+    sure = moderator.moderate(PUBLISHED, "en")
+    assert sure.decision is Verdict.PUBLISH, sure.reasons
+    reading = moderator.screen.screen(PUBLISHED).probability
+    assert reading is not None and reading > 0.0
+    policy = moderator.policy
+    stricter = policy.model_copy(
+        update={
+            "thresholds": policy.thresholds.model_copy(update={"crisis_publish_below": reading / 2})
+        }
+    )
+    decision = Moderator(policy=stricter).moderate(PUBLISHED, "en")
+    assert decision.decision is Verdict.RESTRICT, decision.reasons
+    assert decision.content_class is sure.content_class and not decision.crisis
+    assert decision.readers == {UserClass.POTENTIAL_HEALING, UserClass.NORMAL}
+    assert "crisis classifier not sure" in decision.reasons[-1]
+
+
+def test_a_card_the_crisis_classifier_could_not_read_is_not_published(
+    moderator: Moderator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crisis classifier that fails leaves the rules' answer (no crisis here), and the card
+    is restricted rather than published: fail closed."""
+    from bot.emotion.embeddings import clear_embedding_cache
+
+    classifier = moderator.screen.classifier
+    assert classifier is not None
+
+    def broken(*args: object, **kwargs: object) -> float:
+        raise RuntimeError("model file unreadable")
+
+    monkeypatch.setattr(type(classifier), "probability", broken)
+    clear_embedding_cache()
+    decision = moderator.moderate(PUBLISHED, "en")
+    assert decision.decision is Verdict.RESTRICT, decision.reasons
+    assert "crisis classifier did not read it" in decision.reasons[-1]
+
+
+def test_the_card_and_its_sentences_are_embedded_in_one_pass_with_the_same_decision(
+    moderator: Moderator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The card and the sentences the crisis screen reads one by one are embedded in one
+    forward pass (the shared cache serves the engine and the screen), and the decision and
+    every score are exactly those of one pass per reader."""
+    import bot.emotion.embeddings as embeddings
+
+    text = (
+        "Work was long and the bus was late again. I made soup when I got home. "
+        "Tomorrow I'm meeting my sister for a walk by the river."
+    )
+    passes: list[int] = []
+    forward = embeddings._forward
+
+    def counted(rows: list[tuple[int, ...]]) -> object:
+        passes.append(len(rows))
+        return forward(rows)
+
+    monkeypatch.setattr(embeddings, "_forward", counted)
+    embeddings.clear_embedding_cache()
+    shared = Moderator(screen=moderator.screen)
+    shared._classifier.engine._cache.clear()  # the engine's own cache of readings
+    one_pass = shared.moderate(text, "en")
+    assert len(passes) == 1 and passes[0] >= 3, passes  # the card and its sentences
+    embeddings.clear_embedding_cache()
+    passes.clear()
+    monkeypatch.setattr(Moderator, "_embed_once", lambda self, *args: None)
+    fresh = Moderator(screen=moderator.screen)
+    fresh._classifier.engine._cache.clear()  # the engine's own cache of readings
+    separate = fresh.moderate(text, "en")
+    assert len(passes) >= 2  # the engine's pass, then the screen's sentences
+    assert separate == one_pass

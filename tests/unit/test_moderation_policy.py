@@ -55,6 +55,8 @@ def test_shipped_policy_is_fail_closed() -> None:
         ("thresholds.abusive_hold", 0.0, "greater than 0"),
         ("thresholds.bad_restrict", 0.8, "less than or equal to 0.5"),
         ("thresholds.publish_confidence", 0.3, "greater than or equal to 0.5"),
+        ("thresholds.crisis_publish_below", 0.6, "less than or equal to 0.5"),
+        ("thresholds.crisis_publish_below", 0.0, "greater than 0"),
         ("unreadable", "publish", "'hold' or 'restrict'"),
         ("thresholds.toxic_hold_by_analyser", {"ja": 0.3}, "may not be below toxic_hold"),
         ("thresholds.toxic_hold_by_analyser", {"ja": 0.95}, "less than or equal to 0.9"),
