@@ -48,6 +48,7 @@ from sqlalchemy import create_engine, text
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 
+from benchmarks import sql_count  # noqa: E402
 from tests.support.fake_bot_api import FakeBotApi, SimulatedPerson  # noqa: E402
 
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -164,8 +165,15 @@ def cpu_seconds(pid: int) -> float:
 
 
 class Worker:
-    def __init__(self, env: dict[str, str], port: int | None, webhook_url: str | None) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        port: int | None,
+        webhook_url: str | None,
+        count_sql: bool = False,
+    ) -> None:
         self.env, self.port, self.webhook_url = env, port, webhook_url
+        self.count_sql = count_sql
         self.process: asyncio.subprocess.Process | None = None
         self.cpu_at_start = 0.0  # its CPU time when the run started (model loading before it)
         self.cpu_before = 0.0  # CPU time of its killed predecessors during the run
@@ -176,7 +184,10 @@ class Worker:
         return self.cpu_before + now - self.cpu_at_start
 
     async def start(self, log: Path) -> None:
-        args = [sys.executable, "-m", "bot", "run"]
+        if self.count_sql:  # the same command, its round trips counted (sql_count.py)
+            args = [sys.executable, str(PROJECT_ROOT / "benchmarks" / "sql_count.py"), "run"]
+        else:
+            args = [sys.executable, "-m", "bot", "run"]
         if self.webhook_url is not None:
             args += ["--webhook", self.webhook_url, "--port", str(self.port)]
             args += ["--url-path", "telegram"]
@@ -292,6 +303,7 @@ async def run(args: argparse.Namespace) -> None:
                 "CHROMA_PATH": str(work / "chroma"),
                 "TELEGRAM_RATE_LIMIT": "false" if args.no_limiter else "true",
                 "LOG_LEVEL": "WARNING",
+                "NEEDTOTALK_SQL_COUNT_DIR": str(work),
             }
             webhook = args.workers > 1 or args.webhook
             workers = [
@@ -299,6 +311,7 @@ async def run(args: argparse.Namespace) -> None:
                     env,
                     free_port() if webhook else None,
                     "https://bot.example/telegram" if webhook else None,
+                    args.count_sql,
                 )
                 for _ in range(args.workers)
             ]
@@ -347,6 +360,7 @@ async def run(args: argparse.Namespace) -> None:
             stats = database_figures(database_url)
             for worker in workers:
                 await worker.stop()
+            sql_counts = sql_count.merged(work) if args.count_sql else {}
     finally:
         if schema is not None:
             with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
@@ -396,6 +410,9 @@ async def run(args: argparse.Namespace) -> None:
         f"load average (1 min)         {load_before[0]:.1f} before, {load_after[0]:.1f} after "
         f"({os.cpu_count()} cores)"
     )
+    if args.count_sql:
+        print("database round trips by work (measurement only: counting costs CPU)")
+        print(sql_count.report(sql_counts, tally.sent))
 
 
 def install_delivery_log(database_url: str) -> None:
@@ -492,6 +509,12 @@ def main() -> None:
     parser.add_argument("--kill", action="store_true", help="SIGKILL a worker mid-run")
     parser.add_argument("--no-limiter", action="store_true", help="rate limiter off")
     parser.add_argument("--step-timeout", type=float, default=120.0)
+    parser.add_argument(
+        "--count-sql",
+        action="store_true",
+        help="count the workers' database round trips and CPU by kind of work "
+        "(benchmarks/sql_count.py; slows them: not for throughput figures)",
+    )
     args = parser.parse_args()
     if args.workers > 1 and args.database != "postgres":
         parser.error("--workers 2 needs --database postgres (SQLite runs one process)")

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, func, text, update
+from sqlalchemy import Table, bindparam, delete, exists, func, text, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
 from bot.domain import Outbound, Settle
@@ -86,8 +86,49 @@ _NEXT_IN_LANE = (
         _INBOX.c.status == PENDING,
     )
     .order_by(_INBOX.c.update_id)
-    .limit(1)
+    .limit(2)
 )
+# PostgreSQL, on the lane's own connection: the oldest waiting row taken and its attempt
+# counted in one statement, with whether more rows wait behind it (then the holder need not ask
+# again for a row that is not there).
+_WAITING_ROW = _INBOX.alias("waiting")
+_LATER_ROW = _INBOX.alias("later")
+_TAKE_NEXT = (
+    update(_INBOX)
+    .where(
+        _INBOX.c.id
+        == sa_select(_WAITING_ROW.c.id)
+        .where(
+            _WAITING_ROW.c.channel == bindparam("b_channel"),
+            _WAITING_ROW.c.lane == bindparam("b_lane"),
+            _WAITING_ROW.c.status == PENDING,
+        )
+        .order_by(_WAITING_ROW.c.update_id)
+        .limit(1)
+        .scalar_subquery(),
+        _INBOX.c.status == PENDING,
+    )
+    .values(attempts=_INBOX.c.attempts + 1)
+    .returning(
+        _INBOX.c.id,
+        _INBOX.c.update_id,
+        _INBOX.c.lane,
+        _INBOX.c.sealed_payload,
+        _INBOX.c.attempts,
+        _INBOX.c.over_cap,
+        exists()
+        .where(
+            _LATER_ROW.c.channel == _INBOX.c.channel,
+            _LATER_ROW.c.lane == _INBOX.c.lane,
+            _LATER_ROW.c.status == PENDING,
+            _LATER_ROW.c.update_id > _INBOX.c.update_id,
+        )
+        .label("more"),
+    )
+)
+_LANE_KEY = "hashtextextended(current_schema() || '/inbox-lane/' || :lane, 0)"
+_TRY_LANE_LOCK = text(f"SELECT pg_try_advisory_lock({_LANE_KEY})")
+_LANE_UNLOCK = text(f"SELECT pg_advisory_unlock({_LANE_KEY})")
 _COUNT_ATTEMPT = (
     update(_INBOX).where(_INBOX.c.id == bindparam("b_id")).values(attempts=bindparam("b_attempts"))
 )
@@ -177,6 +218,26 @@ class NewUpdate:
     update_id: int
     lane: str
     payload: str
+
+
+class HeldLane:
+    """A lane its caller handles alone (`InboxStore.holding_lane`)."""
+
+    def __init__(
+        self, store: InboxStore, channel: str, lane: str, connection: Connection | None
+    ) -> None:
+        self._store = store
+        self._channel = channel
+        self._lane = lane
+        self._connection = connection
+        self.more = False  # after `next`: whether rows waited behind the one it returned
+        self.waiting_after = False  # once let go: whether rows wait in the lane
+
+    def next(self) -> StoredUpdate | None:
+        """The lane's oldest waiting row, its attempt counted (and committed) before it is
+        handled, so a row that kills its process every time is set aside after MAX_ATTEMPTS."""
+        row, self.more = self._store._take_next(self._channel, self._lane, self._connection)
+        return row
 
 
 class InboxStore:
@@ -302,63 +363,100 @@ class InboxStore:
 
     @contextmanager
     def lane_lock(self, lane: str) -> Iterator[bool]:
-        """Try to become the one handler of `lane`; yields whether this caller got it.
+        """Try to become the one handler of `lane`; yields whether this caller got it
+        (`holding_lane` without its rows)."""
+        with self.holding_lane("", lane, look_after=False) as held:
+            yield held is not None
+
+    @contextmanager
+    def holding_lane(
+        self, channel: str, lane: str, *, look_after: bool = True
+    ) -> Iterator[HeldLane | None]:
+        """Try to become the one handler of `lane`: yields the held lane (take its rows with
+        `HeldLane.next`), or None when another handler has it (it looks again when it lets go).
+        Once let go, `HeldLane.waiting_after` says whether rows wait in the lane (stored by a
+        worker that could not take the lane meanwhile): its holder is the one who looks.
 
         PostgreSQL: a session-level advisory lock keyed by the schema and the lane, held on its
-        own connection (a worker that dies lets it go with its connection). SQLite: the bot
-        runs as one process there, so an in-process lock per lane is enough.
+        own connection (a worker that dies lets it go with its connection), and that connection
+        in autocommit also takes the rows and looks after letting go: one round trip each,
+        where a transaction on a connection of its own cost a checkout, BEGIN and COMMIT more.
+        SQLite: the bot runs as one process there, so an in-process lock per lane is enough.
         """
         if not self._postgres:
             with self._local_guard:
                 lock = self._local_locks.setdefault(lane, threading.Lock())
-            got = lock.acquire(blocking=False)
+            if not lock.acquire(blocking=False):
+                yield None
+                return
+            held = HeldLane(self, channel, lane, None)
             try:
-                yield got
+                yield held
             finally:
-                if got:
-                    lock.release()
+                lock.release()
+            if look_after:
+                held.waiting_after = self.has_waiting(channel, lane)
             return
-        key = "SELECT hashtextextended(current_schema() || '/inbox-lane/' || :lane, 0)"
         with self._engine.connect() as connection:
-            got = bool(
-                connection.execute(
-                    text(f"SELECT pg_try_advisory_lock(({key}))"), {"lane": lane}
-                ).scalar()
-            )
-            connection.commit()
+            # No BEGIN or COMMIT: each statement is its own transaction (the attempt count is
+            # committed before the turn, as it must be).
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            got = bool(connection.execute(_TRY_LANE_LOCK, {"lane": lane}).scalar())
+            if not got:
+                yield None
+                return
+            held = HeldLane(self, channel, lane, connection)
             try:
-                yield got
+                yield held
             finally:
-                if got:
-                    connection.execute(text(f"SELECT pg_advisory_unlock(({key}))"), {"lane": lane})
-                    connection.commit()
+                connection.execute(_LANE_UNLOCK, {"lane": lane})
+            if look_after:  # after letting go: a row stored meanwhile is seen here or by its
+                # storer, whose lock attempt then succeeds
+                found = connection.execute(_FIRST_WAITING, {"b_channel": channel, "b_lane": lane})
+                held.waiting_after = found.first() is not None
 
     def next_in_lane(self, channel: str, lane: str) -> StoredUpdate | None:
         """The lane's oldest waiting row, its attempt counted (and committed) before it is
-        handled, so a row that kills its process every time is set aside after MAX_ATTEMPTS."""
-        with self._engine.connect() as connection:
-            found = connection.execute(
-                _NEXT_IN_LANE, {"b_channel": channel, "b_lane": lane}
-            ).first()
+        handled, so a row that kills its process every time is set aside after MAX_ATTEMPTS.
+        (A lane's holder uses `HeldLane.next`, which also says whether more rows wait.)"""
+        return HeldLane(self, channel, lane, None).next()
+
+    def _take_next(
+        self, channel: str, lane: str, connection: Connection | None
+    ) -> tuple[StoredUpdate | None, bool]:
+        """The lane's oldest waiting row with its attempt counted, and whether more wait."""
+        params = {"b_channel": channel, "b_lane": lane}
+        if connection is not None:  # PostgreSQL, autocommit: one statement
+            found = connection.execute(_TAKE_NEXT, params).first()
             if found is None:
-                return None
-            row_id, update_id, row_lane, sealed, attempts, over_cap = found
-            attempts = int(attempts) + 1
-            # The lane's one handler (lane_lock) writes the count it read, plus one.
-            connection.execute(_COUNT_ATTEMPT, {"b_id": row_id, "b_attempts": attempts})
-            connection.commit()
+                return None, False
+            row_id, update_id, row_lane, sealed, attempts, over_cap, more = found
+        else:
+            with self._engine.connect() as own:
+                # Two rows: the second says whether more wait. Read before the write: on
+                # SQLite a lane with nothing waiting must not queue for the one writer.
+                rows = own.execute(_NEXT_IN_LANE, params).all()
+                if not rows:
+                    return None, False
+                row_id, update_id, row_lane, sealed, attempts, over_cap = rows[0]
+                more = len(rows) > 1
+                attempts = int(attempts) + 1
+                # The lane's one handler (lane_lock) writes the count it read, plus one.
+                own.execute(_COUNT_ATTEMPT, {"b_id": row_id, "b_attempts": attempts})
+                own.commit()
         try:
             payload = self._sealer.unseal(sealed, purpose=PAYLOAD_PURPOSE) if sealed else None
         except SealError:
             payload = None
-        return StoredUpdate(
+        stored = StoredUpdate(
             id=int(row_id),
             update_id=int(update_id),
             lane=row_lane,
             payload=payload,
-            attempts=attempts,
+            attempts=int(attempts),
             over_cap=bool(over_cap),
         )
+        return stored, bool(more)
 
     def overflow_is_first(self, row: StoredUpdate) -> bool:
         """Whether this over-the-cap row is the first of its burst (the one that says so)."""
