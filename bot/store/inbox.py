@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, exists, func, text, update
+from sqlalchemy import Integer, Table, bindparam, delete, exists, func, literal, text, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
@@ -31,7 +31,14 @@ from sqlmodel import Session, col, select
 
 from bot.domain import Outbound, Settle
 from bot.store.engine import sync_at_commit
-from bot.store.outbox import INSERT_QUEUED, NORMAL, URGENT, enqueue_to_address, queued_row
+from bot.store.outbox import (
+    INSERT_QUEUED,
+    NORMAL,
+    QUEUED_COLUMNS,
+    URGENT,
+    enqueue_to_address,
+    queued_row,
+)
 from bot.store.sealing import Sealer, SealError
 from bot.store.side_work import SideWorkRecovery
 from bot.store.tables import InboxUpdate, Person, utcnow
@@ -64,7 +71,6 @@ _FIRST_WAITING = select(InboxUpdate.id).where(
     InboxUpdate.lane == bindparam("b_lane"),
     InboxUpdate.status == PENDING,
 )
-_PERSON_EXISTS = select(Person.id).where(Person.id == bindparam("b_person_id"))
 # On the table, not the ORM class: the row is not loaded in the turn's session (next_in_lane
 # read it in its own), so there is nothing for the ORM to bring up to date, and its bookkeeping
 # cost more than the statement.
@@ -143,6 +149,16 @@ _CLOSE_ROW = (
 )
 
 
+# PostgreSQL: a turn's one reply queued and its row closed in one statement (the close as a
+# data-modifying WITH, which runs whether or not the INSERT reads it). The reply's values are
+# bound under names of their own ("q_" + column): a parameter named like a column would be
+# taken as a value for it in the UPDATE too (inbox and outbox share `status`, `attempts`...).
+_QUEUED_COLUMNS = tuple(QUEUED_COLUMNS)
+_QUEUE_ONE_AND_CLOSE = INSERT_QUEUED.values(
+    {name: bindparam(f"q_{name}") for name in _QUEUED_COLUMNS}
+).add_cte(_CLOSE_ROW.returning(_INBOX.c.id).cte("closed_update"))
+
+
 def _new_row(insert: Any) -> Any:
     """An update stored unless its update_id already is, returning its id (None: a repeat)."""
     return (
@@ -163,6 +179,40 @@ def _new_row(insert: Any) -> Any:
 
 
 _NEW_ROW = {"postgresql": _new_row(postgresql.insert), "sqlite": _new_row(sqlite.insert)}
+# PostgreSQL: the same, with the lane's waiting rows counted inside the insert (one round trip,
+# not two). Each statement sees the rows inserted before it in its transaction, so a batch
+# counts as the two statements did.
+_NEW_ROW_COUNTED = (
+    postgresql.insert(_INBOX)
+    .from_select(
+        [
+            "channel",
+            "update_id",
+            "lane",
+            "sealed_payload",
+            "status",
+            "over_cap",
+            "attempts",
+            "received_at",
+        ],
+        sa_select(
+            bindparam("b_channel", type_=_INBOX.c.channel.type),
+            bindparam("b_update_id", type_=_INBOX.c.update_id.type),
+            bindparam("b_lane", type_=_INBOX.c.lane.type),
+            bindparam("b_payload", type_=_INBOX.c.sealed_payload.type),
+            literal(PENDING, _INBOX.c.status.type),
+            sa_select(func.count())
+            .select_from(_INBOX)
+            .where(_INBOX.c.lane == bindparam("b_lane"), _INBOX.c.status == PENDING)
+            .scalar_subquery()
+            >= bindparam("b_cap", type_=Integer),
+            literal(0, Integer),
+            bindparam("b_received_at", type_=_INBOX.c.received_at.type),
+        ),
+    )
+    .on_conflict_do_nothing(index_elements=["channel", "update_id"])
+    .returning(_INBOX.c.id)
+)
 
 
 # Telegram's limit on one message's text: replies are joined only up to it.
@@ -273,6 +323,21 @@ class InboxStore:
         with Session(self._engine) as session:
             sync_at_commit(session)  # acknowledged once this returns: on disk first
             connection = session.connection()
+            if self._postgres:
+                sealed = [self._sealer.seal(u.payload, purpose=PAYLOAD_PURPOSE) for u in updates]
+                for item, payload in zip(updates, sealed, strict=True):
+                    params = {
+                        "b_channel": channel,
+                        "b_update_id": item.update_id,
+                        "b_lane": item.lane,
+                        "b_payload": payload,
+                        "b_cap": self._cap,
+                        "b_received_at": now,
+                    }
+                    if connection.execute(_NEW_ROW_COUNTED, params).first() is not None:
+                        new += 1
+                session.commit()
+                return new
             # Read and sealed before the first insert: on SQLite the transaction holds the one
             # writer's turn from its first write to its (synced) commit.
             waiting = {
@@ -493,11 +558,12 @@ class InboxStore:
             # Everything read and sealed before the turn's first write (the flush below): on
             # SQLite the transaction holds the one writer's turn from its first write to its
             # commit, and every other writer waits. No flush for the read: only /forget deletes
-            # a person, and it flushes the delete itself.
+            # a person, and it flushes the delete itself. The turn loaded the person in this
+            # session, so `get` finds them without a query; a person /forget deleted is gone
+            # from it, and the query then finds nobody.
             with session.no_autoflush:
-                gone = (
-                    session.exec(_PERSON_EXISTS, params={"b_person_id": person_id}).first() is None
-                )
+                person = session.get(Person, person_id)
+                gone = person is None or person in session.deleted
             now = utcnow()
             rows = [
                 queued_row(
@@ -515,16 +581,18 @@ class InboxStore:
             ]
             session.flush()  # the turn's own changes (the person's state) go first
             connection = session.connection()
-            if rows:
-                connection.execute(INSERT_QUEUED, rows)
-            connection.execute(
-                _CLOSE_ROW,
-                {
-                    "b_id": row.id,
-                    "b_status": SKIPPED if row.over_cap and not urgent else DONE,
-                    "b_done_at": now,
-                },
-            )
+            close = {
+                "b_id": row.id,
+                "b_status": SKIPPED if row.over_cap and not urgent else DONE,
+                "b_done_at": now,
+            }
+            if len(rows) == 1 and self._postgres:  # the usual turn: one statement, not two
+                queued = {f"q_{name}": value for name, value in rows[0].items()}
+                connection.execute(_QUEUE_ONE_AND_CLOSE, {**queued, **close})
+            else:
+                if rows:
+                    connection.execute(INSERT_QUEUED, rows)
+                connection.execute(_CLOSE_ROW, close)
             ran[0] = True
 
         return settle, ran
