@@ -164,6 +164,24 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU time of every PostgreSQL server process so far, with the backends already gone (the
+    postmaster's reaped children): the database's side of the round trips. Any other session
+    using the server in the same window is counted too."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name, _, rest = text.partition(" (")[2].rpartition(") ")
+        if not name.startswith("postgres"):
+            continue
+        fields = rest.split()
+        total += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 class Worker:
     def __init__(
         self,
@@ -345,11 +363,13 @@ async def run(args: argparse.Namespace) -> None:
                 assert worker.process is not None
                 worker.cpu_at_start = cpu_seconds(worker.process.pid)
             driver_cpu = time.process_time()
+            database_cpu = postgres_cpu_seconds()
             started = time.monotonic()
             await asyncio.gather(*(play(server, who, tally, args.step_timeout) for who in people))
             elapsed = time.monotonic() - started
             worker_cpu = sum(worker.cpu() for worker in workers)
             driver_cpu = time.process_time() - driver_cpu
+            database_cpu = postgres_cpu_seconds() - database_cpu
             if kill_task is not None:
                 await kill_task
             await asyncio.sleep(2.0)
@@ -406,6 +426,11 @@ async def run(args: argparse.Namespace) -> None:
         f"Bot API server {driver_cpu * per_update:.1f} ms ({worker_cpu / elapsed:.2f} and "
         f"{driver_cpu / elapsed:.2f} cores busy)"
     )
+    if args.database == "postgres":
+        print(
+            f"  PostgreSQL server          {database_cpu * per_update:.1f} ms "
+            f"({database_cpu / elapsed:.2f} cores busy; any other session's queries included)"
+        )
     print(
         f"load average (1 min)         {load_before[0]:.1f} before, {load_after[0]:.1f} after "
         f"({os.cpu_count()} cores)"

@@ -8,9 +8,11 @@ the code does; counts and the thread's own CPU time per kind of work do not.
 What is counted, per label (the work a thread was doing: a turn by what it answered, the inbox
 store, a lane's lock and next row, the outbox claim, delivery records, the sweep):
   - calls: how many times the labelled work ran;
-  - statements: SQL statements sent (SQLAlchemy's `before_cursor_execute`, executemany once);
+  - statements: SQL statements sent (SQLAlchemy's `before_cursor_execute`, executemany once;
+    a psycopg pipeline once: it is one round trip);
   - begins / commits / rollbacks: transactions (on psycopg a BEGIN is one round trip of its own);
-  - checkouts: connections taken from the pool (with `pool_pre_ping`, a ping: one round trip);
+  - pings: a pooled connection pinged before use (one round trip; bot.store.engine);
+  - connects: new connections opened (a PostgreSQL backend started: its fork and log-in);
   - cpu_ms: the thread's CPU time inside the labelled call (`time.thread_time`).
 Statements run outside any labelled call are charged to "other". The counts are written as
 JSON to $NEEDTOTALK_SQL_COUNT_DIR/sql-count-<pid>.json when the process exits.
@@ -21,6 +23,7 @@ JSON to $NEEDTOTALK_SQL_COUNT_DIR/sql-count-<pid>.json when the process exits.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import json
 import os
@@ -28,7 +31,7 @@ import sys
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +42,16 @@ from sqlalchemy import event  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 from sqlalchemy.pool import Pool  # noqa: E402
 
-FIELDS = ("calls", "statements", "begins", "commits", "rollbacks", "checkouts", "cpu_ms")
+FIELDS = (
+    "calls",
+    "statements",
+    "begins",
+    "commits",
+    "rollbacks",
+    "pings",
+    "connects",
+    "cpu_ms",
+)
 _counts: defaultdict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(FIELDS, 0.0))
 _guard = threading.Lock()
 _local = threading.local()
@@ -163,9 +175,38 @@ def install() -> None:
         if sent(conn):
             _bump("rollbacks")
 
-    @event.listens_for(Pool, "checkout")
-    def _checkout(*_: Any) -> None:
-        _bump("checkouts")
+    import psycopg
+
+    pipeline = psycopg.Connection.pipeline
+
+    @contextlib.contextmanager
+    def counted_pipeline(self: Any) -> Iterator[Any]:
+        """A pipeline is one round trip, counted as one statement, whatever it sends."""
+        _bump("statements")
+        with pipeline(self) as running:
+            yield running
+
+    psycopg.Connection.pipeline = counted_pipeline  # type: ignore[method-assign,assignment]
+
+    @event.listens_for(Pool, "connect")
+    def _connect(*_: Any) -> None:
+        _bump("connects")
+
+    from bot.store import engine as store_engine
+
+    ping = store_engine.ping_when_idle
+
+    def counting_pings(engine: Engine) -> None:
+        do_ping = engine.dialect.do_ping
+
+        def counted(dbapi_connection: Any) -> bool:
+            _bump("pings")
+            return bool(do_ping(dbapi_connection))
+
+        engine.dialect.do_ping = counted  # type: ignore[method-assign]
+        ping(engine)
+
+    store_engine.ping_when_idle = counting_pings  # type: ignore[assignment]
 
     atexit.register(dump)
 
@@ -193,9 +234,9 @@ def report(counts: dict[str, dict[str, float]], updates: int) -> str:
     nothing open sends nothing)."""
     lines = [
         f"{'work':24} {'calls':>6} {'stmts':>6} {'begin':>6} {'commit':>6} {'rollbk':>6} "
-        f"{'chkout':>6} {'CPU ms':>7}   (per call)"
+        f"{'ping':>6} {'connect':>7} {'CPU ms':>7}   (per call)"
     ]
-    trips = cpu = 0.0
+    trips = cpu = connects = 0.0
     for label in sorted(counts, key=lambda k: -counts[k]["statements"]):
         values = counts[label]
         calls = max(1.0, values["calls"])
@@ -203,16 +244,18 @@ def report(counts: dict[str, dict[str, float]], updates: int) -> str:
             f"{label:24} {int(values['calls']):6d} "
             + " ".join(
                 f"{values[name] / calls:6.2f}"
-                for name in ("statements", "begins", "commits", "rollbacks", "checkouts")
+                for name in ("statements", "begins", "commits", "rollbacks", "pings")
             )
-            + f" {values['cpu_ms'] / calls:7.2f}"
+            + f" {values['connects'] / calls:7.2f} {values['cpu_ms'] / calls:7.2f}"
         )
         trips += sum(
-            values[name] for name in ("statements", "begins", "commits", "rollbacks", "checkouts")
+            values[name] for name in ("statements", "begins", "commits", "rollbacks", "pings")
         )
+        connects += values["connects"]
         cpu += values["cpu_ms"]
     lines.append(
         f"round trips per update (upper bound) {trips / max(1, updates):.1f}; "
+        f"connections opened {int(connects)}; "
         f"CPU in labelled work per update {cpu / max(1, updates):.2f} ms"
     )
     return "\n".join(lines)

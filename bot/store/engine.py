@@ -295,8 +295,11 @@ def make_engine(
         return engine
     # hide_parameters: error messages must never carry card text or sealed values
     # A worker holds a connection per lane it handles (the lane's advisory lock) beside the
-    # turn's own, so the pool is larger than SQLAlchemy's default of 5 + 10.
-    engine = create_engine(url, hide_parameters=True, pool_size=10, max_overflow=30)
+    # turn's own, so the pool is larger than SQLAlchemy's default of 5 + 10; and it keeps as
+    # many as a busy worker uses at once (8 lanes with their turns, the stores and claims):
+    # with 10 kept, each burst opened and closed connections, about one per eight updates,
+    # each a server process started and logged in.
+    engine = create_engine(url, hide_parameters=True, pool_size=POOL_SIZE, max_overflow=20)
     ping_when_idle(engine)
     if not sync_every_commit:
 
@@ -310,6 +313,9 @@ def make_engine(
     return engine
 
 
+# PostgreSQL connections a process keeps open (two workers keep up to 40 of the server's
+# default 100).
+POOL_SIZE = 20
 # A pooled connection unused this long is pinged before it is handed out (`ping_when_idle`).
 PING_AFTER_IDLE_SECONDS = 5.0
 _IDLE_SINCE = "needtotalk_idle_since"

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import psycopg
 from sqlalchemy import Integer, Table, bindparam, delete, exists, func, literal, text, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -135,6 +136,11 @@ _TAKE_NEXT = (
 _LANE_KEY = "hashtextextended(current_schema() || '/inbox-lane/' || :lane, 0)"
 _TRY_LANE_LOCK = text(f"SELECT pg_try_advisory_lock({_LANE_KEY})")
 _LANE_UNLOCK = text(f"SELECT pg_advisory_unlock({_LANE_KEY})")
+# The same on the driver's connection, for its pipeline (`holding_lane`).
+_LANE_UNLOCK_SQL = (
+    "SELECT pg_advisory_unlock(hashtextextended(current_schema() || '/inbox-lane/' || %s, 0))"
+)
+_WAITING_SQL = "SELECT 1 FROM inbox WHERE channel = %s AND lane = %s AND status = 'pending' LIMIT 1"
 _COUNT_ATTEMPT = (
     update(_INBOX).where(_INBOX.c.id == bindparam("b_id")).values(attempts=bindparam("b_attempts"))
 )
@@ -473,12 +479,18 @@ class InboxStore:
             held = HeldLane(self, channel, lane, connection)
             try:
                 yield held
-            finally:
+            except BaseException:
                 connection.execute(_LANE_UNLOCK, {"lane": lane})
-            if look_after:  # after letting go: a row stored meanwhile is seen here or by its
-                # storer, whose lock attempt then succeeds
-                found = connection.execute(_FIRST_WAITING, {"b_channel": channel, "b_lane": lane})
-                held.waiting_after = found.first() is not None
+                raise
+            # Let go, then look: a row stored meanwhile is seen here, or by its storer, whose
+            # lock attempt then succeeds. Both sent at once (psycopg's pipeline: one round
+            # trip), run in this order; the look takes its snapshot after the letting go.
+            raw = connection.connection.dbapi_connection
+            assert isinstance(raw, psycopg.Connection)
+            with raw.pipeline():
+                raw.execute(_LANE_UNLOCK_SQL, (lane,))
+                found = raw.execute(_WAITING_SQL, (channel, lane)) if look_after else None
+            held.waiting_after = found is not None and found.fetchone() is not None
 
     def next_in_lane(self, channel: str, lane: str) -> StoredUpdate | None:
         """The lane's oldest waiting row, its attempt counted (and committed) before it is

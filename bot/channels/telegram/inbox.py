@@ -220,6 +220,9 @@ class TelegramInbox:
                     self._wake_outbox_threadsafe()
                     if not held.more:  # rows stored since are seen once it lets go
                         break
+                # Rows stored before this point are seen once it lets go (`waiting_after`):
+                # a schedule asked for meanwhile needs no visit of its own after this one.
+                self._again.discard(lane)
             if self._closed or not held.waiting_after:
                 return False
             if handled >= FAIR_SHARE:
