@@ -13,10 +13,12 @@ message or edit for that chat), outbox latency (a reply's row created until deli
 the database), lost updates (a step that got no answer within --step-timeout, and inbox rows
 never handled), duplicated replies (the same message twice in a row in one chat), duplicated
 outbox deliveries (messages Telegram got minus outbox rows marked delivered), calls per update,
-and the machine's load average before and after (other work shares the cores).
+CPU per update (the workers', this process's and, on PostgreSQL, the database server's), and
+the machine's load average before and after (other work shares the cores). `--count-sql` also
+prints the workers' database round trips by kind of work (benchmarks/sql_count.py).
 
     PYTHONPATH=. python benchmarks/load.py --people 200 [--workers 2 --database postgres]
-        [--kill] [--no-limiter]
+        [--kill] [--no-limiter] [--count-sql]
 
 Targets (issue 11): 0 lost and 0 duplicated with a kill, one and two workers; >= 25 updates/s
 with the rate limiter, >= 100 without; first reply p99 <= 2 s at 200 people without it.
