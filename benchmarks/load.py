@@ -13,10 +13,12 @@ message or edit for that chat), outbox latency (a reply's row created until deli
 the database), lost updates (a step that got no answer within --step-timeout, and inbox rows
 never handled), duplicated replies (the same message twice in a row in one chat), duplicated
 outbox deliveries (messages Telegram got minus outbox rows marked delivered), calls per update,
-and the machine's load average before and after (other work shares the cores).
+CPU per update (the workers', this process's and, on PostgreSQL, the database server's), and
+the machine's load average before and after (other work shares the cores). `--count-sql` also
+prints the workers' database round trips by kind of work (benchmarks/sql_count.py).
 
     PYTHONPATH=. python benchmarks/load.py --people 200 [--workers 2 --database postgres]
-        [--kill] [--no-limiter]
+        [--kill] [--no-limiter] [--count-sql]
 
 Targets (issue 11): 0 lost and 0 duplicated with a kill, one and two workers; >= 25 updates/s
 with the rate limiter, >= 100 without; first reply p99 <= 2 s at 200 people without it.
@@ -48,6 +50,7 @@ from sqlalchemy import create_engine, text
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 
+from benchmarks import sql_count  # noqa: E402
 from tests.support.fake_bot_api import FakeBotApi, SimulatedPerson  # noqa: E402
 
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -163,9 +166,34 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU time of every PostgreSQL server process so far, with the backends already gone (the
+    postmaster's reaped children): the database's side of the round trips. Any other session
+    using the server in the same window is counted too."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name, _, rest = text.partition(" (")[2].rpartition(") ")
+        if not name.startswith("postgres"):
+            continue
+        fields = rest.split()
+        total += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 class Worker:
-    def __init__(self, env: dict[str, str], port: int | None, webhook_url: str | None) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        port: int | None,
+        webhook_url: str | None,
+        count_sql: bool = False,
+    ) -> None:
         self.env, self.port, self.webhook_url = env, port, webhook_url
+        self.count_sql = count_sql
         self.process: asyncio.subprocess.Process | None = None
         self.cpu_at_start = 0.0  # its CPU time when the run started (model loading before it)
         self.cpu_before = 0.0  # CPU time of its killed predecessors during the run
@@ -176,7 +204,10 @@ class Worker:
         return self.cpu_before + now - self.cpu_at_start
 
     async def start(self, log: Path) -> None:
-        args = [sys.executable, "-m", "bot", "run"]
+        if self.count_sql:  # the same command, its round trips counted (sql_count.py)
+            args = [sys.executable, str(PROJECT_ROOT / "benchmarks" / "sql_count.py"), "run"]
+        else:
+            args = [sys.executable, "-m", "bot", "run"]
         if self.webhook_url is not None:
             args += ["--webhook", self.webhook_url, "--port", str(self.port)]
             args += ["--url-path", "telegram"]
@@ -292,6 +323,7 @@ async def run(args: argparse.Namespace) -> None:
                 "CHROMA_PATH": str(work / "chroma"),
                 "TELEGRAM_RATE_LIMIT": "false" if args.no_limiter else "true",
                 "LOG_LEVEL": "WARNING",
+                "NEEDTOTALK_SQL_COUNT_DIR": str(work),
             }
             webhook = args.workers > 1 or args.webhook
             workers = [
@@ -299,6 +331,7 @@ async def run(args: argparse.Namespace) -> None:
                     env,
                     free_port() if webhook else None,
                     "https://bot.example/telegram" if webhook else None,
+                    args.count_sql,
                 )
                 for _ in range(args.workers)
             ]
@@ -332,11 +365,13 @@ async def run(args: argparse.Namespace) -> None:
                 assert worker.process is not None
                 worker.cpu_at_start = cpu_seconds(worker.process.pid)
             driver_cpu = time.process_time()
+            database_cpu = postgres_cpu_seconds()
             started = time.monotonic()
             await asyncio.gather(*(play(server, who, tally, args.step_timeout) for who in people))
             elapsed = time.monotonic() - started
             worker_cpu = sum(worker.cpu() for worker in workers)
             driver_cpu = time.process_time() - driver_cpu
+            database_cpu = postgres_cpu_seconds() - database_cpu
             if kill_task is not None:
                 await kill_task
             await asyncio.sleep(2.0)
@@ -347,6 +382,7 @@ async def run(args: argparse.Namespace) -> None:
             stats = database_figures(database_url)
             for worker in workers:
                 await worker.stop()
+            sql_counts = sql_count.merged(work) if args.count_sql else {}
     finally:
         if schema is not None:
             with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
@@ -392,10 +428,18 @@ async def run(args: argparse.Namespace) -> None:
         f"Bot API server {driver_cpu * per_update:.1f} ms ({worker_cpu / elapsed:.2f} and "
         f"{driver_cpu / elapsed:.2f} cores busy)"
     )
+    if args.database == "postgres":
+        print(
+            f"  PostgreSQL server          {database_cpu * per_update:.1f} ms "
+            f"({database_cpu / elapsed:.2f} cores busy; any other session's queries included)"
+        )
     print(
         f"load average (1 min)         {load_before[0]:.1f} before, {load_after[0]:.1f} after "
         f"({os.cpu_count()} cores)"
     )
+    if args.count_sql:
+        print("database round trips by work (measurement only: counting costs CPU)")
+        print(sql_count.report(sql_counts, tally.sent))
 
 
 def install_delivery_log(database_url: str) -> None:
@@ -492,6 +536,12 @@ def main() -> None:
     parser.add_argument("--kill", action="store_true", help="SIGKILL a worker mid-run")
     parser.add_argument("--no-limiter", action="store_true", help="rate limiter off")
     parser.add_argument("--step-timeout", type=float, default=120.0)
+    parser.add_argument(
+        "--count-sql",
+        action="store_true",
+        help="count the workers' database round trips and CPU by kind of work "
+        "(benchmarks/sql_count.py; slows them: not for throughput figures)",
+    )
     args = parser.parse_args()
     if args.workers > 1 and args.database != "postgres":
         parser.error("--workers 2 needs --database postgres (SQLite runs one process)")

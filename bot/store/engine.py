@@ -19,6 +19,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlmodel import create_engine
 
 log = logging.getLogger(__name__)
@@ -294,10 +295,12 @@ def make_engine(
         return engine
     # hide_parameters: error messages must never carry card text or sealed values
     # A worker holds a connection per lane it handles (the lane's advisory lock) beside the
-    # turn's own, so the pool is larger than SQLAlchemy's default of 5 + 10.
-    engine = create_engine(
-        url, pool_pre_ping=True, hide_parameters=True, pool_size=10, max_overflow=30
-    )
+    # turn's own, so the pool is larger than SQLAlchemy's default of 5 + 10; and it keeps as
+    # many as a busy worker uses at once (8 lanes with their turns, the stores and claims):
+    # with 10 kept, each burst opened and closed connections, about one per eight updates,
+    # each a server process started and logged in.
+    engine = create_engine(url, hide_parameters=True, pool_size=POOL_SIZE, max_overflow=20)
+    ping_when_idle(engine)
     if not sync_every_commit:
 
         def unsynced(dbapi_connection: Any, record: Any) -> None:
@@ -308,6 +311,48 @@ def make_engine(
 
         event.listen(engine, "connect", unsynced)
     return engine
+
+
+# PostgreSQL connections a process keeps open (two workers keep up to 40 of the server's
+# default 100).
+POOL_SIZE = 20
+# A pooled connection unused this long is pinged before it is handed out (`ping_when_idle`).
+PING_AFTER_IDLE_SECONDS = 5.0
+_IDLE_SINCE = "needtotalk_idle_since"
+
+
+def ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection before it is handed out only when it sat unused for
+    PING_AFTER_IDLE_SECONDS, and start afresh (SQLAlchemy's DisconnectionError: the pool tries
+    another) when the ping fails.
+
+    Why not `pool_pre_ping`: it pings at every checkout, and a worker checks out several
+    connections per update (the inbox store, the lane, the turn, the outbox claim and its
+    records): a round trip each, under load ~4 of an update's ~20. A connection handed back a
+    moment ago was alive then; one that breaks within those seconds (the server restarted)
+    fails the statement that uses it, and SQLAlchemy then renews the whole pool, as it does
+    for a connection lost mid-transaction, which every caller already survives (a turn is
+    tried again, an unstored update is not acknowledged, a claim or sweep runs again)."""
+
+    def connected(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    def checked_in(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_IDLE_SINCE] = time.monotonic()
+
+    def checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is not None and time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError("the pooled connection did not answer") from exc
+
+    event.listen(engine, "connect", connected)
+    event.listen(engine, "checkin", checked_in)
+    event.listen(engine, "checkout", checked_out)
 
 
 def erase_deleted(bind: Any) -> None:

@@ -23,15 +23,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, func, text, update
+import psycopg
+from sqlalchemy import Integer, Table, bindparam, delete, exists, func, literal, text, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
 from bot.domain import Outbound, Settle
 from bot.store.engine import sync_at_commit
-from bot.store.outbox import INSERT_QUEUED, NORMAL, URGENT, enqueue_to_address, queued_row
+from bot.store.outbox import (
+    INSERT_QUEUED,
+    NORMAL,
+    QUEUED_COLUMNS,
+    URGENT,
+    enqueue_to_address,
+    queued_row,
+)
 from bot.store.sealing import Sealer, SealError
 from bot.store.side_work import SideWorkRecovery
 from bot.store.tables import InboxUpdate, Person, utcnow
@@ -64,7 +72,6 @@ _FIRST_WAITING = select(InboxUpdate.id).where(
     InboxUpdate.lane == bindparam("b_lane"),
     InboxUpdate.status == PENDING,
 )
-_PERSON_EXISTS = select(Person.id).where(Person.id == bindparam("b_person_id"))
 # On the table, not the ORM class: the row is not loaded in the turn's session (next_in_lane
 # read it in its own), so there is nothing for the ORM to bring up to date, and its bookkeeping
 # cost more than the statement.
@@ -86,8 +93,54 @@ _NEXT_IN_LANE = (
         _INBOX.c.status == PENDING,
     )
     .order_by(_INBOX.c.update_id)
-    .limit(1)
+    .limit(2)
 )
+# PostgreSQL, on the lane's own connection: the oldest waiting row taken and its attempt
+# counted in one statement, with whether more rows wait behind it (then the holder need not ask
+# again for a row that is not there).
+_WAITING_ROW = _INBOX.alias("waiting")
+_LATER_ROW = _INBOX.alias("later")
+_TAKE_NEXT = (
+    update(_INBOX)
+    .where(
+        _INBOX.c.id
+        == sa_select(_WAITING_ROW.c.id)
+        .where(
+            _WAITING_ROW.c.channel == bindparam("b_channel"),
+            _WAITING_ROW.c.lane == bindparam("b_lane"),
+            _WAITING_ROW.c.status == PENDING,
+        )
+        .order_by(_WAITING_ROW.c.update_id)
+        .limit(1)
+        .scalar_subquery(),
+        _INBOX.c.status == PENDING,
+    )
+    .values(attempts=_INBOX.c.attempts + 1)
+    .returning(
+        _INBOX.c.id,
+        _INBOX.c.update_id,
+        _INBOX.c.lane,
+        _INBOX.c.sealed_payload,
+        _INBOX.c.attempts,
+        _INBOX.c.over_cap,
+        exists()
+        .where(
+            _LATER_ROW.c.channel == _INBOX.c.channel,
+            _LATER_ROW.c.lane == _INBOX.c.lane,
+            _LATER_ROW.c.status == PENDING,
+            _LATER_ROW.c.update_id > _INBOX.c.update_id,
+        )
+        .label("more"),
+    )
+)
+_LANE_KEY = "hashtextextended(current_schema() || '/inbox-lane/' || :lane, 0)"
+_TRY_LANE_LOCK = text(f"SELECT pg_try_advisory_lock({_LANE_KEY})")
+_LANE_UNLOCK = text(f"SELECT pg_advisory_unlock({_LANE_KEY})")
+# The same on the driver's connection, for its pipeline (`holding_lane`).
+_LANE_UNLOCK_SQL = (
+    "SELECT pg_advisory_unlock(hashtextextended(current_schema() || '/inbox-lane/' || %s, 0))"
+)
+_WAITING_SQL = "SELECT 1 FROM inbox WHERE channel = %s AND lane = %s AND status = 'pending' LIMIT 1"
 _COUNT_ATTEMPT = (
     update(_INBOX).where(_INBOX.c.id == bindparam("b_id")).values(attempts=bindparam("b_attempts"))
 )
@@ -100,6 +153,16 @@ _CLOSE_ROW = (
         done_at=bindparam("b_done_at"),
     )
 )
+
+
+# PostgreSQL: a turn's one reply queued and its row closed in one statement (the close as a
+# data-modifying WITH, which runs whether or not the INSERT reads it). The reply's values are
+# bound under names of their own ("q_" + column): a parameter named like a column would be
+# taken as a value for it in the UPDATE too (inbox and outbox share `status`, `attempts`...).
+_QUEUED_COLUMNS = tuple(QUEUED_COLUMNS)
+_QUEUE_ONE_AND_CLOSE = INSERT_QUEUED.values(
+    {name: bindparam(f"q_{name}") for name in _QUEUED_COLUMNS}
+).add_cte(_CLOSE_ROW.returning(_INBOX.c.id).cte("closed_update"))
 
 
 def _new_row(insert: Any) -> Any:
@@ -122,6 +185,40 @@ def _new_row(insert: Any) -> Any:
 
 
 _NEW_ROW = {"postgresql": _new_row(postgresql.insert), "sqlite": _new_row(sqlite.insert)}
+# PostgreSQL: the same, with the lane's waiting rows counted inside the insert (one round trip,
+# not two). Each statement sees the rows inserted before it in its transaction, so a batch
+# counts as the two statements did.
+_NEW_ROW_COUNTED = (
+    postgresql.insert(_INBOX)
+    .from_select(
+        [
+            "channel",
+            "update_id",
+            "lane",
+            "sealed_payload",
+            "status",
+            "over_cap",
+            "attempts",
+            "received_at",
+        ],
+        sa_select(
+            bindparam("b_channel", type_=_INBOX.c.channel.type),
+            bindparam("b_update_id", type_=_INBOX.c.update_id.type),
+            bindparam("b_lane", type_=_INBOX.c.lane.type),
+            bindparam("b_payload", type_=_INBOX.c.sealed_payload.type),
+            literal(PENDING, _INBOX.c.status.type),
+            sa_select(func.count())
+            .select_from(_INBOX)
+            .where(_INBOX.c.lane == bindparam("b_lane"), _INBOX.c.status == PENDING)
+            .scalar_subquery()
+            >= bindparam("b_cap", type_=Integer),
+            literal(0, Integer),
+            bindparam("b_received_at", type_=_INBOX.c.received_at.type),
+        ),
+    )
+    .on_conflict_do_nothing(index_elements=["channel", "update_id"])
+    .returning(_INBOX.c.id)
+)
 
 
 # Telegram's limit on one message's text: replies are joined only up to it.
@@ -179,6 +276,26 @@ class NewUpdate:
     payload: str
 
 
+class HeldLane:
+    """A lane its caller handles alone (`InboxStore.holding_lane`)."""
+
+    def __init__(
+        self, store: InboxStore, channel: str, lane: str, connection: Connection | None
+    ) -> None:
+        self._store = store
+        self._channel = channel
+        self._lane = lane
+        self._connection = connection
+        self.more = False  # after `next`: whether rows waited behind the one it returned
+        self.waiting_after = False  # once let go: whether rows wait in the lane
+
+    def next(self) -> StoredUpdate | None:
+        """The lane's oldest waiting row, its attempt counted (and committed) before it is
+        handled, so a row that kills its process every time is set aside after MAX_ATTEMPTS."""
+        row, self.more = self._store._take_next(self._channel, self._lane, self._connection)
+        return row
+
+
 class InboxStore:
     """The database side of the durable inbox (SQLite or PostgreSQL)."""
 
@@ -212,6 +329,21 @@ class InboxStore:
         with Session(self._engine) as session:
             sync_at_commit(session)  # acknowledged once this returns: on disk first
             connection = session.connection()
+            if self._postgres:
+                sealed = [self._sealer.seal(u.payload, purpose=PAYLOAD_PURPOSE) for u in updates]
+                for item, payload in zip(updates, sealed, strict=True):
+                    params = {
+                        "b_channel": channel,
+                        "b_update_id": item.update_id,
+                        "b_lane": item.lane,
+                        "b_payload": payload,
+                        "b_cap": self._cap,
+                        "b_received_at": now,
+                    }
+                    if connection.execute(_NEW_ROW_COUNTED, params).first() is not None:
+                        new += 1
+                session.commit()
+                return new
             # Read and sealed before the first insert: on SQLite the transaction holds the one
             # writer's turn from its first write to its (synced) commit.
             waiting = {
@@ -302,63 +434,106 @@ class InboxStore:
 
     @contextmanager
     def lane_lock(self, lane: str) -> Iterator[bool]:
-        """Try to become the one handler of `lane`; yields whether this caller got it.
+        """Try to become the one handler of `lane`; yields whether this caller got it
+        (`holding_lane` without its rows)."""
+        with self.holding_lane("", lane, look_after=False) as held:
+            yield held is not None
+
+    @contextmanager
+    def holding_lane(
+        self, channel: str, lane: str, *, look_after: bool = True
+    ) -> Iterator[HeldLane | None]:
+        """Try to become the one handler of `lane`: yields the held lane (take its rows with
+        `HeldLane.next`), or None when another handler has it (it looks again when it lets go).
+        Once let go, `HeldLane.waiting_after` says whether rows wait in the lane (stored by a
+        worker that could not take the lane meanwhile): its holder is the one who looks.
 
         PostgreSQL: a session-level advisory lock keyed by the schema and the lane, held on its
-        own connection (a worker that dies lets it go with its connection). SQLite: the bot
-        runs as one process there, so an in-process lock per lane is enough.
+        own connection (a worker that dies lets it go with its connection), and that connection
+        in autocommit also takes the rows and looks after letting go: one round trip each,
+        where a transaction on a connection of its own cost a checkout, BEGIN and COMMIT more.
+        SQLite: the bot runs as one process there, so an in-process lock per lane is enough.
         """
         if not self._postgres:
             with self._local_guard:
                 lock = self._local_locks.setdefault(lane, threading.Lock())
-            got = lock.acquire(blocking=False)
+            if not lock.acquire(blocking=False):
+                yield None
+                return
+            held = HeldLane(self, channel, lane, None)
             try:
-                yield got
+                yield held
             finally:
-                if got:
-                    lock.release()
+                lock.release()
+            if look_after:
+                held.waiting_after = self.has_waiting(channel, lane)
             return
-        key = "SELECT hashtextextended(current_schema() || '/inbox-lane/' || :lane, 0)"
         with self._engine.connect() as connection:
-            got = bool(
-                connection.execute(
-                    text(f"SELECT pg_try_advisory_lock(({key}))"), {"lane": lane}
-                ).scalar()
-            )
-            connection.commit()
+            # No BEGIN or COMMIT: each statement is its own transaction (the attempt count is
+            # committed before the turn, as it must be).
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            got = bool(connection.execute(_TRY_LANE_LOCK, {"lane": lane}).scalar())
+            if not got:
+                yield None
+                return
+            held = HeldLane(self, channel, lane, connection)
             try:
-                yield got
-            finally:
-                if got:
-                    connection.execute(text(f"SELECT pg_advisory_unlock(({key}))"), {"lane": lane})
-                    connection.commit()
+                yield held
+            except BaseException:
+                connection.execute(_LANE_UNLOCK, {"lane": lane})
+                raise
+            # Let go, then look: a row stored meanwhile is seen here, or by its storer, whose
+            # lock attempt then succeeds. Both sent at once (psycopg's pipeline: one round
+            # trip), run in this order; the look takes its snapshot after the letting go.
+            raw = connection.connection.dbapi_connection
+            assert isinstance(raw, psycopg.Connection)
+            with raw.pipeline():
+                raw.execute(_LANE_UNLOCK_SQL, (lane,))
+                found = raw.execute(_WAITING_SQL, (channel, lane)) if look_after else None
+            held.waiting_after = found is not None and found.fetchone() is not None
 
     def next_in_lane(self, channel: str, lane: str) -> StoredUpdate | None:
         """The lane's oldest waiting row, its attempt counted (and committed) before it is
-        handled, so a row that kills its process every time is set aside after MAX_ATTEMPTS."""
-        with self._engine.connect() as connection:
-            found = connection.execute(
-                _NEXT_IN_LANE, {"b_channel": channel, "b_lane": lane}
-            ).first()
+        handled, so a row that kills its process every time is set aside after MAX_ATTEMPTS.
+        (A lane's holder uses `HeldLane.next`, which also says whether more rows wait.)"""
+        return HeldLane(self, channel, lane, None).next()
+
+    def _take_next(
+        self, channel: str, lane: str, connection: Connection | None
+    ) -> tuple[StoredUpdate | None, bool]:
+        """The lane's oldest waiting row with its attempt counted, and whether more wait."""
+        params = {"b_channel": channel, "b_lane": lane}
+        if connection is not None:  # PostgreSQL, autocommit: one statement
+            found = connection.execute(_TAKE_NEXT, params).first()
             if found is None:
-                return None
-            row_id, update_id, row_lane, sealed, attempts, over_cap = found
-            attempts = int(attempts) + 1
-            # The lane's one handler (lane_lock) writes the count it read, plus one.
-            connection.execute(_COUNT_ATTEMPT, {"b_id": row_id, "b_attempts": attempts})
-            connection.commit()
+                return None, False
+            row_id, update_id, row_lane, sealed, attempts, over_cap, more = found
+        else:
+            with self._engine.connect() as own:
+                # Two rows: the second says whether more wait. Read before the write: on
+                # SQLite a lane with nothing waiting must not queue for the one writer.
+                rows = own.execute(_NEXT_IN_LANE, params).all()
+                if not rows:
+                    return None, False
+                row_id, update_id, row_lane, sealed, attempts, over_cap = rows[0]
+                more = len(rows) > 1
+                attempts = int(attempts) + 1
+                # The lane's one handler (lane_lock) writes the count it read, plus one.
+                own.execute(_COUNT_ATTEMPT, {"b_id": row_id, "b_attempts": attempts})
+                own.commit()
         try:
             payload = self._sealer.unseal(sealed, purpose=PAYLOAD_PURPOSE) if sealed else None
         except SealError:
             payload = None
-        return StoredUpdate(
+        stored = StoredUpdate(
             id=int(row_id),
             update_id=int(update_id),
             lane=row_lane,
             payload=payload,
-            attempts=attempts,
+            attempts=int(attempts),
             over_cap=bool(over_cap),
         )
+        return stored, bool(more)
 
     def overflow_is_first(self, row: StoredUpdate) -> bool:
         """Whether this over-the-cap row is the first of its burst (the one that says so)."""
@@ -395,11 +570,12 @@ class InboxStore:
             # Everything read and sealed before the turn's first write (the flush below): on
             # SQLite the transaction holds the one writer's turn from its first write to its
             # commit, and every other writer waits. No flush for the read: only /forget deletes
-            # a person, and it flushes the delete itself.
+            # a person, and it flushes the delete itself. The turn loaded the person in this
+            # session, so `get` finds them without a query; a person /forget deleted is gone
+            # from it, and the query then finds nobody.
             with session.no_autoflush:
-                gone = (
-                    session.exec(_PERSON_EXISTS, params={"b_person_id": person_id}).first() is None
-                )
+                person = session.get(Person, person_id)
+                gone = person is None or person in session.deleted
             now = utcnow()
             rows = [
                 queued_row(
@@ -417,16 +593,18 @@ class InboxStore:
             ]
             session.flush()  # the turn's own changes (the person's state) go first
             connection = session.connection()
-            if rows:
-                connection.execute(INSERT_QUEUED, rows)
-            connection.execute(
-                _CLOSE_ROW,
-                {
-                    "b_id": row.id,
-                    "b_status": SKIPPED if row.over_cap and not urgent else DONE,
-                    "b_done_at": now,
-                },
-            )
+            close = {
+                "b_id": row.id,
+                "b_status": SKIPPED if row.over_cap and not urgent else DONE,
+                "b_done_at": now,
+            }
+            if len(rows) == 1 and self._postgres:  # the usual turn: one statement, not two
+                queued = {f"q_{name}": value for name, value in rows[0].items()}
+                connection.execute(_QUEUE_ONE_AND_CLOSE, {**queued, **close})
+            else:
+                if rows:
+                    connection.execute(INSERT_QUEUED, rows)
+                connection.execute(_CLOSE_ROW, close)
             ran[0] = True
 
         return settle, ran

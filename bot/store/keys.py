@@ -71,6 +71,15 @@ def create_person_key(*, session: Session, sealer: Sealer, person_id: int) -> by
     return key
 
 
+def new_wrapped_key(*, session: Session, sealer: Sealer, person_id: int) -> tuple[bytes, str]:
+    """A new person's key and its wrapped form, kept for the transaction, for a caller that
+    writes the `person_secret` row itself (a new person's key and address in one statement,
+    bot/store/people.py)."""
+    key = new_person_key()
+    _cache(session)[person_id] = key
+    return key, sealer.wrap_person_key(key, person_id)
+
+
 def person_key(*, session: Session, sealer: Sealer, person_id: int) -> bytes | None:
     """The person's key, or None when there is none (forgotten) or it does not open here."""
     cached = _cache(session).get(person_id)

@@ -197,6 +197,22 @@ _OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 # Built once, on the table: the inbox's `settle` queues every turn's replies with it (the ORM's
 # object and unit-of-work bookkeeping cost more than the insert, inside the one writer's turn).
 INSERT_QUEUED = insert(_OUTBOX)
+# The columns `queued_row` gives values for, in its order.
+QUEUED_COLUMNS = (
+    "person_id",
+    "sealed_address",
+    "card_tag",
+    "case_id",
+    "channel",
+    "payload",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+    "delivered_at",
+    "priority",
+    "claimed_until",
+)
 
 
 def queued_row(
@@ -216,7 +232,7 @@ def queued_row(
     if (person_id is None) == (address is None):
         raise ValueError("a queued message goes to a person or to an address")
     at = now or utcnow()
-    return {
+    values: dict[str, object] = {
         "person_id": person_id,
         "sealed_address": (
             None if address is None else sealer.seal(address, purpose=ADDRESS_PURPOSE)
@@ -233,6 +249,8 @@ def queued_row(
         "priority": priority,
         "claimed_until": None,
     }
+    assert tuple(values) == QUEUED_COLUMNS
+    return values
 
 
 _DELETE_ROW = delete(OutboxMessage).where(col(OutboxMessage.id) == bindparam("b_id"))

@@ -88,6 +88,37 @@ def test_a_lane_has_one_handler_at_a_time(engine) -> None:  # type: ignore[no-un
         assert again  # let go when the first left
 
 
+def test_a_row_stored_while_its_lane_is_held_is_seen_when_the_holder_lets_go(engine) -> None:  # type: ignore[no-untyped-def]
+    """The holder takes rows one at a time, told whether more wait; a row another worker
+    stores meanwhile (its own lock attempt fails) is found by the holder's look after letting
+    go, so it is never left waiting for a sweep."""
+    from bot.store.inbox import DONE
+
+    store = InboxStore(engine, SEALER)
+    other = InboxStore(engine, SEALER) if engine.dialect.name == "postgresql" else store
+    lane = store.lane_of("telegram", "321")
+    store.store("telegram", [NewUpdate(1, lane, "{}"), NewUpdate(2, lane, "{}")])
+    with store.holding_lane("telegram", lane) as held:
+        assert held is not None
+        first = held.next()
+        assert first is not None and first.update_id == 1 and held.more
+        store.finish(first, status=DONE, channel="telegram")
+        second = held.next()
+        assert second is not None and second.update_id == 2 and not held.more
+        store.finish(second, status=DONE, channel="telegram")
+        other.store("telegram", [NewUpdate(3, lane, "{}")])  # meanwhile, by another worker
+        with other.holding_lane("telegram", lane) as theirs:
+            assert theirs is None  # it cannot take the lane: the holder must look
+    assert held.waiting_after
+    with store.holding_lane("telegram", lane) as again:
+        assert again is not None
+        third = again.next()
+        assert third is not None and third.update_id == 3 and third.attempts == 1
+        store.finish(third, status=DONE, channel="telegram")
+        assert again.next() is None
+    assert not again.waiting_after
+
+
 def test_a_new_person_seen_by_two_workers_at_once_is_created_once(engine) -> None:  # type: ignore[no-untyped-def]
     barrier = threading.Barrier(6)
     errors: list[str] = []

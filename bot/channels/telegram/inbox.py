@@ -208,20 +208,25 @@ class TelegramInbox:
         """Handle the lane's rows in order; True when it gave its thread back with rows left."""
         while True:
             handled = 0
-            with self._store.lane_lock(lane) as got:
-                if not got:
+            with self._store.holding_lane(CHANNEL, lane) as held:
+                if held is None:
                     return False  # another worker holds it and looks again when it lets go
                 while handled < FAIR_SHARE and not self._closed:
-                    row = self._store.next_in_lane(CHANNEL, lane)
+                    row = held.next()
                     if row is None:
                         break
                     self._handle_row(row)
                     handled += 1
                     self._wake_outbox_threadsafe()
-            if handled >= FAIR_SHARE or self._closed:
-                return not self._closed
-            if not self._store.has_waiting(CHANNEL, lane):
+                    if not held.more:  # rows stored since are seen once it lets go
+                        break
+                # Rows stored before this point are seen once it lets go (`waiting_after`):
+                # a schedule asked for meanwhile needs no visit of its own after this one.
+                self._again.discard(lane)
+            if self._closed or not held.waiting_after:
                 return False
+            if handled >= FAIR_SHARE:
+                return True
 
     def _on_loop(self, action: Callable[[], None]) -> None:
         """Run `action` on the loop soon, after everything posted before it (from any lane
