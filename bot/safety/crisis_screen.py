@@ -125,8 +125,11 @@ class RecoveryPolicy(BaseModel):
     # makes a story: only `cues` (a distance in time, recovery, the topic) do.
     present: dict[str, list[str]] = Field(default_factory=dict)
     past: dict[str, list[str]] = Field(default_factory=dict)
+    # Means and acts (pills, rope, a blade, a height; 薬, ロープ...): a past-tense sentence that
+    # names one is still read as now ("I took all my pills." may be minutes old).
+    means: dict[str, list[str]] = Field(default_factory=dict)
 
-    @field_validator("cues", "relapse", "present", "past")
+    @field_validator("cues", "relapse", "present", "past", "means")
     @classmethod
     def _all_compile(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         for patterns in value.values():
@@ -245,6 +248,7 @@ class CrisisScreen:
         self._relapse = union(policy.recovery.relapse)
         self._present = union(policy.recovery.present)
         self._past = union(policy.recovery.past)
+        self._means = union(policy.recovery.means)
 
     def is_never_said(self, text: str) -> bool:
         """Whether the text says what no supporter says to someone who may be low (the policy's
@@ -372,8 +376,12 @@ class CrisisScreen:
         ]
 
     def _past_tense(self, sentence: str) -> bool:
-        """Whether a sentence is told in the past tense (RecoveryPolicy.past)."""
-        return self._past is not None and bool(self._past.search(sentence))
+        """Whether a sentence is told in the past tense (RecoveryPolicy.past) and names no
+        means or act (RecoveryPolicy.means: "I took all my pills." may be minutes old, so it
+        is read as now whatever its tense)."""
+        if self._past is None or not self._past.search(sentence):
+            return False
+        return self._means is None or not self._means.search(sentence)
 
     def _rules_fire(self, sentence: str) -> bool:
         """Whether the rules fire on one sentence (read in every reading)."""
@@ -498,10 +506,18 @@ class PackCrisisPhrases(BaseModel):
     relapse: list[str] = Field(default_factory=list)
     present_cues: list[str] = Field(default_factory=list)
     past_tense: list[str] = Field(default_factory=list)
+    means: list[str] = Field(default_factory=list)
     typos: TyposPolicy | None = None
 
     @field_validator(
-        "idioms", "softeners", "never_say", "recovery_cues", "relapse", "present_cues", "past_tense"
+        "idioms",
+        "softeners",
+        "never_say",
+        "recovery_cues",
+        "relapse",
+        "present_cues",
+        "past_tense",
+        "means",
     )
     @classmethod
     def _all_compile(cls, value: list[str]) -> list[str]:
@@ -554,6 +570,7 @@ def with_pack_phrases(policy: SafetyPolicy, languages: LanguageRegistry) -> Safe
             merged.recovery.relapse,
             merged.recovery.present,
             merged.recovery.past,
+            merged.recovery.means,
         )
         already = [name for name, c in merged.categories.items() if code in c.patterns]
         if already or any(code in table for table in tables):
@@ -589,6 +606,9 @@ def with_pack_phrases(policy: SafetyPolicy, languages: LanguageRegistry) -> Safe
     )
     merged.recovery.past = _packs_first(
         {c: p.past_tense for c, p in own.items() if p.past_tense}, merged.recovery.past
+    )
+    merged.recovery.means = _packs_first(
+        {c: p.means for c, p in own.items() if p.means}, merged.recovery.means
     )
     merged.classifier.label = _packs_first(
         {c: p.classifier_label for c, p in own.items() if p.classifier_label},

@@ -311,12 +311,20 @@ def test_a_story_that_says_what_is_now_reads_its_present_not_its_past_tense() ->
 def test_a_past_tense_sentence_the_rules_fire_on_is_still_read_as_now() -> None:
     """Fail closed: "I swallowed a whole bottle of pills." is past tense and may be minutes
     old; the rules' danger words keep it among the sentences read, so its rules hit is never
-    excused."""
+    excused. A past-tense sentence that names a means (RecoveryPolicy.means) is read too."""
     rules = CrisisScreen(load_safety_policy())
     overdose = "I swallowed a whole bottle of pills."
     assert rules.rules_only(overdose).is_crisis
     text = f"When I was 19 things were bad. {overdose} Now I feel sleepy."
     assert overdose in rules._present_sentences(text, "en")
+    # no rule fires on it (people on medication say it daily), but it names a means
+    pills = "I took all my pills."
+    assert not rules.rules_only(pills).is_crisis
+    text = f"When I was 19 things were bad. {pills} Now I feel sleepy."
+    assert pills in rules._present_sentences(text, "en")
+    ja = "二十歳のころは大変だった。薬を全部飲んだ。今はすごく眠くなってきた"
+    assert "薬を全部飲んだ。" in rules._present_sentences(ja, "ja")
+    assert rules.rules_only("Now I'm cutting again, deeper.").is_crisis
 
 
 @pytest.mark.parametrize(
