@@ -1,7 +1,6 @@
 """Crisis screen figures against issue 10's targets. Printed, never asserted.
 
-    PYTHONPATH=$PWD python benchmarks/crisis.py [--dev [--show-misses]] [--holdout-v5]
-        [--timing-texts N]
+    PYTHONPATH=$PWD python benchmarks/crisis.py [--dev [--show-misses]] [--timing-texts N]
 
 Three screens on each set: the rules alone, the classifier alone (its probability at the policy
 threshold) and both (a crisis when either says so, as the bot runs).
@@ -23,10 +22,10 @@ threshold) and both (a crisis when either says so, as the bot runs).
 - the set v4, tests/data/crisis_holdout_v4.yaml (same layout), written by someone else on
   2026-12-02: the held-out set of the fourth round, read once by the lead (docs/crisis.md), and
   demoted to a fourth development set for the fifth round (--dev reads it as "dev-v4").
-- the HELD-OUT set v5, tests/data/crisis_holdout_v5.yaml (same layout), written by someone else
-  and committed before any model read it: read only with --holdout-v5, which prints its figures
-  and never its lines (--show-misses never covers it). Each run with it is a read: record it in
-  docs/crisis.md. DEV_SETS never names it.
+- the set v5, tests/data/crisis_holdout_v5.yaml (same layout), written by someone else: the
+  held-out set of the fifth round, read once by the lead (docs/crisis.md), and demoted to a fifth
+  development set for the sixth round (--dev reads it as "dev-v5"). A v6 set is held out: it is
+  never named in DEV_SETS (asserted below) and is read only by the lead.
 - the existing test cases (tests/unit/test_crisis_screen.py must-catch / must-not-catch lists;
   they are also training examples of the classifier, so its figures there are in-sample), the 90
   evasion variants (tests/unit/test_crisis_evasion.py) and the unspoken-language phrases
@@ -51,15 +50,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 Judge = Callable[[str], bool]
-# The demoted held-out sets, read freely as development sets (see the docstring). Never a v5.
+# The demoted held-out sets, read freely as development sets (see the docstring). Never a v6.
 DEV_SETS = (
     ("dev", "crisis_holdout.yaml"),
     ("dev-v2", "crisis_holdout_v2.yaml"),
     ("dev-v3", "crisis_holdout_v3.yaml"),
     ("dev-v4", "crisis_holdout_v4.yaml"),
+    ("dev-v5", "crisis_holdout_v5.yaml"),
 )
-assert not any("_v5" in name for _, name in DEV_SETS), "a v5 set is the lead's to read"
-HOLDOUT_V5 = ("HELD-OUT v5", "crisis_holdout_v5.yaml")  # --holdout-v5 only
+assert not any("_v6" in name for _, name in DEV_SETS), "a v6 set is the lead's to read"
 
 
 def rate(judge: Judge, texts: Sequence[str]) -> tuple[int, int]:
@@ -75,7 +74,7 @@ def main() -> int:
     parser.add_argument(
         "--dev",
         action="store_true",
-        help="also read the development sets (the demoted v1, v2 and v3 held-out sets)",
+        help="also read the development sets (the demoted v1-v5 held-out sets)",
     )
     parser.add_argument(
         "--show-misses",
@@ -89,12 +88,6 @@ def main() -> int:
         metavar="LANG=P",
         help="what if: the classifier threshold of one model (en, ja) for this run only, "
         "instead of policies/safety.yaml's (e.g. ja=0.4, the out-of-fold Youden threshold)",
-    )
-    parser.add_argument(
-        "--holdout-v5",
-        action="store_true",
-        help="also read the HELD-OUT set v5 (figures only; each run is a read: record it in "
-        "docs/crisis.md)",
     )
     parser.add_argument(
         "--goemotions",
@@ -181,8 +174,6 @@ def main() -> int:
     labelled_sets: list[tuple[str, str]] = []
     if args.dev:
         labelled_sets += list(DEV_SETS)
-    if args.holdout_v5:
-        labelled_sets.append(HOLDOUT_V5)
     for prefix, filename in labelled_sets:
         from bot.yaml_files import read_yaml
 

@@ -119,8 +119,17 @@ class RecoveryPolicy(BaseModel):
     max_probability: float = Field(0.3, gt=0.0, le=0.5)
     cues: dict[str, list[str]] = Field(default_factory=dict)
     relapse: dict[str, list[str]] = Field(default_factory=dict)
+    # Sixth round: how a story's sentences are told apart (CrisisScreen._present_sentences).
+    # `present`: a sentence about now ("now I...", "今は..."), read even when it also holds a
+    # cue; `past`: a sentence told in the past tense ("I wrote a note.", "...書いてた。"). Neither
+    # makes a story: only `cues` (a distance in time, recovery, the topic) do.
+    present: dict[str, list[str]] = Field(default_factory=dict)
+    past: dict[str, list[str]] = Field(default_factory=dict)
+    # Means and acts (pills, rope, a blade, a height; 薬, ロープ...): a past-tense sentence that
+    # names one is still read as now ("I took all my pills." may be minutes old).
+    means: dict[str, list[str]] = Field(default_factory=dict)
 
-    @field_validator("cues", "relapse")
+    @field_validator("cues", "relapse", "present", "past", "means")
     @classmethod
     def _all_compile(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         for patterns in value.values():
@@ -237,6 +246,9 @@ class CrisisScreen:
 
         self._recovery = union(policy.recovery.cues)
         self._relapse = union(policy.recovery.relapse)
+        self._present = union(policy.recovery.present)
+        self._past = union(policy.recovery.past)
+        self._means = union(policy.recovery.means)
 
     def is_never_said(self, text: str) -> bool:
         """Whether the text says what no supporter says to someone who may be low (the policy's
@@ -334,20 +346,57 @@ class CrisisScreen:
         return self._story_cue(clean)
 
     def _present_sentences(self, text: str, language: str) -> list[str]:
-        """The sentences of a story without a recovery cue (what the writer says of now), or its
-        last sentence when every sentence has one (a story ends in the present: "...今は安全な
-        場所で..."), when the text has several sentences; else [] (read as a whole)."""
+        """What the writer says of now, in a story told in several sentences; [] for one
+        sentence (read as a whole).
+
+        A sentence is about now when it has a present cue ("now I...", "今は...": the story's
+        ending, even when it also names the past), or when it has neither a recovery cue nor
+        the past tense ("I wrote a note.", "...書いてた。") unless the rules fire on it. Sixth
+        round: before it, every sentence without a cue was read as now, so the past-tense half
+        of "中学で...遺書まで書いた。今は教員になって..." was flagged and its present half, holding
+        the cue 今は, ignored. The tense is read only in a story that says what is now (some
+        sentence has a present cue); otherwise, as in the fifth round, the sentences without a
+        cue are read, or the last one when every sentence has one (a story ends in the
+        present). Fail closed: a past-tense sentence the rules fire on ("I took the pills.")
+        is always read, and a recent time ("last night", "an hour ago", 昨日, さっき) is a
+        relapse cue, so that text is no story at all."""
         if self._recovery is None:
             return []
         parts = sentences(text, language)
         if len(parts) < 2:
             return []
-        present = [p for p in parts if not self._recovery.search(p)]
-        return present or parts[-1:]
+        uncued = [p for p in parts if not self._recovery.search(p)]
+        now = self._present
+        if now is None or not any(now.search(p) for p in parts):
+            return uncued or parts[-1:]
+        return [
+            p
+            for p in parts
+            if now.search(p) or (p in uncued and (not self._past_tense(p) or self._rules_fire(p)))
+        ]
+
+    def _past_tense(self, sentence: str) -> bool:
+        """Whether a sentence is told in the past tense (RecoveryPolicy.past) and names no
+        means or act (RecoveryPolicy.means: "I took all my pills." may be minutes old, so it
+        is read as now whatever its tense)."""
+        if self._past is None or not self._past.search(sentence):
+            return False
+        return self._means is None or not self._means.search(sentence)
+
+    def _rules_fire(self, sentence: str) -> bool:
+        """Whether the rules fire on one sentence (read in every reading)."""
+        return self._rules(self.readings(sentence))[0] >= self.policy.threshold
 
     def _present_rules_hit(self, present: list[str]) -> bool:
-        """Whether the rules fire on any of the story's present sentences."""
-        return any(self._rules(self.readings(p))[0] >= self.policy.threshold for p in present)
+        """Whether the rules fire on any of the story's present sentences that hold no
+        recovery cue. (A sentence with both a cue and a present cue, "My friend died by suicide
+        and now my son won't talk", is read by the classifier; its danger words are the
+        story's, as before the sixth round: only the sentences without a cue were checked.)"""
+        return any(
+            self._rules_fire(p)
+            for p in present
+            if self._recovery is None or not self._recovery.search(p)
+        )
 
     def _story_cue(self, clean: str) -> bool:
         """A recovery cue (a past time, recovery, talk about the topic) and no relapse cue."""
@@ -455,9 +504,21 @@ class PackCrisisPhrases(BaseModel):
     never_say: list[str] = Field(default_factory=list)
     recovery_cues: list[str] = Field(default_factory=list)
     relapse: list[str] = Field(default_factory=list)
+    present_cues: list[str] = Field(default_factory=list)
+    past_tense: list[str] = Field(default_factory=list)
+    means: list[str] = Field(default_factory=list)
     typos: TyposPolicy | None = None
 
-    @field_validator("idioms", "softeners", "never_say", "recovery_cues", "relapse")
+    @field_validator(
+        "idioms",
+        "softeners",
+        "never_say",
+        "recovery_cues",
+        "relapse",
+        "present_cues",
+        "past_tense",
+        "means",
+    )
     @classmethod
     def _all_compile(cls, value: list[str]) -> list[str]:
         for pattern in value:
@@ -507,6 +568,9 @@ def with_pack_phrases(policy: SafetyPolicy, languages: LanguageRegistry) -> Safe
             merged.never_say,
             merged.recovery.cues,
             merged.recovery.relapse,
+            merged.recovery.present,
+            merged.recovery.past,
+            merged.recovery.means,
         )
         already = [name for name, c in merged.categories.items() if code in c.patterns]
         if already or any(code in table for table in tables):
@@ -536,6 +600,15 @@ def with_pack_phrases(policy: SafetyPolicy, languages: LanguageRegistry) -> Safe
     )
     merged.recovery.relapse = _packs_first(
         {c: p.relapse for c, p in own.items() if p.relapse}, merged.recovery.relapse
+    )
+    merged.recovery.present = _packs_first(
+        {c: p.present_cues for c, p in own.items() if p.present_cues}, merged.recovery.present
+    )
+    merged.recovery.past = _packs_first(
+        {c: p.past_tense for c, p in own.items() if p.past_tense}, merged.recovery.past
+    )
+    merged.recovery.means = _packs_first(
+        {c: p.means for c, p in own.items() if p.means}, merged.recovery.means
     )
     merged.classifier.label = _packs_first(
         {c: p.classifier_label for c, p in own.items() if p.classifier_label},

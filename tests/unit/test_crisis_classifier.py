@@ -19,6 +19,7 @@ from bot.safety.classifier import (
     sentences,
 )
 from bot.safety.crisis_screen import CrisisScreen, load_safety_policy, screen
+from bot.safety.reading import plain
 from bot.safety.real_texts import selection_spec
 from bot.safety.training import read_examples, train
 
@@ -291,3 +292,51 @@ def test_a_given_embedding_is_used_and_a_repeated_text_is_embedded_once() -> Non
     other = CrisisScreen(load_safety_policy(), load_crisis_classifier()).screen(text, calm)
     assert other.probability is not None and full.probability is not None
     assert other.probability < full.probability
+
+
+def test_a_story_that_says_what_is_now_reads_its_present_not_its_past_tense() -> None:
+    """Sixth round: in a story (a recovery cue, no relapse cue) that has a sentence about now
+    (a present cue), a past-tense sentence without a cue is not read as now; the sentence
+    with the present cue is, even when it also holds a cue."""
+    rules = CrisisScreen(load_safety_policy())
+    ja = "中学でいじめられて、消えたいと思って手紙まで書いた。今は教員になって、毎日楽しい"
+    assert rules._present_sentences(ja, "ja") == ["今は教員になって、毎日楽しい"]
+    en = "When I was 19 I wanted to disappear. I spent a year in bed. Now I run a bakery."
+    assert rules._present_sentences(en, "en") == ["Now I run a bakery."]
+    # without a present cue, the fifth round's reading: every sentence without a cue
+    before = "Two years ago I tried to end my life. I have the pills ready."
+    assert rules._present_sentences(before, "en") == ["I have the pills ready."]
+
+
+def test_a_past_tense_sentence_the_rules_fire_on_is_still_read_as_now() -> None:
+    """Fail closed: "I swallowed a whole bottle of pills." is past tense and may be minutes
+    old; the rules' danger words keep it among the sentences read, so its rules hit is never
+    excused. A past-tense sentence that names a means (RecoveryPolicy.means) is read too."""
+    rules = CrisisScreen(load_safety_policy())
+    overdose = "I swallowed a whole bottle of pills."
+    assert rules.rules_only(overdose).is_crisis
+    text = f"When I was 19 things were bad. {overdose} Now I feel sleepy."
+    assert overdose in rules._present_sentences(text, "en")
+    # no rule fires on it (people on medication say it daily), but it names a means
+    pills = "I took all my pills."
+    assert not rules.rules_only(pills).is_crisis
+    text = f"When I was 19 things were bad. {pills} Now I feel sleepy."
+    assert pills in rules._present_sentences(text, "en")
+    ja = "二十歳のころは大変だった。薬を全部飲んだ。今はすごく眠くなってきた"
+    assert "薬を全部飲んだ。" in rules._present_sentences(ja, "ja")
+    assert rules.rules_only("Now I'm cutting again, deeper.").is_crisis
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Years ago I tried to end it. I took the pills an hour ago. Now I feel sleepy.",
+        "When I was 15 he hurt me. He came to my room last night. Now I'm scared.",
+        "昔リスカしてた。さっき切った。今は血が止まらない",
+        "2年前に未遂した。昨日ロープを買った。今は落ち着いてる",
+    ],
+)
+def test_a_recent_time_makes_no_story_that_is_over(text: str) -> None:
+    """ "last night", "an hour ago", 昨日, さっき are relapse cues (sixth round): the text is
+    read whole and sentence by sentence, and no rules hit in it is excused."""
+    assert not CrisisScreen(load_safety_policy())._story_cue(plain(text))

@@ -221,5 +221,5 @@ def test_the_crisis_models_go_by_the_packs_declaration_never_to_another_by_defau
     assert screen.model_for("ja") == "ja"
     with pytest.raises(ValueError, match="no crisis model 'de'"):
         CrisisClassifier(models={}, key="").model_name("de")
-    assert screen.policy.classifier.threshold_for("ja") == 0.65
+    assert screen.policy.classifier.threshold_for("ja") == 0.6
     assert screen.policy.classifier.threshold_for("en") == 0.5
