@@ -1,6 +1,7 @@
 """Crisis screen figures against issue 10's targets. Printed, never asserted.
 
-    PYTHONPATH=$PWD python benchmarks/crisis.py [--dev [--show-misses]] [--timing-texts N]
+    PYTHONPATH=$PWD python benchmarks/crisis.py [--dev [--show-misses]] [--holdout-v6]
+        [--timing-texts N]
 
 Three screens on each set: the rules alone, the classifier alone (its probability at the policy
 threshold) and both (a crisis when either says so, as the bot runs).
@@ -24,8 +25,11 @@ threshold) and both (a crisis when either says so, as the bot runs).
   demoted to a fourth development set for the fifth round (--dev reads it as "dev-v4").
 - the set v5, tests/data/crisis_holdout_v5.yaml (same layout), written by someone else: the
   held-out set of the fifth round, read once by the lead (docs/crisis.md), and demoted to a fifth
-  development set for the sixth round (--dev reads it as "dev-v5"). A v6 set is held out: it is
-  never named in DEV_SETS (asserted below) and is read only by the lead.
+  development set for the sixth round (--dev reads it as "dev-v5").
+- the HELD-OUT set v6, tests/data/crisis_holdout_v6.yaml (same layout), written by someone else
+  and committed before any model read it: read only with --holdout-v6, which prints its figures
+  and never its lines (--show-misses never covers it). Each run with it is a read: record it in
+  docs/crisis.md. DEV_SETS never names it.
 - the existing test cases (tests/unit/test_crisis_screen.py must-catch / must-not-catch lists;
   they are also training examples of the classifier, so its figures there are in-sample), the 90
   evasion variants (tests/unit/test_crisis_evasion.py) and the unspoken-language phrases
@@ -59,6 +63,7 @@ DEV_SETS = (
     ("dev-v5", "crisis_holdout_v5.yaml"),
 )
 assert not any("_v6" in name for _, name in DEV_SETS), "a v6 set is the lead's to read"
+HOLDOUT_V6 = ("HELD-OUT v6", "crisis_holdout_v6.yaml")  # --holdout-v6 only
 
 
 def rate(judge: Judge, texts: Sequence[str]) -> tuple[int, int]:
@@ -88,6 +93,12 @@ def main() -> int:
         metavar="LANG=P",
         help="what if: the classifier threshold of one model (en, ja) for this run only, "
         "instead of policies/safety.yaml's (e.g. ja=0.4, the out-of-fold Youden threshold)",
+    )
+    parser.add_argument(
+        "--holdout-v6",
+        action="store_true",
+        help="also read the HELD-OUT set v6 (figures only; each run is a read: record it in "
+        "docs/crisis.md)",
     )
     parser.add_argument(
         "--goemotions",
@@ -174,6 +185,8 @@ def main() -> int:
     labelled_sets: list[tuple[str, str]] = []
     if args.dev:
         labelled_sets += list(DEV_SETS)
+    if args.holdout_v6:
+        labelled_sets.append(HOLDOUT_V6)
     for prefix, filename in labelled_sets:
         from bot.yaml_files import read_yaml
 

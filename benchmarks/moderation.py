@@ -24,8 +24,11 @@ Sets, each through the same `Moderator` that /share uses (first-time author):
   (docs/moderation.md), and demoted to a fourth development set for the fifth round (--cards v4);
 - the card set v5, benchmarks/data/moderation_cards_v5.yaml (same layout), written by someone
   else: the held-out set of the fifth round, read twice by the lead (docs/moderation.md), and
-  demoted to a fifth development set for the sixth round (--cards v5). A v6 set is the lead's:
-  no `_v6` file is ever a choice here.
+  demoted to a fifth development set for the sixth round (--cards v5);
+- the HELD-OUT card set v6, benchmarks/data/moderation_cards_v6.yaml (same layout), written by
+  someone else and committed before any model read it: read only with --cards holdout-v6, which
+  prints figures and never its cards (no --show-misses, no --causes). Each run is a read: record
+  it in docs/moderation.md.
 - the test tenth of the Davidson et al. 2017 tweets (split seeded 80/10/10 by
   bot/moderation/training.py; never trained or tuned on). Known limits, printed with the
   figures: tweets, mostly slurs and profanity, English only; models trained on them flag
@@ -60,6 +63,7 @@ CARD_SETS = {  # v1 to v5: demoted to development sets (see the docstring); neve
     "v5": ROOT / "benchmarks" / "data" / "moderation_cards_v5.yaml",
 }
 assert not any("_v6" in path.name for path in CARD_SETS.values()), "a v6 set is the lead's"
+HOLDOUT_V6 = ROOT / "benchmarks" / "data" / "moderation_cards_v6.yaml"  # --cards holdout-v6
 LABELS = ("toxic", "crisis", "vulnerable", "supportive", "entertaining")
 HARMFUL_OR_SAD = ("toxic", "crisis", "vulnerable")
 DAVIDSON_NAMES = ("hate", "offensive", "neither")
@@ -213,9 +217,10 @@ def main() -> int:
     )
     parser.add_argument(
         "--cards",
-        choices=sorted(CARD_SETS),
+        choices=[*sorted(CARD_SETS), "holdout-v6"],
         default="v1",
-        help="which card set to read: v1 to v5 (demoted held-out sets, for development)",
+        help="which card set to read: v1 to v5 (demoted held-out sets, for development) or "
+        "holdout-v6 (the held-out set: figures only; each run is a read)",
     )
     parser.add_argument(
         "--show-misses", action="store_true", help="print the cards decided wrongly"
@@ -226,8 +231,13 @@ def main() -> int:
         help="attribute each wrong decision to the pipeline step that made it",
     )
     args = parser.parse_args()
-    cards_path = CARD_SETS[args.cards]
-    set_name = f"Development card set {args.cards}"
+    if args.cards == "holdout-v6":
+        if args.show_misses or args.causes:
+            parser.error("the held-out set is read for figures only: no --show-misses, --causes")
+        cards_path, set_name = HOLDOUT_V6, "HELD-OUT card set v6"
+    else:
+        cards_path = CARD_SETS[args.cards]
+        set_name = f"Development card set {args.cards}"
 
     started = time.perf_counter()
     import torch
