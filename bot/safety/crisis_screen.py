@@ -49,6 +49,9 @@ _KANA = regex.compile(r"[\p{Hiragana}\p{Katakana}]")
 _HAN = regex.compile(r"\p{Han}")
 _HANGUL = regex.compile(r"\p{Hangul}")
 _CYRILLIC = regex.compile(r"\p{Cyrillic}")
+# Where a sentence's clauses meet (CrisisScreen._told_as_now): commas, and the English
+# conjunctions that join a past clause to a present one ("I was bullied and I want to die").
+_CLAUSE_END = regex.compile(r"[、，,;；]|\s(?:and|but|so|because|yet)\s", regex.IGNORECASE)
 _LATIN = regex.compile(r"[a-z]")
 
 
@@ -309,6 +312,8 @@ class CrisisScreen:
         excused = rules_say and self._recovery_story(readings[0], probability)
         if excused and present and self._present_rules_hit(present):
             excused = False  # the rules' danger words are in what the writer says of now
+        if excused and self._rules_fire_outside_the_past(readings[0], model or language):
+            excused = False  # "I'm at my lowest and I want to die": a cue, but told as now
         if excused:
             rules_say = False
             hits = []
@@ -397,6 +402,30 @@ class CrisisScreen:
             for p in present
             if self._recovery is None or not self._recovery.search(p)
         )
+
+    def _rules_fire_outside_the_past(self, text: str, language: str) -> bool:
+        """Whether the rules fire on a sentence not told in the past tense (or on the whole
+        text, when it is one sentence without a past form).
+
+        Fail closed: a recovery cue excuses the rules only for danger words the writer tells as
+        past. Without this, a cue that also occurs in present speech ("two years sober and I
+        want to die", "死にたいと思うことがある。今は限界。") excused a crisis said as now
+        whenever the classifier read the text low (found in review after the sixth round)."""
+        return any(self._told_as_now(part) for part in sentences(text, language) or [text])
+
+    def _told_as_now(self, sentence: str) -> bool:
+        """Whether the rules fire on this sentence in a clause not told in the past. A
+        sentence is read clause by clause ("二年前に自殺未遂をしたけど、今は…", "I was at my
+        lowest, and I want to die"): the clauses the rules fire on alone decide; when none
+        fires alone, the whole sentence does."""
+        if not self._rules_fire(sentence):
+            return False
+        clauses = [c for c in _CLAUSE_END.split(sentence) if c.strip()]
+        firing = [c for c in clauses if self._rules_fire(c)] if len(clauses) > 1 else []
+        return any(not self._told_in_past(c) for c in firing or [sentence])
+
+    def _told_in_past(self, clause: str) -> bool:
+        return self._past is not None and bool(self._past.search(clause.strip()))
 
     def _story_cue(self, clean: str) -> bool:
         """A recovery cue (a past time, recovery, talk about the topic) and no relapse cue."""
