@@ -205,9 +205,13 @@ class TelegramInbox:
 
     # -- handling (worker threads) ------------------------------------------------------------
     def _drain_lane(self, lane: str) -> bool:
-        """Handle the lane's rows in order; True when it gave its thread back with rows left."""
+        """Handle the lane's rows in order; True when it gave its thread back with rows left.
+
+        The fair share counts every row of this visit, across the lets-go and takes-again of
+        a lane whose next row arrived mid-turn: a person writing one message per turn must
+        still give the thread back after FAIR_SHARE rows, or their lane keeps it for good."""
+        handled = 0
         while True:
-            handled = 0
             with self._store.holding_lane(CHANNEL, lane) as held:
                 if held is None:
                     return False  # another worker holds it and looks again when it lets go
