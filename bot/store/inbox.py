@@ -67,33 +67,36 @@ _WAITING_IN_LANE = (
     .select_from(InboxUpdate)
     .where(InboxUpdate.lane == bindparam("b_lane"), InboxUpdate.status == PENDING)
 )
-_FIRST_WAITING = select(InboxUpdate.id).where(
-    InboxUpdate.channel == bindparam("b_channel"),
-    InboxUpdate.lane == bindparam("b_lane"),
-    InboxUpdate.status == PENDING,
-)
 # On the table, not the ORM class: the row is not loaded in the turn's session (next_in_lane
 # read it in its own), so there is nothing for the ORM to bring up to date, and its bookkeeping
 # cost more than the statement.
 _INBOX: Table = InboxUpdate.__table__  # type: ignore[attr-defined]
+# What a taken row carries (StoredUpdate), in both ways of taking one below.
+_TAKEN = (
+    _INBOX.c.id,
+    _INBOX.c.update_id,
+    _INBOX.c.lane,
+    _INBOX.c.sealed_payload,
+    _INBOX.c.attempts,
+    _INBOX.c.over_cap,
+)
+
+
+def _waiting_in_lane(rows: Any) -> tuple[Any, ...]:
+    """The conditions of a row still waiting in the bound channel and lane (`rows`: the inbox
+    table or an alias of it)."""
+    return (
+        rows.c.channel == bindparam("b_channel"),
+        rows.c.lane == bindparam("b_lane"),
+        rows.c.status == PENDING,
+    )
+
+
+_FIRST_WAITING = select(InboxUpdate.id).where(*_waiting_in_lane(_INBOX))
 # next_in_lane reads its row and counts the attempt on the table too, on a plain connection:
 # loading an ORM object to change one integer cost three times the two statements.
 _NEXT_IN_LANE = (
-    sa_select(
-        _INBOX.c.id,
-        _INBOX.c.update_id,
-        _INBOX.c.lane,
-        _INBOX.c.sealed_payload,
-        _INBOX.c.attempts,
-        _INBOX.c.over_cap,
-    )
-    .where(
-        _INBOX.c.channel == bindparam("b_channel"),
-        _INBOX.c.lane == bindparam("b_lane"),
-        _INBOX.c.status == PENDING,
-    )
-    .order_by(_INBOX.c.update_id)
-    .limit(2)
+    sa_select(*_TAKEN).where(*_waiting_in_lane(_INBOX)).order_by(_INBOX.c.update_id).limit(2)
 )
 # PostgreSQL, on the lane's own connection: the oldest waiting row taken and its attempt
 # counted in one statement, with whether more rows wait behind it (then the holder need not ask
@@ -105,11 +108,7 @@ _TAKE_NEXT = (
     .where(
         _INBOX.c.id
         == sa_select(_WAITING_ROW.c.id)
-        .where(
-            _WAITING_ROW.c.channel == bindparam("b_channel"),
-            _WAITING_ROW.c.lane == bindparam("b_lane"),
-            _WAITING_ROW.c.status == PENDING,
-        )
+        .where(*_waiting_in_lane(_WAITING_ROW))
         .order_by(_WAITING_ROW.c.update_id)
         .limit(1)
         .scalar_subquery(),
@@ -117,12 +116,7 @@ _TAKE_NEXT = (
     )
     .values(attempts=_INBOX.c.attempts + 1)
     .returning(
-        _INBOX.c.id,
-        _INBOX.c.update_id,
-        _INBOX.c.lane,
-        _INBOX.c.sealed_payload,
-        _INBOX.c.attempts,
-        _INBOX.c.over_cap,
+        *_TAKEN,
         exists()
         .where(
             _LATER_ROW.c.channel == _INBOX.c.channel,
