@@ -26,7 +26,7 @@ from bot.languages import registry
 from bot.moderation.decision import AuthorNames, ModerationDecision, Verdict
 from bot.moderation.policy import ModerationPolicy
 from bot.moderation.readable import readability
-from bot.safety.classifier import EMBEDDING_LANGUAGES, WINDOW, sentences
+from bot.safety.classifier import EMBEDDING_LANGUAGES, embedded_texts, sentences
 from bot.safety.crisis_screen import CrisisScreen, full_screen
 from bot.safety.reading import plain
 
@@ -257,12 +257,8 @@ class Moderator:
         model = self._screen.model_for(written_in) if self._screen.classifier else None
         if model in EMBEDDING_LANGUAGES:
             for own in dict.fromkeys((scrubbed, original)):
-                reading = plain(own)
-                if len(reading) > WINDOW:  # read as two windows (the whole vector is not used)
-                    texts += [reading[:WINDOW], reading[-WINDOW:]]
-                parts = sentences(reading, model)
-                if len(parts) >= 2:
-                    texts += parts
+                reading = plain(own)  # the card's own vector serves a short reading
+                texts += embedded_texts(reading, sentences(reading, model), whole=False)
         try:
             cached_embeddings(texts)
         except Exception as exc:  # each reader embeds by itself, or falls back to its rules

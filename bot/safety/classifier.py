@@ -180,6 +180,17 @@ class LanguageModel:
         )
 
 
+def embedded_texts(text: str, parts: list[str], *, whole: bool) -> list[str]:
+    """What `CrisisClassifier.probability` embeds for `text` in its one batch: the text (when
+    `whole`: the caller has no vector for it) or, longer than WINDOW, its first and last
+    windows; and its sentences `parts` when there are several. Callers that embed ahead for
+    the classifier (moderation's one pass per card) ask here, so they predict exactly this."""
+    several = parts if len(parts) >= 2 else []
+    if len(text) > WINDOW:
+        return [text[:WINDOW], text[-WINDOW:], *several]
+    return [text, *several] if whole else several
+
+
 @dataclass(frozen=True)
 class CrisisClassifier:
     models: dict[str, LanguageModel]
@@ -216,13 +227,7 @@ class CrisisClassifier:
         if self.model_name(language) in EMBEDDING_LANGUAGES:
             # One embedding call for the whole text (or its two windows) and its sentences;
             # the reads below find them in the shared cache.
-            whole_texts = [text] if len(text) <= WINDOW else [text[:WINDOW], text[-WINDOW:]]
-            cached_embeddings(
-                [
-                    *(whole_texts if vector is None or len(text) > WINDOW else []),
-                    *(parts if len(parts) >= 2 else []),
-                ]
-            )
+            cached_embeddings(embedded_texts(text, parts, whole=vector is None))
         if len(text) <= WINDOW:
             whole = self._probability(text, language, vector)
         else:
