@@ -381,10 +381,10 @@ class CrisisScreen:
         ]
 
     def _past_tense(self, sentence: str) -> bool:
-        """Whether a sentence is told in the past tense (RecoveryPolicy.past) and names no
-        means or act (RecoveryPolicy.means: "I took all my pills." may be minutes old, so it
-        is read as now whatever its tense)."""
-        if self._past is None or not self._past.search(sentence):
+        """Whether a sentence is told in the past tense and names no means or act
+        (RecoveryPolicy.means: "I took all my pills." may be minutes old, so it is read as now
+        whatever its tense)."""
+        if not self._told_in_past(sentence):
             return False
         return self._means is None or not self._means.search(sentence)
 
@@ -425,6 +425,8 @@ class CrisisScreen:
         return any(not self._told_in_past(c) for c in firing or [sentence])
 
     def _told_in_past(self, clause: str) -> bool:
+        """Whether a sentence or clause is told in the past tense (RecoveryPolicy.past; some
+        patterns are anchored at its start, so a clause is read without its leading space)."""
         return self._past is not None and bool(self._past.search(clause.strip()))
 
     def _story_cue(self, clean: str) -> bool:
