@@ -131,9 +131,7 @@ _LANE_KEY = "hashtextextended(current_schema() || '/inbox-lane/' || :lane, 0)"
 _TRY_LANE_LOCK = text(f"SELECT pg_try_advisory_lock({_LANE_KEY})")
 _LANE_UNLOCK = text(f"SELECT pg_advisory_unlock({_LANE_KEY})")
 # The same on the driver's connection, for its pipeline (`holding_lane`).
-_LANE_UNLOCK_SQL = (
-    "SELECT pg_advisory_unlock(hashtextextended(current_schema() || '/inbox-lane/' || %s, 0))"
-)
+_LANE_UNLOCK_SQL = f"SELECT pg_advisory_unlock({_LANE_KEY.replace(':lane', '%s')})"
 _WAITING_SQL = "SELECT 1 FROM inbox WHERE channel = %s AND lane = %s AND status = 'pending' LIMIT 1"
 _COUNT_ATTEMPT = (
     update(_INBOX).where(_INBOX.c.id == bindparam("b_id")).values(attempts=bindparam("b_attempts"))
@@ -159,26 +157,23 @@ _QUEUE_ONE_AND_CLOSE = INSERT_QUEUED.values(
 ).add_cte(_CLOSE_ROW.returning(_INBOX.c.id).cte("closed_update"))
 
 
-def _new_row(insert: Any) -> Any:
-    """An update stored unless its update_id already is, returning its id (None: a repeat)."""
-    return (
-        insert(_INBOX)
-        .values(
-            channel=bindparam("b_channel"),
-            update_id=bindparam("b_update_id"),
-            lane=bindparam("b_lane"),
-            sealed_payload=bindparam("b_payload"),
-            status=PENDING,
-            over_cap=bindparam("b_over_cap"),
-            attempts=0,
-            received_at=bindparam("b_received_at"),
-        )
-        .on_conflict_do_nothing(index_elements=["channel", "update_id"])
-        .returning(_INBOX.c.id)
+# SQLite: an update stored unless its update_id already is, returning its id (None: a
+# repeat); whether it is over the cap is counted before (`InboxStore.store`).
+_NEW_ROW = (
+    sqlite.insert(_INBOX)
+    .values(
+        channel=bindparam("b_channel"),
+        update_id=bindparam("b_update_id"),
+        lane=bindparam("b_lane"),
+        sealed_payload=bindparam("b_payload"),
+        status=PENDING,
+        over_cap=bindparam("b_over_cap"),
+        attempts=0,
+        received_at=bindparam("b_received_at"),
     )
-
-
-_NEW_ROW = {"postgresql": _new_row(postgresql.insert), "sqlite": _new_row(sqlite.insert)}
+    .on_conflict_do_nothing(index_elements=["channel", "update_id"])
+    .returning(_INBOX.c.id)
+)
 # PostgreSQL: the same, with the lane's waiting rows counted inside the insert (one round trip,
 # not two). Each statement sees the rows inserted before it in its transaction, so a batch
 # counts as the two statements did.
@@ -201,11 +196,7 @@ _NEW_ROW_COUNTED = (
             bindparam("b_lane", type_=_INBOX.c.lane.type),
             bindparam("b_payload", type_=_INBOX.c.sealed_payload.type),
             literal(PENDING, _INBOX.c.status.type),
-            sa_select(func.count())
-            .select_from(_INBOX)
-            .where(_INBOX.c.lane == bindparam("b_lane"), _INBOX.c.status == PENDING)
-            .scalar_subquery()
-            >= bindparam("b_cap", type_=Integer),
+            _WAITING_IN_LANE.scalar_subquery() >= bindparam("b_cap", type_=Integer),
             literal(0, Integer),
             bindparam("b_received_at", type_=_INBOX.c.received_at.type),
         ),
@@ -317,7 +308,6 @@ class InboxStore:
         over the cap (handled as a crisis check only)."""
         if not updates:
             return 0
-        statement = _NEW_ROW["postgresql" if self._postgres else "sqlite"]
         new = 0
         now = utcnow()
         with Session(self._engine) as session:
@@ -354,7 +344,7 @@ class InboxStore:
                     "b_over_cap": waiting[item.lane] >= self._cap,
                     "b_received_at": now,
                 }
-                if connection.execute(statement, params).first() is not None:
+                if connection.execute(_NEW_ROW, params).first() is not None:
                     new += 1
                     waiting[item.lane] += 1  # what a count after this insert would find
             session.commit()
