@@ -62,12 +62,9 @@ def _row(session: Session, person_id: int) -> PersonSecret | None:
 
 def create_person_key(*, session: Session, sealer: Sealer, person_id: int) -> bytes:
     """A new person's key (a returning person after /forget is a new person: a new key)."""
-    key = new_person_key()
-    session.add(
-        PersonSecret(person_id=person_id, wrapped_key=sealer.wrap_person_key(key, person_id))
-    )
+    key, wrapped = new_wrapped_key(session=session, sealer=sealer, person_id=person_id)
+    session.add(PersonSecret(person_id=person_id, wrapped_key=wrapped))
     session.flush()
-    _cache(session)[person_id] = key
     return key
 
 

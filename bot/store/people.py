@@ -20,12 +20,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from bot.learning.store import forget_cached_cells
-from bot.store.addresses import address_purpose
+from bot.store.addresses import seal_address
 from bot.store.cards import WITHDRAWN, Withdrawal, forget_reader, own_cards, withdraw_copies
 from bot.store.cases import file_flag, forget_cases
 from bot.store.keys import forget_key, new_wrapped_key, seal_for
 from bot.store.outbox import card_tag
-from bot.store.sealing import Sealer, seal_with
+from bot.store.sealing import Sealer
 from bot.store.tables import (
     ActionLog,
     Card,
@@ -101,13 +101,16 @@ def get_or_create_person(
         return person, False
     assert created.id is not None
     person_id = created.id
-    own_key, wrapped = new_wrapped_key(session=session, sealer=sealer, person_id=person_id)
+    _, wrapped = new_wrapped_key(session=session, sealer=sealer, person_id=person_id)
     row_values = {
         "k_person_id": person_id,
         "k_wrapped_key": wrapped,
         "a_person_id": person_id,
         "a_channel": channel,
-        "a_sealed_ref": seal_with(own_key, user_ref, purpose=address_purpose(person_id)),
+        # sealed with the key just made (kept for the transaction: no read)
+        "a_sealed_ref": seal_address(
+            session=session, sealer=sealer, person_id=person_id, user_ref=user_ref
+        ),
     }
     connection = session.connection()
     if dialect == "postgresql":
