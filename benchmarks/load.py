@@ -157,12 +157,22 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _proc_stat(path: Path) -> tuple[str, list[str]] | None:
+    """A process's name and the fields after it in its /proc stat file (None: it is gone)."""
+    try:
+        text = path.read_text()
+    except OSError:
+        return None
+    name, _, rest = text.partition(" (")[2].rpartition(") ")
+    return name, rest.split()
+
+
 def cpu_seconds(pid: int) -> float:
     """A process's CPU time so far (user + system, all its threads), from /proc."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
+    stat = _proc_stat(Path(f"/proc/{pid}/stat"))
+    if stat is None:
         return 0.0
+    fields = stat[1]
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -170,17 +180,11 @@ def postgres_cpu_seconds() -> float:
     """CPU time of every PostgreSQL server process so far, with the backends already gone (the
     postmaster's reaped children): the database's side of the round trips. Any other session
     using the server in the same window is counted too."""
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        name, _, rest = text.partition(" (")[2].rpartition(") ")
-        if not name.startswith("postgres"):
-            continue
-        fields = rest.split()
-        total += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+    total = 0
+    for path in Path("/proc").glob("[0-9]*/stat"):
+        stat = _proc_stat(path)
+        if stat is not None and stat[0].startswith("postgres"):
+            total += sum(int(value) for value in stat[1][11:15])  # utime stime cutime cstime
     return total / os.sysconf("SC_CLK_TCK")
 
 
