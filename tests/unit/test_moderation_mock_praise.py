@@ -25,6 +25,7 @@ MOCKING = [
     ("Well done on the cake. How original, a shop-bought sponge.", "en"),
     ("So brave of you to post your drawing. Really talented. Not.", "en"),
     ("Good for you, finishing a book at your age /s", "en"),
+    ("Congratulations, you've made the most boring card on this app.", "en"),
     ("資格取ったんだ、おめでとう。誰でも受かるやつだけど笑", "ja"),
     ("毎日ちゃんと起きられてえらいね（棒）", "ja"),
 ]
