@@ -17,7 +17,9 @@ Order of the checks, and why:
    moderation holds the card and the author gets helplines (the crisis screen runs first anyway).
 3. vulnerable: sad or self-critical content: the model's bad classes together pass
    `bad_restrict` (the model's six classes sum to 1, so this is also "not more than
-   1 - bad_restrict good"), or the emotion reading is a feeling-bad one. How sure the model must
+   1 - bad_restrict good"), or the emotion reading is a feeling-bad one, or mock praise
+   (policies/content.yaml `mock_praise`: praise and a turn, "congrats..., shame..."; the model
+   reads the praise and calls it good). How sure the model must
    be before a good card is *published* is moderation's question, not the class's
    (`publish_confidence`, bot/moderation/pipeline.py): a card read as good with less confidence
    keeps its class and is restricted.
@@ -89,6 +91,9 @@ class ContentClassifier:
         self._others = matchers(toxic.other_targets)
         self._self = matchers(toxic.self_targets)
         self._light = matchers(policy.light_markers)
+        mock = policy.mock_praise
+        self._praise = matchers(mock.praise if mock else {})
+        self._turns = matchers(mock.turns if mock else {})
 
     def classify(self, text: str, reading: EmotionReading | None = None) -> ContentClassResult:
         analysis = self.engine.analyse(text, reading.language if reading else None)
@@ -167,6 +172,9 @@ class ContentClassifier:
             reasons.append(f"model: possibly toxic {scores['toxic']:.2f} ({analyser} analyser)")
         if bad >= mth.bad_restrict:
             reasons.append(f"model: bad content {bad:.2f}")
+        mock = self.mock_praise(lowered, lang)
+        if mock:
+            reasons.append(f"mock praise: {mock}")
         if analysis.affect > 0 and not reading.user_class.feels_good:
             reasons.append(f"{reading.user_class.value} reading ({reading.top.value})")
         elif (
@@ -194,6 +202,16 @@ class ContentClassifier:
             ContentClass.INSPIRATIONAL,
             [f"model: inspirational {scores['inspirational']:.2f}, good {good:.2f}"],
         )
+
+    def mock_praise(self, lowered: str, lang: Language) -> str | None:
+        """The first praise and turn phrases found ("congrats … shame it") when the
+        lower-cased text has a phrase of both mock-praise lists (policies/content.yaml
+        `mock_praise`), else None. Why: the model reads mock praise by its praise and calls it
+        good; the turn ("shame it", "not.", "（棒）") is what a reader hears. Such a card is
+        restricted as vulnerable, never published."""
+        praise = self._praise[lang].find(lowered)
+        turns = self._turns[lang].find(lowered)
+        return f"{praise[0]} … {turns[0]}" if praise and turns else None
 
     def _insults_at_others(self, lowered: str, lang: Language) -> list[str]:
         """Insults whose nearest person word is someone else's (or that have none nearby).

@@ -202,6 +202,16 @@ class ToxicPhrases(_Strict):
     self_targets: PhraseLists  # words that show the person speaks about themselves
 
 
+class MockPraise(_Strict):
+    """Praise that turns into contempt ("congrats on your recovery, shame it...", "so brave.
+    Not.", "勇気あるね（棒）"): the moderation model reads the praise and calls the card good, so
+    a card with a phrase of both lists is never published (restricted; it may still be kind,
+    "congrats to me, I guess", and a restriction costs only reach)."""
+
+    praise: PhraseLists
+    turns: PhraseLists  # what turns praise into mockery: "not.", "/s", "i guess", "（棒）"
+
+
 class ContentThresholds(_Strict):
     toxic_harmful_share: float = Field(ge=0, le=1)
     toxic_anger_disgust: float = Field(ge=0, le=1)
@@ -216,6 +226,7 @@ class ContentPolicy(_Strict):
     toxic: ToxicPhrases
     light_markers: PhraseLists  # laughter and jokes: "lol", "haha", "笑", "ｗｗ"
     thresholds: ContentThresholds
+    mock_praise: MockPraise | None = None  # restricts; absent: no such check
     neutral_class: str = "inspirational"
 
 

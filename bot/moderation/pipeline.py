@@ -128,7 +128,7 @@ class Moderator:
                 **removed,  # type: ignore[arg-type]
             )
         # Employer and town names stay the author's choice; the preview only warns. (Not for a
-        # crisis above: that author gets helplines, not a preview; spaCy costs ~5 ms a card.)
+        # crisis above: that author gets helplines, not a preview; spaCy costs ~3 ms a card.)
         removed["may_identify"] = identifying_names(scrubbed.text, language)
         unread: str | None = None  # why the text is not read: the policy's `unreadable` rule
         if languages.get(written_in).analyser("moderation") is None:
