@@ -2,7 +2,12 @@
 local Bot API server (tests/support/fake_bot_api.py, run in this process).
 
 Each person plays /start, "I agree", up to ten pre-assessment answers (the first option each
-time) and /help, waiting for the bot's answer before the next step, as a person does. With
+time) and /help, waiting for the bot's answer before the next step, as a person does. By
+default the next step follows the answer at once (a closed loop at saturation: the first-reply
+latency is then about people / throughput, Little's law). `--think SECONDS` makes each person
+pause before every step after their /start, as a person reads and types: an exponentially
+distributed time with that mean, drawn from a generator seeded per person (`--seed`), so two
+runs with the same options pause alike. Its figures are of a lighter load, not of saturation. With
 `--workers 2` two webhook workers share one PostgreSQL schema and this process plays Telegram
 and a load balancer: each update is posted to the workers in turn, and one that fails (a killed
 worker) is posted to the other, as Telegram retries a webhook. `--kill` SIGKILLs a random worker
@@ -18,7 +23,7 @@ the machine's load average before and after (other work shares the cores). `--co
 prints the workers' database round trips by kind of work (benchmarks/sql_count.py).
 
     PYTHONPATH=. python benchmarks/load.py --people 200 [--workers 2 --database postgres]
-        [--kill] [--no-limiter] [--count-sql]
+        [--kill] [--no-limiter] [--count-sql] [--think SECONDS [--seed N]]
 
 Targets (issue 11): 0 lost and 0 duplicated with a kill, one and two workers; >= 25 updates/s
 with the rate limiter, >= 100 without; first reply p99 <= 2 s at 200 people without it.
@@ -103,12 +108,21 @@ class Tally:
 
 
 async def play(
-    server: CountingBotApi, who: SimulatedPerson, tally: Tally, step_timeout: float
+    server: CountingBotApi,
+    who: SimulatedPerson,
+    tally: Tally,
+    step_timeout: float,
+    think: float = 0.0,
+    seed: int = 0,
 ) -> None:
     queue = server.queues[who.id]
+    pauses = random.Random(seed * 1_000_003 + who.id)
 
     async def step(act: Any, until: Any) -> Record | None:
-        """Do `act`, then read records until one satisfies `until` (None: lost)."""
+        """Do `act`, then read records until one satisfies `until` (None: lost). After the
+        /start, a pause of the person's thinking first (not counted in the latency)."""
+        if think > 0 and past_start:
+            await asyncio.sleep(pauses.expovariate(1.0 / think))
         started = time.monotonic()
         tally.sent += 1
         act()
@@ -371,7 +385,12 @@ async def run(args: argparse.Namespace) -> None:
             driver_cpu = time.process_time()
             database_cpu = postgres_cpu_seconds()
             started = time.monotonic()
-            await asyncio.gather(*(play(server, who, tally, args.step_timeout) for who in people))
+            await asyncio.gather(
+                *(
+                    play(server, who, tally, args.step_timeout, args.think, args.seed)
+                    for who in people
+                )
+            )
             elapsed = time.monotonic() - started
             worker_cpu = sum(worker.cpu() for worker in workers)
             driver_cpu = time.process_time() - driver_cpu
@@ -400,7 +419,9 @@ async def run(args: argparse.Namespace) -> None:
     duplicated_deliveries = server.message_calls - int(stats["delivered"])
     print(
         f"people {args.people}, workers {args.workers}, database {args.database}, "
-        f"rate limiter {'off' if args.no_limiter else 'on'}" + (f", {killed}" if killed else "")
+        f"rate limiter {'off' if args.no_limiter else 'on'}"
+        + (f", think {args.think:g} s (exponential mean, seed {args.seed})" if args.think else "")
+        + (f", {killed}" if killed else "")
     )
     print(f"updates sent                 {tally.sent}")
     print(
@@ -540,6 +561,13 @@ def main() -> None:
     parser.add_argument("--kill", action="store_true", help="SIGKILL a worker mid-run")
     parser.add_argument("--no-limiter", action="store_true", help="rate limiter off")
     parser.add_argument("--step-timeout", type=float, default=120.0)
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="mean pause (s, exponential) before each step after /start; 0: none (saturation)",
+    )
+    parser.add_argument("--seed", type=int, default=11, help="seed of the think-time pauses")
     parser.add_argument(
         "--count-sql",
         action="store_true",

@@ -103,7 +103,7 @@ def test_keyboard_rows_and_the_callback_data_limit() -> None:
     )
     markup = keyboard_for(outbound)
     assert markup is not None
-    assert [[b.callback_data for b in row] for row in markup.inline_keyboard] == [
+    assert [[b["callback_data"] for b in row] for row in markup["inline_keyboard"]] == [
         ["a:1", "b:2"],
         ["c"],
     ]

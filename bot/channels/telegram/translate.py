@@ -10,13 +10,9 @@ to it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from telegram import (
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    MessageEntity,
-    Update,
-)
+from telegram import MessageEntity, Update
 from telegram.constants import ChatType, MessageLimit
 
 from bot.domain import AuthorNames, Inbound, InboundKind, Outbound
@@ -68,8 +64,12 @@ def command_text(text: str) -> str:
     return f"{name} {rest}" if rest else name
 
 
-def keyboard_for(outbound: Outbound) -> InlineKeyboardMarkup | None:
-    """Inline keyboard for the Outbound's buttons, one Telegram row per row of buttons."""
+def keyboard_for(outbound: Outbound) -> dict[str, Any] | None:
+    """Inline keyboard for the Outbound's buttons, one Telegram row per row of buttons, as the
+    Bot API's JSON: the same keys in the same order as python-telegram-bot's
+    `InlineKeyboardMarkup.to_dict()` (tests/unit/test_telegram_translate.py), built directly
+    because making its objects for every reply, only to serialise them again, was a tenth of
+    a worker's time in sending (docs/architecture.md, throughput)."""
     if not outbound.buttons:
         return None
     rows = []
@@ -80,16 +80,16 @@ def keyboard_for(outbound: Outbound) -> InlineKeyboardMarkup | None:
                     f"button data is {len(button.data.encode())} bytes; Telegram allows "
                     f"{CALLBACK_DATA_MAX_BYTES}"
                 )
-        rows.append([InlineKeyboardButton(b.label, callback_data=b.data) for b in row])
-    return InlineKeyboardMarkup(rows)
+        rows.append([{"callback_data": b.data, "text": b.label} for b in row])
+    return {"inline_keyboard": rows}
 
 
 @dataclass(frozen=True, slots=True)
 class MessagePart:
-    """The arguments of one sendMessage call."""
+    """The arguments of one sendMessage call (`reply_markup` as the Bot API's JSON)."""
 
     text: str
-    reply_markup: InlineKeyboardMarkup | None
+    reply_markup: dict[str, Any] | None
     protect_content: bool
 
 
