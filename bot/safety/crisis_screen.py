@@ -131,9 +131,10 @@ class RecoveryPolicy(BaseModel):
     # Means and acts (pills, rope, a blade, a height; 薬, ロープ...): a past-tense sentence that
     # names one is still read as now ("I took all my pills." may be minutes old).
     means: dict[str, list[str]] = Field(default_factory=dict)
-    # Seventh round: talk about the topic (CrisisScreen._topic_talk). `topic_words`: the bare
-    # nouns that name it ("suicide", "self-harm"; 自殺, 自傷, not followed by a verb: 自殺した
-    # is an act), `topic_cues`: a text about it (an essay, the news, a film, a friend, a course),
+    # Seventh round: talk about the topic (CrisisScreen._topic_talk). `topic_words`: the nouns
+    # that name it inside a phrase framing them as a topic ("theory of suicide", "suicide rates",
+    # "clean from self-harm"; 自殺率, 自殺の統計; never 自殺の方法 or a bare "suicide"),
+    # `topic_cues`: a text about it (an essay, the news, a film, a friend, a course),
     # `self_reference`: what makes a clause with a topic word about the writer ("I", "my",
     # "feeling suicidal"; 私, 自分): such a clause is never talk about the topic.
     topic_words: dict[str, list[str]] = Field(default_factory=dict)
@@ -449,13 +450,13 @@ class CrisisScreen:
         )
 
     def _names_the_topic(self, clause: str) -> bool:
-        """Whether the rules fire on this clause only through a bare word naming the topic
-        (RecoveryPolicy.topic_words: "five years clean from self-harm", "自傷やめて今日で5年",
-        "suicide rates among farmers") and the clause says nothing of the writer
-        (`self_reference`: "I", "my", "feeling suicidal"; 私, 自分). Seventh round: before it, such
-        a clause counted as a crisis told as now, whatever its cue. Fail closed: any other
-        danger words in the clause ("suicide note", 自殺未遂, "want to die"), or a word about the
-        writer, and the clause is read as now."""
+        """Whether the rules fire on this clause only through a word naming the topic in a
+        phrase that frames it as one (RecoveryPolicy.topic_words: "five years clean from
+        self-harm", "自傷やめて今日で5年", "suicide rates among farmers") and the clause says
+        nothing of the writer (`self_reference`: "I", "my", "feeling suicidal"; 私, 自分).
+        Seventh round: before it, such a clause counted as a crisis told as now, whatever its
+        cue. Fail closed: any other danger words in the clause ("suicide note", 自殺未遂, "want
+        to die"), or a word about the writer, and the clause is read as now."""
         if self._topic_words is None:
             return False
         clean = clause.strip()
@@ -470,7 +471,7 @@ class CrisisScreen:
         """Talk about the topic, not a crisis of the writer: a topic cue (an essay, the news, a
         film, a course, someone else; RecoveryPolicy.topic_cues), no relapse cue, the classifier
         ran and is fairly sure it is no crisis (below `max_probability`, as for a story), and in
-        every clause the rules fire on they fire only through a bare topic word, in a clause that
+        every clause the rules fire on they fire only through a framed topic word, in a clause that
         says nothing of the writer (`_names_the_topic`). The past tense excuses nothing here
         (that is a story's excuse, with a story's cue): "ドキュメンタリー見て自殺したくなった" is
         now. Without the classifier: never."""

@@ -3,8 +3,9 @@
 `topic_words`, `topic_cues`, `self_reference`).
 
 Seventh round. The rules read "suicide" in an essay title as they read it in a cry for help; a
-bare topic word, a topic cue (the news, study, fiction, someone else), no relapse cue, nothing
-said of the writer in the clause and the classifier fairly sure excuse it. The lines below are
+topic word in a phrase framing it as a topic ("theory of suicide"), a topic cue (the news,
+study, fiction, someone else), no relapse cue, nothing said of the writer in the clause and the
+classifier fairly sure excuse it. The lines below are
 written for this test (none is from a development set) and are not training examples."""
 
 from __future__ import annotations
@@ -38,6 +39,19 @@ STILL_CRISES = [
     "自殺のニュースを見た。自殺の方法を調べてる",
     "レポートのために自殺について調べてたら、自分も自殺しようと思った",
     "三年前のドキュメンタリーを見て死にたくなりました",
+    # found in review of the round: a bare topic word without a first-person word, beside a
+    # topic cue, read low by the classifier (0.02-0.17); only a phrase framing the word as a
+    # topic ("theory of suicide", "suicide rates", 自殺率) may be excused
+    "Suicide seems like the answer after reading that article",
+    "After that documentary, suicide sounds peaceful",
+    "After the documentary about suicide, suicide sounds peaceful",
+    "exam failed. suicide.",
+    "Essay due tomorrow, suicide is easier",
+    "Self-harm helps, like in the film",
+    "記事読んだ。自殺が一番楽そう",
+    "小説の主人公みたいに自殺で終わりたい",
+    "ニュース見た。自殺、ありかも",
+    "自殺のニュースを見て、自殺の日を決めた",
 ]
 
 
@@ -77,3 +91,4 @@ def test_a_topic_word_next_to_other_danger_words_is_no_topic() -> None:
         assert not screen._names_the_topic(clause), clause
     assert screen._names_the_topic("the documentary about suicide rates")
     assert not screen._names_the_topic("i am researching suicide")
+    assert not screen._names_the_topic("suicide sounds peaceful")  # no framing phrase
