@@ -1,6 +1,6 @@
 """Crisis screen figures against issue 10's targets. Printed, never asserted.
 
-    PYTHONPATH=$PWD python benchmarks/crisis.py [--dev [--show-misses]] [--holdout-v6]
+    PYTHONPATH=$PWD python benchmarks/crisis.py [--dev [--show-misses] [--dump FILE]]
         [--timing-texts N]
 
 Three screens on each set: the rules alone, the classifier alone (its probability at the policy
@@ -26,10 +26,10 @@ threshold) and both (a crisis when either says so, as the bot runs).
 - the set v5, tests/data/crisis_holdout_v5.yaml (same layout), written by someone else: the
   held-out set of the fifth round, read once by the lead (docs/crisis.md), and demoted to a fifth
   development set for the sixth round (--dev reads it as "dev-v5").
-- the HELD-OUT set v6, tests/data/crisis_holdout_v6.yaml (same layout), written by someone else
-  and committed before any model read it: read only with --holdout-v6, which prints its figures
-  and never its lines (--show-misses never covers it). Each run with it is a read: record it in
-  docs/crisis.md. DEV_SETS never names it.
+- the set v6, tests/data/crisis_holdout_v6.yaml (same layout), written by someone else: the
+  held-out set of the sixth round, read twice by the lead (docs/crisis.md), and demoted to a
+  sixth development set for the seventh round (--dev reads it as "dev-v6"). A v7 held-out set is
+  the lead's alone: this benchmark never names it (DEV_SETS asserts it).
 - the existing test cases (tests/unit/test_crisis_screen.py must-catch / must-not-catch lists;
   they are also training examples of the classifier, so its figures there are in-sample), the 90
   evasion variants (tests/unit/test_crisis_evasion.py) and the unspoken-language phrases
@@ -54,16 +54,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 Judge = Callable[[str], bool]
-# The demoted held-out sets, read freely as development sets (see the docstring). Never a v6.
+# The demoted held-out sets, read freely as development sets (see the docstring). Never a v7.
 DEV_SETS = (
     ("dev", "crisis_holdout.yaml"),
     ("dev-v2", "crisis_holdout_v2.yaml"),
     ("dev-v3", "crisis_holdout_v3.yaml"),
     ("dev-v4", "crisis_holdout_v4.yaml"),
     ("dev-v5", "crisis_holdout_v5.yaml"),
+    ("dev-v6", "crisis_holdout_v6.yaml"),
 )
-assert not any("_v6" in name for _, name in DEV_SETS), "a v6 set is the lead's to read"
-HOLDOUT_V6 = ("HELD-OUT v6", "crisis_holdout_v6.yaml")  # --holdout-v6 only
+assert not any("_v7" in name for _, name in DEV_SETS), "a v7 set is the lead's to read"
 
 
 def rate(judge: Judge, texts: Sequence[str]) -> tuple[int, int]:
@@ -79,7 +79,7 @@ def main() -> int:
     parser.add_argument(
         "--dev",
         action="store_true",
-        help="also read the development sets (the demoted v1-v5 held-out sets)",
+        help="also read the development sets (the demoted v1-v6 held-out sets)",
     )
     parser.add_argument(
         "--show-misses",
@@ -95,10 +95,11 @@ def main() -> int:
         "instead of policies/safety.yaml's (e.g. ja=0.4, the out-of-fold Youden threshold)",
     )
     parser.add_argument(
-        "--holdout-v6",
-        action="store_true",
-        help="also read the HELD-OUT set v6 (figures only; each run is a read: record it in "
-        "docs/crisis.md)",
+        "--dump",
+        type=Path,
+        metavar="FILE",
+        help="with --dev: write each development line's reading (set, label, both layers' "
+        "verdicts, probability) as JSON lines, to compare two versions line by line",
     )
     parser.add_argument(
         "--goemotions",
@@ -117,8 +118,8 @@ def main() -> int:
     )
     parser.add_argument("--timing-texts", type=int, default=300)
     args = parser.parse_args()
-    if args.show_misses and not args.dev:
-        parser.error("--show-misses needs --dev")
+    if (args.show_misses or args.dump) and not args.dev:
+        parser.error("--show-misses and --dump need --dev")
     if bool(args.goemotions) != bool(args.hate_offensive):
         parser.error("--goemotions and --hate-offensive go together")
 
@@ -185,8 +186,6 @@ def main() -> int:
     labelled_sets: list[tuple[str, str]] = []
     if args.dev:
         labelled_sets += list(DEV_SETS)
-    if args.holdout_v6:
-        labelled_sets.append(HOLDOUT_V6)
     for prefix, filename in labelled_sets:
         from bot.yaml_files import read_yaml
 
@@ -253,6 +252,26 @@ def main() -> int:
                         f"  {kind} [{name}] p={p} rules={result.score:.2f} by={layers} "
                         f"({cats}): {text}"
                     )
+
+    if args.dump:
+        import json
+
+        with args.dump.open("w", encoding="utf-8") as out:
+            for name, is_crisis, texts in sets:
+                if not name.startswith("dev"):
+                    continue
+                for text in texts:
+                    result = screen.screen(text)
+                    row = {
+                        "set": name,
+                        "crisis": is_crisis,
+                        "flagged": result.is_crisis,
+                        "rules": rules(text),
+                        "layers": list(result.layers),
+                        "p": result.probability,
+                        "text": text,
+                    }
+                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
 
     if args.show_real_alarms and real_ids:
         print("\nreal everyday texts (report part), both layers: flagged")

@@ -131,8 +131,26 @@ class RecoveryPolicy(BaseModel):
     # Means and acts (pills, rope, a blade, a height; 薬, ロープ...): a past-tense sentence that
     # names one is still read as now ("I took all my pills." may be minutes old).
     means: dict[str, list[str]] = Field(default_factory=dict)
+    # Seventh round: talk about the topic (CrisisScreen._topic_talk). `topic_words`: the nouns
+    # that name it inside a phrase framing them as a topic ("theory of suicide", "suicide rates",
+    # "clean from self-harm"; 自殺率, 自殺の統計; never 自殺の方法 or a bare "suicide"),
+    # `topic_cues`: a text about it (an essay, the news, a film, a friend, a course),
+    # `self_reference`: what makes a clause with a topic word about the writer ("I", "my",
+    # "feeling suicidal"; 私, 自分): such a clause is never talk about the topic.
+    topic_words: dict[str, list[str]] = Field(default_factory=dict)
+    topic_cues: dict[str, list[str]] = Field(default_factory=dict)
+    self_reference: dict[str, list[str]] = Field(default_factory=dict)
 
-    @field_validator("cues", "relapse", "present", "past", "means")
+    @field_validator(
+        "cues",
+        "relapse",
+        "present",
+        "past",
+        "means",
+        "topic_words",
+        "topic_cues",
+        "self_reference",
+    )
     @classmethod
     def _all_compile(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         for patterns in value.values():
@@ -252,6 +270,9 @@ class CrisisScreen:
         self._present = union(policy.recovery.present)
         self._past = union(policy.recovery.past)
         self._means = union(policy.recovery.means)
+        self._topic_words = union(policy.recovery.topic_words)
+        self._topic_cues = union(policy.recovery.topic_cues)
+        self._self_reference = union(policy.recovery.self_reference)
 
     def is_never_said(self, text: str) -> bool:
         """Whether the text says what no supporter says to someone who may be low (the policy's
@@ -314,6 +335,8 @@ class CrisisScreen:
             excused = False  # the rules' danger words are in what the writer says of now
         if excused and self._rules_fire_outside_the_past(readings[0], model or language):
             excused = False  # "I'm at my lowest and I want to die": a cue, but told as now
+        if rules_say and not excused and self._topic_talk(readings[0], probability, model):
+            excused = True  # "an essay on Durkheim's theory of suicide": the topic, not the writer
         if excused:
             rules_say = False
             hits = []
@@ -422,7 +445,50 @@ class CrisisScreen:
             return False
         clauses = [c for c in _CLAUSE_END.split(sentence) if c.strip()]
         firing = [c for c in clauses if self._rules_fire(c)] if len(clauses) > 1 else []
-        return any(not self._told_in_past(c) for c in firing or [sentence])
+        return any(
+            not self._told_in_past(c) and not self._names_the_topic(c) for c in firing or [sentence]
+        )
+
+    def _names_the_topic(self, clause: str) -> bool:
+        """Whether the rules fire on this clause only through a word naming the topic in a
+        phrase that frames it as one (RecoveryPolicy.topic_words: "five years clean from
+        self-harm", "自傷やめて今日で5年", "suicide rates among farmers") and the clause says
+        nothing of the writer (`self_reference`: "I", "my", "feeling suicidal"; 私, 自分).
+        Seventh round: before it, such a clause counted as a crisis told as now, whatever its
+        cue. Fail closed: any other danger words in the clause ("suicide note", 自殺未遂, "want
+        to die"), or a word about the writer, and the clause is read as now."""
+        if self._topic_words is None:
+            return False
+        clean = clause.strip()
+        if not self._topic_words.search(clean):
+            return False
+        if self._self_reference is not None and self._self_reference.search(clean):
+            return False
+        blanked = self._topic_words.sub(lambda m: " " * len(m.group(0)), clean)
+        return self._rules(self.readings(blanked))[0] < self.policy.threshold
+
+    def _topic_talk(self, clean: str, probability: float | None, language: str | None) -> bool:
+        """Talk about the topic, not a crisis of the writer: a topic cue (an essay, the news, a
+        film, a course, someone else; RecoveryPolicy.topic_cues), no relapse cue, the classifier
+        ran and is fairly sure it is no crisis (below `max_probability`, as for a story), and in
+        every clause the rules fire on they fire only through a framed topic word, in a clause that
+        says nothing of the writer (`_names_the_topic`). The past tense excuses nothing here
+        (that is a story's excuse, with a story's cue): "ドキュメンタリー見て自殺したくなった" is
+        now. Without the classifier: never."""
+        if probability is None or probability >= self.policy.recovery.max_probability:
+            return False
+        if self._topic_cues is None or not self._topic_cues.search(clean):
+            return False
+        if self._relapse is not None and self._relapse.search(clean):
+            return False
+        for sentence in sentences(clean, language or "en") or [clean]:
+            if not self._rules_fire(sentence):
+                continue
+            clauses = [c for c in _CLAUSE_END.split(sentence) if c.strip()]
+            firing = [c for c in clauses if self._rules_fire(c)] if len(clauses) > 1 else []
+            if not all(self._names_the_topic(c) for c in firing or [sentence]):
+                return False
+        return True
 
     def _told_in_past(self, clause: str) -> bool:
         """Whether a sentence or clause is told in the past tense (RecoveryPolicy.past; some
@@ -538,6 +604,9 @@ class PackCrisisPhrases(BaseModel):
     present_cues: list[str] = Field(default_factory=list)
     past_tense: list[str] = Field(default_factory=list)
     means: list[str] = Field(default_factory=list)
+    topic_words: list[str] = Field(default_factory=list)
+    topic_cues: list[str] = Field(default_factory=list)
+    self_reference: list[str] = Field(default_factory=list)
     typos: TyposPolicy | None = None
 
     @field_validator(
@@ -549,6 +618,9 @@ class PackCrisisPhrases(BaseModel):
         "present_cues",
         "past_tense",
         "means",
+        "topic_words",
+        "topic_cues",
+        "self_reference",
     )
     @classmethod
     def _all_compile(cls, value: list[str]) -> list[str]:
@@ -602,6 +674,9 @@ def with_pack_phrases(policy: SafetyPolicy, languages: LanguageRegistry) -> Safe
             merged.recovery.present,
             merged.recovery.past,
             merged.recovery.means,
+            merged.recovery.topic_words,
+            merged.recovery.topic_cues,
+            merged.recovery.self_reference,
         )
         already = [name for name, c in merged.categories.items() if code in c.patterns]
         if already or any(code in table for table in tables):
@@ -640,6 +715,16 @@ def with_pack_phrases(policy: SafetyPolicy, languages: LanguageRegistry) -> Safe
     )
     merged.recovery.means = _packs_first(
         {c: p.means for c, p in own.items() if p.means}, merged.recovery.means
+    )
+    merged.recovery.topic_words = _packs_first(
+        {c: p.topic_words for c, p in own.items() if p.topic_words}, merged.recovery.topic_words
+    )
+    merged.recovery.topic_cues = _packs_first(
+        {c: p.topic_cues for c, p in own.items() if p.topic_cues}, merged.recovery.topic_cues
+    )
+    merged.recovery.self_reference = _packs_first(
+        {c: p.self_reference for c, p in own.items() if p.self_reference},
+        merged.recovery.self_reference,
     )
     merged.classifier.label = _packs_first(
         {c: p.classifier_label for c, p in own.items() if p.classifier_label},

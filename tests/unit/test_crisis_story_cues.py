@@ -25,6 +25,15 @@ TOLD_AS_NOW = [
     "Years ago I attempted. I made my plan. Now I'm calm.",
     "When I was 19 it was bad. I took all my pills. Now I feel sleepy.",
     "Years ago I was bullied and I want to die",
+    # seventh round: "〜たくなった" (came to want) is a wish now, not a past tense; a
+    # documentary cue excused "自殺したくなった" before it
+    "ドキュメンタリー見て自殺したくなった",
+    "昔の写真を見て死にたくなった",
+    "去年の日記を読んで、消えたくなりました",
+    # seventh round: a topic word beside a story cue is not the topic when it says of the
+    # writer ("feeling", "my own", a first-person word)
+    "Five years clean from self-harm, and I'm self-harming again tonight",
+    "Years ago I studied suicide. Now I'm feeling suicidal",
 ]
 
 STORIES_THAT_ARE_OVER = [
@@ -34,6 +43,8 @@ STORIES_THAT_ARE_OVER = [
     "10年前に自殺未遂をしたことがある。今は家族と幸せに暮らしています。",
     "二年前に自殺未遂をしたけど、今は生きててよかったと思ってる",
     "When I was 19, I wanted to die. Now I'm a nurse.",
+    # seventh round: a framed topic word in a story that is over is not told as now
+    "Six years clean from self-harm today.",
 ]
 
 
