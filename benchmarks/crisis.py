@@ -1,7 +1,7 @@
 """Crisis screen figures against issue 10's targets. Printed, never asserted.
 
     PYTHONPATH=$PWD python benchmarks/crisis.py [--dev [--show-misses] [--dump FILE]]
-        [--timing-texts N]
+        [--holdout-v7] [--timing-texts N]
 
 Three screens on each set: the rules alone, the classifier alone (its probability at the policy
 threshold) and both (a crisis when either says so, as the bot runs).
@@ -28,8 +28,11 @@ threshold) and both (a crisis when either says so, as the bot runs).
   development set for the sixth round (--dev reads it as "dev-v5").
 - the set v6, tests/data/crisis_holdout_v6.yaml (same layout), written by someone else: the
   held-out set of the sixth round, read twice by the lead (docs/crisis.md), and demoted to a
-  sixth development set for the seventh round (--dev reads it as "dev-v6"). A v7 held-out set is
-  the lead's alone: this benchmark never names it (DEV_SETS asserts it).
+  sixth development set for the seventh round (--dev reads it as "dev-v6").
+- the HELD-OUT set v7, tests/data/crisis_holdout_v7.yaml (same layout), written by someone else
+  and committed before any model read it: read only with --holdout-v7, which prints its figures
+  and never its lines (--show-misses and --dump never cover it). Each run with it is a read:
+  record it in docs/crisis.md. DEV_SETS never names it.
 - the existing test cases (tests/unit/test_crisis_screen.py must-catch / must-not-catch lists;
   they are also training examples of the classifier, so its figures there are in-sample), the 90
   evasion variants (tests/unit/test_crisis_evasion.py) and the unspoken-language phrases
@@ -64,6 +67,7 @@ DEV_SETS = (
     ("dev-v6", "crisis_holdout_v6.yaml"),
 )
 assert not any("_v7" in name for _, name in DEV_SETS), "a v7 set is the lead's to read"
+HOLDOUT_V7 = ("HELD-OUT v7", "crisis_holdout_v7.yaml")  # --holdout-v7 only
 
 
 def rate(judge: Judge, texts: Sequence[str]) -> tuple[int, int]:
@@ -93,6 +97,12 @@ def main() -> int:
         metavar="LANG=P",
         help="what if: the classifier threshold of one model (en, ja) for this run only, "
         "instead of policies/safety.yaml's (e.g. ja=0.4, the out-of-fold Youden threshold)",
+    )
+    parser.add_argument(
+        "--holdout-v7",
+        action="store_true",
+        help="also read the HELD-OUT set v7 (figures only; each run is a read: record it in "
+        "docs/crisis.md)",
     )
     parser.add_argument(
         "--dump",
@@ -186,6 +196,8 @@ def main() -> int:
     labelled_sets: list[tuple[str, str]] = []
     if args.dev:
         labelled_sets += list(DEV_SETS)
+    if args.holdout_v7:
+        labelled_sets.append(HOLDOUT_V7)
     for prefix, filename in labelled_sets:
         from bot.yaml_files import read_yaml
 
