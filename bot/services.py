@@ -121,8 +121,9 @@ def build_services(
 ) -> Services:
     """Everything a channel needs. `warm_up` also brings the kb index up to date now, so a
     running bot's first /read does not wait for it (the console and `run` set it), and screens
-    one text, so the crisis screen's lazily built tables (the confusables table: ~0.4 s of
-    JSON) are built before the first person writes, not inside their turn.
+    one text, so the crisis screen's lazily built tables (the confusables table: tens of ms
+    of JSON, more when several lane threads build it at once) are built before the first person
+    writes, not inside their turn.
     `sync_every_commit=False`: only the commits that make a promise outside the process are
     synced to disk (the durable inbox and the outbox claim; bot.store.engine.make_engine), for
     a channel whose every acknowledgement and reply goes through those two (`needtotalk run`)."""

@@ -94,6 +94,7 @@ class ContentClassifier:
         mock = policy.mock_praise
         self._praise = matchers(mock.praise if mock else {})
         self._turns = matchers(mock.turns if mock else {})
+        self._neither = matchers(mock.neither if mock else {})
 
     def classify(self, text: str, reading: EmotionReading | None = None) -> ContentClassResult:
         analysis = self.engine.analyse(text, reading.language if reading else None)
@@ -209,6 +210,8 @@ class ContentClassifier:
         `mock_praise`), else None. Why: the model reads mock praise by its praise and calls it
         good; the turn ("shame it", "not.", "（棒）") is what a reader hears. Such a card is
         restricted as vulnerable, never published."""
+        for start, end, _ in self._neither[lang].spans(lowered):
+            lowered = lowered[:start] + " " * (end - start) + lowered[end:]
         praise = self._praise[lang].find(lowered)
         turns = self._turns[lang].find(lowered)
         return f"{praise[0]} … {turns[0]}" if praise and turns else None

@@ -210,6 +210,10 @@ class MockPraise(_Strict):
 
     praise: PhraseLists
     turns: PhraseLists  # what turns praise into mockery: "not.", "/s", "i guess", "（棒）"
+    # Words that hold a praise or turn phrase without being one ("or not.", さすがに "really",
+    # 笑顔 "a smile"): masked before the lists are matched, so a kind card is not caught by a
+    # piece of an ordinary word.
+    neither: PhraseLists = Field(default_factory=dict)
 
 
 class ContentThresholds(_Strict):

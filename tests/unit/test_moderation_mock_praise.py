@@ -36,6 +36,11 @@ KIND = [
     # sincere in peer support, so "truly an achievement" is no turn
     ("Getting out of bed on a bad day is truly an achievement. Well done.", "en"),
     ("退院おめでとう！ゆっくり休んでね", "ja"),
+    # found in review: pieces of ordinary words and endings are neither praise nor a turn
+    ("I'm proud of you, whether you believe it or not.", "en"),
+    ("Congratulations on the baby! What a surprise, and what a joy.", "en"),
+    ("合格おめでとう！これからもずっと笑顔でいてね", "ja"),
+    ("今日はさすがに疲れた笑 でも明日もがんばろう", "ja"),
 ]
 
 
@@ -87,3 +92,4 @@ def test_mock_praise_is_never_published(text: str, lang: str) -> None:
     decision = Moderator().moderate(text, lang)
     assert decision.decision is not Verdict.PUBLISH, decision.reasons
     assert not decision.readers & FEELING_BAD
+    assert any(reason.startswith("mock praise") for reason in decision.reasons), decision.reasons

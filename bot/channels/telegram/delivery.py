@@ -107,10 +107,12 @@ async def send_outbound(
 async def _post(bot: Bot, endpoint: str, data: dict[str, Any]) -> Any:
     """One Bot API call with exactly the parameters `bot.send_message` / `bot.edit_message_text`
     send for these arguments (None dropped, as they drop it; tests/unit/test_telegram_delivery.py
-    compares the two), through the same path: the bot's defaults, its rate limiter, its error
-    mapping (BadRequest, RetryAfter ...). What differs is the answer: Telegram's JSON, of which
-    the caller reads one field, instead of a `Message` built from it (its keyboard included),
-    which was ~8 % of a worker's CPU under load (docs/architecture.md, throughput)."""
+    compares the two), through the same path: its rate limiter and its error mapping
+    (BadRequest, RetryAfter ...). No `Defaults` reach it (none are configured: plain text, no
+    parse mode, which is the safe side for people's words). What differs is the answer:
+    Telegram's JSON, of which the caller reads one field, instead of a `Message` built from it
+    (its keyboard included), which was ~8 % of a worker's CPU under load (docs/architecture.md,
+    throughput)."""
     return await bot._post(endpoint, data)
 
 
