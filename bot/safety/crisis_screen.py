@@ -34,7 +34,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from bot.config import PROJECT_ROOT
 from bot.languages import ANALYSERS, LanguageRegistry, registry
 from bot.patterns import compiled
-from bot.safety.classifier import CrisisClassifier, load_crisis_classifier, sentences
+from bot.safety.classifier import (
+    MAX_SENTENCES,
+    CrisisClassifier,
+    load_crisis_classifier,
+    sentences,
+)
 from bot.safety.reading import Unmasker, has_ignorable, plain, spaced, typo_table, words_of
 from bot.yaml_files import read_yaml
 
@@ -212,6 +217,25 @@ def normalise(text: str) -> str:
     return plain(text)
 
 
+# Where a statement ends, for the topic excuse (CrisisScreen._one_statement): sentence ends,
+# clause ends and dashes; a bare "Ditto." or "Was." is a statement too (the classifier's own
+# sentences() joins short ones to the one before).
+_STATEMENT_END = regex.compile(
+    r"[.!?。！？…\n]+|[、，,;；:：]|\s(?:and|but|so|because|yet|though|although|until|till|then"
+    r"|except|unless|while)\s|\s[-–—]+\s|[–—]",
+    regex.IGNORECASE,
+)
+
+
+def _inside_a_latin_word(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] is Latin letters inside a longer run of them ("od" in "today")."""
+    if not text[start:end].isascii() or not text[start:end].isalpha():
+        return False
+    before = text[start - 1] if start > 0 else ""
+    after = text[end] if end < len(text) else ""
+    return (before.isascii() and before.isalpha()) or (after.isascii() and after.isalpha())
+
+
 def _wrap(pattern: str, language: str) -> str:
     """Patterns match whole words, except in languages written without spaces (ja, zh, ko)."""
     languages = registry()
@@ -369,7 +393,8 @@ class CrisisScreen:
     def _recovery_story(self, clean: str, probability: float | None) -> bool:
         """A story that is over (RecoveryPolicy): a cue, no relapse cue, and the classifier
         fairly sure it is not a crisis. Without the classifier's probability: never."""
-        if probability is None or probability >= self.policy.recovery.max_probability:
+        # `not <`: a NaN probability is no reading at all (fail closed)
+        if probability is None or not probability < self.policy.recovery.max_probability:
             return False
         return self._story_cue(clean)
 
@@ -434,9 +459,40 @@ class CrisisScreen:
         past. Without this, a cue that also occurs in present speech ("two years sober and I
         want to die", "死にたいと思うことがある。今は限界。") excused a crisis said as now
         whenever the classifier read the text low (found in review after the sixth round)."""
-        return any(self._told_as_now(part) for part in sentences(text, language) or [text])
+        parts = sentences(text, language) or [text]
+        if len(parts) >= MAX_SENTENCES:
+            return True  # sentences() keeps the first MAX_SENTENCES: the rest would go unread
+        topic = self._one_statement(text) and not self._about_the_writer(text)
+        return any(self._told_as_now(part, topic) for part in parts)
 
-    def _told_as_now(self, sentence: str) -> bool:
+    @staticmethod
+    def _one_statement(text: str) -> bool:
+        """Whether the text is one statement: one sentence of one clause. Review of the seventh
+        round: a second statement beside a framed topic word was never read ("News about teen
+        suicide. Ditto.", "Seven years clean from self-harm, that ends today.", 自殺の報道見た。
+        羨ましい; the classifier read them at 0.008-0.25), and no word list can know every way
+        to say "me too" without "I". Fail closed: only a text that is the topic phrase and its
+        frame alone is excused."""
+        pieces = [p for p in _STATEMENT_END.split(text) if p and any(ch.isalnum() for ch in p)]
+        return len(pieces) == 1
+
+    def _about_the_writer(self, text: str) -> bool:
+        """Whether anything in the text speaks of the writer (`self_reference`, implicit ones
+        too: "soon a data point", その一人) or names a means, act or farewell (`means`). Review of
+        the seventh round: only the clauses the rules fire on were read, so "Documentary on
+        suicide rates, said goodbye to everyone" and 自傷やめて一年、刃物出した were excused (as a
+        story and as talk about the topic alike). Fail closed: then no topic word is excused."""
+        if self._self_reference is not None and self._self_reference.search(text):
+            return True
+        if self._means is None:
+            return False
+        # Japanese means are matched without word edges ("ODした"): such a match inside a Latin
+        # word ("today", "module") names no means.
+        return any(
+            not _inside_a_latin_word(text, m.start(), m.end()) for m in self._means.finditer(text)
+        )
+
+    def _told_as_now(self, sentence: str, topic: bool = False) -> bool:
         """Whether the rules fire on this sentence in a clause not told in the past. A
         sentence is read clause by clause ("二年前に自殺未遂をしたけど、今は…", "I was at my
         lowest, and I want to die"): the clauses the rules fire on alone decide; when none
@@ -446,7 +502,8 @@ class CrisisScreen:
         clauses = [c for c in _CLAUSE_END.split(sentence) if c.strip()]
         firing = [c for c in clauses if self._rules_fire(c)] if len(clauses) > 1 else []
         return any(
-            not self._told_in_past(c) and not self._names_the_topic(c) for c in firing or [sentence]
+            not self._told_in_past(c) and not (topic and self._names_the_topic(c))
+            for c in firing or [sentence]
         )
 
     def _names_the_topic(self, clause: str) -> bool:
@@ -475,13 +532,23 @@ class CrisisScreen:
         says nothing of the writer (`_names_the_topic`). The past tense excuses nothing here
         (that is a story's excuse, with a story's cue): "ドキュメンタリー見て自殺したくなった" is
         now. Without the classifier: never."""
-        if probability is None or probability >= self.policy.recovery.max_probability:
+        # `not <`: a NaN probability is no reading at all (fail closed)
+        if probability is None or not probability < self.policy.recovery.max_probability:
             return False
         if self._topic_cues is None or not self._topic_cues.search(clean):
             return False
         if self._relapse is not None and self._relapse.search(clean):
             return False
-        for sentence in sentences(clean, language or "en") or [clean]:
+        # Review of the seventh round (fail closed): the writer anywhere in the text, or a means,
+        # act or farewell anywhere, and it is no talk about the topic ("Documentary on suicide
+        # rates, said goodbye to everyone"; "Durkheim's theory of suicide. Becoming a data point
+        # myself."; 自殺のニュースを見て、ロープを買った): only the firing clauses were read.
+        if not self._one_statement(clean) or self._about_the_writer(clean):
+            return False
+        parts = sentences(clean, language or "en") or [clean]
+        if len(parts) >= MAX_SENTENCES:
+            return False  # sentences() keeps the first MAX_SENTENCES: the rest would go unread
+        for sentence in parts:
             if not self._rules_fire(sentence):
                 continue
             clauses = [c for c in _CLAUSE_END.split(sentence) if c.strip()]

@@ -15,7 +15,9 @@ import pytest
 from bot.safety.crisis_screen import full_screen
 
 TOPIC_TALK = [
-    "Our sociology module covers Durkheim's theory of suicide next term. Is the reading heavy?",
+    # (review of the round: a second sentence is no longer excused, fail closed; this line was
+    # "Our sociology module covers Durkheim's theory of suicide next term. Is the reading heavy?")
+    "Our sociology module covers Durkheim's theory of suicide next term",
     "The article about suicide rates among nurses was sobering.",
     "Seven years clean from self-harm today.",
     "社会学の授業で自殺の統計を習った。",
