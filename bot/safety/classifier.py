@@ -54,10 +54,15 @@ MODEL_LANGUAGES = ("en", "ja")
 # examples), so Japanese is read by its characters only.
 EMBEDDING_LANGUAGES = frozenset({"en"})
 WINDOW = 1000  # characters of a long text the classifier reads at each end
-# Sentence-level reading (see CrisisClassifier.probability): at most this many sentences of a
-# text are read one by one (the first ones; a longer text's tail is still read as a window),
-# and a sentence shorter than MIN_SENTENCE characters is read with the one after it.
-MAX_SENTENCES = 12
+# Sentence-level reading (see CrisisClassifier.probability): up to this many sentences of a
+# text are read one by one; a longer text is read in this many runs of neighbouring sentences
+# (`sentences`), so no sentence goes unread. A sentence shorter than MIN_SENTENCE characters is
+# read with the one after it. 64, not 12 as before the review of the seventh round: a crisis
+# after the twelfth sentence was read only inside the 1,000-character tail window, diluted
+# (0.04 for "Took all my pills." after fifteen sentences about the weather; 0.83 alone), and
+# runs of two sentences dilute it as much. A Telegram message (4,096 characters) rarely has
+# more than 64 sentences; reading 64 costs one embedding pass of 64 short texts.
+MAX_SENTENCES = 64
 MIN_SENTENCE = {"en": 12, "ja": 5}
 # A sentence ends after . ! ? 。！？… or a line break; in texting without full stops, a comma or
 # semicolon before a new clause about "I" ends one too ("..., i think im gonna do it").
@@ -72,11 +77,29 @@ _WORDS = re.compile(r"[a-z0-9']+")
 
 def sentences(text: str, language: str) -> list[str]:
     """The text cut into sentences (at . ! ? 。！？… and line breaks), each at least
-    MIN_SENTENCE characters (a short one is joined to the next), at most MAX_SENTENCES.
+    MIN_SENTENCE characters (a short one is joined to the next), at most MAX_SENTENCES: a
+    longer text is cut into MAX_SENTENCES runs of neighbouring sentences, so every sentence is
+    read in one of them (each embedding costs time, and the screen runs on every message).
 
     Why: a crisis sentence buried in a long, ordinary message ("work was fine... I've counted the
     pills... anyway, any show recommendations?") is diluted in one embedding of the whole
-    message; read alone it is as clear as it would be on its own."""
+    message; read alone it is as clear as it would be on its own. Until the review of the
+    seventh round only the first MAX_SENTENCES were kept, so "Years ago it was bad." and
+    fourteen ordinary sentences, then "Took all my pills.", went unread at its end."""
+    out = _each_sentence(text, language)
+    if len(out) > MAX_SENTENCES:
+        size = -(-len(out) // MAX_SENTENCES)  # sentences per run, rounded up
+        out = [" ".join(out[i : i + size]) for i in range(0, len(out), size)]
+    return out
+
+
+def too_many_sentences(text: str, language: str) -> bool:
+    """Whether `sentences` reads this text in runs of several sentences, not one by one."""
+    return len(_each_sentence(text, language)) > MAX_SENTENCES
+
+
+def _each_sentence(text: str, language: str) -> list[str]:
+    """Every sentence of the text, a short one joined to the next (`sentences` without runs)."""
     pieces = [p.strip() for p in _SENTENCE_END.split(text) if p and p.strip()]
     shortest = MIN_SENTENCE.get(language, MIN_SENTENCE["en"])
     out: list[str] = []
@@ -91,7 +114,7 @@ def sentences(text: str, language: str) -> list[str]:
             out[-1] = f"{out[-1]} {carry}"
         else:
             out.append(carry)
-    return out[:MAX_SENTENCES]
+    return out
 
 
 def terms(text: str, language: str) -> list[str]:

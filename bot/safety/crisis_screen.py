@@ -35,10 +35,10 @@ from bot.config import PROJECT_ROOT
 from bot.languages import ANALYSERS, LanguageRegistry, registry
 from bot.patterns import compiled
 from bot.safety.classifier import (
-    MAX_SENTENCES,
     CrisisClassifier,
     load_crisis_classifier,
     sentences,
+    too_many_sentences,
 )
 from bot.safety.reading import Unmasker, has_ignorable, plain, spaced, typo_table, words_of
 from bot.yaml_files import read_yaml
@@ -136,26 +136,8 @@ class RecoveryPolicy(BaseModel):
     # Means and acts (pills, rope, a blade, a height; 薬, ロープ...): a past-tense sentence that
     # names one is still read as now ("I took all my pills." may be minutes old).
     means: dict[str, list[str]] = Field(default_factory=dict)
-    # Seventh round: talk about the topic (CrisisScreen._topic_talk). `topic_words`: the nouns
-    # that name it inside a phrase framing them as a topic ("theory of suicide", "suicide rates",
-    # "clean from self-harm"; 自殺率, 自殺の統計; never 自殺の方法 or a bare "suicide"),
-    # `topic_cues`: a text about it (an essay, the news, a film, a friend, a course),
-    # `self_reference`: what makes a clause with a topic word about the writer ("I", "my",
-    # "feeling suicidal"; 私, 自分): such a clause is never talk about the topic.
-    topic_words: dict[str, list[str]] = Field(default_factory=dict)
-    topic_cues: dict[str, list[str]] = Field(default_factory=dict)
-    self_reference: dict[str, list[str]] = Field(default_factory=dict)
 
-    @field_validator(
-        "cues",
-        "relapse",
-        "present",
-        "past",
-        "means",
-        "topic_words",
-        "topic_cues",
-        "self_reference",
-    )
+    @field_validator("cues", "relapse", "present", "past", "means")
     @classmethod
     def _all_compile(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         for patterns in value.values():
@@ -217,25 +199,6 @@ def normalise(text: str) -> str:
     return plain(text)
 
 
-# Where a statement ends, for the topic excuse (CrisisScreen._one_statement): sentence ends,
-# clause ends and dashes; a bare "Ditto." or "Was." is a statement too (the classifier's own
-# sentences() joins short ones to the one before).
-_STATEMENT_END = regex.compile(
-    r"[.!?。！？…\n]+|[、，,;；:：]|\s(?:and|but|so|because|yet|though|although|until|till|then"
-    r"|except|unless|while)\s|\s[-–—]+\s|[–—]",
-    regex.IGNORECASE,
-)
-
-
-def _inside_a_latin_word(text: str, start: int, end: int) -> bool:
-    """Whether text[start:end] is Latin letters inside a longer run of them ("od" in "today")."""
-    if not text[start:end].isascii() or not text[start:end].isalpha():
-        return False
-    before = text[start - 1] if start > 0 else ""
-    after = text[end] if end < len(text) else ""
-    return (before.isascii() and before.isalpha()) or (after.isascii() and after.isalpha())
-
-
 def _wrap(pattern: str, language: str) -> str:
     """Patterns match whole words, except in languages written without spaces (ja, zh, ko)."""
     languages = registry()
@@ -294,9 +257,6 @@ class CrisisScreen:
         self._present = union(policy.recovery.present)
         self._past = union(policy.recovery.past)
         self._means = union(policy.recovery.means)
-        self._topic_words = union(policy.recovery.topic_words)
-        self._topic_cues = union(policy.recovery.topic_cues)
-        self._self_reference = union(policy.recovery.self_reference)
 
     def is_never_said(self, text: str) -> bool:
         """Whether the text says what no supporter says to someone who may be low (the policy's
@@ -333,7 +293,10 @@ class CrisisScreen:
             # written (folding Cyrillic to Latin look-alikes would turn Russian into nonsense).
             model_text = readings[-1] if language in ANALYSERS else readings[0]
             vector = embedding if model_text == readings[0] else None
-            story = self._story_cue(readings[0])
+            # A text too long to read sentence by sentence is no story (its runs of several
+            # sentences have no one tense): review of the seventh round, a crisis after the
+            # twelfth sentence of a story went unread.
+            story = self._story_cue(readings[0]) and not too_many_sentences(model_text, model)
             if story:
                 present = self._present_sentences(model_text, model)
             try:
@@ -359,8 +322,6 @@ class CrisisScreen:
             excused = False  # the rules' danger words are in what the writer says of now
         if excused and self._rules_fire_outside_the_past(readings[0], model or language):
             excused = False  # "I'm at my lowest and I want to die": a cue, but told as now
-        if rules_say and not excused and self._topic_talk(readings[0], probability, model):
-            excused = True  # "an essay on Durkheim's theory of suicide": the topic, not the writer
         if excused:
             rules_say = False
             hits = []
@@ -393,7 +354,7 @@ class CrisisScreen:
     def _recovery_story(self, clean: str, probability: float | None) -> bool:
         """A story that is over (RecoveryPolicy): a cue, no relapse cue, and the classifier
         fairly sure it is not a crisis. Without the classifier's probability: never."""
-        # `not <`: a NaN probability is no reading at all (fail closed)
+        # `not <`: a NaN probability is no reading at all (fail closed: nothing is excused)
         if probability is None or not probability < self.policy.recovery.max_probability:
             return False
         return self._story_cue(clean)
@@ -460,39 +421,15 @@ class CrisisScreen:
         want to die", "死にたいと思うことがある。今は限界。") excused a crisis said as now
         whenever the classifier read the text low (found in review after the sixth round)."""
         parts = sentences(text, language) or [text]
-        if len(parts) >= MAX_SENTENCES:
-            return True  # sentences() keeps the first MAX_SENTENCES: the rest would go unread
-        topic = self._one_statement(text) and not self._about_the_writer(text)
-        return any(self._told_as_now(part, topic) for part in parts)
-
-    @staticmethod
-    def _one_statement(text: str) -> bool:
-        """Whether the text is one statement: one sentence of one clause. Review of the seventh
-        round: a second statement beside a framed topic word was never read ("News about teen
-        suicide. Ditto.", "Seven years clean from self-harm, that ends today.", 自殺の報道見た。
-        羨ましい; the classifier read them at 0.008-0.25), and no word list can know every way
-        to say "me too" without "I". Fail closed: only a text that is the topic phrase and its
-        frame alone is excused."""
-        pieces = [p for p in _STATEMENT_END.split(text) if p and any(ch.isalnum() for ch in p)]
-        return len(pieces) == 1
-
-    def _about_the_writer(self, text: str) -> bool:
-        """Whether anything in the text speaks of the writer (`self_reference`, implicit ones
-        too: "soon a data point", その一人) or names a means, act or farewell (`means`). Review of
-        the seventh round: only the clauses the rules fire on were read, so "Documentary on
-        suicide rates, said goodbye to everyone" and 自傷やめて一年、刃物出した were excused (as a
-        story and as talk about the topic alike). Fail closed: then no topic word is excused."""
-        if self._self_reference is not None and self._self_reference.search(text):
+        if too_many_sentences(text, language):
+            # a text this long is read in runs of several sentences (sentences()), whose tense
+            # is no one clause's: a story this long excuses nothing (found in review of the
+            # seventh round: "Years ago..." then 14 sentences, then "I'm going to kill
+            # myself." was excused as a story)
             return True
-        if self._means is None:
-            return False
-        # Japanese means are matched without word edges ("ODした"): such a match inside a Latin
-        # word ("today", "module") names no means.
-        return any(
-            not _inside_a_latin_word(text, m.start(), m.end()) for m in self._means.finditer(text)
-        )
+        return any(self._told_as_now(part) for part in parts)
 
-    def _told_as_now(self, sentence: str, topic: bool = False) -> bool:
+    def _told_as_now(self, sentence: str) -> bool:
         """Whether the rules fire on this sentence in a clause not told in the past. A
         sentence is read clause by clause ("二年前に自殺未遂をしたけど、今は…", "I was at my
         lowest, and I want to die"): the clauses the rules fire on alone decide; when none
@@ -501,61 +438,7 @@ class CrisisScreen:
             return False
         clauses = [c for c in _CLAUSE_END.split(sentence) if c.strip()]
         firing = [c for c in clauses if self._rules_fire(c)] if len(clauses) > 1 else []
-        return any(
-            not self._told_in_past(c) and not (topic and self._names_the_topic(c))
-            for c in firing or [sentence]
-        )
-
-    def _names_the_topic(self, clause: str) -> bool:
-        """Whether the rules fire on this clause only through a word naming the topic in a
-        phrase that frames it as one (RecoveryPolicy.topic_words: "five years clean from
-        self-harm", "自傷やめて今日で5年", "suicide rates among farmers") and the clause says
-        nothing of the writer (`self_reference`: "I", "my", "feeling suicidal"; 私, 自分).
-        Seventh round: before it, such a clause counted as a crisis told as now, whatever its
-        cue. Fail closed: any other danger words in the clause ("suicide note", 自殺未遂, "want
-        to die"), or a word about the writer, and the clause is read as now."""
-        if self._topic_words is None:
-            return False
-        clean = clause.strip()
-        if not self._topic_words.search(clean):
-            return False
-        if self._self_reference is not None and self._self_reference.search(clean):
-            return False
-        blanked = self._topic_words.sub(lambda m: " " * len(m.group(0)), clean)
-        return self._rules(self.readings(blanked))[0] < self.policy.threshold
-
-    def _topic_talk(self, clean: str, probability: float | None, language: str | None) -> bool:
-        """Talk about the topic, not a crisis of the writer: a topic cue (an essay, the news, a
-        film, a course, someone else; RecoveryPolicy.topic_cues), no relapse cue, the classifier
-        ran and is fairly sure it is no crisis (below `max_probability`, as for a story), and in
-        every clause the rules fire on they fire only through a framed topic word, in a clause that
-        says nothing of the writer (`_names_the_topic`). The past tense excuses nothing here
-        (that is a story's excuse, with a story's cue): "ドキュメンタリー見て自殺したくなった" is
-        now. Without the classifier: never."""
-        # `not <`: a NaN probability is no reading at all (fail closed)
-        if probability is None or not probability < self.policy.recovery.max_probability:
-            return False
-        if self._topic_cues is None or not self._topic_cues.search(clean):
-            return False
-        if self._relapse is not None and self._relapse.search(clean):
-            return False
-        # Review of the seventh round (fail closed): the writer anywhere in the text, or a means,
-        # act or farewell anywhere, and it is no talk about the topic ("Documentary on suicide
-        # rates, said goodbye to everyone"; "Durkheim's theory of suicide. Becoming a data point
-        # myself."; 自殺のニュースを見て、ロープを買った): only the firing clauses were read.
-        if not self._one_statement(clean) or self._about_the_writer(clean):
-            return False
-        parts = sentences(clean, language or "en") or [clean]
-        if len(parts) >= MAX_SENTENCES:
-            return False  # sentences() keeps the first MAX_SENTENCES: the rest would go unread
-        for sentence in parts:
-            if not self._rules_fire(sentence):
-                continue
-            clauses = [c for c in _CLAUSE_END.split(sentence) if c.strip()]
-            firing = [c for c in clauses if self._rules_fire(c)] if len(clauses) > 1 else []
-            if not all(self._names_the_topic(c) for c in firing or [sentence]):
-                return False
-        return True
+        return any(not self._told_in_past(c) for c in firing or [sentence])
 
     def _told_in_past(self, clause: str) -> bool:
         """Whether a sentence or clause is told in the past tense (RecoveryPolicy.past; some
@@ -671,9 +554,6 @@ class PackCrisisPhrases(BaseModel):
     present_cues: list[str] = Field(default_factory=list)
     past_tense: list[str] = Field(default_factory=list)
     means: list[str] = Field(default_factory=list)
-    topic_words: list[str] = Field(default_factory=list)
-    topic_cues: list[str] = Field(default_factory=list)
-    self_reference: list[str] = Field(default_factory=list)
     typos: TyposPolicy | None = None
 
     @field_validator(
@@ -685,9 +565,6 @@ class PackCrisisPhrases(BaseModel):
         "present_cues",
         "past_tense",
         "means",
-        "topic_words",
-        "topic_cues",
-        "self_reference",
     )
     @classmethod
     def _all_compile(cls, value: list[str]) -> list[str]:
@@ -741,9 +618,6 @@ def with_pack_phrases(policy: SafetyPolicy, languages: LanguageRegistry) -> Safe
             merged.recovery.present,
             merged.recovery.past,
             merged.recovery.means,
-            merged.recovery.topic_words,
-            merged.recovery.topic_cues,
-            merged.recovery.self_reference,
         )
         already = [name for name, c in merged.categories.items() if code in c.patterns]
         if already or any(code in table for table in tables):
@@ -782,16 +656,6 @@ def with_pack_phrases(policy: SafetyPolicy, languages: LanguageRegistry) -> Safe
     )
     merged.recovery.means = _packs_first(
         {c: p.means for c, p in own.items() if p.means}, merged.recovery.means
-    )
-    merged.recovery.topic_words = _packs_first(
-        {c: p.topic_words for c, p in own.items() if p.topic_words}, merged.recovery.topic_words
-    )
-    merged.recovery.topic_cues = _packs_first(
-        {c: p.topic_cues for c, p in own.items() if p.topic_cues}, merged.recovery.topic_cues
-    )
-    merged.recovery.self_reference = _packs_first(
-        {c: p.self_reference for c, p in own.items() if p.self_reference},
-        merged.recovery.self_reference,
     )
     merged.classifier.label = _packs_first(
         {c: p.classifier_label for c, p in own.items() if p.classifier_label},

@@ -185,7 +185,14 @@ def test_a_message_is_cut_into_sentences_short_ones_joined() -> None:
         "明日は雨らしい",
     ]
     assert sentences("one sentence only", "en") == ["one sentence only"]
-    assert len(sentences("a b c. " * 100, "en")) == MAX_SENTENCES
+    # a longer text is read in at most MAX_SENTENCES runs of neighbouring sentences, and its
+    # last sentence is read too (it was dropped before the review of the seventh round)
+    long_text = "The day was long and slow. " * (MAX_SENTENCES * 2 + 1) + "I took all my pills."
+    runs = sentences(long_text, "en")
+    assert len(runs) <= MAX_SENTENCES
+    assert " ".join(runs) == long_text.strip()
+    assert runs[-1].endswith("I took all my pills.")
+    assert len(sentences("The day was long and slow. " * MAX_SENTENCES, "en")) == MAX_SENTENCES
 
 
 # A crisis sentence buried in an ordinary message (written for this test, not from any set).

@@ -43,8 +43,6 @@ STORIES_THAT_ARE_OVER = [
     "10年前に自殺未遂をしたことがある。今は家族と幸せに暮らしています。",
     "二年前に自殺未遂をしたけど、今は生きててよかったと思ってる",
     "When I was 19, I wanted to die. Now I'm a nurse.",
-    # seventh round: a framed topic word in a story that is over is not told as now
-    "Six years clean from self-harm today.",
 ]
 
 

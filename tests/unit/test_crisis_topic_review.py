@@ -1,6 +1,7 @@
-"""Review of the seventh round: crises the topic excuse let through, all flagged before it
-(bot/safety/crisis_screen.py `_topic_talk`, `_one_statement`, `_about_the_writer`,
-`_rules_fire_outside_the_past`).
+"""Review of the seventh round: crises its topic excuse (since removed) let through, all
+flagged before it, and two holes of the story reading it found (a crisis after the twelfth
+sentence; a NaN probability read as "fairly sure"): bot/safety/crisis_screen.py
+`_recovery_story`, `_rules_fire_outside_the_past`.
 
 Each line below was flagged by the screen before the seventh round and not after it: the rules
 fired only on a framed topic word ("suicide rates", 自殺率, 自傷やめて), the classifier read the
@@ -92,10 +93,11 @@ def test_a_crisis_beside_a_framed_topic_word_is_a_crisis(text: str) -> None:
     "tail", ["I'm going to kill myself.", "Took all my pills.", "I have the rope ready."]
 )
 def test_a_crisis_after_the_twelfth_sentence_is_read(tail: str) -> None:
-    """sentences() keeps the first MAX_SENTENCES; the topic excuse read only those, so a crisis
-    after them was excused (classifier 0.02 on the whole text)."""
-    text = f"The news on suicide rates was grim. {FILLER} {tail}"
-    assert full_screen().screen(text).is_crisis, text
+    """sentences() kept only the first MAX_SENTENCES, so a crisis after them was read only in
+    the whole text's embedding (0.02), and a story cue or the topic excuse let it go."""
+    for opening in ("The news on suicide rates was grim.", "Years ago it was bad."):
+        text = f"{opening} {FILLER} {tail}"
+        assert full_screen().screen(text).is_crisis, text
 
 
 class _NanClassifier:

@@ -1,28 +1,16 @@
-"""Talk about the topic is not a crisis of the writer; a crisis next to a topic cue still is
-(bot/safety/crisis_screen.py `_topic_talk`, `_names_the_topic`; each pack's crisis.yaml:
-`topic_words`, `topic_cues`, `self_reference`).
+"""A crisis next to a topic cue (the news, study, fiction, someone else) is still a crisis.
 
-Seventh round. The rules read "suicide" in an essay title as they read it in a cry for help; a
-topic word in a phrase framing it as a topic ("theory of suicide"), a topic cue (the news,
-study, fiction, someone else), no relapse cue, nothing said of the writer in the clause and the
-classifier fairly sure excuse it. The lines below are
-written for this test (none is from a development set) and are not training examples."""
+The seventh round excused talk about the topic ("an essay on Durkheim's theory of suicide")
+when the rules fired only on a topic word; its review found 63 crises that excuse let through
+(tests/unit/test_crisis_topic_review.py) and, once made safe, it gained nothing on the
+development sets, so it was removed (docs/crisis.md, seventh round). These lines, written for
+this test (none is from a development set, none is a training example), guard the next try."""
 
 from __future__ import annotations
 
 import pytest
 
 from bot.safety.crisis_screen import full_screen
-
-TOPIC_TALK = [
-    # (review of the round: a second sentence is no longer excused, fail closed; this line was
-    # "Our sociology module covers Durkheim's theory of suicide next term. Is the reading heavy?")
-    "Our sociology module covers Durkheim's theory of suicide next term",
-    "The article about suicide rates among nurses was sobering.",
-    "Seven years clean from self-harm today.",
-    "社会学の授業で自殺の統計を習った。",
-    "自傷やめて今日で二年。",
-]
 
 # Present-tense crises next to a topic cue, a topic word, a past-tense word or all three: the
 # excuse must never reach them.
@@ -57,40 +45,7 @@ STILL_CRISES = [
 ]
 
 
-@pytest.mark.parametrize("text", TOPIC_TALK)
-def test_talk_about_the_topic_is_excused(text: str) -> None:
-    result = full_screen().screen(text)
-    assert result.probability is not None
-    assert not result.is_crisis, (text, result)
-    assert result.excused
-
-
 @pytest.mark.parametrize("text", STILL_CRISES)
 def test_a_crisis_beside_a_topic_cue_is_still_a_crisis(text: str) -> None:
     result = full_screen().screen(text)
     assert result.is_crisis, (text, result)
-
-
-def test_no_classifier_no_excuse() -> None:
-    """Fail closed: the rules alone never excuse talk about the topic."""
-    screen = full_screen()
-    from bot.safety.crisis_screen import CrisisScreen
-
-    rules_alone = CrisisScreen(screen.policy)
-    for text in TOPIC_TALK:
-        assert rules_alone.screen(text).is_crisis, text
-
-
-def test_a_topic_word_next_to_other_danger_words_is_no_topic() -> None:
-    """Blanking the topic word must leave no danger words: "suicide note", 自殺未遂, "want to
-    die" are acts and wishes, not the topic."""
-    screen = full_screen()
-    for clause in (
-        "a documentary about a suicide note",
-        "ニュースで自殺未遂の話",
-        "suicide and i want to die",
-    ):
-        assert not screen._names_the_topic(clause), clause
-    assert screen._names_the_topic("the documentary about suicide rates")
-    assert not screen._names_the_topic("i am researching suicide")
-    assert not screen._names_the_topic("suicide sounds peaceful")  # no framing phrase
