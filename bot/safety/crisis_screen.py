@@ -433,12 +433,15 @@ class CrisisScreen:
         """Whether the rules fire on this sentence in a clause not told in the past. A
         sentence is read clause by clause ("二年前に自殺未遂をしたけど、今は…", "I was at my
         lowest, and I want to die"): the clauses the rules fire on alone decide; when none
-        fires alone, the whole sentence does."""
+        fires alone, the whole sentence does. A clause naming a means, plan or decision is
+        read as now whatever its tense (`_past_tense`, as for a story's present sentences):
+        review of the seventh round, "自殺のニュースを見て決心した" (saw the news about suicide
+        and made up my mind) was excused as a story that is over."""
         if not self._rules_fire(sentence):
             return False
         clauses = [c for c in _CLAUSE_END.split(sentence) if c.strip()]
         firing = [c for c in clauses if self._rules_fire(c)] if len(clauses) > 1 else []
-        return any(not self._told_in_past(c) for c in firing or [sentence])
+        return any(not self._past_tense(c) for c in firing or [sentence])
 
     def _told_in_past(self, clause: str) -> bool:
         """Whether a sentence or clause is told in the past tense (RecoveryPolicy.past; some

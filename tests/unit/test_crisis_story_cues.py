@@ -33,6 +33,10 @@ TOLD_AS_NOW = [
     # seventh round: a topic word beside a story cue is not the topic when it says of the
     # writer ("feeling", "my own", a first-person word)
     "Five years clean from self-harm, and I'm self-harming again tonight",
+    # review of the seventh round: a clause the rules fire on that names a means, plan or
+    # decision is read as now whatever its tense (as in a story's present sentences)
+    "自殺のニュースを見て決心した",
+    "Years ago I wrote a suicide note. Now I am a teacher.",
     "Years ago I studied suicide. Now I'm feeling suicidal",
 ]
 
