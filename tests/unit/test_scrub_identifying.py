@@ -52,3 +52,22 @@ def test_names_stay_in_the_text_and_are_listed_once() -> None:
 
 def test_people_are_not_reported_as_places() -> None:
     assert "山田" not in "".join(identifying_names("山田さんと東京に行った", "ja"))
+
+
+def test_english_text_without_a_capital_skips_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every name kept has a capital letter, so lowercase text never runs spaCy (the most
+    costly step of a card's moderation); a text with one still does."""
+    from bot.cards import identifying
+
+    calls: list[str] = []
+    real = identifying._english_pipeline
+
+    def counting() -> object:
+        calls.append("pipeline")
+        return real()
+
+    monkeypatch.setattr(identifying, "_english_pipeline", counting)
+    assert identifying_names("i work at tesco in london", "en") == ()
+    assert calls == []
+    assert identifying_names("I work at Tesco in Leeds", "en")
+    assert calls == ["pipeline"]
