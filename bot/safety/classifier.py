@@ -61,7 +61,7 @@ WINDOW = 1000  # characters of a long text the classifier reads at each end
 # after the twelfth sentence was read only inside the 1,000-character tail window, diluted
 # (0.04 for "Took all my pills." after fifteen sentences about the weather; 0.83 alone), and
 # runs of two sentences dilute it as much. A Telegram message (4,096 characters) rarely has
-# more than 64 sentences; reading 64 costs one embedding pass of 64 short texts.
+# more than 64 sentences; reading 64 costs embedding 64 short texts (in passes of 16).
 MAX_SENTENCES = 64
 MIN_SENTENCE = {"en": 12, "ja": 5}
 # A sentence ends after . ! ? 。！？… or a line break; in texting without full stops, a comma or

@@ -420,14 +420,13 @@ class CrisisScreen:
         past. Without this, a cue that also occurs in present speech ("two years sober and I
         want to die", "死にたいと思うことがある。今は限界。") excused a crisis said as now
         whenever the classifier read the text low (found in review after the sixth round)."""
-        parts = sentences(text, language) or [text]
         if too_many_sentences(text, language):
             # a text this long is read in runs of several sentences (sentences()), whose tense
             # is no one clause's: a story this long excuses nothing (found in review of the
             # seventh round: "Years ago..." then 14 sentences, then "I'm going to kill
             # myself." was excused as a story)
             return True
-        return any(self._told_as_now(part) for part in parts)
+        return any(self._told_as_now(part) for part in sentences(text, language) or [text])
 
     def _told_as_now(self, sentence: str) -> bool:
         """Whether the rules fire on this sentence in a clause not told in the past. A
